@@ -1,0 +1,123 @@
+/* lag.h: lag arithmetic and health classification (SPEC section 3).
+ *
+ * Pure: values in, values out. Times are seconds on replguard's own
+ * clock; the caller passes `now`. */
+#ifndef REPLGUARD_LAG_H
+#define REPLGUARD_LAG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* --- counter resets ------------------------------------------------------ */
+
+/* A node's stemedb_assertions_indexed_total is a counter: it restarts at
+ * 0 when the node restarts. counter_track turns it into a position that
+ * never goes back (as Prometheus' increase() does), by adding the last
+ * value seen before each reset. */
+struct counter_track {
+    uint64_t last_raw;
+    uint64_t offset;
+    bool seen;
+};
+
+/* counter_track_update: feeds a new raw reading; returns the corrected
+ * position. *reset, if not NULL, is set when a reset was detected. */
+uint64_t counter_track_update(struct counter_track *c, uint64_t raw,
+                              bool *reset);
+
+/* --- position lag -------------------------------------------------------- */
+
+#define POSHIST_CAP 1024
+
+/* The primary's applied position over time, as replguard saw it. A run
+ * of equal positions keeps only its first and last sample, so an idle
+ * primary costs two entries and interpolation does not spread an idle
+ * period's silence over the writes that end it. */
+struct poshist {
+    struct {
+        double t;
+        uint64_t pos;
+    } s[POSHIST_CAP];
+    size_t head, len;
+};
+
+/* poshist_reset: empties h (after a promotion or a primary restart). */
+void poshist_reset(struct poshist *h);
+/* poshist_add: records that the primary was at pos at time t. A position
+ * lower than the last one empties the history first (the caller should
+ * have corrected resets with counter_track; this is the safety net). */
+void poshist_add(struct poshist *h, double t, uint64_t pos);
+/* poshist_latest: the newest position, or 0 when empty. */
+uint64_t poshist_latest(const struct poshist *h);
+/* poshist_lag: the lag at time now of a replica at position pos:
+ * now - the time the primary reached pos + 1, the oldest write the
+ * replica lacks (interpolated), 0 once pos is at or past the newest
+ * position. (Measuring from pos itself would add any idle time the
+ * primary spent at pos.) A pos older than the history
+ * gives now - the oldest sample: a lower bound. Returns 0 and sets *lag,
+ * or -1 when h is empty. */
+int poshist_lag(const struct poshist *h, uint64_t pos, double now,
+                double *lag);
+
+/* --- heartbeat lag ------------------------------------------------------- */
+
+#define HBHIST_CAP 256
+
+/* The heartbeats replguard wrote to the primary (their values are
+ * replguard's wall clock when sent), oldest first. */
+struct hbhist {
+    double v[HBHIST_CAP];
+    size_t head, len;
+};
+
+/* hbhist_reset: empties h. */
+void hbhist_reset(struct hbhist *h);
+/* hbhist_add: records a heartbeat the primary acknowledged; values must
+ * increase (a smaller or equal one is ignored). */
+void hbhist_add(struct hbhist *h, double value);
+/* hbhist_lag: the lag at time now of a replica whose last applied
+ * heartbeat carries `applied` (0 if none): now - the value of the oldest
+ * acknowledged heartbeat it has not applied, 0 when it has the newest.
+ * The true lag (the age of the oldest write it lacks) is at least this
+ * and at most one heartbeat interval more; unlike now - applied, it does
+ * not read a caught-up replica as one interval behind. Returns 0 and
+ * sets *lag, or -1 when no heartbeat was acknowledged yet. */
+int hbhist_lag(const struct hbhist *h, double applied, double now,
+               double *lag);
+
+/* --- health --------------------------------------------------------------- */
+
+enum health { HEALTH_HEALTHY, HEALTH_DEGRADED, HEALTH_UNHEALTHY,
+              HEALTH_UNKNOWN, HEALTH_COUNT };
+
+/* health_name: "healthy", "degraded", "unhealthy", "unknown". */
+const char *health_name(enum health h);
+
+struct thresholds {
+    double warning, critical, escalate, read_max_lag;
+};
+
+/* What is known of a replica at one moment. */
+struct replica_view {
+    bool reachable; /* its last scrape succeeded */
+    bool fresh;     /* a good scrape within the last 3 intervals */
+    bool connected; /* stemedb_replication_connected */
+    bool demoted;
+    bool have_lag;  /* the chosen lag source has a number */
+    double lag;     /* seconds, when have_lag */
+};
+
+/* health_classify: healthy below warning, degraded from warning,
+ * unhealthy from critical or when disconnected, unknown when stale,
+ * unreachable or without a lag number. */
+enum health health_classify(const struct replica_view *v,
+                            const struct thresholds *t);
+
+/* read_rotation_ok: whether the replica may serve reads: reachable,
+ * fresh, connected, not demoted, with a lag of at most max_lag. When it
+ * may not, *why (if not NULL) gets a short reason. */
+bool read_rotation_ok(const struct replica_view *v, double max_lag,
+                      const char **why);
+
+#endif
