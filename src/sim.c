@@ -45,8 +45,7 @@ const char *sim_strerror(int err)
     return msg[err];
 }
 
-static int check_options(const struct sim_options *o, char *err,
-                         size_t errlen)
+static int check_options(const struct sim_options *o, char *err, size_t errlen)
 {
     const char *bad = NULL;
     if (o->clusters < 1 || o->clusters > 10000)

@@ -5,14 +5,14 @@
 
 #include "sim.h"
 
-#define HIST_CAP 8192   /* position samples: ~400 s of history */
-#define HIST_STEP 0.05  /* seconds between samples */
-#define HB_CAP 4096     /* heartbeats remembered for replicas to apply */
-#define MAX_BREAKERS 32 /* tripped breakers per node */
-#define WRITE_BYTES 64  /* replication bytes per write */
-#define SYNC_BASE 0.5   /* seconds a forced sync takes at least */
+#define HIST_CAP             8192 /* position samples: ~400 s of history */
+#define HIST_STEP            0.05 /* seconds between samples */
+#define HB_CAP               4096 /* heartbeats remembered for replicas to apply */
+#define MAX_BREAKERS         32  /* tripped breakers per node */
+#define WRITE_BYTES          64  /* replication bytes per write */
+#define SYNC_BASE            0.5 /* seconds a forced sync takes at least */
 #define SYNC_BUCKETS_PER_SEC 2000.0
-#define FRAC_EPS 1e-6 /* absorbs rounding in summed rate * dt */
+#define FRAC_EPS             1e-6 /* absorbs rounding in summed rate * dt */
 
 struct hist_sample {
     double t;
@@ -58,9 +58,9 @@ struct cluster {
     uint64_t seed;
     uint64_t fault_rng;
     unsigned primary;
-    double rate_limit;  /* 0 = none */
-    double ingest_frac; /* fractional writes owed to the ingest rate */
-    uint64_t position;  /* the primary's position */
+    double rate_limit;        /* 0 = none */
+    double ingest_frac;       /* fractional writes owed to the ingest rate */
+    uint64_t position;        /* the primary's position */
     struct hist_sample *hist; /* ring of HIST_CAP */
     size_t hist_head, hist_len;
     struct heartbeat *hb; /* ring of HB_CAP, ascending positions */

@@ -164,8 +164,7 @@ void sim_expire_faults(struct sim *s)
 bool sim_fault_on(const struct sim *s, unsigned ci, unsigned ni,
                   enum sim_fault_kind kind)
 {
-    return kind < SIM_FAULT_KINDS &&
-           s->clusters[ci].nodes[ni].faults[kind].on;
+    return kind < SIM_FAULT_KINDS && s->clusters[ci].nodes[ni].faults[kind].on;
 }
 
 uint64_t sim_fault_generation(const struct sim *s)

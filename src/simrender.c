@@ -22,8 +22,7 @@ static void head(struct buf *out, const char *name, const char *type,
     buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void render_role(const struct cluster *c, unsigned ni,
-                        struct buf *out)
+static void render_role(const struct cluster *c, unsigned ni, struct buf *out)
 {
     const struct node *n = &c->nodes[ni];
     bool primary = c->primary == ni;
@@ -44,7 +43,8 @@ static void render_primary(const struct sim *s, const struct cluster *c,
     for (unsigned ri = 0; ri < s->opt.nodes; ri++) {
         if (ri == c->primary)
             continue;
-        buf_printf(out, "stemedb_replication_lag_seconds{replica=\"%s\"} %.6f\n",
+        buf_printf(out,
+                   "stemedb_replication_lag_seconds{replica=\"%s\"} %.6f\n",
                    c->nodes[ri].name, sim_replica_lag(s, c, &c->nodes[ri]));
     }
     head(out, "stemedb_rate_limit_assertions_per_second", "gauge",
@@ -78,10 +78,9 @@ static void render_counters(const struct node *n, struct buf *out)
     head(out, "stemedb_admin_requests_total", "counter",
          "Admin API calls this node received, by endpoint.");
     for (int ep = 0; ep < SIM_EP_COUNT; ep++)
-        buf_printf(out,
-                   "stemedb_admin_requests_total{endpoint=\"%s\"} %" PRIu64
-                   "\n",
-                   endpoint_names[ep], n->admin[ep]);
+        buf_printf(
+            out, "stemedb_admin_requests_total{endpoint=\"%s\"} %" PRIu64 "\n",
+            endpoint_names[ep], n->admin[ep]);
     head(out, "stemedb_circuit_breakers_tripped", "gauge",
          "Circuit breakers currently tripped on this node.");
     buf_printf(out, "stemedb_circuit_breakers_tripped %zu\n", n->nbreakers);

@@ -1,0 +1,92 @@
+/* simnode_harness.h: test support for test_simnode: starts
+ * replguard-simnode, sends HTTP requests with libcurl and reads samples
+ * off /metrics. Failures abort the running check test (ck_assert). */
+#ifndef REPLGUARD_SIMNODE_HARNESS_H
+#define REPLGUARD_SIMNODE_HARNESS_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define MAX_NODES 8
+#define WAIT_S    5.0 /* deadline of every wait for the dynamics */
+
+/* A running replguard-simnode and the node lines it printed. */
+struct simnode {
+    pid_t pid;
+    size_t n;
+    char cluster[MAX_NODES][8];
+    char name[MAX_NODES][16];
+    char role[MAX_NODES][16];
+    char url[MAX_NODES][64];
+};
+
+/* now_s: seconds on the monotonic clock. */
+double now_s(void);
+/* sleep_ms: sleeps ms milliseconds. */
+void sleep_ms(long ms);
+/* binary_path: $top_builddir/replguard-simnode into out. */
+void binary_path(char *out, size_t n);
+/* exec_child: in a forked child: dies with the parent (PR_SET_PDEATHSIG),
+ * sends stdout to out_fd (if >= 0) and executes argv; never returns. */
+void exec_child(pid_t parent, int out_fd, const char *const *argv);
+/* spawn: starts replguard-simnode on ephemeral loopback ports with the
+ * extra arguments (NULL-terminated) and waits for "ready". */
+void spawn(struct simnode *s, const char *const *extra);
+/* reap: SIGTERM, then SIGKILL after 10 s; returns the wait status. */
+int reap(pid_t pid);
+
+/* The outcome of one request; body is the caller's to buf_free(). */
+struct resp {
+    CURLcode rc;
+    long status;
+    struct buf body;
+    char allow[256];
+    char ctype[256];
+};
+
+/* Options of one request; all default to zero. */
+struct opts {
+    const char *method; /* default GET */
+    const char *body;   /* NULL: none */
+    size_t body_len;    /* 0: strlen(body) */
+    bool chunked;       /* send the body with chunked encoding */
+    bool expect;        /* send Expect: 100-continue */
+    long timeout_ms;    /* 0: 5000 */
+};
+
+/* http: one request to url (o may be NULL for a plain GET). */
+void http(const char *url, const struct opts *o, struct resp *r);
+/* call: method on base+path with an optional body; returns the status,
+ * 0 on a transport error. */
+long call(const char *base, const char *method, const char *path,
+          const char *body);
+/* get: GET base+path into r. */
+void get(const char *base, const char *path, struct resp *r);
+/* assert_error: r is a status reply with a JSON {"error": "..."} body. */
+void assert_error(const struct resp *r, long status);
+/* expect_error: sends the request and asserts an error reply. */
+void expect_error(const char *base, const char *path, const struct opts *o,
+                  long status);
+
+/* metric: scrapes base's /metrics for the sample name{labels} (labels
+ * like "replica=\"node2\"", NULL for none); NAN when there is none. */
+double metric(const char *base, const char *name, const char *labels);
+
+enum cmp { GT, LT, EQ };
+/* wait_metric: polls the sample until it compares op want, up to WAIT_S;
+ * returns whether it did, the last value in *last (may be NULL). */
+bool wait_metric(const char *base, const char *name, const char *labels,
+                 enum cmp op, double want, double *last);
+/* assert_wait: wait_metric() that fails the test on timeout. */
+void assert_wait(const char *base, const char *name, const char *labels,
+                 enum cmp op, double want);
+
+/* promtool_check: `$PROMTOOL check metrics` must accept text silently.
+ * Skipped when PROMTOOL is empty, except under CI=true (then fails). */
+void promtool_check(const struct buf *text);
+
+#endif
