@@ -16,7 +16,8 @@ uint64_t counter_track_update(struct counter_track *c, uint64_t raw,
     return c->offset + raw;
 }
 
-/* --- position history ------------------------------------------------------ */
+/* --- position history ------------------------------------------------------
+ */
 
 #define AT(h, i) ((h)->s[((h)->head + (i)) % POSHIST_CAP])
 
@@ -52,8 +53,7 @@ void poshist_add(struct poshist *h, double t, uint64_t pos)
     h->len++;
 }
 
-int poshist_lag(const struct poshist *h, uint64_t pos, double now,
-                double *lag)
+int poshist_lag(const struct poshist *h, uint64_t pos, double now, double *lag)
 {
     if (h->len == 0)
         return -1;
@@ -84,7 +84,8 @@ int poshist_lag(const struct poshist *h, uint64_t pos, double now,
     return 0;
 }
 
-/* --- heartbeat history ------------------------------------------------------ */
+/* --- heartbeat history ------------------------------------------------------
+ */
 
 #define HB(h, i) ((h)->v[((h)->head + (i)) % HBHIST_CAP])
 
@@ -106,8 +107,7 @@ void hbhist_add(struct hbhist *h, double value)
     h->len++;
 }
 
-int hbhist_lag(const struct hbhist *h, double applied, double now,
-               double *lag)
+int hbhist_lag(const struct hbhist *h, double applied, double now, double *lag)
 {
     if (h->len == 0)
         return -1;
@@ -128,12 +128,13 @@ int hbhist_lag(const struct hbhist *h, double applied, double now,
     return 0;
 }
 
-/* --- health ------------------------------------------------------------------ */
+/* --- health ------------------------------------------------------------------
+ */
 
 const char *health_name(enum health h)
 {
     static const char *const names[HEALTH_COUNT] = {"healthy", "degraded",
-                                                     "unhealthy", "unknown"};
+                                                    "unhealthy", "unknown"};
     return h < HEALTH_COUNT ? names[h] : "unknown";
 }
 

@@ -57,8 +57,7 @@ uint64_t poshist_latest(const struct poshist *h);
  * primary spent at pos.) A pos older than the history
  * gives now - the oldest sample: a lower bound. Returns 0 and sets *lag,
  * or -1 when h is empty. */
-int poshist_lag(const struct poshist *h, uint64_t pos, double now,
-                double *lag);
+int poshist_lag(const struct poshist *h, uint64_t pos, double now, double *lag);
 
 /* --- heartbeat lag ------------------------------------------------------- */
 
@@ -83,13 +82,17 @@ void hbhist_add(struct hbhist *h, double value);
  * and at most one heartbeat interval more; unlike now - applied, it does
  * not read a caught-up replica as one interval behind. Returns 0 and
  * sets *lag, or -1 when no heartbeat was acknowledged yet. */
-int hbhist_lag(const struct hbhist *h, double applied, double now,
-               double *lag);
+int hbhist_lag(const struct hbhist *h, double applied, double now, double *lag);
 
 /* --- health --------------------------------------------------------------- */
 
-enum health { HEALTH_HEALTHY, HEALTH_DEGRADED, HEALTH_UNHEALTHY,
-              HEALTH_UNKNOWN, HEALTH_COUNT };
+enum health {
+    HEALTH_HEALTHY,
+    HEALTH_DEGRADED,
+    HEALTH_UNHEALTHY,
+    HEALTH_UNKNOWN,
+    HEALTH_COUNT
+};
 
 /* health_name: "healthy", "degraded", "unhealthy", "unknown". */
 const char *health_name(enum health h);
@@ -104,8 +107,8 @@ struct replica_view {
     bool fresh;     /* a good scrape within the last 3 intervals */
     bool connected; /* stemedb_replication_connected */
     bool demoted;
-    bool have_lag;  /* the chosen lag source has a number */
-    double lag;     /* seconds, when have_lag */
+    bool have_lag; /* the chosen lag source has a number */
+    double lag;    /* seconds, when have_lag */
 };
 
 /* health_classify: healthy below warning, degraded from warning,

@@ -14,11 +14,11 @@ struct merkle {
     unsigned depth;
     uint32_t keys;
     uint64_t leaves;
-    uint64_t *hash;    /* every level, root first */
-    uint8_t *dirty;    /* interior nodes only */
-    uint64_t *values;  /* per key; 0 = absent */
-    uint64_t *junk;    /* per leaf bogus row, allocated on first corrupt */
-    size_t corrupted;  /* leaves with a bogus row */
+    uint64_t *hash;   /* every level, root first */
+    uint8_t *dirty;   /* interior nodes only */
+    uint64_t *values; /* per key; 0 = absent */
+    uint64_t *junk;   /* per leaf bogus row, allocated on first corrupt */
+    size_t corrupted; /* leaves with a bogus row */
 };
 
 static uint64_t level_start(unsigned level)
@@ -107,8 +107,8 @@ void merkle_put(struct merkle *t, uint32_t key, uint64_t value)
     uint64_t old = t->values[key];
     if (old == value)
         return;
-    uint64_t delta = (old ? row_hash(key, old) : 0) ^
-                     (value ? row_hash(key, value) : 0);
+    uint64_t delta =
+        (old ? row_hash(key, old) : 0) ^ (value ? row_hash(key, value) : 0);
     t->values[key] = value;
     leaf_xor(t, merkle_leaf_of(t, key), delta);
 }
@@ -199,8 +199,8 @@ static void idx_push(struct idx_list *l, uint64_t x)
     l->v[l->n++] = x;
 }
 
-long merkle_diff(struct merkle *a, struct merkle *b, uint64_t *out,
-                 size_t max, uint64_t *visited)
+long merkle_diff(struct merkle *a, struct merkle *b, uint64_t *out, size_t max,
+                 uint64_t *visited)
 {
     if (a->depth != b->depth)
         return -1;

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MERKLE_FANOUT 16
+#define MERKLE_FANOUT    16
 #define MERKLE_MAX_DEPTH 6
 
 struct merkle;
@@ -69,7 +69,7 @@ void merkle_rebuild(struct merkle *t);
  * (up to max). Returns the total number of differing leaves (which may
  * exceed max), or -1 if the shapes differ. *visited, if not NULL, gets
  * the number of node pairs compared. */
-long merkle_diff(struct merkle *a, struct merkle *b, uint64_t *out,
-                 size_t max, uint64_t *visited);
+long merkle_diff(struct merkle *a, struct merkle *b, uint64_t *out, size_t max,
+                 uint64_t *visited);
 
 #endif

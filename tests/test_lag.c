@@ -88,7 +88,7 @@ START_TEST(heartbeat_lag)
     ck_assert_int_eq(hbhist_lag(&h, 0, 100, &lag), -1);
     for (int i = 0; i < 10; i++)
         hbhist_add(&h, 100 + i); /* one a second, 100..109 */
-    hbhist_add(&h, 105); /* out of order: ignored */
+    hbhist_add(&h, 105);         /* out of order: ignored */
     ck_assert_uint_eq(h.len, 10);
     /* has the newest: no lag, however old the newest is */
     ck_assert_int_eq(hbhist_lag(&h, 109, 150, &lag), 0);
@@ -114,19 +114,25 @@ static const struct {
     const char *why;
 } cases[] = {
     {{true, true, true, false, true, 0.05}, HEALTH_HEALTHY, true, NULL},
-    {{true, true, true, false, true, 0.2}, HEALTH_HEALTHY, false,
+    {{true, true, true, false, true, 0.2},
+     HEALTH_HEALTHY,
+     false,
      "lag above max_lag"},
-    {{true, true, true, false, true, 5}, HEALTH_DEGRADED, false,
+    {{true, true, true, false, true, 5},
+     HEALTH_DEGRADED,
+     false,
      "lag above max_lag"},
-    {{true, true, true, false, true, 10}, HEALTH_UNHEALTHY, false,
+    {{true, true, true, false, true, 10},
+     HEALTH_UNHEALTHY,
+     false,
      "lag above max_lag"},
-    {{true, true, false, false, true, 0}, HEALTH_UNHEALTHY, false,
+    {{true, true, false, false, true, 0},
+     HEALTH_UNHEALTHY,
+     false,
      "disconnected"},
-    {{false, true, true, false, true, 0}, HEALTH_UNKNOWN, false,
-     "unreachable"},
+    {{false, true, true, false, true, 0}, HEALTH_UNKNOWN, false, "unreachable"},
     {{true, false, true, false, true, 0}, HEALTH_UNKNOWN, false, "stale"},
-    {{true, true, true, false, false, 0}, HEALTH_UNKNOWN, false,
-     "lag unknown"},
+    {{true, true, true, false, false, 0}, HEALTH_UNKNOWN, false, "lag unknown"},
     {{true, true, true, true, true, 0}, HEALTH_HEALTHY, false, "demoted"},
 };
 

@@ -40,7 +40,8 @@ START_TEST(incremental_equals_rebuild)
         if (round % 5 == 4)
             merkle_repair(t, rng_next(&rng) % merkle_level_size(t, depth));
         /* read a few interior nodes mid-way, so some are clean */
-        merkle_hash(t, depth - 1, rng_next(&rng) % merkle_level_size(t, depth - 1));
+        merkle_hash(t, depth - 1,
+                    rng_next(&rng) % merkle_level_size(t, depth - 1));
         size_t n1, n2;
         uint64_t *inc = snapshot(t, &n1);
         merkle_rebuild(t);

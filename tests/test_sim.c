@@ -44,7 +44,8 @@ static double lag_of(const struct sim *s, unsigned ni)
     buf_init(&b, 0);
     sim_render_metrics(s, 0, 0, &b);
     char pat[96];
-    snprintf(pat, sizeof(pat), "stemedb_replication_lag_seconds{replica=\"%s\"} ",
+    snprintf(pat, sizeof(pat),
+             "stemedb_replication_lag_seconds{replica=\"%s\"} ",
              sim_node_name(s, 0, ni));
     const char *p = strstr(b.data, pat);
     ck_assert_ptr_nonnull(p);
@@ -138,8 +139,7 @@ START_TEST(heartbeats_arrive_in_order)
         for (int k = 0; k < 10; k++) {
             run(s, 0.01, 0.01);
             double hb = sim_heartbeat_ts(s, 0, 1);
-            ck_assert_msg(hb >= last, "heartbeat went back: %f < %f", hb,
-                          last);
+            ck_assert_msg(hb >= last, "heartbeat went back: %f < %f", hb, last);
             if (hb > 0) {
                 int found = 0;
                 for (int j = 0; j < nsent; j++)
@@ -204,8 +204,8 @@ START_TEST(diverge_until_forced_sync)
     sim_set_rate_limit(s, 0, 0, 1e-9);
     run(s, 1, 0.01);
     uint64_t got[512];
-    long n = merkle_diff(sim_merkle(s, 0, 0), sim_merkle(s, 0, 1), got, 512,
-                         NULL);
+    long n =
+        merkle_diff(sim_merkle(s, 0, 0), sim_merkle(s, 0, 1), got, 512, NULL);
     ck_assert_int_eq(n, 7);
     ck_assert_uint_eq(root(s, 2), root(s, 0));
     ck_assert_int_eq(sim_sync(s, 0, 1, "node2"), -SIM_ENOTPRIMARY);
@@ -213,16 +213,17 @@ START_TEST(diverge_until_forced_sync)
     ck_assert_int_eq(sim_sync(s, 0, 0, "node1"), -SIM_EINVAL);
     ck_assert_int_eq(sim_sync(s, 0, 0, "node2"), 0);
     run(s, 2, 0.01);
-    ck_assert_int_eq(merkle_diff(sim_merkle(s, 0, 0), sim_merkle(s, 0, 1),
-                                 got, 512, NULL),
-                     0);
+    ck_assert_int_eq(
+        merkle_diff(sim_merkle(s, 0, 0), sim_merkle(s, 0, 1), got, 512, NULL),
+        0);
     /* a sync of a disconnected replica fails and is counted */
     add_fault(s, 2, SIM_FAULT_DISCONNECT, 0);
     ck_assert_int_eq(sim_sync(s, 0, 0, "node3"), -SIM_EUNAVAIL);
     struct buf b;
     buf_init(&b, 0);
     sim_render_metrics(s, 0, 2, &b);
-    ck_assert_ptr_nonnull(strstr(b.data, "stemedb_merkle_sync_errors_total 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(b.data, "stemedb_merkle_sync_errors_total 1\n"));
     buf_free(&b);
     sim_free(s);
 }
@@ -233,8 +234,8 @@ START_TEST(burst_breaker_down_promote_demote)
     struct sim *s = make(1000, 5000, 0.0);
     run(s, 1, 0.01);
     uint64_t p0 = sim_position(s, 0, 0);
-    struct sim_fault f = {.kind = SIM_FAULT_INGEST_BURST, .rate = 4000,
-                          .duration = 1};
+    struct sim_fault f = {
+        .kind = SIM_FAULT_INGEST_BURST, .rate = 4000, .duration = 1};
     char err[128];
     ck_assert_int_eq(sim_fault_add(s, 0, 0, &f, err, sizeof(err)), 0);
     run(s, 1, 0.01);
@@ -290,12 +291,10 @@ START_TEST(bad_fault_arguments)
     struct sim *s = make(1000, 5000, 0.0);
     char err[128] = "";
     struct sim_fault f = {.kind = SIM_FAULT_SLOW_APPLY, .factor = 2};
-    ck_assert_int_eq(sim_fault_add(s, 0, 1, &f, err, sizeof(err)),
-                     -SIM_EINVAL);
+    ck_assert_int_eq(sim_fault_add(s, 0, 1, &f, err, sizeof(err)), -SIM_EINVAL);
     ck_assert_str_eq(err, "factor must be in (0, 1]");
     f = (struct sim_fault){.kind = SIM_FAULT_KINDS};
-    ck_assert_int_eq(sim_fault_add(s, 0, 1, &f, err, sizeof(err)),
-                     -SIM_EINVAL);
+    ck_assert_int_eq(sim_fault_add(s, 0, 1, &f, err, sizeof(err)), -SIM_EINVAL);
     enum sim_fault_kind k;
     ck_assert_int_eq(sim_fault_parse("slow_body", &k), 0);
     ck_assert_int_eq(k, SIM_FAULT_SLOW_BODY);

@@ -1,0 +1,25 @@
+/* agent.h: running the agent: the HTTP server and the engine, until a
+ * signal says stop. */
+#ifndef REPLGUARD_AGENT_H
+#define REPLGUARD_AGENT_H
+
+#include <stdbool.h>
+
+struct config;
+
+struct agent_options {
+    const char *config_path; /* re-read on SIGHUP; NULL: no reloads */
+    bool force_dry_run;      /* --dry-run: overrides the config's */
+};
+
+/* agent_block_signals: blocks SIGHUP, SIGINT and SIGTERM in the calling
+ * thread and every thread it starts afterwards, and ignores SIGPIPE;
+ * call it first thing in main(), before any thread exists. */
+void agent_block_signals(void);
+
+/* agent_run: serves cfg (taking ownership) until SIGINT or SIGTERM,
+ * reloading on SIGHUP. Returns the process exit code: 0 after a clean
+ * stop, 1 when the HTTP server or the engine could not start. */
+int agent_run(struct config *cfg, const struct agent_options *o);
+
+#endif

@@ -1,0 +1,188 @@
+/* assess.c: from a round's scrapes to lag, health, read rotation and the
+ * view the renderers read. Runs on the engine thread after each round. */
+#include "engine_internal.h"
+
+#include "log.h"
+
+#include <string.h>
+
+static bool is_fresh(const struct engine *e, const struct node_rt *n,
+                     double now)
+{
+    return n->have_sample &&
+           now - n->ok_mono <= STALE_INTERVALS * e->cfg->poll.interval;
+}
+
+/* choose_primary: the node that reports itself primary (the configured
+ * one if several do), else the last one known. A change of primary
+ * empties the position history: positions of two primaries need not be
+ * comparable. */
+static void choose_primary(struct engine *e, struct cluster_rt *c, double now)
+{
+    size_t found = c->n;
+    for (size_t ni = 0; ni < c->n; ni++) {
+        const struct node_rt *n = &c->nodes[ni];
+        if (!is_fresh(e, n, now) || n->role != SEEN_ROLE_PRIMARY)
+            continue;
+        if (found == c->n || ni == c->conf->primary)
+            found = ni;
+    }
+    if (found == c->n) {
+        c->primary_seen = false;
+        return;
+    }
+    if (found != c->primary) {
+        log_msg(LOG_WARN, "msg=\"primary changed\" cluster=%s from=%s to=%s",
+                c->conf->name, c->conf->nodes[c->primary].name,
+                c->conf->nodes[found].name);
+        poshist_reset(&c->hist);
+        c->primary = found;
+    }
+    c->primary_seen = true;
+    const struct node_rt *p = &c->nodes[found];
+    if (p->up && p->scraped)
+        poshist_add(&c->hist, p->ok_mono, p->position);
+}
+
+static const struct reported_lag *find_reported(const struct node_rt *p,
+                                                const char *replica)
+{
+    for (size_t i = 0; i < p->n_reported; i++)
+        if (strcmp(p->reported[i].replica, replica) == 0)
+            return &p->reported[i];
+    return NULL;
+}
+
+static void replica_lags(struct engine *e, struct cluster_rt *c,
+                         const struct node_rt *n, struct node_view *v,
+                         double now)
+{
+    const struct node_rt *p = &c->nodes[c->primary];
+    bool pfresh = c->primary_seen && is_fresh(e, p, now);
+    if (v->fresh && n->has_heartbeat)
+        v->have_hb_lag =
+            hbhist_lag(&c->hb, n->heartbeat, n->ok_wall, &v->hb_lag) == 0;
+    if (v->fresh && pfresh) {
+        v->have_pos_lag =
+            poshist_lag(&c->hist, n->position, n->ok_mono, &v->pos_lag) == 0;
+        v->have_lag_positions = true;
+        v->lag_positions =
+            p->position > n->position ? p->position - n->position : 0;
+    }
+    const struct reported_lag *r =
+        pfresh ? find_reported(p, n->conf->name) : NULL;
+    v->have_reported_lag = r != NULL;
+    v->reported_lag = r ? r->lag : 0;
+}
+
+static void choose_lag(const struct config_cluster *conf, struct node_view *v)
+{
+    switch (conf->lag_source) {
+    case LAG_SOURCE_HEARTBEAT:
+        v->rv.have_lag = v->have_hb_lag;
+        v->rv.lag = v->hb_lag;
+        break;
+    case LAG_SOURCE_POSITION:
+        v->rv.have_lag = v->have_pos_lag;
+        v->rv.lag = v->pos_lag;
+        break;
+    case LAG_SOURCE_REPORTED:
+        v->rv.have_lag = v->have_reported_lag;
+        v->rv.lag = v->reported_lag;
+        break;
+    }
+}
+
+static struct thresholds thresholds_of(const struct config_cluster *conf)
+{
+    const struct config_thresholds *t = &conf->thresholds;
+    return (struct thresholds){t->warning, t->critical, t->escalate,
+                               t->read_max_lag};
+}
+
+static void assess_replica(struct engine *e, struct cluster_rt *c,
+                           struct node_rt *n, struct node_view *v, double now)
+{
+    v->rv.reachable = n->up;
+    v->rv.fresh = v->fresh;
+    v->rv.connected = v->fresh && n->connected;
+    v->rv.demoted = n->role == SEEN_ROLE_DEMOTED;
+    replica_lags(e, c, n, v, now);
+    choose_lag(c->conf, v);
+    struct thresholds th = thresholds_of(c->conf);
+    enum health h = health_classify(&v->rv, &th);
+    v->in_rotation =
+        read_rotation_ok(&v->rv, th.read_max_lag, &v->rotation_why);
+    if (h != n->health)
+        log_msg(LOG_INFO,
+                "msg=\"replica health changed\" cluster=%s replica=%s "
+                "from=%s to=%s lag=%.3f",
+                c->conf->name, n->conf->name, health_name(n->health),
+                health_name(h), v->rv.have_lag ? v->rv.lag : -1.0);
+    if (v->in_rotation != n->in_rotation)
+        log_msg(LOG_INFO,
+                "msg=\"read rotation changed\" cluster=%s replica=%s "
+                "in_rotation=%d reason=\"%s\"",
+                c->conf->name, n->conf->name, v->in_rotation,
+                v->rotation_why ? v->rotation_why : "ok");
+    n->health = h;
+    n->in_rotation = v->in_rotation;
+    v->health = h;
+}
+
+static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
+                      struct node_view *v, double now)
+{
+    struct node_rt *n = &c->nodes[ni];
+    memset(v, 0, sizeof(*v));
+    v->cluster = c->conf->name;
+    v->name = n->conf->name;
+    v->url = n->conf->url;
+    v->role = scrape_role_name(n->role);
+    if (!v->role)
+        v->role = config_role_name(n->conf->role);
+    v->is_primary = ni == c->primary;
+    v->up = n->up;
+    v->fresh = is_fresh(e, n, now);
+    v->last_failure = n->last_failure;
+    v->last_ok_wall = n->have_sample ? n->ok_wall : 0;
+    v->scrape_duration = n->duration;
+    memcpy(v->failures, n->failures, sizeof(v->failures));
+    v->have_position = v->fresh;
+    v->position = n->position;
+    v->health = HEALTH_UNKNOWN;
+    if (!v->is_primary)
+        assess_replica(e, c, n, v, now);
+}
+
+void assess_round(struct engine *e)
+{
+    double now = clock_mono(&e->clock);
+    struct agent_view *av = &e->view;
+    size_t k = 0;
+    for (size_t ci = 0; ci < e->n_clusters; ci++) {
+        struct cluster_rt *c = &e->clusters[ci];
+        struct cluster_view *cv = &av->clusters[ci];
+        choose_primary(e, c, now);
+        cv->name = c->conf->name;
+        cv->lag_source = config_lag_source_name(c->conf->lag_source);
+        cv->th = thresholds_of(c->conf);
+        cv->first_node = k;
+        cv->n_nodes = c->n;
+        cv->primary = -1;
+        for (size_t ni = 0; ni < c->n; ni++, k++) {
+            view_node(e, c, ni, &av->nodes[k], now);
+            if (av->nodes[k].is_primary && av->nodes[k].up &&
+                av->nodes[k].fresh)
+                cv->primary = (int)k;
+        }
+    }
+    av->n_clusters = e->n_clusters;
+    av->n_nodes = k;
+    av->generated_wall = clock_wall(&e->clock);
+    av->rounds = e->rounds;
+    av->round_duration = e->round_duration;
+    av->interval = e->cfg->poll.interval;
+    av->ready = e->ready;
+    av->dry_run = e->cfg->dry_run;
+}

@@ -1,0 +1,412 @@
+/* engine.c: the engine thread's loop, poll rounds and reloads.
+ *
+ * A round starts every poll interval: a heartbeat POST to each cluster's
+ * primary and a GET /metrics to every node, all at once on one curl
+ * multi handle. Each answer is parsed as it arrives; when the last one is
+ * in (the per-request timeout is shorter than the interval, so a round
+ * always ends before the next is due) the round is assessed and a new
+ * snapshot published. Rounds never overlap: a round still running when
+ * the next is due delays it. */
+#include "engine_internal.h"
+
+#include "log.h"
+#include "poller.h"
+#include "snapshot.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- building and tearing down the runtime state ------------------------- */
+
+static char *join_url(const char *base, const char *path)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, base);
+    buf_puts(&b, path);
+    return buf_detach(&b);
+}
+
+static void node_init(struct engine *e, struct cluster_rt *c, struct node_rt *n,
+                      const struct config_node *conf)
+{
+    n->c = c;
+    n->conf = conf;
+    n->metrics_url = join_url(conf->url, "/metrics");
+    n->req = poller_req_new(e->poller, BODY_CAP);
+    n->last_failure = -1;
+    n->health = HEALTH_UNKNOWN;
+}
+
+static void build_clusters(struct engine *e)
+{
+    const struct config *cfg = e->cfg;
+    e->n_clusters = cfg->n_clusters;
+    e->clusters = xcalloc(cfg->n_clusters, sizeof(*e->clusters));
+    e->n_nodes = 0;
+    for (size_t ci = 0; ci < cfg->n_clusters; ci++) {
+        struct cluster_rt *c = &e->clusters[ci];
+        c->e = e;
+        c->conf = &cfg->clusters[ci];
+        c->n = c->conf->n_nodes;
+        c->nodes = xcalloc(c->n, sizeof(*c->nodes));
+        c->primary = c->conf->primary;
+        c->hb_req = poller_req_new(e->poller, 64 * 1024);
+        poshist_reset(&c->hist);
+        hbhist_reset(&c->hb);
+        for (size_t ni = 0; ni < c->n; ni++)
+            node_init(e, c, &c->nodes[ni], &c->conf->nodes[ni]);
+        e->n_nodes += c->n;
+    }
+    e->view.clusters = xcalloc(e->n_clusters, sizeof(struct cluster_view));
+    e->view.nodes =
+        xcalloc(e->n_nodes ? e->n_nodes : 1, sizeof(struct node_view));
+}
+
+static void free_cluster_array(struct cluster_rt *clusters, size_t n)
+{
+    for (size_t ci = 0; ci < n; ci++) {
+        struct cluster_rt *c = &clusters[ci];
+        for (size_t ni = 0; ni < c->n; ni++) {
+            poller_req_free(c->nodes[ni].req);
+            free(c->nodes[ni].metrics_url);
+            free(c->nodes[ni].reported);
+        }
+        poller_req_free(c->hb_req);
+        free(c->nodes);
+    }
+    free(clusters);
+}
+
+static void free_clusters(struct engine *e)
+{
+    free_cluster_array(e->clusters, e->n_clusters);
+    e->clusters = NULL;
+    free(e->view.clusters);
+    free(e->view.nodes);
+    e->view.clusters = NULL;
+    e->view.nodes = NULL;
+}
+
+/* carry_node: moves what a reload keeps from an old node to its
+ * successor: counters, the last good sample and the derived health. */
+static void carry_node(struct node_rt *to, struct node_rt *from)
+{
+    memcpy(to->failures, from->failures, sizeof(to->failures));
+    to->up = from->up;
+    to->last_failure = from->last_failure;
+    to->duration = from->duration;
+    to->have_sample = from->have_sample;
+    to->ok_mono = from->ok_mono;
+    to->ok_wall = from->ok_wall;
+    to->position = from->position;
+    to->pos_track = from->pos_track;
+    to->connected = from->connected;
+    to->has_heartbeat = from->has_heartbeat;
+    to->heartbeat = from->heartbeat;
+    to->role = from->role;
+    to->reported = from->reported;
+    to->n_reported = from->n_reported;
+    from->reported = NULL;
+    to->health = from->health;
+    to->in_rotation = from->in_rotation;
+}
+
+static void carry_cluster(struct cluster_rt *to, struct cluster_rt *from)
+{
+    to->hist = from->hist;
+    to->hb = from->hb;
+    for (size_t ni = 0; ni < to->n; ni++) {
+        int old = config_node_index(from->conf, to->conf->nodes[ni].name);
+        if (old < 0)
+            continue;
+        carry_node(&to->nodes[ni], &from->nodes[old]);
+        if ((size_t)old == from->primary && from->primary_seen) {
+            to->primary = ni;
+            to->primary_seen = true;
+        }
+    }
+}
+
+/* apply_reload: swaps in next_cfg between rounds, keeping the history of
+ * every node that still exists (matched by cluster and node name). */
+static void apply_reload(struct engine *e, struct config *cfg)
+{
+    struct config *old_cfg = e->cfg;
+    struct cluster_rt *old = e->clusters;
+    size_t n_old = e->n_clusters;
+    free(e->view.clusters);
+    free(e->view.nodes);
+    e->cfg = cfg;
+    build_clusters(e);
+    for (size_t ci = 0; ci < e->n_clusters; ci++) {
+        const char *name = e->clusters[ci].conf->name;
+        int o = config_cluster_index(old_cfg, name);
+        if (o >= 0)
+            carry_cluster(&e->clusters[ci], &old[o]);
+    }
+    free_cluster_array(old, n_old);
+    config_free(old_cfg);
+    log_msg(LOG_INFO, "msg=\"config reloaded\" clusters=%zu nodes=%zu",
+            e->n_clusters, e->n_nodes);
+}
+
+/* --- scrapes -------------------------------------------------------------- */
+
+static enum scrape_reason reason_of(enum poll_outcome o)
+{
+    switch (o) {
+    case POLL_TIMEOUT:
+        return SCRAPE_TIMEOUT;
+    case POLL_HTTP_STATUS:
+        return SCRAPE_HTTP_STATUS;
+    case POLL_TOO_LARGE:
+        return SCRAPE_TOO_LARGE;
+    default:
+        return SCRAPE_CONNECT;
+    }
+}
+
+static void scrape_failed(struct node_rt *n, enum scrape_reason reason,
+                          const char *detail)
+{
+    n->failures[reason]++;
+    bool was_up = n->up || n->last_failure < 0;
+    bool new_reason = n->last_failure != (int)reason;
+    n->up = false;
+    n->last_failure = (int)reason;
+    if (!was_up && !new_reason)
+        return; /* a repeat of the same failure: logged already */
+    char q[256];
+    log_msg(LOG_WARN,
+            "msg=\"scrape failed\" cluster=%s node=%s reason=%s error=%s",
+            n->c->conf->name, n->conf->name, scrape_reason_name(reason),
+            log_quote(q, sizeof(q), detail));
+}
+
+static void keep_sample(struct node_rt *n, const struct node_sample *s)
+{
+    struct engine *e = n->c->e;
+    bool reset;
+    n->position = counter_track_update(&n->pos_track, s->position, &reset);
+    if (reset)
+        log_msg(LOG_INFO, "msg=\"position counter reset\" cluster=%s node=%s",
+                n->c->conf->name, n->conf->name);
+    n->connected = s->has_connected && s->connected;
+    n->has_heartbeat = s->has_heartbeat;
+    n->heartbeat = s->heartbeat;
+    n->role = s->role;
+    n->reported = xrealloc(n->reported, (s->n_reported ? s->n_reported : 1) *
+                                            sizeof(*n->reported));
+    memcpy(n->reported, s->reported, s->n_reported * sizeof(*n->reported));
+    n->n_reported = s->n_reported;
+    n->have_sample = true;
+    n->ok_mono = clock_mono(&e->clock);
+    n->ok_wall = clock_wall(&e->clock);
+}
+
+static void on_scrape(void *arg, const struct poll_result *r)
+{
+    struct node_rt *n = arg;
+    struct engine *e = n->c->e;
+    n->scraped = true;
+    n->duration = r->seconds;
+    e->pending--;
+    if (r->outcome != POLL_OK) {
+        char detail[128];
+        if (r->outcome == POLL_HTTP_STATUS)
+            snprintf(detail, sizeof(detail), "HTTP %ld", r->status);
+        scrape_failed(n, reason_of(r->outcome),
+                      r->outcome == POLL_HTTP_STATUS ? detail : r->error);
+        return;
+    }
+    struct promtext_error err = {0};
+    if (scrape_parse(r->body, r->len, &e->scratch, &err) < 0) {
+        char detail[160];
+        snprintf(detail, sizeof(detail), "line %zu: %s", err.line,
+                 err.msg ? err.msg : "invalid");
+        scrape_failed(n, SCRAPE_PARSE, detail);
+        return;
+    }
+    if (!n->up && n->last_failure >= 0)
+        log_msg(LOG_INFO, "msg=\"scrape recovered\" cluster=%s node=%s",
+                n->c->conf->name, n->conf->name);
+    n->up = true;
+    n->last_failure = -1;
+    keep_sample(n, &e->scratch);
+}
+
+static void on_heartbeat(void *arg, const struct poll_result *r)
+{
+    struct cluster_rt *c = arg;
+    c->e->pending--;
+    if (r->outcome == POLL_OK)
+        hbhist_add(&c->hb, c->hb_value);
+    else
+        log_msg(LOG_DEBUG, "msg=\"heartbeat failed\" cluster=%s status=%ld",
+                c->conf->name, r->status);
+}
+
+static void send_heartbeat(struct engine *e, struct cluster_rt *c)
+{
+    if (poller_req_busy(c->hb_req))
+        return;
+    const struct node_rt *p = &c->nodes[c->primary];
+    char url[1024], body[64];
+    snprintf(url, sizeof(url), "%s/v1/admin/heartbeat", p->conf->url);
+    char ts[32];
+    snprintf(ts, sizeof(ts), "%.6f", clock_wall(&e->clock));
+    /* remember the value exactly as the node will store and report it,
+     * so comparing it with what a replica applied is exact */
+    c->hb_value = strtod(ts, NULL);
+    snprintf(body, sizeof(body), "{\"ts\": %s}", ts);
+    if (poller_post_json(c->hb_req, url, body, e->cfg->poll.timeout,
+                         on_heartbeat, c) == 0)
+        e->pending++;
+}
+
+static void start_round(struct engine *e, double now)
+{
+    e->round_active = true;
+    e->round_start = now;
+    e->pending = 0;
+    for (size_t ci = 0; ci < e->n_clusters; ci++) {
+        struct cluster_rt *c = &e->clusters[ci];
+        send_heartbeat(e, c);
+        for (size_t ni = 0; ni < c->n; ni++) {
+            struct node_rt *n = &c->nodes[ni];
+            n->scraped = false;
+            if (poller_get(n->req, n->metrics_url, e->cfg->poll.timeout,
+                           on_scrape, n) == 0)
+                e->pending++;
+            else
+                scrape_failed(n, SCRAPE_CONNECT, "request not started");
+        }
+    }
+}
+
+static void finish_round(struct engine *e, double now)
+{
+    e->round_active = false;
+    e->rounds++;
+    e->round_duration = now - e->round_start;
+    e->ready = true;
+    assess_round(e);
+    snapbox_publish(e->box, snapshot_new(&e->view));
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static void schedule_next(struct engine *e, double now)
+{
+    double interval = e->cfg->poll.interval;
+    e->next_round += interval;
+    if (e->next_round <= now) {
+        /* the loop fell behind (a stall, a suspended process): skip the
+         * missed rounds instead of running them back to back */
+        log_msg(LOG_WARN, "msg=\"poll rounds skipped\" behind=%.3f",
+                now - e->next_round);
+        e->next_round = now + interval;
+    }
+}
+
+static void take_reload(struct engine *e)
+{
+    pthread_mutex_lock(&e->mu);
+    struct config *cfg = e->next_cfg;
+    e->next_cfg = NULL;
+    pthread_mutex_unlock(&e->mu);
+    if (cfg)
+        apply_reload(e, cfg);
+}
+
+static int wait_ms(const struct engine *e, double now)
+{
+    double until = e->round_active ? e->round_start + e->cfg->poll.interval
+                                   : e->next_round;
+    double ms = (until - now) * 1000;
+    if (ms < 0)
+        ms = 0;
+    return ms > 1000 ? 1000 : (int)ceil(ms);
+}
+
+static void *run(void *arg)
+{
+    struct engine *e = arg;
+    e->next_round = clock_mono(&e->clock);
+    while (!atomic_load(&e->stop)) {
+        double now = clock_mono(&e->clock);
+        if (!e->round_active)
+            take_reload(e);
+        if (!e->round_active && now >= e->next_round) {
+            start_round(e, now);
+            schedule_next(e, now);
+        }
+        poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
+        if (e->round_active && e->pending == 0)
+            finish_round(e, clock_mono(&e->clock));
+    }
+    return NULL;
+}
+
+/* --- the API ------------------------------------------------------------- */
+
+struct engine *engine_new(struct config *cfg, struct snapbox *box,
+                          const struct rg_clock *clock)
+{
+    struct engine *e = xcalloc(1, sizeof(*e));
+    e->cfg = cfg;
+    e->box = box;
+    e->clock = *clock;
+    e->poller = poller_new();
+    pthread_mutex_init(&e->mu, NULL);
+    atomic_init(&e->stop, false);
+    build_clusters(e);
+    e->view.version = PACKAGE_VERSION;
+    return e;
+}
+
+int engine_start(struct engine *e)
+{
+    int rc = pthread_create(&e->thread, NULL, run, e);
+    if (rc != 0)
+        return -rc;
+    e->started = true;
+    return 0;
+}
+
+void engine_reload(struct engine *e, struct config *cfg)
+{
+    pthread_mutex_lock(&e->mu);
+    config_free(e->next_cfg);
+    e->next_cfg = cfg;
+    pthread_mutex_unlock(&e->mu);
+    poller_wakeup(e->poller);
+}
+
+void engine_stop(struct engine *e)
+{
+    if (!e->started)
+        return;
+    atomic_store(&e->stop, true);
+    poller_wakeup(e->poller);
+    pthread_join(e->thread, NULL);
+    e->started = false;
+}
+
+void engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    engine_stop(e);
+    free_clusters(e);
+    poller_free(e->poller);
+    config_free(e->cfg);
+    config_free(e->next_cfg);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}

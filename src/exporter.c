@@ -1,0 +1,306 @@
+/* exporter.c: Prometheus text format 0.0.4 for replguard's own metrics.
+ *
+ * The families of SPEC section 5 that the poll loop knows about, plus
+ * these, which the SPEC does not list:
+ *
+ *   replguard_replica_heartbeat_lag_seconds{cluster,replica}  gauge
+ *   replguard_replica_position_lag_seconds{cluster,replica}   gauge
+ *       every lag kind replguard measures, whatever the cluster's
+ *       lag_source (replguard_replica_lag_seconds is the chosen one)
+ *   replguard_poll_rounds_total                                counter
+ *   replguard_poll_round_duration_seconds                      gauge
+ *   replguard_ready                                            gauge 0/1
+ *   replguard_dry_run                                          gauge 0/1
+ *
+ * Each family is written by one pass over the node array, so the output
+ * groups its samples and costs O(families x nodes). */
+#include "exporter.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* view.h declares scrape_reason_name() for every renderer; it lives
+ * here, next to the replguard_scrape_failures_total{reason} it names. */
+const char *scrape_reason_name(enum scrape_reason r)
+{
+    static const char *const names[SCRAPE_REASONS] = {
+        "timeout", "connect", "http_status", "parse", "too_large"};
+    return (unsigned)r < SCRAPE_REASONS ? names[r] : "unknown";
+}
+
+/* --- samples ----------------------------------------------------------- */
+
+struct value {
+    bool integer;
+    uint64_t u;
+    double d;
+};
+
+static struct value int_value(uint64_t u)
+{
+    return (struct value){.integer = true, .u = u};
+}
+
+static struct value dbl_value(double d)
+{
+    return (struct value){.integer = false, .d = d};
+}
+
+struct label {
+    const char *name;
+    const char *value;
+};
+
+/* One family being written: its header goes out before its first
+ * sample, so a family without samples leaves no trace. */
+struct family {
+    struct buf *out;
+    const char *name, *type, *help;
+    bool started;
+};
+
+static void put_escaped(struct buf *out, const char *s)
+{
+    size_t run = strcspn(s, "\\\"\n");
+    while (s[run] != '\0') {
+        buf_append(out, s, run);
+        buf_puts(out, s[run] == '\n' ? "\\n" : s[run] == '"' ? "\\\"" : "\\\\");
+        s += run + 1;
+        run = strcspn(s, "\\\"\n");
+    }
+    buf_append(out, s, run);
+}
+
+/* put_double: the shortest of %.15g, %.16g and %.17g that reads back as
+ * d, so 0.2 stays "0.2" and nothing is lost. */
+static void put_double(struct buf *out, double d)
+{
+    char s[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(s, sizeof(s), "%.*g", prec, d);
+        if (strtod(s, NULL) == d)
+            break;
+    }
+    buf_puts(out, s);
+}
+
+static void sample(struct family *f, const struct label *l, size_t nl,
+                   struct value v)
+{
+    if (!v.integer && !isfinite(v.d))
+        return;
+    if (!f->started) {
+        buf_printf(f->out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
+                   f->name, f->type);
+        f->started = true;
+    }
+    buf_puts(f->out, f->name);
+    for (size_t i = 0; i < nl; i++) {
+        buf_printf(f->out, "%c%s=\"", i ? ',' : '{', l[i].name);
+        put_escaped(f->out, l[i].value ? l[i].value : "");
+        buf_puts(f->out, "\"");
+    }
+    buf_puts(f->out, nl ? "} " : " ");
+    if (v.integer)
+        buf_printf(f->out, "%" PRIu64, v.u);
+    else
+        put_double(f->out, v.d);
+    buf_puts(f->out, "\n");
+}
+
+/* --- per-node families ------------------------------------------------- */
+
+static bool is_replica(const struct node_view *n)
+{
+    return !n->is_primary;
+}
+
+static void render_up(const struct agent_view *v, struct buf *out)
+{
+    struct family f = {out, "replguard_up", "gauge",
+                       "Whether the last scrape of the node succeeded.", false};
+    for (size_t i = 0; i < v->n_nodes; i++) {
+        const struct node_view *n = &v->nodes[i];
+        struct label l[] = {
+            {"cluster", n->cluster}, {"node", n->name}, {"role", n->role}};
+        sample(&f, l, ARRAY_LEN(l), int_value(n->up));
+    }
+}
+
+static void render_failures(const struct agent_view *v, struct buf *out)
+{
+    struct family f = {out, "replguard_scrape_failures_total", "counter",
+                       "Failed scrapes of the node, by reason.", false};
+    for (size_t i = 0; i < v->n_nodes; i++) {
+        const struct node_view *n = &v->nodes[i];
+        for (int r = 0; r < SCRAPE_REASONS; r++) {
+            struct label l[] = {{"cluster", n->cluster},
+                                {"node", n->name},
+                                {"reason", scrape_reason_name(r)}};
+            sample(&f, l, ARRAY_LEN(l), int_value(n->failures[r]));
+        }
+    }
+}
+
+static void render_health(const struct agent_view *v, struct buf *out)
+{
+    struct family f = {out, "replguard_replica_health", "gauge",
+                       "1 for the replica's current health, 0 for the "
+                       "others.",
+                       false};
+    for (size_t i = 0; i < v->n_nodes; i++) {
+        const struct node_view *n = &v->nodes[i];
+        if (!is_replica(n))
+            continue;
+        for (int h = 0; h < HEALTH_COUNT; h++) {
+            struct label l[] = {{"cluster", n->cluster},
+                                {"replica", n->name},
+                                {"health", health_name(h)}};
+            sample(&f, l, ARRAY_LEN(l), int_value((int)n->health == h));
+        }
+    }
+}
+
+/* The families with one sample per node (or per replica), labelled
+ * {cluster,node} (or {cluster,replica}). get() says whether the node has
+ * the series and gives its value. A stale node's lags are never
+ * exported, whatever the have_ flags say (SPEC section 3). */
+struct node_family {
+    const char *name, *type, *help;
+    bool replicas_only;
+    bool (*get)(const struct node_view *n, struct value *out);
+};
+
+static bool get_scrape_duration(const struct node_view *n, struct value *o)
+{
+    *o = dbl_value(n->scrape_duration);
+    return true;
+}
+
+static bool get_position(const struct node_view *n, struct value *o)
+{
+    *o = int_value(n->position);
+    return n->have_position;
+}
+
+static bool get_lag(const struct node_view *n, struct value *o)
+{
+    *o = dbl_value(n->rv.lag);
+    return n->fresh && n->rv.have_lag;
+}
+
+static bool get_hb_lag(const struct node_view *n, struct value *o)
+{
+    *o = dbl_value(n->hb_lag);
+    return n->fresh && n->have_hb_lag;
+}
+
+static bool get_pos_lag(const struct node_view *n, struct value *o)
+{
+    *o = dbl_value(n->pos_lag);
+    return n->fresh && n->have_pos_lag;
+}
+
+static bool get_reported_lag(const struct node_view *n, struct value *o)
+{
+    *o = dbl_value(n->reported_lag);
+    return n->fresh && n->have_reported_lag;
+}
+
+static bool get_lag_positions(const struct node_view *n, struct value *o)
+{
+    *o = int_value(n->lag_positions);
+    return n->fresh && n->have_lag_positions;
+}
+
+static bool get_connected(const struct node_view *n, struct value *o)
+{
+    *o = int_value(n->rv.connected);
+    return n->fresh;
+}
+
+static bool get_in_rotation(const struct node_view *n, struct value *o)
+{
+    *o = int_value(n->in_rotation);
+    return true;
+}
+
+static const struct node_family node_families[] = {
+    {"replguard_scrape_duration_seconds", "gauge",
+     "Duration of the last scrape of the node.", false, get_scrape_duration},
+    {"replguard_node_position", "gauge",
+     "Applied position of the node (assertions indexed, reset-corrected).",
+     false, get_position},
+    {"replguard_replica_lag_seconds", "gauge",
+     "Replication lag of the replica, from the cluster's lag_source.", true,
+     get_lag},
+    {"replguard_replica_heartbeat_lag_seconds", "gauge",
+     "Replication lag of the replica measured by heartbeats.", true,
+     get_hb_lag},
+    {"replguard_replica_position_lag_seconds", "gauge",
+     "Replication lag of the replica measured by positions.", true,
+     get_pos_lag},
+    {"replguard_replica_reported_lag_seconds", "gauge",
+     "Replication lag of the replica as its primary reports it.", true,
+     get_reported_lag},
+    {"replguard_replica_lag_positions", "gauge",
+     "Positions the replica is behind its primary.", true, get_lag_positions},
+    {"replguard_replica_connected", "gauge",
+     "Whether the replica's replication stream is up.", true, get_connected},
+    {"replguard_replica_in_read_rotation", "gauge",
+     "Whether the replica may serve reads at the cluster's read_max_lag.", true,
+     get_in_rotation},
+};
+
+static void render_node_family(const struct agent_view *v,
+                               const struct node_family *nf, struct buf *out)
+{
+    struct family f = {out, nf->name, nf->type, nf->help, false};
+    for (size_t i = 0; i < v->n_nodes; i++) {
+        const struct node_view *n = &v->nodes[i];
+        struct value val;
+        if (nf->replicas_only && !is_replica(n))
+            continue;
+        if (!nf->get(n, &val))
+            continue;
+        struct label l[] = {{"cluster", n->cluster},
+                            {nf->replicas_only ? "replica" : "node", n->name}};
+        sample(&f, l, ARRAY_LEN(l), val);
+    }
+}
+
+/* --- agent-wide families ----------------------------------------------- */
+
+static void render_agent(const struct agent_view *v, struct buf *out)
+{
+    struct family rounds = {out, "replguard_poll_rounds_total", "counter",
+                            "Poll rounds finished.", false};
+    sample(&rounds, NULL, 0, int_value(v->rounds));
+    struct family dur = {out, "replguard_poll_round_duration_seconds", "gauge",
+                         "Duration of the last poll round.", false};
+    sample(&dur, NULL, 0, dbl_value(v->round_duration));
+    struct family ready = {
+        out, "replguard_ready", "gauge",
+        "Whether the config is loaded and a poll round finished.", false};
+    sample(&ready, NULL, 0, int_value(v->ready));
+    struct family dry = {out, "replguard_dry_run", "gauge",
+                         "Whether replguard runs in dry-run mode.", false};
+    sample(&dry, NULL, 0, int_value(v->dry_run));
+}
+
+void exporter_render(const struct agent_view *v, struct buf *out)
+{
+    struct family info = {out, "replguard_build_info", "gauge",
+                          "replguard's version; always 1.", false};
+    struct label l[] = {{"version", v->version}};
+    sample(&info, l, ARRAY_LEN(l), int_value(1));
+    render_up(v, out);
+    render_failures(v, out);
+    for (size_t i = 0; i < ARRAY_LEN(node_families); i++)
+        render_node_family(v, &node_families[i], out);
+    render_health(v, out);
+    render_agent(v, out);
+}

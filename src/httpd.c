@@ -1,0 +1,497 @@
+/* httpd.c: the HTTP endpoints, answered from the current snapshot.
+ *
+ * A request is matched against a route table; a route names its path
+ * (or path prefix), the methods it takes and its handler. A handler
+ * fills a struct reply: an owned body, or a span of the snapshot held
+ * by a reference the response drops once sent. Every error body is
+ * {"error": "..."}. */
+#include "httpd.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "lag.h"
+#include "log.h"
+#include "snapshot.h"
+#include "util.h"
+
+#define DEFAULT_HOST        "127.0.0.1"
+#define DEFAULT_THREADS     2
+#define DEFAULT_TIMEOUT     10
+#define DEFAULT_CONNECTIONS 256
+#define DEFAULT_PER_IP      64
+#define DEFAULT_CONN_MEMORY (64 * 1024)
+
+#define CT_JSON    "application/json"
+#define CT_TEXT    "text/plain; charset=utf-8"
+#define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+struct httpd {
+    struct MHD_Daemon *d;
+    struct snapbox *box;
+    unsigned port;
+    char host[NI_MAXHOST];
+    /* While MHD_start_daemon() runs, its first error message is kept
+     * here so httpd_start() can say why it failed. */
+    pthread_mutex_t log_mu;
+    bool starting;
+    char start_err[256];
+};
+
+/* --- replies ------------------------------------------------------------- */
+
+struct reply {
+    unsigned status;
+    const char *ctype;
+    const char *allow;     /* the Allow header of a 405 */
+    struct buf body;       /* an owned body, or */
+    struct snapshot *hold; /* a reference keeping bytes/len alive */
+    const char *bytes;
+    size_t len;
+};
+
+static void reply_text(struct reply *rep, unsigned status, const char *text)
+{
+    rep->status = status;
+    rep->ctype = CT_TEXT;
+    buf_puts(&rep->body, text);
+}
+
+/* reply_json: prints root as the body and frees it. */
+static void reply_json(struct reply *rep, unsigned status, cJSON *root)
+{
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!s) {
+        fputs("replguard: out of memory rendering a reply\n", stderr);
+        abort();
+    }
+    rep->status = status;
+    rep->ctype = CT_JSON;
+    buf_puts(&rep->body, s);
+    cJSON_free(s);
+}
+
+static void reply_error(struct reply *rep, unsigned status, const char *msg)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "error", msg);
+    reply_json(rep, status, root);
+}
+
+/* reply_snapshot: serves len bytes at p, owned by s, without a copy. */
+static void reply_snapshot(struct reply *rep, struct snapshot *s,
+                           const char *ctype, const char *p, size_t len)
+{
+    rep->status = MHD_HTTP_OK;
+    rep->ctype = ctype;
+    rep->hold = snapshot_ref(s);
+    rep->bytes = p;
+    rep->len = len;
+}
+
+static void release_snapshot(void *cls)
+{
+    snapshot_unref(cls);
+}
+
+static struct MHD_Response *make_response(struct reply *rep)
+{
+    struct MHD_Response *resp;
+    if (rep->hold) {
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            rep->len, (void *)rep->bytes, release_snapshot, rep->hold);
+        if (!resp)
+            snapshot_unref(rep->hold);
+        rep->hold = NULL;
+        return resp;
+    }
+    size_t len = rep->body.len;
+    char *body = buf_detach(&rep->body);
+    resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(body);
+    return resp;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn,
+                                  struct reply *rep)
+{
+    struct MHD_Response *resp = make_response(rep);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (rep->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
+    enum MHD_Result rc = MHD_queue_response(conn, rep->status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* --- handlers ------------------------------------------------------------ */
+
+struct request {
+    struct MHD_Connection *conn;
+    const char *tail;      /* what follows a prefix route's prefix */
+    struct snapshot *snap; /* the current snapshot, or NULL */
+};
+
+static void h_healthy(const struct request *r, struct reply *rep)
+{
+    reply_text(rep, MHD_HTTP_OK, "healthy\n");
+}
+
+static void h_ready(const struct request *r, struct reply *rep)
+{
+    if (r->snap && snapshot_ready(r->snap))
+        reply_text(rep, MHD_HTTP_OK, "ready\n");
+    else
+        reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
+}
+
+static void h_metrics(const struct request *r, struct reply *rep)
+{
+    size_t len;
+    const char *p = snapshot_metrics(r->snap, &len);
+    reply_snapshot(rep, r->snap, CT_METRICS, p, len);
+}
+
+static void h_state(const struct request *r, struct reply *rep)
+{
+    size_t len;
+    const char *p = snapshot_state(r->snap, &len);
+    reply_snapshot(rep, r->snap, CT_JSON, p, len);
+}
+
+/* split_target: "{cluster}/{node}" into a heap copy of the cluster
+ * (*cluster, which the caller frees) and the node (pointing into tail).
+ * Returns -1 when either part is empty or there is a third one. */
+static int split_target(const char *tail, char **cluster, const char **node)
+{
+    const char *slash = strchr(tail, '/');
+    if (!slash || slash == tail || slash[1] == '\0' || strchr(slash + 1, '/'))
+        return -1;
+    *cluster = xstrndup(tail, (size_t)(slash - tail));
+    *node = slash + 1;
+    return 0;
+}
+
+/* find_target: the node a /health/{kind}/{cluster}/{node} path names;
+ * NULL after a 404 reply when there is none. */
+static const struct snap_node *find_target(const struct request *r,
+                                           struct reply *rep)
+{
+    char *cluster;
+    const char *node;
+    if (split_target(r->tail, &cluster, &node) < 0) {
+        reply_error(rep, MHD_HTTP_NOT_FOUND, "not found");
+        return NULL;
+    }
+    const struct snap_node *n = snapshot_find(r->snap, cluster, node);
+    if (!n)
+        reply_error(rep, MHD_HTTP_NOT_FOUND,
+                    snapshot_has_cluster(r->snap, cluster) ? "unknown node"
+                                                           : "unknown cluster");
+    free(cluster);
+    return n;
+}
+
+/* query_max_lag: ?max_lag=DURATION into *out (*given tells whether it
+ * was there); -1 after a 400 reply when it does not parse. */
+static int query_max_lag(const struct request *r, double *out, bool *given,
+                         struct reply *rep)
+{
+    const char *q =
+        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "max_lag");
+    *given = q != NULL;
+    if (!q || parse_duration(q, out) == 0)
+        return 0;
+    reply_error(rep, MHD_HTTP_BAD_REQUEST,
+                "invalid max_lag: want a duration such as 250ms or 2s");
+    return -1;
+}
+
+static cJSON *target_json(const struct snap_node *n, bool ok, const char *why)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "cluster", n->cluster);
+    cJSON_AddStringToObject(o, "node", n->node);
+    cJSON_AddStringToObject(o, "status", ok ? "ok" : "unavailable");
+    if (ok || !why)
+        cJSON_AddNullToObject(o, "reason");
+    else
+        cJSON_AddStringToObject(o, "reason", why);
+    return o;
+}
+
+/* h_replica: 200 when the node is a replica fit to serve reads at
+ * max_lag (the cluster's read_max_lag unless the query says), else 503;
+ * the body says why. */
+static void h_replica(const struct request *r, struct reply *rep)
+{
+    double max_lag = 0;
+    bool given;
+    if (query_max_lag(r, &max_lag, &given, rep) < 0)
+        return;
+    const struct snap_node *n = find_target(r, rep);
+    if (!n)
+        return;
+    if (!given)
+        max_lag = n->read_max_lag;
+    const char *why = "not a replica";
+    bool replica = !n->is_primary;
+    bool ok = replica && read_rotation_ok(&n->rv, max_lag, &why);
+    cJSON *o = target_json(n, ok, why);
+    if (replica && n->rv.fresh && n->rv.have_lag)
+        cJSON_AddNumberToObject(o, "lag", n->rv.lag);
+    else
+        cJSON_AddNullToObject(o, "lag");
+    cJSON_AddNumberToObject(o, "max_lag", max_lag);
+    if (replica)
+        cJSON_AddStringToObject(o, "health", health_name(n->health));
+    else
+        cJSON_AddNullToObject(o, "health");
+    reply_json(rep, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+}
+
+/* h_primary: 200 when the node is its cluster's current primary and was
+ * scraped successfully, recently; else 503 with the reason. */
+static void h_primary(const struct request *r, struct reply *rep)
+{
+    const struct snap_node *n = find_target(r, rep);
+    if (!n)
+        return;
+    const char *why = NULL;
+    if (!n->is_primary)
+        why = "not the primary";
+    else if (!n->up)
+        why = "unreachable";
+    else if (!n->fresh)
+        why = "stale";
+    cJSON *o = target_json(n, why == NULL, why);
+    cJSON_AddStringToObject(o, "role", n->role);
+    reply_json(rep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
+}
+
+/* --- routing ------------------------------------------------------------- */
+
+enum { M_GET = 1u << 0, M_HEAD = 1u << 1, M_POST = 1u << 2 };
+
+struct route {
+    const char *path;    /* the whole path, or a prefix */
+    bool prefix;         /* the rest of the path is the request's tail */
+    unsigned methods;    /* M_* */
+    const char *allow;   /* the Allow header for the others */
+    bool needs_snapshot; /* 503 "not ready" before the first publish */
+    void (*handle)(const struct request *r, struct reply *rep);
+};
+
+#define GET_HEAD M_GET | M_HEAD, "GET, HEAD"
+
+/* POST routes (webhook, pause/resume, ack) join this table. Their bodies
+ * must be read before handle() runs: on_request() will then keep a
+ * per-request context in *con_cls, collect the upload into a struct buf
+ * created with the route's size limit (413 past it) and call handle()
+ * on the final call, when *upload_data_size is 0. */
+static const struct route routes[] = {
+    {"/metrics", false, GET_HEAD, true, h_metrics},
+    {"/-/healthy", false, GET_HEAD, false, h_healthy},
+    {"/-/ready", false, GET_HEAD, false, h_ready},
+    {"/health/replica/", true, GET_HEAD, true, h_replica},
+    {"/health/primary/", true, GET_HEAD, true, h_primary},
+    {"/api/v1/state", false, GET_HEAD, true, h_state},
+};
+
+static const struct route *find_route(const char *url, const char **tail)
+{
+    for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+        const struct route *rt = &routes[i];
+        size_t n = strlen(rt->path);
+        if (rt->prefix ? strncmp(url, rt->path, n) == 0
+                       : strcmp(url, rt->path) == 0) {
+            *tail = url + n;
+            return rt;
+        }
+    }
+    return NULL;
+}
+
+static unsigned method_bit(const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+        return M_GET;
+    if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+        return M_HEAD;
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+        return M_POST;
+    return 0;
+}
+
+static void dispatch(struct httpd *h, struct MHD_Connection *conn,
+                     const struct route *rt, const char *tail,
+                     struct reply *rep)
+{
+    struct request r = {conn, tail, snapbox_get(h->box)};
+    if (rt->needs_snapshot && !r.snap)
+        reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
+    else
+        rt->handle(&r, rep);
+    snapshot_unref(r.snap); /* a reply serving its bytes took its own */
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct httpd *h = cls;
+    struct reply rep = {0};
+    const char *tail = NULL;
+    buf_init(&rep.body, 0);
+    const struct route *rt = find_route(url, &tail);
+    if (!rt) {
+        reply_error(&rep, MHD_HTTP_NOT_FOUND, "not found");
+    } else if (!(rt->methods & method_bit(method))) {
+        reply_error(&rep, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        rep.allow = rt->allow;
+    } else {
+        dispatch(h, conn, rt, tail, &rep);
+    }
+    return send_reply(conn, &rep);
+}
+
+/* --- the daemon ---------------------------------------------------------- */
+
+__attribute__((format(printf, 2, 0))) static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct httpd *h = cls;
+    char text[256], q[300];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    text[strcspn(text, "\r\n")] = '\0';
+    pthread_mutex_lock(&h->log_mu);
+    bool starting = h->starting;
+    if (starting && h->start_err[0] == '\0')
+        snprintf(h->start_err, sizeof(h->start_err), "%s", text);
+    pthread_mutex_unlock(&h->log_mu);
+    log_msg(starting ? LOG_WARN : LOG_DEBUG, "msg=\"libmicrohttpd\" detail=%s",
+            log_quote(q, sizeof(q), text));
+}
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                   char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char service[8];
+    snprintf(service, sizeof(service), "%u", (unsigned)port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot resolve listen address %s: %s", host,
+                 gai_strerror(rc));
+        return -1;
+    }
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static unsigned or_default(unsigned v, unsigned d)
+{
+    return v ? v : d;
+}
+
+static struct MHD_Daemon *start_daemon(struct httpd *h,
+                                       const struct httpd_options *o,
+                                       const struct sockaddr_storage *ss)
+{
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (ss->ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    size_t mem =
+        o->connection_memory ? o->connection_memory : DEFAULT_CONN_MEMORY;
+    return MHD_start_daemon(
+        flags, o->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+        MHD_OPTION_THREAD_POOL_SIZE, or_default(o->threads, DEFAULT_THREADS),
+        MHD_OPTION_CONNECTION_TIMEOUT, or_default(o->timeout, DEFAULT_TIMEOUT),
+        MHD_OPTION_CONNECTION_LIMIT,
+        or_default(o->max_connections, DEFAULT_CONNECTIONS),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        or_default(o->max_per_ip, DEFAULT_PER_IP),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_END);
+}
+
+static void set_starting(struct httpd *h, bool starting)
+{
+    pthread_mutex_lock(&h->log_mu);
+    h->starting = starting;
+    pthread_mutex_unlock(&h->log_mu);
+}
+
+struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
+                          char *err, size_t errlen)
+{
+    const char *host = o->host && o->host[0] ? o->host : DEFAULT_HOST;
+    struct sockaddr_storage ss;
+    if (resolve(host, o->port, &ss, err, errlen) < 0)
+        return NULL;
+    struct httpd *h = xcalloc(1, sizeof(*h));
+    h->box = box;
+    snprintf(h->host, sizeof(h->host), "%s", host);
+    pthread_mutex_init(&h->log_mu, NULL);
+    set_starting(h, true);
+    h->d = start_daemon(h, o, &ss);
+    set_starting(h, false);
+    if (!h->d) {
+        snprintf(err, errlen, "cannot listen on %s port %u: %s", host,
+                 (unsigned)o->port,
+                 h->start_err[0] ? h->start_err
+                                 : "libmicrohttpd did not start");
+        httpd_stop(h);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : o->port;
+    char q[NI_MAXHOST + 8];
+    log_msg(LOG_INFO,
+            "msg=\"http server listening\" host=%s port=%u threads=%u",
+            log_quote(q, sizeof(q), host), h->port,
+            or_default(o->threads, DEFAULT_THREADS));
+    return h;
+}
+
+unsigned httpd_port(const struct httpd *h)
+{
+    return h->port;
+}
+
+void httpd_stop(struct httpd *h)
+{
+    if (!h)
+        return;
+    if (h->d) {
+        MHD_stop_daemon(h->d);
+        char q[NI_MAXHOST + 8];
+        log_msg(LOG_INFO, "msg=\"http server stopped\" host=%s port=%u",
+                log_quote(q, sizeof(q), h->host), h->port);
+    }
+    pthread_mutex_destroy(&h->log_mu);
+    free(h);
+}

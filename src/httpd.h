@@ -1,0 +1,45 @@
+/* httpd.h: replguard's HTTP endpoints (SPEC section 4) on
+ * libmicrohttpd.
+ *
+ * Handler threads never do network I/O of their own, never render and
+ * never wait on the engine: each request takes a reference to the
+ * current snapshot (snapbox_get()), answers from it and lets it go.
+ * /metrics and /api/v1/state are served from the snapshot's bytes
+ * without a copy; the response holds the reference until it is sent. */
+#ifndef REPLGUARD_HTTPD_H
+#define REPLGUARD_HTTPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct httpd;
+struct snapbox;
+
+/* Listening and limits. Zero means the default shown. */
+struct httpd_options {
+    const char *host;         /* address or name; NULL: 127.0.0.1 */
+    uint16_t port;            /* 0: an ephemeral port (see httpd_port) */
+    unsigned threads;         /* handler threads; 2 */
+    unsigned timeout;         /* idle connection timeout, seconds; 10 */
+    unsigned max_connections; /* in all; 256 */
+    unsigned max_per_ip;      /* from one address; 64 */
+    size_t connection_memory; /* bytes per connection; 64 KiB */
+};
+
+/* httpd_start: listens on o->host:o->port and starts serving from box,
+ * which must outlive the server. Returns the server (stop and free it
+ * with httpd_stop()), or NULL with a message in err when the address
+ * does not resolve or cannot be bound. */
+struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
+                          char *err, size_t errlen);
+
+/* httpd_port: the port actually bound (the ephemeral one when the
+ * options asked for 0). */
+unsigned httpd_port(const struct httpd *h);
+
+/* httpd_stop: stops serving, waits for the handler threads, closes every
+ * connection (dropping the snapshot references their responses held)
+ * and frees h. NULL is a no-op. */
+void httpd_stop(struct httpd *h);
+
+#endif

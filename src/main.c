@@ -1,0 +1,124 @@
+/* main.c: replguard's command line (SPEC section 1). */
+#include "agent.h"
+#include "config.h"
+#include "demo.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define DEFAULT_CONFIG "/etc/replguard/replguard.yml"
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: replguard [-c FILE] [--check-config] [--dry-run] [--demo]\n"
+        "                 [--log-level debug|info|warn|error] [--version] "
+        "[--help]\n"
+        "\n"
+        "  -c, --config FILE   config file (default " DEFAULT_CONFIG ")\n"
+        "  --check-config      validate the config and runbooks, then exit\n"
+        "  --dry-run           decide and record everything, change nothing\n"
+        "  --demo              run against an embedded simulated cluster\n"
+        "  --log-level LEVEL   debug, info (default), warn or error\n");
+}
+
+struct args {
+    const char *config;
+    int check, dry_run, demo;
+};
+
+/* parse_args: returns -1 to continue, else an exit code. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 'k'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"demo", no_argument, NULL, 'd'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    enum log_level level;
+    for (;;) {
+        int c = getopt_long(argc, argv, "c:h", opts, NULL);
+        if (c == -1)
+            break;
+        switch (c) {
+        case 'c':
+            a->config = optarg;
+            break;
+        case 'k':
+            a->check = 1;
+            break;
+        case 'n':
+            a->dry_run = 1;
+            break;
+        case 'd':
+            a->demo = 1;
+            break;
+        case 'l':
+            if (log_parse_level(optarg, &level) < 0) {
+                fprintf(stderr, "replguard: bad --log-level '%s'\n", optarg);
+                return 2;
+            }
+            log_set_level(level);
+            break;
+        case 'V':
+            printf("replguard %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "replguard: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return -1;
+}
+
+static struct config *load(const char *path)
+{
+    struct config *cfg = NULL;
+    struct config_errors errs;
+    config_errors_init(&errs);
+    if (config_load(path, &cfg, &errs) != 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "%s\n", errs.msg[i]);
+        cfg = NULL;
+    }
+    config_errors_reset(&errs);
+    return cfg;
+}
+
+int main(int argc, char **argv)
+{
+    agent_block_signals();
+    struct args a = {.config = DEFAULT_CONFIG};
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (a.demo)
+        return demo_run(a.dry_run);
+    struct config *cfg = load(a.config);
+    if (!cfg)
+        return 1;
+    if (a.check) {
+        printf("OK: %zu clusters, %zu nodes, %d runbooks\n", cfg->n_clusters,
+               config_node_count(cfg), 0);
+        config_free(cfg);
+        return 0;
+    }
+    struct agent_options o = {.config_path = a.config,
+                              .force_dry_run = a.dry_run};
+    return agent_run(cfg, &o);
+}

@@ -1,0 +1,69 @@
+/* poller.h: asynchronous HTTP requests for the engine thread (libcurl
+ * multi).
+ *
+ * A struct poll_req is a reusable request slot: it keeps its easy handle
+ * and a body buffer of fixed capacity between requests, and the multi
+ * handle keeps connections alive across them. Completions are delivered
+ * by poller_run(), on the thread that calls it; nothing here is
+ * thread-safe except poller_wakeup(). */
+#ifndef REPLGUARD_POLLER_H
+#define REPLGUARD_POLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct poller;
+struct poll_req;
+
+enum poll_outcome {
+    POLL_OK,          /* a complete answer with a 2xx status */
+    POLL_TIMEOUT,     /* no complete answer within the timeout */
+    POLL_CONNECT,     /* refused, reset, unresolvable or dropped */
+    POLL_HTTP_STATUS, /* an answer with a status other than 2xx */
+    POLL_TOO_LARGE,   /* the body exceeded the slot's capacity */
+};
+
+struct poll_result {
+    enum poll_outcome outcome;
+    long status;       /* HTTP status, 0 if none */
+    const char *error; /* libcurl's message when not POLL_OK/HTTP_STATUS */
+    const char *body;  /* NUL-terminated; valid during the callback */
+    size_t len;
+    double seconds; /* from start to completion */
+};
+
+typedef void (*poll_done_fn)(void *ctx, const struct poll_result *r);
+
+/* poller_new: a multi handle. Free with poller_free(). */
+struct poller *poller_new(void);
+/* poller_free: aborts every request still running (their callbacks are
+ * not called) and frees p; the slots must be freed first. NULL is a
+ * no-op. */
+void poller_free(struct poller *p);
+
+/* poller_req_new: a request slot whose answers may be up to body_cap
+ * bytes. Free with poller_req_free(), which aborts a running request
+ * without calling back; NULL is a no-op. */
+struct poll_req *poller_req_new(struct poller *p, size_t body_cap);
+void poller_req_free(struct poll_req *r);
+/* poller_req_busy: whether r has a request running. */
+bool poller_req_busy(const struct poll_req *r);
+
+/* poller_get, poller_post_json: start a request on an idle slot; fn is
+ * called once with the outcome from a later poller_run(). The url and
+ * json are copied. Return 0, or -1 if the slot is busy or libcurl
+ * refused the request (fn is not called then). */
+int poller_get(struct poll_req *r, const char *url, double timeout,
+               poll_done_fn fn, void *ctx);
+int poller_post_json(struct poll_req *r, const char *url, const char *json,
+                     double timeout, poll_done_fn fn, void *ctx);
+
+/* poller_run: waits up to timeout_ms for network activity (or a
+ * wakeup), advances every transfer and calls back for each one that
+ * finished. Returns the number still running. */
+int poller_run(struct poller *p, int timeout_ms);
+/* poller_wakeup: makes a poller_run() sleeping in another thread return
+ * early. Safe from any thread. */
+void poller_wakeup(struct poller *p);
+
+#endif

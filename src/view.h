@@ -1,0 +1,77 @@
+/* view.h: a plain-data picture of what replguard knows, rebuilt by the
+ * engine after every poll round and read by the renderers (exporter,
+ * state JSON) and by snapshot_new(). The engine owns every view and the
+ * strings it points to; a renderer only reads it, on the engine thread. */
+#ifndef REPLGUARD_VIEW_H
+#define REPLGUARD_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lag.h"
+
+/* Why a scrape failed (replguard_scrape_failures_total{reason}). */
+enum scrape_reason {
+    SCRAPE_TIMEOUT,
+    SCRAPE_CONNECT,
+    SCRAPE_HTTP_STATUS,
+    SCRAPE_PARSE,
+    SCRAPE_TOO_LARGE,
+    SCRAPE_REASONS
+};
+
+/* scrape_reason_name: "timeout", "connect", "http_status", "parse",
+ * "too_large". */
+const char *scrape_reason_name(enum scrape_reason r);
+
+struct node_view {
+    const char *cluster;
+    const char *name;
+    const char *url;
+    const char *role;       /* "primary", "replica" or "demoted": as last
+                               scraped, else as configured */
+    bool is_primary;        /* the cluster's current primary */
+    bool up;                /* the last scrape succeeded */
+    bool fresh;             /* a good scrape within the last 3 intervals */
+    int last_failure;       /* enum scrape_reason of the last scrape, or -1 */
+    double last_ok_wall;    /* wall time of the last good scrape, 0: never */
+    double scrape_duration; /* seconds, of the last scrape */
+    uint64_t failures[SCRAPE_REASONS]; /* since start */
+    bool have_position;
+    uint64_t position; /* stemedb_assertions_indexed_total, reset-corrected */
+
+    /* Replicas only (is_primary false). */
+    struct replica_view rv; /* rv.lag is the cluster's lag_source */
+    bool have_hb_lag, have_pos_lag, have_reported_lag, have_lag_positions;
+    double hb_lag, pos_lag, reported_lag; /* seconds */
+    uint64_t lag_positions;
+    enum health health;
+    bool in_rotation;         /* at the cluster's read_max_lag */
+    const char *rotation_why; /* NULL when in rotation */
+};
+
+struct cluster_view {
+    const char *name;
+    const char *lag_source; /* "heartbeat", "position" or "reported" */
+    struct thresholds th;
+    size_t first_node; /* this cluster's nodes are */
+    size_t n_nodes;    /* agent_view.nodes[first_node .. + n_nodes) */
+    int primary;       /* index into agent_view.nodes, or -1: none up */
+};
+
+struct agent_view {
+    const char *version;
+    double generated_wall; /* when the view was built */
+    uint64_t rounds;       /* poll rounds finished */
+    double round_duration; /* seconds, of the last round */
+    double interval;       /* configured poll interval, seconds */
+    bool ready;            /* config loaded and a round finished */
+    bool dry_run;
+    struct cluster_view *clusters;
+    size_t n_clusters;
+    struct node_view *nodes;
+    size_t n_nodes;
+};
+
+#endif

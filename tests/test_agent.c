@@ -1,0 +1,452 @@
+/* test_agent.c: integration test of replguard against replguard-simnode.
+ *
+ * Each test starts a 3-node simulated cluster and replguard polling it
+ * every 200 ms, both on ephemeral loopback ports, then injects faults
+ * and checks what replguard exports and answers. replguard logs to a
+ * file, where the test reads the port it bound. Waits poll with a
+ * deadline; nothing asserts speed. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "poller.h"
+#include "simnode_harness.h"
+#include "util.h"
+
+#define INTERVAL 0.2
+
+struct agent {
+    pid_t pid;
+    char dir[64];
+    char cfg[96], log[96];
+    char base[64]; /* http://127.0.0.1:PORT */
+};
+
+static struct simnode sn;
+static struct agent ag;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* config_text: a config for the fixture's cluster; extra goes into the
+ * cluster's thresholds. */
+static void config_text(struct buf *b, const char *read_max_lag)
+{
+    buf_printf(b,
+               "listen: \"127.0.0.1:0\"\n"
+               "state_dir: %s\n"
+               "poll: {interval: 200ms, timeout: 150ms}\n"
+               "clusters:\n"
+               "  - name: c1\n"
+               "    thresholds: {warning: 1s, critical: 2s, escalate: 30s, "
+               "read_max_lag: %s}\n"
+               "    nodes:\n",
+               ag.dir, read_max_lag);
+    for (size_t i = 0; i < sn.n; i++)
+        buf_printf(b, "      - {name: %s, url: \"%s\", role: %s}\n", sn.name[i],
+                   sn.url[i], sn.role[i]);
+}
+
+static void write_config(const char *read_max_lag)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    config_text(&b, read_max_lag);
+    write_file(ag.cfg, b.data);
+    buf_free(&b);
+}
+
+static void replguard_path(char *out, size_t n)
+{
+    const char *top = getenv("top_builddir");
+    snprintf(out, n, "%s/replguard", top ? top : ".");
+}
+
+/* wait_listening: reads the port replguard logged into ag.base. */
+static void wait_listening(void)
+{
+    double deadline = now_s() + 20;
+    while (now_s() < deadline) {
+        FILE *f = fopen(ag.log, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof(line), f)) {
+            const char *p = strstr(line, "listen=http://127.0.0.1:");
+            if (p && strstr(line, "replguard started")) {
+                unsigned port = (unsigned)strtoul(p + 24, NULL, 10);
+                snprintf(ag.base, sizeof(ag.base), "http://127.0.0.1:%u", port);
+                fclose(f);
+                return;
+            }
+        }
+        if (f)
+            fclose(f);
+        int st;
+        if (waitpid(ag.pid, &st, WNOHANG) == ag.pid) {
+            ag.pid = 0;
+            ck_abort_msg("replguard exited at start (see %s)", ag.log);
+        }
+        sleep_ms(20);
+    }
+    ck_abort_msg("replguard did not start (see %s)", ag.log);
+}
+
+static void start_agent(void)
+{
+    char bin[PATH_MAX];
+    replguard_path(bin, sizeof(bin));
+    const char *argv[] = {bin, "-c", ag.cfg, NULL};
+    pid_t parent = getpid();
+    ag.pid = fork();
+    ck_assert_int_ge(ag.pid, 0);
+    if (ag.pid == 0) {
+        int fd = open(ag.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+            _exit(127);
+        exec_child(parent, -1, argv);
+    }
+    wait_listening();
+    /* ready once the first round is in */
+    double deadline = now_s() + 10;
+    while (call(ag.base, "GET", "/-/ready", NULL) != 200 && now_s() < deadline)
+        sleep_ms(20);
+    ck_assert_int_eq(call(ag.base, "GET", "/-/ready", NULL), 200);
+}
+
+static void setup(void)
+{
+    static const char *const args[] = {"--ingest-rate", "1000", "--apply-rate",
+                                       "5000", NULL};
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    spawn(&sn, args);
+    snprintf(ag.dir, sizeof(ag.dir), "/tmp/replguard-test.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(ag.dir));
+    snprintf(ag.cfg, sizeof(ag.cfg), "%s/replguard.yml", ag.dir);
+    snprintf(ag.log, sizeof(ag.log), "%s/replguard.log", ag.dir);
+    write_config("100ms");
+    start_agent();
+}
+
+static void teardown(void)
+{
+    if (ag.pid > 0) {
+        int st = reap(ag.pid);
+        /* a clean stop: exit 0 on SIGTERM, no sanitizer report */
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "replguard exit status %d (see %s)", st, ag.log);
+    }
+    ag.pid = 0;
+    if (sn.pid > 0)
+        reap(sn.pid);
+    sn.pid = 0;
+    const char *files[] = {"replguard.yml", "replguard.log", "run.out",
+                           "bad.yml"};
+    for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+        char path[160];
+        snprintf(path, sizeof(path), "%s/%s", ag.dir, files[i]);
+        unlink(path);
+    }
+    rmdir(ag.dir);
+    curl_global_cleanup();
+}
+
+static const char *node_url(const char *name)
+{
+    for (size_t i = 0; i < sn.n; i++)
+        if (strcmp(sn.name[i], name) == 0)
+            return sn.url[i];
+    ck_abort_msg("no node %s", name);
+    return NULL;
+}
+
+static long health(const char *node, const char *query)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/health/replica/c1/%s%s", node,
+             query ? query : "");
+    return call(ag.base, "GET", path, NULL);
+}
+
+/* wait_health: polls /health/replica/c1/node until it answers status. */
+static bool wait_health(const char *node, long status, double secs)
+{
+    double deadline = now_s() + secs;
+    while (health(node, NULL) != status && now_s() < deadline)
+        sleep_ms(20);
+    return health(node, NULL) == status;
+}
+
+static void fault(const char *json)
+{
+    long st = call(node_url("node1"), "POST", "/v1/sim/fault", json);
+    ck_assert_msg(st == 200, "fault %s: HTTP %ld", json, st);
+}
+
+START_TEST(exports_every_node_and_lints)
+{
+    ck_assert_int_eq(call(ag.base, "GET", "/-/healthy", NULL), 200);
+    const char *names[] = {"node1", "node2", "node3"};
+    for (int i = 0; i < 3; i++) {
+        char labels[96];
+        snprintf(labels, sizeof(labels),
+                 "cluster=\"c1\",node=\"%s\",role=\"%s\"", names[i],
+                 i == 0 ? "primary" : "replica");
+        assert_wait(ag.base, "replguard_up", labels, EQ, 1);
+    }
+    assert_wait(ag.base, "replguard_replica_in_read_rotation",
+                "cluster=\"c1\",replica=\"node2\"", EQ, 1);
+    struct resp r;
+    get(ag.base, "/metrics", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.ctype, "text/plain"));
+    promtool_check(&r.body);
+    buf_free(&r.body);
+
+    get(ag.base, "/api/v1/state", &r);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = cJSON_Parse(r.body.data);
+    ck_assert_ptr_nonnull(j);
+    cJSON *cl = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "clusters"), 0);
+    ck_assert_str_eq(cJSON_GetObjectItem(cl, "name")->valuestring, "c1");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cl, "nodes")), 3);
+    cJSON_Delete(j);
+    buf_free(&r.body);
+
+    /* the primary endpoint knows who the primary is */
+    ck_assert_int_eq(call(ag.base, "GET", "/health/primary/c1/node1", NULL),
+                     200);
+    ck_assert_int_eq(call(ag.base, "GET", "/health/primary/c1/node2", NULL),
+                     503);
+    ck_assert_int_eq(call(ag.base, "GET", "/health/replica/c1/nodeX", NULL),
+                     404);
+}
+END_TEST
+
+START_TEST(slow_apply_takes_node2_out_alone)
+{
+    ck_assert(wait_health("node2", 200, 5));
+    ck_assert(wait_health("node3", 200, 5));
+    fault("{\"node\":\"node2\",\"kind\":\"slow_apply\",\"factor\":0.01,"
+          "\"duration\":\"30s\"}");
+    /* node2 leaves read rotation as soon as its lag passes 100 ms */
+    ck_assert(wait_health("node2", 503, 5));
+    ck_assert_int_eq(health("node3", NULL), 200);
+    /* and turns unhealthy past the 2 s critical threshold */
+    assert_wait(ag.base, "replguard_replica_health",
+                "cluster=\"c1\",replica=\"node2\",health=\"unhealthy\"", EQ, 1);
+    ck_assert_int_eq(health("node3", NULL), 200);
+    ck_assert_double_eq(
+        metric(ag.base, "replguard_replica_health",
+               "cluster=\"c1\",replica=\"node3\",health=\"healthy\""),
+        1);
+    /* a looser max_lag lets a caller accept node2 anyway */
+    ck_assert_int_eq(health("node2", "?max_lag=1h"), 200);
+    ck_assert_int_eq(health("node2", "?max_lag=bogus"), 400);
+    /* every lag kind sees it */
+    const char *kinds[] = {"replguard_replica_heartbeat_lag_seconds",
+                           "replguard_replica_position_lag_seconds",
+                           "replguard_replica_reported_lag_seconds"};
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(
+            metric(ag.base, kinds[i], "cluster=\"c1\",replica=\"node2\"") > 1.0,
+            "%s", kinds[i]);
+    ck_assert(metric(ag.base, "replguard_replica_lag_positions",
+                     "cluster=\"c1\",replica=\"node2\"") > 1000);
+    /* once the fault is gone the backlog drains and node2 comes back */
+    ck_assert_int_eq(call(node_url("node1"), "DELETE", "/v1/sim/fault", NULL),
+                     200);
+    ck_assert(wait_health("node2", 200, 10));
+}
+END_TEST
+
+static const struct {
+    const char *kind;
+    const char *reason;
+} failures[] = {
+    {"down", "connect"},      {"hang", "timeout"},         {"garbage", "parse"},
+    {"slow_body", "timeout"}, {"http_500", "http_status"},
+};
+
+START_TEST(each_fault_is_its_own_failure)
+{
+    const char *kind = failures[_i].kind, *reason = failures[_i].reason;
+    char labels[128], json[128];
+    snprintf(labels, sizeof(labels),
+             "cluster=\"c1\",node=\"node3\",reason=\"%s\"", reason);
+    double before = metric(ag.base, "replguard_scrape_failures_total", labels);
+    ck_assert_double_eq(before, 0);
+    double rounds0 = metric(ag.base, "replguard_poll_rounds_total", NULL);
+    double t0 = now_s();
+    snprintf(json, sizeof(json), "{\"node\":\"node3\",\"kind\":\"%s\"}", kind);
+    fault(json);
+    assert_wait(ag.base, "replguard_scrape_failures_total", labels, GT, 0);
+    assert_wait(ag.base, "replguard_up",
+                "cluster=\"c1\",node=\"node3\",role=\"replica\"", EQ, 0);
+    assert_wait(ag.base, "replguard_replica_health",
+                "cluster=\"c1\",replica=\"node3\",health=\"unknown\"", EQ, 1);
+    ck_assert_int_eq(health("node3", NULL), 503);
+    /* the others keep being scraped, on time */
+    sleep_ms(1000);
+    ck_assert_double_eq(
+        metric(ag.base, "replguard_up",
+               "cluster=\"c1\",node=\"node2\",role=\"replica\""),
+        1);
+    ck_assert_int_eq(health("node2", NULL), 200);
+    double rounds =
+        metric(ag.base, "replguard_poll_rounds_total", NULL) - rounds0;
+    double expect = (now_s() - t0) / INTERVAL;
+    ck_assert_msg(rounds >= expect - 2, "%g rounds in %g intervals", rounds,
+                  expect);
+    /* after the fault, node3 is back */
+    ck_assert_int_eq(call(node_url("node1"), "DELETE", "/v1/sim/fault", NULL),
+                     200);
+    ck_assert(wait_health("node3", 200, 5));
+}
+END_TEST
+
+START_TEST(sighup_reloads_and_keeps_a_good_config)
+{
+    fault("{\"node\":\"node2\",\"kind\":\"slow_apply\",\"factor\":0.05,"
+          "\"duration\":\"30s\"}");
+    ck_assert(wait_health("node2", 503, 5));
+    /* a looser read_max_lag, applied by SIGHUP */
+    write_config("1h");
+    kill(ag.pid, SIGHUP);
+    ck_assert(wait_health("node2", 200, 5));
+    /* an invalid config is refused and the running one kept */
+    write_file(ag.cfg, "clusters: [ {name: c1, bogus: 1} ]\n");
+    kill(ag.pid, SIGHUP);
+    sleep_ms(600);
+    ck_assert_int_eq(health("node2", NULL), 200);
+    ck_assert_int_eq(call(ag.base, "GET", "/-/ready", NULL), 200);
+    FILE *f = fopen(ag.log, "r");
+    char line[1024];
+    bool refused = false;
+    while (f && fgets(line, sizeof(line), f))
+        refused |= strstr(line, "reload refused") != NULL;
+    if (f)
+        fclose(f);
+    ck_assert(refused);
+}
+END_TEST
+
+/* run: runs replguard with args, stdout and stderr into out. */
+static int run(const char *const *args, struct buf *out)
+{
+    char bin[PATH_MAX], path[128];
+    replguard_path(bin, sizeof(bin));
+    snprintf(path, sizeof(path), "%s/run.out", ag.dir);
+    const char *argv[8] = {bin};
+    for (int i = 0; args[i] && i < 6; i++)
+        argv[i + 1] = args[i];
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    FILE *f = fopen(path, "r");
+    char chunk[512];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(out, chunk, n);
+    if (f)
+        fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(check_config)
+{
+    struct buf out;
+    buf_init(&out, 0);
+    const char *good[] = {"--check-config", "-c", ag.cfg, NULL};
+    ck_assert_int_eq(run(good, &out), 0);
+    ck_assert_str_eq(out.data, "OK: 1 clusters, 3 nodes, 0 runbooks\n");
+    char bad[128];
+    snprintf(bad, sizeof(bad), "%s/bad.yml", ag.dir);
+    write_file(bad, "poll:\n  interval: soon\nclusters: []\nlisten: 5\n");
+    const char *badargs[] = {"--check-config", "-c", bad, NULL};
+    buf_reset(&out);
+    ck_assert_int_eq(run(badargs, &out), 1);
+    char want[160];
+    snprintf(want, sizeof(want), "%s:2:13: ", bad);
+    ck_assert_msg(strstr(out.data, want) != NULL, "%s", out.data);
+    snprintf(want, sizeof(want), "%s:4:9: ", bad);
+    ck_assert_msg(strstr(out.data, want) != NULL, "%s", out.data);
+    buf_free(&out);
+}
+END_TEST
+
+/* poller outcomes against the live node: too_large needs a small cap. */
+static void on_done(void *ctx, const struct poll_result *r)
+{
+    *(struct poll_result *)ctx = *r;
+    ((struct poll_result *)ctx)->body = NULL;
+}
+
+static enum poll_outcome fetch(struct poller *p, size_t cap, const char *url)
+{
+    struct poll_req *r = poller_req_new(p, cap);
+    struct poll_result res = {.outcome = -1};
+    ck_assert_int_eq(poller_get(r, url, 0.5, on_done, &res), 0);
+    double deadline = now_s() + 5;
+    while ((int)res.outcome == -1 && now_s() < deadline)
+        poller_run(p, 100);
+    poller_req_free(r);
+    return res.outcome;
+}
+
+START_TEST(poller_outcomes)
+{
+    struct poller *p = poller_new();
+    char url[128];
+    snprintf(url, sizeof(url), "%s/metrics", node_url("node2"));
+    ck_assert_int_eq(fetch(p, 1 << 20, url), POLL_OK);
+    ck_assert_int_eq(fetch(p, 100, url), POLL_TOO_LARGE);
+    snprintf(url, sizeof(url), "%s/nope", node_url("node2"));
+    ck_assert_int_eq(fetch(p, 1 << 20, url), POLL_HTTP_STATUS);
+    ck_assert_int_eq(fetch(p, 1 << 20, "http://127.0.0.1:1/metrics"),
+                     POLL_CONNECT);
+    fault("{\"node\":\"node2\",\"kind\":\"hang\"}");
+    snprintf(url, sizeof(url), "%s/metrics", node_url("node2"));
+    ck_assert_int_eq(fetch(p, 1 << 20, url), POLL_TIMEOUT);
+    poller_free(p);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("agent");
+    TCase *tc = tcase_create("integration");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, exports_every_node_and_lints);
+    tcase_add_test(tc, slow_apply_takes_node2_out_alone);
+    tcase_add_loop_test(tc, each_fault_is_its_own_failure, 0,
+                        (int)ARRAY_LEN(failures));
+    tcase_add_test(tc, sighup_reloads_and_keeps_a_good_config);
+    tcase_add_test(tc, check_config);
+    tcase_add_test(tc, poller_outcomes);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
