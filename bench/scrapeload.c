@@ -1,11 +1,13 @@
 /* scrapeload.c: scrapes many URLs concurrently once per interval, like a
  * Prometheus server would, and reports the latency distribution.
  *
- *   scrapeload [-i INTERVAL_MS] [-d SECONDS] [-t TIMEOUT_MS] < urls
+ *   scrapeload [-s] [-i INTERVAL_MS] [-d SECONDS] [-t TIMEOUT_MS] < urls
  *
  * Reads one URL per line on stdin (lines "node <c> <n> <role> <url>" from
  * replguard-simnode are accepted too), then every interval starts a GET
- * of each, all at once on one curl multi handle. Prints the number of
+ * of each on one curl multi handle: all at once (as replguard polls), or
+ * with -s spread evenly over the interval (as Prometheus staggers its
+ * targets). Prints the number of
  * requests, failures and the p50/p90/p99/max of the time to the last
  * byte. A benchmark tool, not part of replguard. */
 #include <curl/curl.h>
@@ -21,6 +23,7 @@ struct target {
     char *url;
     CURL *easy;
     int busy;
+    double next; /* when its next scrape is due */
 };
 
 static double now_s(void)
@@ -73,9 +76,11 @@ int main(int argc, char **argv)
 {
     long interval_ms = 1000, timeout_ms = 1000;
     double duration = 30;
-    int opt;
-    while ((opt = getopt(argc, argv, "i:d:t:")) != -1) {
-        if (opt == 'i')
+    int opt, spread = 0;
+    while ((opt = getopt(argc, argv, "si:d:t:")) != -1) {
+        if (opt == 's')
+            spread = 1;
+        else if (opt == 'i')
             interval_ms = strtol(optarg, NULL, 10);
         else if (opt == 'd')
             duration = strtod(optarg, NULL);
@@ -104,18 +109,23 @@ int main(int argc, char **argv)
         curl_easy_setopt(t[i].easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(t[i].easy, CURLOPT_PRIVATE, &t[i]);
     }
-    double start = now_s(), next = start;
+    double start = now_s(), iv = (double)interval_ms / 1000;
+    for (size_t i = 0; i < n; i++)
+        t[i].next = start + (spread ? iv * (double)i / (double)n : 0);
     while (now_s() - start < duration) {
-        if (now_s() >= next) {
-            for (size_t i = 0; i < n; i++) {
+        double now = now_s(), next = now + iv;
+        for (size_t i = 0; i < n; i++) {
+            if (t[i].next <= now) {
                 if (t[i].busy) {
                     skipped++;
-                    continue;
+                } else {
+                    t[i].busy = 1;
+                    curl_multi_add_handle(multi, t[i].easy);
                 }
-                t[i].busy = 1;
-                curl_multi_add_handle(multi, t[i].easy);
+                t[i].next += iv;
             }
-            next += (double)interval_ms / 1000;
+            if (t[i].next < next)
+                next = t[i].next;
         }
         int running, left;
         curl_multi_perform(multi, &running);

@@ -55,7 +55,6 @@ static void build_clusters(struct engine *e)
         c->n = c->conf->n_nodes;
         c->nodes = xcalloc(c->n, sizeof(*c->nodes));
         c->primary = c->conf->primary;
-        c->hb_req = poller_req_new(e->poller, 64 * 1024);
         poshist_reset(&c->hist);
         hbhist_reset(&c->hb);
         for (size_t ni = 0; ni < c->n; ni++)
@@ -76,7 +75,6 @@ static void free_cluster_array(struct cluster_rt *clusters, size_t n)
             free(c->nodes[ni].metrics_url);
             free(c->nodes[ni].reported);
         }
-        poller_req_free(c->hb_req);
         free(c->nodes);
     }
     free(clusters);
@@ -240,52 +238,61 @@ static void on_scrape(void *arg, const struct poll_result *r)
     keep_sample(n, &e->scratch);
 }
 
+static void start_scrape(struct engine *e, struct node_rt *n, double timeout)
+{
+    n->scraped = false;
+    if (poller_get(n->req, n->metrics_url, timeout, on_scrape, n) < 0) {
+        e->pending--;
+        n->scraped = true;
+        scrape_failed(n, SCRAPE_CONNECT, "request not started");
+    }
+}
+
+/* on_heartbeat: the primary's heartbeat is in; its scrape follows on the
+ * same slot (and connection) within what is left of the timeout, so a
+ * heartbeat costs no extra handle or connection per cluster. */
 static void on_heartbeat(void *arg, const struct poll_result *r)
 {
-    struct cluster_rt *c = arg;
-    c->e->pending--;
+    struct node_rt *p = arg;
+    struct cluster_rt *c = p->c;
+    struct engine *e = c->e;
     if (r->outcome == POLL_OK)
         hbhist_add(&c->hb, c->hb_value);
     else
         log_msg(LOG_DEBUG, "msg=\"heartbeat failed\" cluster=%s status=%ld",
                 c->conf->name, r->status);
+    double left = e->round_start + e->cfg->poll.timeout - clock_mono(&e->clock);
+    start_scrape(e, p, left > 0.001 ? left : 0.001);
 }
 
-static void send_heartbeat(struct engine *e, struct cluster_rt *c)
+/* send_heartbeat: POSTs replguard's clock to the primary; returns 0, or
+ * -1 when it could not be started. */
+static int send_heartbeat(struct engine *e, struct cluster_rt *c)
 {
-    if (poller_req_busy(c->hb_req))
-        return;
-    const struct node_rt *p = &c->nodes[c->primary];
-    char url[1024], body[64];
+    struct node_rt *p = &c->nodes[c->primary];
+    char url[1024], body[64], ts[32];
     snprintf(url, sizeof(url), "%s/v1/admin/heartbeat", p->conf->url);
-    char ts[32];
     snprintf(ts, sizeof(ts), "%.6f", clock_wall(&e->clock));
     /* remember the value exactly as the node will store and report it,
      * so comparing it with what a replica applied is exact */
     c->hb_value = strtod(ts, NULL);
     snprintf(body, sizeof(body), "{\"ts\": %s}", ts);
-    if (poller_post_json(c->hb_req, url, body, e->cfg->poll.timeout,
-                         on_heartbeat, c) == 0)
-        e->pending++;
+    p->scraped = false;
+    return poller_post_json(p->req, url, body, e->cfg->poll.timeout,
+                            on_heartbeat, p);
 }
 
 static void start_round(struct engine *e, double now)
 {
     e->round_active = true;
     e->round_start = now;
-    e->pending = 0;
+    e->pending = e->n_nodes;
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
         struct cluster_rt *c = &e->clusters[ci];
-        send_heartbeat(e, c);
-        for (size_t ni = 0; ni < c->n; ni++) {
-            struct node_rt *n = &c->nodes[ni];
-            n->scraped = false;
-            if (poller_get(n->req, n->metrics_url, e->cfg->poll.timeout,
-                           on_scrape, n) == 0)
-                e->pending++;
-            else
-                scrape_failed(n, SCRAPE_CONNECT, "request not started");
-        }
+        bool hb = send_heartbeat(e, c) == 0;
+        for (size_t ni = 0; ni < c->n; ni++)
+            if (!hb || ni != c->primary)
+                start_scrape(e, &c->nodes[ni], e->cfg->poll.timeout);
     }
 }
 

@@ -54,7 +54,6 @@ struct cluster_rt {
     bool primary_seen; /* primary was observed reporting that role */
     struct poshist hist;
     struct hbhist hb;
-    struct poll_req *hb_req;
     double hb_value; /* the heartbeat in flight */
 };
 
@@ -70,7 +69,7 @@ struct engine {
     double next_round; /* monotonic */
     double round_start;
     bool round_active;
-    size_t pending; /* scrapes of the running round not answered yet */
+    size_t pending; /* nodes of the running round not answered yet */
     uint64_t rounds;
     double round_duration;
     bool ready;

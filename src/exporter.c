@@ -67,24 +67,62 @@ static void put_escaped(struct buf *out, const char *s)
     size_t run = strcspn(s, "\\\"\n");
     while (s[run] != '\0') {
         buf_append(out, s, run);
-        buf_puts(out, s[run] == '\n' ? "\\n" : s[run] == '"' ? "\\\"" : "\\\\");
+        buf_append(out,
+                   s[run] == '\n'  ? "\\n"
+                   : s[run] == '"' ? "\\\""
+                                   : "\\\\",
+                   2);
         s += run + 1;
         run = strcspn(s, "\\\"\n");
     }
     buf_append(out, s, run);
 }
 
-/* put_double: the shortest of %.15g, %.16g and %.17g that reads back as
- * d, so 0.2 stays "0.2" and nothing is lost. */
+/* put_u64: decimal digits without printf (the hot path of a render). */
+static void put_u64(struct buf *out, uint64_t u)
+{
+    char s[24];
+    size_t i = sizeof(s);
+    do {
+        s[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    buf_append(out, s + i, sizeof(s) - i);
+}
+
+/* put_double: without printf: whole numbers as integers, others with
+ * nine decimals at most (a nanosecond, for the seconds and timestamps
+ * replguard exports), trailing zeros dropped; huge values with %.15g. */
 static void put_double(struct buf *out, double d)
 {
-    char s[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(s, sizeof(s), "%.*g", prec, d);
-        if (strtod(s, NULL) == d)
-            break;
+    if (!(fabs(d) < 1e15)) {
+        char s[40];
+        int n = snprintf(s, sizeof(s), "%.15g", d);
+        buf_append(out, s, n > 0 ? (size_t)n : 0);
+        return;
     }
-    buf_puts(out, s);
+    if (d < 0)
+        buf_append(out, "-", 1);
+    double a = fabs(d), ip = floor(a);
+    uint64_t whole = (uint64_t)ip;
+    uint64_t frac = (uint64_t)llround((a - ip) * 1e9);
+    if (frac >= 1000000000u) {
+        whole++;
+        frac = 0;
+    }
+    put_u64(out, whole);
+    if (frac == 0)
+        return;
+    char s[10];
+    s[0] = '.';
+    for (int i = 9; i >= 1; i--) {
+        s[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    size_t len = 10;
+    while (s[len - 1] == '0')
+        len--;
+    buf_append(out, s, len);
 }
 
 static void sample(struct family *f, const struct label *l, size_t nl,
@@ -97,18 +135,21 @@ static void sample(struct family *f, const struct label *l, size_t nl,
                    f->name, f->type);
         f->started = true;
     }
-    buf_puts(f->out, f->name);
+    struct buf *out = f->out;
+    buf_puts(out, f->name);
     for (size_t i = 0; i < nl; i++) {
-        buf_printf(f->out, "%c%s=\"", i ? ',' : '{', l[i].name);
-        put_escaped(f->out, l[i].value ? l[i].value : "");
-        buf_puts(f->out, "\"");
+        buf_append(out, i ? "," : "{", 1);
+        buf_puts(out, l[i].name);
+        buf_append(out, "=\"", 2);
+        put_escaped(out, l[i].value ? l[i].value : "");
+        buf_append(out, "\"", 1);
     }
-    buf_puts(f->out, nl ? "} " : " ");
+    buf_append(out, nl ? "} " : " ", nl ? 2 : 1);
     if (v.integer)
-        buf_printf(f->out, "%" PRIu64, v.u);
+        put_u64(out, v.u);
     else
-        put_double(f->out, v.d);
-    buf_puts(f->out, "\n");
+        put_double(out, v.d);
+    buf_append(out, "\n", 1);
 }
 
 /* --- per-node families ------------------------------------------------- */

@@ -19,17 +19,27 @@ uint64_t counter_track_update(struct counter_track *c, uint64_t raw,
 /* --- position history ------------------------------------------------------
  */
 
-#define AT(h, i) ((h)->s[((h)->head + (i)) % POSHIST_CAP])
+#define AT(h, i) ((h)->s[(i)])
 
 void poshist_reset(struct poshist *h)
 {
-    h->head = 0;
     h->len = 0;
 }
 
 uint64_t poshist_latest(const struct poshist *h)
 {
     return h->len ? AT(h, h->len - 1).pos : 0;
+}
+
+/* thin: keeps every other sample of the older half (its first always),
+ * freeing a quarter of the history. */
+static void thin(struct poshist *h)
+{
+    size_t half = h->len / 2, k = 0;
+    for (size_t i = 0; i < half; i += 2)
+        h->s[k++] = h->s[i];
+    memmove(&h->s[k], &h->s[half], (h->len - half) * sizeof(h->s[0]));
+    h->len = k + (h->len - half);
 }
 
 void poshist_add(struct poshist *h, double t, uint64_t pos)
@@ -44,10 +54,8 @@ void poshist_add(struct poshist *h, double t, uint64_t pos)
         AT(h, h->len - 1).t = t;
         return;
     }
-    if (h->len == POSHIST_CAP) {
-        h->head = (h->head + 1) % POSHIST_CAP;
-        h->len--;
-    }
+    if (h->len == POSHIST_CAP)
+        thin(h);
     AT(h, h->len).t = t;
     AT(h, h->len).pos = pos;
     h->len++;

@@ -28,18 +28,21 @@ uint64_t counter_track_update(struct counter_track *c, uint64_t raw,
 
 /* --- position lag -------------------------------------------------------- */
 
-#define POSHIST_CAP 1024
+#define POSHIST_CAP 256
 
 /* The primary's applied position over time, as replguard saw it. A run
  * of equal positions keeps only its first and last sample, so an idle
  * primary costs two entries and interpolation does not spread an idle
- * period's silence over the writes that end it. */
+ * period's silence over the writes that end it. When the history is
+ * full, its older half is thinned to every other sample: recent
+ * positions keep the poll interval's resolution and old ones coarser,
+ * so the history reaches back ever further at a fixed size. */
 struct poshist {
     struct {
         double t;
         uint64_t pos;
     } s[POSHIST_CAP];
-    size_t head, len;
+    size_t len;
 };
 
 /* poshist_reset: empties h (after a promotion or a primary restart). */

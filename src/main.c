@@ -3,6 +3,7 @@
 #include "config.h"
 #include "demo.h"
 #include "log.h"
+#include "poller.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -107,8 +108,12 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
-    if (a.demo)
-        return demo_run(a.dry_run);
+    if (a.demo) {
+        poller_global_init();
+        rc = demo_run(a.dry_run);
+        poller_global_cleanup();
+        return rc;
+    }
     struct config *cfg = load(a.config);
     if (!cfg)
         return 1;
@@ -118,7 +123,14 @@ int main(int argc, char **argv)
         config_free(cfg);
         return 0;
     }
+    if (poller_global_init() < 0) {
+        fprintf(stderr, "replguard: cannot initialise libcurl\n");
+        config_free(cfg);
+        return 1;
+    }
     struct agent_options o = {.config_path = a.config,
                               .force_dry_run = a.dry_run};
-    return agent_run(cfg, &o);
+    rc = agent_run(cfg, &o);
+    poller_global_cleanup();
+    return rc;
 }

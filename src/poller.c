@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RECV_BUFFER 4096
+
 struct poller {
     CURLM *multi;
     int running;
@@ -24,6 +26,16 @@ struct poll_req {
     void *ctx;
     char errbuf[CURL_ERROR_SIZE];
 };
+
+int poller_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void poller_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
 
 struct poller *poller_new(void)
 {
@@ -62,6 +74,10 @@ struct poll_req *poller_req_new(struct poller *p, size_t body_cap)
     r->easy = curl_easy_init();
     if (!r->easy)
         abort();
+    /* node answers are a few KiB: libcurl's 16 KiB default receive
+     * buffer per handle would be most of replguard's memory at 1,000
+     * nodes */
+    curl_easy_setopt(r->easy, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
     r->headers = curl_slist_append(NULL, "Content-Type: application/json");
     return r;
 }
@@ -176,6 +192,10 @@ static void finish(struct poll_req *r, CURLcode rc)
     };
     if (r->fn)
         r->fn(r->ctx, &res);
+    /* answers are parsed as they complete, so only the transfers still
+     * running hold a body buffer: at 1,000 nodes that is a handful, not
+     * a thousand */
+    buf_free(&r->body);
 }
 
 int poller_run(struct poller *p, int timeout_ms)

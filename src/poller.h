@@ -34,6 +34,12 @@ struct poll_result {
 
 typedef void (*poll_done_fn)(void *ctx, const struct poll_result *r);
 
+/* poller_global_init: initialises libcurl once per process, before any
+ * thread starts. Returns 0 or -1. poller_global_cleanup: the reverse, at
+ * exit. */
+int poller_global_init(void);
+void poller_global_cleanup(void);
+
 /* poller_new: a multi handle. Free with poller_free(). */
 struct poller *poller_new(void);
 /* poller_free: aborts every request still running (their callbacks are

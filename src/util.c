@@ -138,7 +138,8 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 char *buf_detach(struct buf *b)
 {
-    char *p = b->data ? b->data : xstrdup("");
+    /* a detached string carries no slack: give the growth room back */
+    char *p = b->data ? xrealloc(b->data, b->len + 1) : xstrdup("");
     b->data = NULL;
     b->len = 0;
     b->cap = 0;

@@ -56,13 +56,22 @@ START_TEST(history_bounds_and_resets)
 {
     struct poshist h;
     poshist_reset(&h);
-    for (int t = 0; t < 3 * POSHIST_CAP; t++)
+    int n = 40 * POSHIST_CAP;
+    for (int t = 0; t < n; t++)
         poshist_add(&h, t, (uint64_t)t * 10);
-    ck_assert_uint_eq(h.len, POSHIST_CAP);
+    ck_assert_uint_le(h.len, POSHIST_CAP);
+    /* thinning keeps the very first sample and the newest */
+    ck_assert_double_eq(h.s[0].t, 0);
+    ck_assert_uint_eq(poshist_latest(&h), (uint64_t)(n - 1) * 10);
     double lag;
-    /* older than the history: a lower bound from the oldest sample */
-    ck_assert_int_eq(poshist_lag(&h, 5, 3 * POSHIST_CAP, &lag), 0);
-    ck_assert_double_eq_tol(lag, POSHIST_CAP, EPS);
+    /* old positions are still found, interpolated over coarser samples
+     * (exact here: the rate is constant) */
+    ck_assert_int_eq(poshist_lag(&h, 4, n, &lag), 0);
+    ck_assert_double_eq_tol(lag, n - 0.5, 1e-6);
+    ck_assert_int_eq(poshist_lag(&h, 10 * (uint64_t)n - 25, n, &lag), 0);
+    ck_assert_double_eq_tol(lag, 2.4, 1e-6);
+    /* recent samples keep full resolution */
+    ck_assert_double_eq(h.s[h.len - 2].t, n - 2);
     /* a smaller position (a restart nobody corrected) starts over */
     poshist_add(&h, 4000, 3);
     ck_assert_uint_eq(h.len, 1);

@@ -1,0 +1,124 @@
+/* renderbench.c: how long the engine spends turning a round into a
+ * snapshot, for 1,000 replicas (250 clusters of a primary and 4
+ * replicas): exporter_render (/metrics), statejson_render
+ * (/api/v1/state) and snapshot_new (both plus the health table). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exporter.h"
+#include "snapshot.h"
+#include "statejson.h"
+#include "util.h"
+#include "view.h"
+
+#define CLUSTERS 250
+#define PER      5
+#define RUNS     200
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void fill(struct agent_view *v, char (*names)[16])
+{
+    for (size_t ci = 0; ci < CLUSTERS; ci++) {
+        struct cluster_view *c = &v->clusters[ci];
+        snprintf(names[ci], 16, "c%zu", ci + 1);
+        c->name = names[ci];
+        c->lag_source = "heartbeat";
+        c->th = (struct thresholds){5, 10, 60, 0.1};
+        c->first_node = ci * PER;
+        c->n_nodes = PER;
+        c->primary = (int)(ci * PER);
+        for (size_t k = 0; k < PER; k++) {
+            struct node_view *n = &v->nodes[ci * PER + k];
+            static const char *const nn[PER] = {"node1", "node2", "node3",
+                                                "node4", "node5"};
+            n->cluster = names[ci];
+            n->name = nn[k];
+            n->url = "http://127.0.0.1:18180";
+            n->role = k ? "replica" : "primary";
+            n->is_primary = k == 0;
+            n->up = n->fresh = true;
+            n->last_failure = -1;
+            n->last_ok_wall = 1.7e9;
+            n->scrape_duration = 0.0004;
+            n->have_position = true;
+            n->position = 123456789 + k;
+            if (k == 0)
+                continue;
+            n->rv = (struct replica_view){true,  true, true,
+                                          false, true, 0.012 * (double)k};
+            n->have_hb_lag = n->have_pos_lag = n->have_reported_lag = true;
+            n->have_lag_positions = true;
+            n->hb_lag = n->pos_lag = n->reported_lag = n->rv.lag;
+            n->lag_positions = 12;
+            n->health = HEALTH_HEALTHY;
+            n->in_rotation = true;
+        }
+    }
+}
+
+static void report(const char *what, double *t, size_t bytes)
+{
+    qsort(t, RUNS, sizeof(double), cmp_double);
+    double sum = 0;
+    for (int i = 0; i < RUNS; i++)
+        sum += t[i];
+    printf("   %-16s mean=%.3f ms p50=%.3f ms p99=%.3f ms bytes=%zu\n", what,
+           sum / RUNS * 1e3, t[RUNS / 2] * 1e3, t[RUNS * 99 / 100] * 1e3,
+           bytes);
+}
+
+int main(void)
+{
+    static char names[CLUSTERS][16];
+    struct agent_view v = {.version = "bench", .ready = true, .interval = 1};
+    v.clusters = xcalloc(CLUSTERS, sizeof(*v.clusters));
+    v.nodes = xcalloc(CLUSTERS * PER, sizeof(*v.nodes));
+    v.n_clusters = CLUSTERS;
+    v.n_nodes = CLUSTERS * PER;
+    fill(&v, names);
+    double *t = xcalloc(RUNS, sizeof(double));
+    struct buf b;
+    buf_init(&b, 0);
+    printf("   %d replicas (%d clusters x %d nodes), %d runs each\n",
+           CLUSTERS * (PER - 1), CLUSTERS, PER, RUNS);
+    for (int i = 0; i < RUNS; i++) {
+        buf_reset(&b);
+        double t0 = now_s();
+        exporter_render(&v, &b);
+        t[i] = now_s() - t0;
+    }
+    report("exporter_render", t, b.len);
+    for (int i = 0; i < RUNS; i++) {
+        buf_reset(&b);
+        double t0 = now_s();
+        statejson_render(&v, &b);
+        t[i] = now_s() - t0;
+    }
+    report("statejson_render", t, b.len);
+    for (int i = 0; i < RUNS; i++) {
+        double t0 = now_s();
+        struct snapshot *s = snapshot_new(&v);
+        t[i] = now_s() - t0;
+        snapshot_unref(s);
+    }
+    report("snapshot_new", t, 0);
+    buf_free(&b);
+    free(t);
+    free(v.clusters);
+    free(v.nodes);
+    return 0;
+}
