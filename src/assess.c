@@ -151,8 +151,18 @@ static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
     v->have_position = v->fresh;
     v->position = n->position;
     v->health = HEALTH_UNKNOWN;
-    if (!v->is_primary)
-        assess_replica(e, c, n, v, now);
+    if (v->is_primary)
+        return;
+    assess_replica(e, c, n, v, now);
+    const struct merkle_rt *m = &n->mk;
+    v->have_merkle = m->have;
+    v->merkle_diff = m->diff;
+    v->merkle_buckets = m->buckets;
+    v->merkle_ranges = m->ranges;
+    v->merkle_duration = m->duration;
+    v->merkle_last_wall = m->last_wall;
+    v->merkle_bytes_total = m->bytes_total;
+    v->merkle_errors_total = m->errors;
 }
 
 void assess_round(struct engine *e)
@@ -170,11 +180,14 @@ void assess_round(struct engine *e)
         cv->first_node = k;
         cv->n_nodes = c->n;
         cv->primary = -1;
+        cv->merkle_buckets = 0;
         for (size_t ni = 0; ni < c->n; ni++, k++) {
             view_node(e, c, ni, &av->nodes[k], now);
             if (av->nodes[k].is_primary && av->nodes[k].up &&
                 av->nodes[k].fresh)
                 cv->primary = (int)k;
+            if (av->nodes[k].have_merkle)
+                cv->merkle_buckets = av->nodes[k].merkle_buckets;
         }
     }
     av->n_clusters = e->n_clusters;

@@ -71,6 +71,7 @@ static void free_cluster_array(struct cluster_rt *clusters, size_t n)
     for (size_t ci = 0; ci < n; ci++) {
         struct cluster_rt *c = &clusters[ci];
         for (size_t ni = 0; ni < c->n; ni++) {
+            divergence_node_free(c->e, &c->nodes[ni]);
             poller_req_free(c->nodes[ni].req);
             free(c->nodes[ni].metrics_url);
             free(c->nodes[ni].reported);
@@ -112,6 +113,20 @@ static void carry_node(struct node_rt *to, struct node_rt *from)
     from->reported = NULL;
     to->health = from->health;
     to->in_rotation = from->in_rotation;
+    /* the last Merkle verdict stands; a running compare starts over */
+    struct merkle_rt *tm = &to->mk, *fm = &from->mk;
+    tm->have = fm->have;
+    tm->diff = fm->diff;
+    tm->buckets = fm->buckets;
+    tm->listed = fm->listed;
+    tm->nlisted = fm->nlisted;
+    tm->ranges = fm->ranges;
+    tm->duration = fm->duration;
+    tm->last_wall = fm->last_wall;
+    tm->bytes_total = fm->bytes_total;
+    tm->errors = fm->errors;
+    fm->listed = NULL;
+    fm->ranges = NULL;
 }
 
 static void carry_cluster(struct cluster_rt *to, struct cluster_rt *from)
@@ -149,6 +164,7 @@ static void apply_reload(struct engine *e, struct config *cfg)
     }
     free_cluster_array(old, n_old);
     config_free(old_cfg);
+    divergence_schedule(e, clock_mono(&e->clock));
     log_msg(LOG_INFO, "msg=\"config reloaded\" clusters=%zu nodes=%zu",
             e->n_clusters, e->n_nodes);
 }
@@ -338,7 +354,7 @@ static int wait_ms(const struct engine *e, double now)
     double ms = (until - now) * 1000;
     if (ms < 0)
         ms = 0;
-    return ms > 1000 ? 1000 : (int)ceil(ms);
+    return ms > 50 ? 50 : (int)ceil(ms); /* Merkle compares tick too */
 }
 
 static void *run(void *arg)
@@ -356,6 +372,7 @@ static void *run(void *arg)
         poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
         if (e->round_active && e->pending == 0)
             finish_round(e, clock_mono(&e->clock));
+        divergence_tick(e, clock_mono(&e->clock));
     }
     return NULL;
 }
@@ -372,7 +389,9 @@ struct engine *engine_new(struct config *cfg, struct snapbox *box,
     e->poller = poller_new();
     pthread_mutex_init(&e->mu, NULL);
     atomic_init(&e->stop, false);
+    divergence_init(e);
     build_clusters(e);
+    divergence_schedule(e, clock_mono(&e->clock));
     e->view.version = PACKAGE_VERSION;
     return e;
 }
@@ -411,6 +430,7 @@ void engine_free(struct engine *e)
         return;
     engine_stop(e);
     free_clusters(e);
+    divergence_free(e);
     poller_free(e->poller);
     config_free(e->cfg);
     config_free(e->next_cfg);

@@ -1,5 +1,6 @@
 /* engine_internal.h: the engine's state, shared by engine.c (the loop,
- * rounds and reloads) and assess.c (lag, health and the view). Nothing
+ * rounds and reloads), assess.c (lag, health and the view) and
+ * divergence.c (Merkle compares). Nothing
  * else includes it. Everything here belongs to the engine thread. */
 #ifndef REPLGUARD_ENGINE_INTERNAL_H
 #define REPLGUARD_ENGINE_INTERNAL_H
@@ -16,8 +17,58 @@
 
 #define BODY_CAP        (4u << 20) /* a node answer over this is too_large */
 #define STALE_INTERVALS 3
+#define MERKLE_SLOTS    4 /* Merkle compares running at once */
+#define MERKLE_RECHECKS 5 /* rechecks before a diff is taken as it is */
 
 struct cluster_rt;
+struct merklewalk;
+struct node_rt;
+
+enum merkle_phase {
+    MK_IDLE,    /* waiting for its next turn */
+    MK_WALK,    /* a full top-down compare is running */
+    MK_WAIT,    /* found differences: waiting for the replica to apply
+                   past the primary's position at the compare's start */
+    MK_RECHECK, /* re-comparing only the differing leaves */
+};
+
+/* What a compare's request callback gets: whose, and which end. */
+struct merkle_ctx {
+    struct node_rt *n;
+    int side; /* 0 primary, 1 replica */
+};
+
+/* One pair of request slots (primary, replica) for a running compare. */
+struct merkle_slot {
+    struct poll_req *req[2];
+    struct node_rt *owner; /* NULL: free */
+    struct merkle_ctx ctx[2];
+};
+
+/* A replica's Merkle compares and their last result. */
+struct merkle_rt {
+    enum merkle_phase phase;
+    struct merklewalk *w;
+    struct merkle_slot *slot;
+    double due;      /* monotonic: when the next compare starts */
+    double started;  /* monotonic start of the running compare */
+    uint64_t target; /* primary position the replica must pass */
+    double wait_start;
+    int rechecks;
+    bool rewalk;    /* too many differences to list: walk again */
+    uint64_t bytes; /* of the running compare, walk and rechecks */
+    uint64_t *cand; /* leaves to recheck */
+    size_t ncand;
+    unsigned depth;
+    /* the last finished compare */
+    bool have;
+    uint64_t diff, buckets;
+    uint64_t *listed; /* the first MERKLE_LISTED differing leaves */
+    size_t nlisted;
+    char *ranges; /* "12-15,400,..." of listed, for the state API */
+    double duration, last_wall;
+    uint64_t bytes_total, errors;
+};
 
 struct node_rt {
     struct cluster_rt *c;
@@ -43,6 +94,7 @@ struct node_rt {
     /* assessed at the end of each round */
     enum health health;
     bool in_rotation;
+    struct merkle_rt mk; /* replicas only */
 };
 
 struct cluster_rt {
@@ -76,6 +128,9 @@ struct engine {
 
     struct agent_view view; /* arrays sized for n_nodes, refilled */
 
+    struct merkle_slot mk_slots[MERKLE_SLOTS];
+    double mk_next_tick;
+
     pthread_t thread;
     bool started;
     atomic_bool stop;
@@ -86,5 +141,16 @@ struct engine {
 /* assess_round: derives lag, health and read rotation for every
  * replica from the round's scrapes and rebuilds e->view. */
 void assess_round(struct engine *e);
+
+/* divergence_init: the slot pool; divergence_free releases it and every
+ * replica's compare state. divergence_schedule: spreads the first
+ * compare of every replica over one merkle_interval from now.
+ * divergence_tick: starts due compares and rechecks (cheap; call it
+ * from the loop). divergence_node_free: one node's compare state. */
+void divergence_init(struct engine *e);
+void divergence_free(struct engine *e);
+void divergence_schedule(struct engine *e, double now);
+void divergence_tick(struct engine *e, double now);
+void divergence_node_free(struct engine *e, struct node_rt *n);
 
 #endif

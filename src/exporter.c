@@ -11,6 +11,7 @@
  *   replguard_poll_round_duration_seconds                      gauge
  *   replguard_ready                                            gauge 0/1
  *   replguard_dry_run                                          gauge 0/1
+ *   replguard_merkle_compare_errors_total{cluster,replica}     counter
  *
  * Each family is written by one pass over the node array, so the output
  * groups its samples and costs O(families x nodes). */
@@ -269,6 +270,36 @@ static bool get_in_rotation(const struct node_view *n, struct value *o)
     return true;
 }
 
+static bool get_merkle_diff(const struct node_view *n, struct value *o)
+{
+    *o = int_value(n->merkle_diff);
+    return n->have_merkle;
+}
+
+static bool get_merkle_duration(const struct node_view *n, struct value *o)
+{
+    *o = dbl_value(n->merkle_duration);
+    return n->have_merkle;
+}
+
+static bool get_merkle_bytes(const struct node_view *n, struct value *o)
+{
+    *o = int_value(n->merkle_bytes_total);
+    return true;
+}
+
+static bool get_merkle_last(const struct node_view *n, struct value *o)
+{
+    *o = dbl_value(n->merkle_last_wall);
+    return n->have_merkle;
+}
+
+static bool get_merkle_errors(const struct node_view *n, struct value *o)
+{
+    *o = int_value(n->merkle_errors_total);
+    return true;
+}
+
 static const struct node_family node_families[] = {
     {"replguard_scrape_duration_seconds", "gauge",
      "Duration of the last scrape of the node.", false, get_scrape_duration},
@@ -291,6 +322,22 @@ static const struct node_family node_families[] = {
      "Positions the replica is behind its primary.", true, get_lag_positions},
     {"replguard_replica_connected", "gauge",
      "Whether the replica's replication stream is up.", true, get_connected},
+    {"replguard_merkle_diff_buckets", "gauge",
+     "Leaf buckets whose Merkle hash differs from the primary's, as of the "
+     "last finished compare (writes in flight excluded).",
+     true, get_merkle_diff},
+    {"replguard_merkle_compare_duration_seconds", "gauge",
+     "Duration of the last finished Merkle compare, rechecks included.", true,
+     get_merkle_duration},
+    {"replguard_merkle_compare_bytes_total", "counter",
+     "Answer bytes fetched from both nodes by Merkle compares.", true,
+     get_merkle_bytes},
+    {"replguard_merkle_last_compare_timestamp_seconds", "gauge",
+     "When the last Merkle compare finished (Unix time).", true,
+     get_merkle_last},
+    {"replguard_merkle_compare_errors_total", "counter",
+     "Merkle compares that ended in an error (bad answer, timeout).", true,
+     get_merkle_errors},
     {"replguard_replica_in_read_rotation", "gauge",
      "Whether the replica may serve reads at the cluster's read_max_lag.", true,
      get_in_rotation},
@@ -310,6 +357,18 @@ static void render_node_family(const struct agent_view *v,
         struct label l[] = {{"cluster", n->cluster},
                             {nf->replicas_only ? "replica" : "node", n->name}};
         sample(&f, l, ARRAY_LEN(l), val);
+    }
+}
+
+static void render_merkle_buckets(const struct agent_view *v, struct buf *out)
+{
+    struct family f = {out, "replguard_merkle_buckets", "gauge",
+                       "Leaf buckets of the cluster's Merkle trees.", false};
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        const struct cluster_view *c = &v->clusters[i];
+        struct label l[] = {{"cluster", c->name}};
+        if (c->merkle_buckets)
+            sample(&f, l, ARRAY_LEN(l), int_value(c->merkle_buckets));
     }
 }
 
@@ -343,5 +402,6 @@ void exporter_render(const struct agent_view *v, struct buf *out)
     for (size_t i = 0; i < ARRAY_LEN(node_families); i++)
         render_node_family(v, &node_families[i], out);
     render_health(v, out);
+    render_merkle_buckets(v, out);
     render_agent(v, out);
 }

@@ -102,6 +102,12 @@ void poller_req_free(struct poll_req *r)
     free(r);
 }
 
+void poller_req_cancel(struct poll_req *r)
+{
+    detach(r);
+    buf_free(&r->body);
+}
+
 bool poller_req_busy(const struct poll_req *r)
 {
     return r->busy;

@@ -52,6 +52,9 @@ void poller_free(struct poller *p);
  * without calling back; NULL is a no-op. */
 struct poll_req *poller_req_new(struct poller *p, size_t body_cap);
 void poller_req_free(struct poll_req *r);
+/* poller_req_cancel: aborts r's running request, if any, without
+ * calling back; r is idle afterwards. */
+void poller_req_cancel(struct poll_req *r);
 /* poller_req_busy: whether r has a request running. */
 bool poller_req_busy(const struct poll_req *r);
 

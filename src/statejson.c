@@ -39,6 +39,22 @@ static void add_u64(cJSON *o, const char *key, bool known, uint64_t u)
     cJSON_AddRawToObject(o, key, s);
 }
 
+/* add_merkle: the last finished Merkle compare, or null before one. */
+static void add_merkle(cJSON *o, const struct node_view *n)
+{
+    if (!n->have_merkle) {
+        cJSON_AddNullToObject(o, "merkle");
+        return;
+    }
+    cJSON *m = cJSON_AddObjectToObject(o, "merkle");
+    add_u64(m, "diff_buckets", true, n->merkle_diff);
+    add_u64(m, "buckets", true, n->merkle_buckets);
+    add_str(m, "diff_ranges", n->merkle_ranges);
+    cJSON_AddNumberToObject(m, "compare_duration", n->merkle_duration);
+    cJSON_AddNumberToObject(m, "last_compare", n->merkle_last_wall);
+    add_u64(m, "compare_errors", true, n->merkle_errors_total);
+}
+
 /* add_replica: the fields only a replica has. Lags of a stale replica
  * are null, as in the metrics. */
 static void add_replica(cJSON *o, const struct node_view *n)
@@ -57,6 +73,7 @@ static void add_replica(cJSON *o, const struct node_view *n)
     cJSON_AddStringToObject(o, "health", health_name(n->health));
     cJSON_AddBoolToObject(o, "in_read_rotation", n->in_rotation);
     add_str(o, "rotation_reason", n->in_rotation ? NULL : n->rotation_why);
+    add_merkle(o, n);
 }
 
 static void add_node(cJSON *arr, const struct node_view *n)

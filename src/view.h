@@ -49,15 +49,27 @@ struct node_view {
     enum health health;
     bool in_rotation;         /* at the cluster's read_max_lag */
     const char *rotation_why; /* NULL when in rotation */
+
+    /* Merkle divergence from the primary (replicas only): the last
+     * finished compare, when have_merkle. */
+    bool have_merkle;
+    uint64_t merkle_diff;         /* differing leaf buckets */
+    uint64_t merkle_buckets;      /* leaf buckets per tree */
+    const char *merkle_ranges;    /* the first differing buckets, "1-4,9" */
+    double merkle_duration;       /* seconds, walk and rechecks */
+    double merkle_last_wall;      /* when it finished */
+    uint64_t merkle_bytes_total;  /* answer bytes of every compare */
+    uint64_t merkle_errors_total; /* compares that failed */
 };
 
 struct cluster_view {
     const char *name;
     const char *lag_source; /* "heartbeat", "position" or "reported" */
     struct thresholds th;
-    size_t first_node; /* this cluster's nodes are */
-    size_t n_nodes;    /* agent_view.nodes[first_node .. + n_nodes) */
-    int primary;       /* index into agent_view.nodes, or -1: none up */
+    size_t first_node;       /* this cluster's nodes are */
+    size_t n_nodes;          /* agent_view.nodes[first_node .. + n_nodes) */
+    int primary;             /* index into agent_view.nodes, or -1: none up */
+    uint64_t merkle_buckets; /* leaf buckets per tree; 0: not known yet */
 };
 
 struct agent_view {

@@ -48,7 +48,7 @@ static void config_text(struct buf *b, const char *read_max_lag)
     buf_printf(b,
                "listen: \"127.0.0.1:0\"\n"
                "state_dir: %s\n"
-               "poll: {interval: 200ms, timeout: 150ms}\n"
+               "poll: {interval: 200ms, timeout: 150ms, merkle_interval: 1s}\n"
                "clusters:\n"
                "  - name: c1\n"
                "    thresholds: {warning: 1s, critical: 2s, escalate: 30s, "
@@ -303,7 +303,10 @@ START_TEST(each_fault_is_its_own_failure)
         metric(ag.base, "replguard_up",
                "cluster=\"c1\",node=\"node2\",role=\"replica\""),
         1);
-    ck_assert_int_eq(health("node2", NULL), 200);
+    ck_assert_double_eq(
+        metric(ag.base, "replguard_replica_health",
+               "cluster=\"c1\",replica=\"node2\",health=\"unknown\""),
+        0);
     double rounds =
         metric(ag.base, "replguard_poll_rounds_total", NULL) - rounds0;
     double expect = (now_s() - t0) / INTERVAL;
@@ -339,6 +342,60 @@ START_TEST(sighup_reloads_and_keeps_a_good_config)
     if (f)
         fclose(f);
     ck_assert(refused);
+}
+END_TEST
+
+static const char *const DIFF2 = "cluster=\"c1\",replica=\"node2\"";
+static const char *const DIFF3 = "cluster=\"c1\",replica=\"node3\"";
+
+START_TEST(merkle_divergence_is_exact)
+{
+    /* a first verdict: no divergence */
+    assert_wait(ag.base, "replguard_merkle_diff_buckets", DIFF2, EQ, 0);
+    assert_wait(ag.base, "replguard_merkle_buckets", "cluster=\"c1\"", EQ,
+                65536);
+    fault("{\"node\":\"node2\",\"kind\":\"diverge\",\"buckets\":7}");
+    /* within two merkle intervals (1 s here), exactly 7 */
+    assert_wait(ag.base, "replguard_merkle_diff_buckets", DIFF2, EQ, 7);
+    ck_assert_double_eq(metric(ag.base, "replguard_merkle_diff_buckets", DIFF3),
+                        0);
+    struct resp r;
+    get(ag.base, "/api/v1/state", &r);
+    cJSON *j = cJSON_Parse(r.body.data);
+    cJSON *nodes = cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(j, "clusters"), 0), "nodes");
+    cJSON *mk = cJSON_GetObjectItem(cJSON_GetArrayItem(nodes, 1), "merkle");
+    ck_assert_ptr_nonnull(mk);
+    ck_assert_int_eq(cJSON_GetObjectItem(mk, "diff_buckets")->valueint, 7);
+    ck_assert(cJSON_IsString(cJSON_GetObjectItem(mk, "diff_ranges")));
+    cJSON_Delete(j);
+    buf_free(&r.body);
+    /* a forced sync repairs them */
+    ck_assert_int_eq(call(node_url("node1"), "POST", "/v1/admin/cluster/sync",
+                          "{\"replica_id\":\"node2\",\"force\":true}"),
+                     202);
+    assert_wait(ag.base, "replguard_merkle_diff_buckets", DIFF2, EQ, 0);
+}
+END_TEST
+
+START_TEST(lag_is_not_divergence)
+{
+    assert_wait(ag.base, "replguard_merkle_diff_buckets", DIFF3, EQ, 0);
+    /* node3 falls behind and catches up, over and over: its trees differ
+     * by the writes in flight all along, but that is lag, not divergence */
+    double until = now_s() + 6;
+    int episodes = 0;
+    while (now_s() < until) {
+        if (episodes++ % 3 == 0)
+            fault("{\"node\":\"node3\",\"kind\":\"stall\","
+                  "\"duration\":\"700ms\"}");
+        double d = metric(ag.base, "replguard_merkle_diff_buckets", DIFF3);
+        ck_assert_msg(d == 0, "node3 reported %g differing buckets", d);
+        sleep_ms(200);
+    }
+    /* and the compares did run meanwhile */
+    ck_assert(metric(ag.base, "replguard_merkle_compare_bytes_total", DIFF3) >
+              0);
 }
 END_TEST
 
@@ -442,6 +499,8 @@ int main(void)
                         (int)ARRAY_LEN(failures));
     tcase_add_test(tc, sighup_reloads_and_keeps_a_good_config);
     tcase_add_test(tc, check_config);
+    tcase_add_test(tc, merkle_divergence_is_exact);
+    tcase_add_test(tc, lag_is_not_divergence);
     tcase_add_test(tc, poller_outcomes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -125,8 +125,10 @@ static void fixture_init(struct fixture *fx)
     stale(&n[3]);
     edge_nodes(&n[4]);
     struct thresholds th = {5, 10, 60, 0.1};
-    fx->clusters[0] = (struct cluster_view){"main", "heartbeat", th, 0, 4, 0};
-    fx->clusters[1] = (struct cluster_view){"edge", "position", th, 4, 3, -1};
+    fx->clusters[0] =
+        (struct cluster_view){"main", "heartbeat", th, 0, 4, 0, 0};
+    fx->clusters[1] =
+        (struct cluster_view){"edge", "position", th, 4, 3, -1, 0};
     fx->v = (struct agent_view){.version = "0.1.0-test",
                                 .generated_wall = 1763769601.5,
                                 .rounds = 42,
@@ -296,9 +298,9 @@ START_TEST(exporter_unknowns_are_absent)
                                     "replica=\"node4\"}"));
     ck_assert_ptr_null(strstr(text, "connected{cluster=\"main\","
                                     "replica=\"node4\"}"));
-    ck_assert_uint_eq(count(text, "replica=\"node4\""), 5); /* health x4 +
-                                                              rotation */
-    ck_assert_ptr_null(strstr(text, "replica=\"node1\""));  /* a primary */
+    /* health x4, rotation, and the Merkle counters (bytes, errors) */
+    ck_assert_uint_eq(count(text, "replica=\"node4\""), 7);
+    ck_assert_ptr_null(strstr(text, "replica=\"node1\"")); /* a primary */
     ck_assert_ptr_null(strstr(text, "replica=\"e1\""));
     ck_assert_ptr_null(strstr(text, "node_position{cluster=\"edge\",node="
                                     "\"e1\"}"));
@@ -372,7 +374,7 @@ START_TEST(exporter_groups_families)
         ck_assert_uint_eq(count(text, hdr.data), 1);
         buf_free(&hdr);
     }
-    ck_assert_uint_eq(n_seen, 17);
+    ck_assert_uint_eq(n_seen, 19);
     free(text);
 }
 END_TEST
@@ -425,8 +427,8 @@ static struct big_view *big_view_new(size_t n)
         if (i % 13 == 0)
             stale(&b->nodes[i]);
     }
-    b->c =
-        (struct cluster_view){"big", "position", {5, 10, 60, 0.1}, 0, n + 1, 0};
+    b->c = (struct cluster_view){"big", "position", {5, 10, 60, 0.1}, 0, n + 1,
+                                 0,     0};
     b->v = (struct agent_view){.version = "0.1.0",
                                .rounds = 1,
                                .ready = true,
