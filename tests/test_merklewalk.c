@@ -15,72 +15,12 @@
 #include "merklewalk.h"
 #include "sim.h"
 #include "simapi.h"
+#include "walk_server.h"
 #include "util.h"
 
 #define PRIMARY MERKLEWALK_PRIMARY
 #define REPLICA MERKLEWALK_REPLICA
 #define LISTED  4096
-
-/* --- the in-test server: requests of the walk to simapi_handle ---------- */
-
-struct query {
-    char buf[256];
-    const char *name[8], *value[8];
-    size_t n;
-};
-
-/* query_parse: splits "a=1&b=2" into q (pointers into q->buf). */
-static void query_parse(struct query *q, const char *s)
-{
-    snprintf(q->buf, sizeof(q->buf), "%s", s);
-    q->n = 0;
-    char *p = q->buf;
-    while (*p && q->n < ARRAY_LEN(q->name)) {
-        char *amp = strchr(p, '&');
-        if (amp)
-            *amp = '\0';
-        char *eq = strchr(p, '=');
-        if (eq) {
-            *eq = '\0';
-            q->name[q->n] = p;
-            q->value[q->n++] = eq + 1;
-        }
-        if (!amp)
-            break;
-        p = amp + 1;
-    }
-}
-
-static const char *query_arg(void *ctx, const char *name)
-{
-    const struct query *q = ctx;
-    for (size_t i = 0; i < q->n; i++)
-        if (strcmp(q->name[i], name) == 0)
-            return q->value[i];
-    return NULL;
-}
-
-/* answer: node (0 primary, 1 replica) of the sim answers rq into out. */
-static void answer(struct sim *s, unsigned node,
-                   const struct merklewalk_request *rq,
-                   struct simapi_reply *out)
-{
-    char path[128];
-    struct query q;
-    const char *qs = strchr(rq->path, '?');
-    int plen = qs ? (int)(qs - rq->path) : (int)strlen(rq->path);
-    snprintf(path, sizeof(path), "%.*s", plen, rq->path);
-    query_parse(&q, qs ? qs + 1 : "");
-    struct simapi_request req = {
-        .method = rq->post ? "POST" : "GET",
-        .path = path,
-        .arg = query_arg,
-        .arg_ctx = &q,
-        .body = rq->body,
-        .body_len = rq->body ? strlen(rq->body) : 0,
-    };
-    simapi_handle(s, 0, node, &req, out);
-}
 
 static struct sim *sim_pair(unsigned depth)
 {
@@ -124,7 +64,7 @@ static int drive(struct sim *s, struct merklewalk *w, mutate_fn fn,
         for (int side = 0; side < 2; side++) {
             struct simapi_reply r;
             simapi_reply_init(&r);
-            answer(s, (unsigned)side, &rq, &r);
+            walk_server_answer(s, (unsigned)side, &rq, &r);
             ck_assert_msg(r.status == 200, "%s: %u %s", rq.path, r.status,
                           r.body.data);
             if (fn)
@@ -292,7 +232,7 @@ static uint64_t full_fetch_bytes(struct sim *s, unsigned depth)
         for (unsigned node = 0; node < 2; node++) {
             struct simapi_reply r;
             simapi_reply_init(&r);
-            answer(s, node, &rq, &r);
+            walk_server_answer(s, node, &rq, &r);
             ck_assert_uint_eq(r.status, 200);
             total += r.body.len;
             simapi_reply_free(&r);
