@@ -6,11 +6,18 @@
 #include "engine.h"
 #include "httpd.h"
 #include "log.h"
+#include "remedy.h"
+#include "runbook.h"
 #include "snapshot.h"
+#include "util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 static void signal_set(sigset_t *set)
 {
@@ -27,6 +34,8 @@ void agent_block_signals(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
+
+static void log_errors(const struct config_errors *errs);
 
 /* reload: loads the config again; an invalid one is logged, error by
  * error, and the running one kept. */
@@ -51,10 +60,21 @@ static void reload(struct engine *e, const struct agent_options *o)
         config_errors_reset(&errs);
         return;
     }
+    struct runbook_set *rules = NULL;
+    if (agent_load_rules(cfg, &rules, &errs) != 0) {
+        log_errors(&errs);
+        log_msg(LOG_ERROR, "msg=\"reload refused, keeping the running "
+                           "config and runbooks\"");
+        config_errors_reset(&errs);
+        config_free(cfg);
+        return;
+    }
     config_errors_reset(&errs);
     if (o->force_dry_run)
         cfg->dry_run = true;
     engine_reload(e, cfg);
+    if (rules)
+        engine_reload_rules(e, rules);
 }
 
 static void wait_for_stop(struct engine *e, const struct agent_options *o)
@@ -76,39 +96,143 @@ static void wait_for_stop(struct engine *e, const struct agent_options *o)
     }
 }
 
+/* read_token: the bearer token of token_file (first line); NULL with a
+ * reason in err when the file is unreadable, empty, or readable by
+ * others than its owner (a secret must not be). */
+static char *read_token(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    FILE *f = fopen(path, "r");
+    if (!f || fstat(fileno(f), &st) < 0) {
+        snprintf(err, errlen, "cannot read token_file %s: %s", path,
+                 strerror(errno));
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    char line[4096] = "";
+    bool got = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (st.st_mode & (S_IRWXG | S_IRWXO))
+        snprintf(err, errlen, "token_file %s is readable by others (chmod 600)",
+                 path);
+    else if (!got || !line[0])
+        snprintf(err, errlen, "token_file %s is empty", path);
+    else
+        return xstrdup(line);
+    return NULL;
+}
+
+int agent_load_rules(const struct config *cfg, struct runbook_set **out,
+                     struct config_errors *errs)
+{
+    struct stat st;
+    *out = NULL;
+    if (strcmp(cfg->rules, AGENT_DEFAULT_RULES) == 0 &&
+        stat(cfg->rules, &st) < 0 && errno == ENOENT)
+        return 0; /* no runbooks installed: watch only */
+    return runbook_load(cfg->rules, out, errs);
+}
+
+static void log_errors(const struct config_errors *errs)
+{
+    char q[512];
+    for (size_t i = 0; i < errs->n; i++)
+        log_msg(LOG_ERROR, "msg=\"config error\" error=%s",
+                log_quote(q, sizeof(q), errs->msg[i]));
+}
+
+/* The pieces of a running agent, torn down in reverse. */
+struct agent {
+    struct snapbox box;
+    struct remedy *rem;
+    struct engine *e;
+    struct httpd *h;
+    char *token;
+};
+
+static int start_remediation(struct agent *a, struct config *cfg, char *err,
+                             size_t errlen)
+{
+    struct runbook_set *rules = NULL;
+    struct config_errors errs;
+    config_errors_init(&errs);
+    if (agent_load_rules(cfg, &rules, &errs) != 0) {
+        log_errors(&errs);
+        config_errors_reset(&errs);
+        snprintf(err, errlen, "the runbooks in %s have errors", cfg->rules);
+        return -1;
+    }
+    config_errors_reset(&errs);
+    if (!rules) {
+        log_msg(LOG_WARN, "msg=\"no runbooks: watching only\" rules=%s",
+                cfg->rules);
+        return 0;
+    }
+    a->rem = remedy_open(cfg->state_dir, err, errlen);
+    if (!a->rem) {
+        runbook_set_free(rules);
+        return -1;
+    }
+    return engine_attach(a->e, a->rem, rules, cfg->audit_log, err, errlen);
+}
+
+static int start(struct agent *a, struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->token_file) {
+        a->token = read_token(cfg->token_file, err, errlen);
+        if (!a->token)
+            return -1;
+    }
+    struct rg_clock clock = clock_system();
+    a->e = engine_new(cfg, &a->box, &clock);
+    if (start_remediation(a, cfg, err, errlen) < 0)
+        return -1;
+    struct httpd_options ho = {.host = cfg->listen_host,
+                               .port = cfg->listen_port,
+                               .rem = a->rem,
+                               .token = a->token};
+    a->h = httpd_start(&ho, &a->box, err, errlen);
+    if (!a->h)
+        return -1;
+    log_msg(LOG_INFO,
+            "msg=\"replguard started\" version=%s listen=http://%s:%u "
+            "clusters=%zu nodes=%zu dry_run=%d remediation=%d",
+            PACKAGE_VERSION, cfg->listen_host, httpd_port(a->h),
+            cfg->n_clusters, config_node_count(cfg), cfg->dry_run,
+            a->rem != NULL);
+    int rc = engine_start(a->e);
+    if (rc < 0)
+        snprintf(err, errlen, "cannot start the engine: %s", strerror(-rc));
+    return rc < 0 ? -1 : 0;
+}
+
 int agent_run(struct config *cfg, const struct agent_options *o)
 {
     if (o->force_dry_run)
         cfg->dry_run = true;
-    struct snapbox box;
-    snapbox_init(&box);
-    struct httpd_options ho = {.host = cfg->listen_host,
-                               .port = cfg->listen_port};
-    char err[256];
-    struct httpd *h = httpd_start(&ho, &box, err, sizeof(err));
-    if (!h) {
-        log_msg(LOG_ERROR, "msg=\"cannot serve HTTP\" listen=%s:%u error=%s",
-                cfg->listen_host, cfg->listen_port, err);
-        config_free(cfg);
-        snapbox_destroy(&box);
-        return 1;
-    }
-    log_msg(LOG_INFO,
-            "msg=\"replguard started\" version=%s listen=http://%s:%u "
-            "clusters=%zu nodes=%zu dry_run=%d",
-            PACKAGE_VERSION, cfg->listen_host, httpd_port(h), cfg->n_clusters,
-            config_node_count(cfg), cfg->dry_run);
-    struct rg_clock clock = clock_system();
-    struct engine *e = engine_new(cfg, &box, &clock);
-    int rc = engine_start(e);
+    struct agent a = {0};
+    snapbox_init(&a.box);
+    char err[512];
+    int rc = start(&a, cfg, err, sizeof(err));
     if (rc < 0) {
-        log_msg(LOG_ERROR, "msg=\"cannot start the engine\" errno=%d", -rc);
+        char q[600];
+        log_msg(LOG_ERROR, "msg=\"cannot start\" error=%s",
+                log_quote(q, sizeof(q), err));
     } else {
-        wait_for_stop(e, o);
+        wait_for_stop(a.e, o);
     }
-    engine_free(e);
-    httpd_stop(h);
-    snapbox_destroy(&box);
+    if (a.rem)
+        remedy_stop(a.rem); /* webhooks answer 503 from now on */
+    httpd_stop(a.h);
+    if (a.e)
+        engine_free(a.e); /* running actions are journaled as interrupted */
+    else
+        config_free(cfg);
+    remedy_close(a.rem);
+    snapbox_destroy(&a.box);
+    free(a.token);
     log_msg(LOG_INFO, "msg=\"stopped\"");
     return rc < 0 ? 1 : 0;
 }

@@ -6,6 +6,10 @@
 #include <stdbool.h>
 
 struct config;
+struct config_errors;
+struct runbook_set;
+
+#define AGENT_DEFAULT_RULES "/etc/replguard/rules"
 
 struct agent_options {
     const char *config_path; /* re-read on SIGHUP; NULL: no reloads */
@@ -16,6 +20,12 @@ struct agent_options {
  * thread and every thread it starts afterwards, and ignores SIGPIPE;
  * call it first thing in main(), before any thread exists. */
 void agent_block_signals(void);
+
+/* agent_load_rules: the runbooks cfg->rules names, into *out (NULL when
+ * the default rules directory does not exist: then replguard only
+ * watches). Returns 0 or the number of errors (in errs). */
+int agent_load_rules(const struct config *cfg, struct runbook_set **out,
+                     struct config_errors *errs);
 
 /* agent_run: serves cfg (taking ownership) until SIGINT or SIGTERM,
  * reloading on SIGHUP. Returns the process exit code: 0 after a clean

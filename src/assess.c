@@ -2,6 +2,7 @@
  * view the renderers read. Runs on the engine thread after each round. */
 #include "engine_internal.h"
 
+#include "executor.h"
 #include "log.h"
 
 #include <string.h>
@@ -198,4 +199,6 @@ void assess_round(struct engine *e)
     av->interval = e->cfg->poll.interval;
     av->ready = e->ready;
     av->dry_run = e->cfg->dry_run;
+    if (e->exec)
+        executor_fill_view(e->exec, av);
 }

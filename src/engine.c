@@ -9,8 +9,11 @@
  * the next is due delays it. */
 #include "engine_internal.h"
 
+#include "executor.h"
+#include "remedy.h"
 #include "log.h"
 #include "poller.h"
+#include "runbook.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -341,10 +344,20 @@ static void take_reload(struct engine *e)
 {
     pthread_mutex_lock(&e->mu);
     struct config *cfg = e->next_cfg;
+    struct runbook_set *rules = e->next_rules;
     e->next_cfg = NULL;
+    e->next_rules = NULL;
     pthread_mutex_unlock(&e->mu);
+    if (cfg && e->exec && !executor_idle(e->exec)) {
+        engine_reload(e, cfg); /* actions hold nodes: after they finish */
+        cfg = NULL;
+    }
     if (cfg)
         apply_reload(e, cfg);
+    if (rules && e->exec)
+        executor_reload_rules(e->exec, rules);
+    else
+        runbook_set_free(rules);
 }
 
 static int wait_ms(const struct engine *e, double now)
@@ -373,6 +386,8 @@ static void *run(void *arg)
         if (e->round_active && e->pending == 0)
             finish_round(e, clock_mono(&e->clock));
         divergence_tick(e, clock_mono(&e->clock));
+        if (e->exec)
+            executor_tick(e->exec, clock_mono(&e->clock));
     }
     return NULL;
 }
@@ -394,6 +409,33 @@ struct engine *engine_new(struct config *cfg, struct snapbox *box,
     divergence_schedule(e, clock_mono(&e->clock));
     e->view.version = PACKAGE_VERSION;
     return e;
+}
+
+static void wake(void *ctx)
+{
+    poller_wakeup(ctx);
+}
+
+int engine_attach(struct engine *e, struct remedy *rem,
+                  struct runbook_set *rules, const char *audit_path, char *err,
+                  size_t errlen)
+{
+    e->exec = executor_new(e, rem, rules, audit_path, err, errlen);
+    if (!e->exec) {
+        runbook_set_free(rules);
+        return -1;
+    }
+    remedy_set_waker(rem, wake, e->poller);
+    return 0;
+}
+
+void engine_reload_rules(struct engine *e, struct runbook_set *rules)
+{
+    pthread_mutex_lock(&e->mu);
+    runbook_set_free(e->next_rules);
+    e->next_rules = rules;
+    pthread_mutex_unlock(&e->mu);
+    poller_wakeup(e->poller);
 }
 
 int engine_start(struct engine *e)
@@ -429,6 +471,8 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     engine_stop(e);
+    executor_free(e->exec);
+    runbook_set_free(e->next_rules);
     free_clusters(e);
     divergence_free(e);
     poller_free(e->poller);

@@ -17,6 +17,19 @@ struct snapbox;
  * (copied). Free with engine_free(). */
 struct engine *engine_new(struct config *cfg, struct snapbox *box,
                           const struct rg_clock *clock);
+/* engine_attach: gives the engine its acting half: alerts from rem
+ * (which must outlive the engine), runbooks rules (owned from now on),
+ * the audit log at audit_path. Call before engine_start(); replays the
+ * journal. Returns 0, or -1 with a reason in err. */
+struct remedy;
+struct runbook_set;
+int engine_attach(struct engine *e, struct remedy *rem,
+                  struct runbook_set *rules, const char *audit_path, char *err,
+                  size_t errlen);
+/* engine_reload_rules: new runbooks (owned), swapped in once no action
+ * runs. Safe from any thread. */
+void engine_reload_rules(struct engine *e, struct runbook_set *rules);
+
 /* engine_start: starts the engine thread. Returns 0 or -errno. */
 int engine_start(struct engine *e);
 /* engine_reload: hands the engine a new, already validated config

@@ -131,6 +131,9 @@ struct engine {
     struct merkle_slot mk_slots[MERKLE_SLOTS];
     double mk_next_tick;
 
+    struct executor *exec;          /* NULL: no remediation */
+    struct runbook_set *next_rules; /* a reload waiting for the loop */
+
     pthread_t thread;
     bool started;
     atomic_bool stop;

@@ -372,6 +372,83 @@ static void render_merkle_buckets(const struct agent_view *v, struct buf *out)
     }
 }
 
+/* --- remediation --------------------------------------------------------- */
+
+struct family_meta {
+    const char *name, *type, *help;
+};
+
+static const struct family_meta rem_families[] = {
+    {"replguard_alerts_received_total", "counter",
+     "Alerts received from Alertmanager, by alertname and status."},
+    {"replguard_webhook_requests_total", "counter",
+     "Webhook requests answered, by HTTP status."},
+    {"replguard_remediation_actions_total", "counter",
+     "Remediation actions taken, by outcome (dry_run: recorded only)."},
+    {"replguard_remediation_skipped_total", "counter",
+     "Remediation decisions not acted on, by reason."},
+    {"replguard_escalations_total", "counter",
+     "Escalations raised (escalate_when, failed verify, escalate steps)."},
+};
+
+static const struct family_meta *rem_family(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(rem_families); i++)
+        if (strcmp(rem_families[i].name, name) == 0)
+            return &rem_families[i];
+    return NULL;
+}
+
+static void render_samples(const struct agent_view *v, struct buf *out)
+{
+    struct family f = {0};
+    for (size_t i = 0; i < v->n_samples; i++) {
+        const struct view_sample *s = &v->samples[i];
+        if (!f.name || strcmp(f.name, s->family) != 0) {
+            const struct family_meta *meta = rem_family(s->family);
+            if (!meta)
+                continue;
+            f = (struct family){out, meta->name, meta->type, meta->help, false};
+        }
+        struct label l[4];
+        size_t n = 0;
+        for (; n < 4 && s->label[n]; n++)
+            l[n] = (struct label){s->label[n], s->value[n]};
+        sample(&f, l, n, dbl_value(s->v));
+    }
+}
+
+static void render_remediation(const struct agent_view *v, struct buf *out)
+{
+    if (!v->remediation)
+        return;
+    render_samples(v, out);
+    struct family fl = {out, "replguard_remediation_in_flight", "gauge",
+                        "Remediation actions running.", false};
+    sample(&fl, NULL, 0, int_value(v->in_flight));
+    struct family fp = {out, "replguard_remediation_paused", "gauge",
+                        "1 while remediation is paused.", false};
+    sample(&fp, NULL, 0, int_value(v->paused));
+    struct family ta = {out, "replguard_throttle_active", "gauge",
+                        "1 while replguard limits the primary's ingest.",
+                        false};
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        struct label l[] = {{"cluster", v->clusters[i].name}};
+        sample(&ta, l, 1, int_value(v->clusters[i].throttle_active));
+    }
+    struct family tl = {out, "replguard_throttle_limit", "gauge",
+                        "The ingest limit replguard set (assertions per "
+                        "second), 0 when none.",
+                        false};
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        struct label l[] = {{"cluster", v->clusters[i].name}};
+        sample(&tl, l, 1,
+               dbl_value(v->clusters[i].throttle_active
+                             ? v->clusters[i].throttle_limit
+                             : 0));
+    }
+}
+
 /* --- agent-wide families ----------------------------------------------- */
 
 static void render_agent(const struct agent_view *v, struct buf *out)
@@ -403,5 +480,6 @@ void exporter_render(const struct agent_view *v, struct buf *out)
         render_node_family(v, &node_families[i], out);
     render_health(v, out);
     render_merkle_buckets(v, out);
+    render_remediation(v, out);
     render_agent(v, out);
 }

@@ -20,8 +20,10 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "alert.h"
 #include "lag.h"
 #include "log.h"
+#include "remedy.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -31,6 +33,7 @@
 #define DEFAULT_CONNECTIONS 256
 #define DEFAULT_PER_IP      64
 #define DEFAULT_CONN_MEMORY (64 * 1024)
+#define WEBHOOK_MAX_BODY    (1024 * 1024) /* SPEC section 4: 413 past it */
 
 #define CT_JSON    "application/json"
 #define CT_TEXT    "text/plain; charset=utf-8"
@@ -39,6 +42,8 @@
 struct httpd {
     struct MHD_Daemon *d;
     struct snapbox *box;
+    struct remedy *rem;
+    char *token; /* NULL: POSTs from loopback only */
     unsigned port;
     char host[NI_MAXHOST];
     /* While MHD_start_daemon() runs, its first error message is kept
@@ -145,6 +150,8 @@ struct request {
     struct MHD_Connection *conn;
     const char *tail;      /* what follows a prefix route's prefix */
     struct snapshot *snap; /* the current snapshot, or NULL */
+    struct httpd *h;
+    const struct buf *body; /* POST: the request body */
 };
 
 static void h_healthy(const struct request *r, struct reply *rep)
@@ -284,6 +291,114 @@ static void h_primary(const struct request *r, struct reply *rep)
     reply_json(rep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
 }
 
+/* --- POST endpoints ------------------------------------------------------ */
+
+static void h_webhook(const struct request *r, struct reply *rep)
+{
+    struct alert_payload *p = NULL;
+    char err[256];
+    int rc = alert_parse(r->body->data ? r->body->data : "", r->body->len, &p,
+                         err, sizeof(err));
+    if (rc < 0) {
+        reply_error(rep, MHD_HTTP_BAD_REQUEST, err);
+        return;
+    }
+    enum remedy_status st = remedy_submit(r->h->rem, p);
+    size_t n = p->nalerts;
+    alert_payload_free(p);
+    if (st != REMEDY_OK) {
+        reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE,
+                    st == REMEDY_FULL       ? "queue full, retry later"
+                    : st == REMEDY_STOPPING ? "shutting down"
+                                            : "journal failed: remediation "
+                                              "stopped");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "accepted");
+    cJSON_AddNumberToObject(o, "alerts", (double)n);
+    reply_json(rep, MHD_HTTP_OK, o);
+}
+
+static void set_pause(const struct request *r, struct reply *rep, bool on)
+{
+    if (remedy_set_paused(r->h->rem, on) < 0) {
+        reply_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                    "cannot persist the pause flag");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "paused", on);
+    reply_json(rep, MHD_HTTP_OK, o);
+}
+
+static void h_pause(const struct request *r, struct reply *rep)
+{
+    set_pause(r, rep, true);
+}
+
+static void h_resume(const struct request *r, struct reply *rep)
+{
+    set_pause(r, rep, false);
+}
+
+static void h_ack(const struct request *r, struct reply *rep)
+{
+    if (r->tail[0] == '\0' || strchr(r->tail, '/')) {
+        reply_error(rep, MHD_HTTP_NOT_FOUND, "usage: /api/v1/ack/{cluster}");
+        return;
+    }
+    remedy_ack(r->h->rem, r->tail);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "acked", r->tail);
+    reply_json(rep, MHD_HTTP_OK, o);
+}
+
+/* same_token: constant time in the token's length. */
+static bool same_token(const char *want, const char *got)
+{
+    size_t n = strlen(want), m = strlen(got);
+    unsigned char diff = (unsigned char)(n != m);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
+    return diff == 0;
+}
+
+static bool from_loopback(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >>
+                24) == 127;
+    if (sa && sa->sa_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(
+            &((const struct sockaddr_in6 *)sa)->sin6_addr);
+    return false;
+}
+
+/* authorized: false with the error reply filled when the POST may not
+ * proceed: a bearer token when one is configured, else loopback only. */
+static bool authorized(struct httpd *h, struct MHD_Connection *conn,
+                       struct reply *rep)
+{
+    if (!h->token) {
+        if (from_loopback(conn))
+            return true;
+        reply_error(rep, MHD_HTTP_FORBIDDEN,
+                    "without auth.token_file, POSTs are taken from loopback "
+                    "only");
+        return false;
+    }
+    const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION);
+    if (a && strncmp(a, "Bearer ", 7) == 0 && same_token(h->token, a + 7))
+        return true;
+    reply_error(rep, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
+    return false;
+}
+
 /* --- routing ------------------------------------------------------------- */
 
 enum { M_GET = 1u << 0, M_HEAD = 1u << 1, M_POST = 1u << 2 };
@@ -305,6 +420,10 @@ struct route {
  * created with the route's size limit (413 past it) and call handle()
  * on the final call, when *upload_data_size is 0. */
 static const struct route routes[] = {
+    {"/webhook", false, M_POST, "POST", false, h_webhook},
+    {"/api/v1/pause", false, M_POST, "POST", false, h_pause},
+    {"/api/v1/resume", false, M_POST, "POST", false, h_resume},
+    {"/api/v1/ack/", true, M_POST, "POST", false, h_ack},
     {"/metrics", false, GET_HEAD, true, h_metrics},
     {"/-/healthy", false, GET_HEAD, false, h_healthy},
     {"/-/ready", false, GET_HEAD, false, h_ready},
@@ -340,14 +459,67 @@ static unsigned method_bit(const char *method)
 
 static void dispatch(struct httpd *h, struct MHD_Connection *conn,
                      const struct route *rt, const char *tail,
-                     struct reply *rep)
+                     const struct buf *body, struct reply *rep)
 {
-    struct request r = {conn, tail, snapbox_get(h->box)};
+    struct request r = {conn, tail, snapbox_get(h->box), h, body};
     if (rt->needs_snapshot && !r.snap)
         reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
     else
         rt->handle(&r, rep);
     snapshot_unref(r.snap); /* a reply serving its bytes took its own */
+}
+
+/* A POST being received: its body, up to the limit. */
+struct upload {
+    struct buf body;
+    bool too_large;
+};
+
+/* receive: collects a POST body over MHD's calls; returns true once it
+ * is complete (the final call, with nothing more to upload). */
+static bool receive(void **con_cls, const char *data, size_t *size)
+{
+    struct upload *u = *con_cls;
+    if (!u) {
+        u = xcalloc(1, sizeof(*u));
+        buf_init(&u->body, WEBHOOK_MAX_BODY);
+        *con_cls = u;
+        return false;
+    }
+    if (*size) {
+        if (!u->too_large && buf_append(&u->body, data, *size) < 0) {
+            u->too_large = true; /* read on, keep nothing */
+            buf_free(&u->body);
+        }
+        *size = 0;
+        return false;
+    }
+    return true;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode tc)
+{
+    struct upload *u = *con_cls;
+    if (!u)
+        return;
+    buf_free(&u->body);
+    free(u);
+    *con_cls = NULL;
+}
+
+static void post(struct httpd *h, struct MHD_Connection *conn,
+                 const struct route *rt, const char *tail,
+                 const struct upload *u, struct reply *rep)
+{
+    if (!h->rem)
+        reply_error(rep, MHD_HTTP_NOT_FOUND, "remediation is not configured");
+    else if (authorized(h, conn, rep) && u->too_large)
+        reply_error(rep, MHD_HTTP_CONTENT_TOO_LARGE, "body over 1 MiB");
+    else if (rep->status == 0)
+        dispatch(h, conn, rt, tail, &u->body, rep);
+    if (rt->handle == h_webhook && h->rem)
+        remedy_count_request(h->rem, rep->status);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -358,15 +530,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     struct httpd *h = cls;
     struct reply rep = {0};
     const char *tail = NULL;
-    buf_init(&rep.body, 0);
     const struct route *rt = find_route(url, &tail);
+    unsigned m = method_bit(method);
+    if (rt && (rt->methods & m) && m == M_POST &&
+        !receive(con_cls, upload, upload_size))
+        return MHD_YES; /* more of the body to come */
+    buf_init(&rep.body, 0);
     if (!rt) {
         reply_error(&rep, MHD_HTTP_NOT_FOUND, "not found");
-    } else if (!(rt->methods & method_bit(method))) {
+    } else if (!(rt->methods & m)) {
         reply_error(&rep, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
         rep.allow = rt->allow;
+    } else if (m == M_POST) {
+        post(h, conn, rt, tail, *con_cls, &rep);
     } else {
-        dispatch(h, conn, rt, tail, &rep);
+        dispatch(h, conn, rt, tail, NULL, &rep);
     }
     return send_reply(conn, &rep);
 }
@@ -434,7 +612,8 @@ static struct MHD_Daemon *start_daemon(struct httpd *h,
         or_default(o->max_connections, DEFAULT_CONNECTIONS),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         or_default(o->max_per_ip, DEFAULT_PER_IP),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_END);
 }
 
 static void set_starting(struct httpd *h, bool starting)
@@ -453,6 +632,8 @@ struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
         return NULL;
     struct httpd *h = xcalloc(1, sizeof(*h));
     h->box = box;
+    h->rem = o->rem;
+    h->token = o->token ? xstrdup(o->token) : NULL;
     snprintf(h->host, sizeof(h->host), "%s", host);
     pthread_mutex_init(&h->log_mu, NULL);
     set_starting(h, true);
@@ -493,5 +674,6 @@ void httpd_stop(struct httpd *h)
                 log_quote(q, sizeof(q), h->host), h->port);
     }
     pthread_mutex_destroy(&h->log_mu);
+    free(h->token);
     free(h);
 }

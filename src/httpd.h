@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct httpd;
+struct remedy;
 struct snapbox;
 
 /* Listening and limits. Zero means the default shown. */
@@ -24,6 +25,8 @@ struct httpd_options {
     unsigned max_connections; /* in all; 256 */
     unsigned max_per_ip;      /* from one address; 64 */
     size_t connection_memory; /* bytes per connection; 64 KiB */
+    struct remedy *rem;       /* NULL: no POST endpoints (404) */
+    const char *token;        /* bearer token for POSTs; NULL: loopback only */
 };
 
 /* httpd_start: listens on o->host:o->port and starts serving from box,

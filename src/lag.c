@@ -61,6 +61,22 @@ void poshist_add(struct poshist *h, double t, uint64_t pos)
     h->len++;
 }
 
+int poshist_rate(const struct poshist *h, double window, double *rate)
+{
+    if (h->len < 2)
+        return -1;
+    size_t last = h->len - 1, first = last;
+    while (first > 0 && AT(h, last).t - AT(h, first - 1).t <= window)
+        first--;
+    if (first == last)
+        first = last - 1;
+    double dt = AT(h, last).t - AT(h, first).t;
+    if (dt <= 0)
+        return -1;
+    *rate = (double)(AT(h, last).pos - AT(h, first).pos) / dt;
+    return 0;
+}
+
 int poshist_lag(const struct poshist *h, uint64_t pos, double now, double *lag)
 {
     if (h->len == 0)

@@ -53,6 +53,11 @@ void poshist_reset(struct poshist *h);
 void poshist_add(struct poshist *h, double t, uint64_t pos);
 /* poshist_latest: the newest position, or 0 when empty. */
 uint64_t poshist_latest(const struct poshist *h);
+/* poshist_rate: the primary's write rate (positions per second) over the
+ * last `window` seconds of history; returns 0 and sets *rate, or -1 with
+ * fewer than two samples. */
+int poshist_rate(const struct poshist *h, double window, double *rate);
+
 /* poshist_lag: the lag at time now of a replica at position pos:
  * now - the time the primary reached pos + 1, the oldest write the
  * replica lacks (interpolated), 0 once pos is at or past the newest

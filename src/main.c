@@ -4,6 +4,8 @@
 #include "demo.h"
 #include "log.h"
 #include "poller.h"
+#include "runbook.h"
+#include "spawn.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -101,9 +103,30 @@ static struct config *load(const char *path)
     return cfg;
 }
 
+/* check_config: --check-config: the runbooks too; every error printed. */
+static int check_config(struct config *cfg)
+{
+    struct runbook_set *rules = NULL;
+    struct config_errors errs;
+    config_errors_init(&errs);
+    int rc = agent_load_rules(cfg, &rules, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.msg[i]);
+    if (rc == 0)
+        printf("OK: %zu clusters, %zu nodes, %zu runbooks\n", cfg->n_clusters,
+               config_node_count(cfg), rules ? runbook_set_count(rules) : 0);
+    config_errors_reset(&errs);
+    runbook_set_free(rules);
+    config_free(cfg);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     agent_block_signals();
+    /* exec actions' orphans are reaped here, so a process group is
+     * known to be gone once its members are */
+    spawn_subreaper();
     struct args a = {.config = DEFAULT_CONFIG};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
@@ -117,12 +140,8 @@ int main(int argc, char **argv)
     struct config *cfg = load(a.config);
     if (!cfg)
         return 1;
-    if (a.check) {
-        printf("OK: %zu clusters, %zu nodes, %d runbooks\n", cfg->n_clusters,
-               config_node_count(cfg), 0);
-        config_free(cfg);
-        return 0;
-    }
+    if (a.check)
+        return check_config(cfg);
     if (poller_global_init() < 0) {
         fprintf(stderr, "replguard: cannot initialise libcurl\n");
         config_free(cfg);

@@ -144,26 +144,36 @@ static int start(struct poll_req *r, const char *url, double timeout,
     return 0;
 }
 
-int poller_get(struct poll_req *r, const char *url, double timeout,
-               poll_done_fn fn, void *ctx)
+int poller_request(struct poll_req *r, const char *method, const char *url,
+                   const char *json, double timeout, poll_done_fn fn, void *ctx)
 {
     if (r->busy)
         return -1;
-    curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
+    CURL *e = r->easy;
+    if (json) {
+        free(r->json);
+        r->json = xstrdup(json);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->json);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->json));
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    bool plain = strcmp(method, json ? "POST" : "GET") == 0;
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, plain ? NULL : method);
     return start(r, url, timeout, fn, ctx);
+}
+
+int poller_get(struct poll_req *r, const char *url, double timeout,
+               poll_done_fn fn, void *ctx)
+{
+    return poller_request(r, "GET", url, NULL, timeout, fn, ctx);
 }
 
 int poller_post_json(struct poll_req *r, const char *url, const char *json,
                      double timeout, poll_done_fn fn, void *ctx)
 {
-    if (r->busy)
-        return -1;
-    free(r->json);
-    r->json = xstrdup(json);
-    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->json);
-    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(r->json));
-    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
-    return start(r, url, timeout, fn, ctx);
+    return poller_request(r, "POST", url, json, timeout, fn, ctx);
 }
 
 static enum poll_outcome classify(const struct poll_req *r, CURLcode rc,

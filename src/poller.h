@@ -67,6 +67,12 @@ int poller_get(struct poll_req *r, const char *url, double timeout,
 int poller_post_json(struct poll_req *r, const char *url, const char *json,
                      double timeout, poll_done_fn fn, void *ctx);
 
+/* poller_request: any method (GET, POST, PUT, DELETE, PATCH) with an
+ * optional JSON body (NULL: none); returns as poller_get(). */
+int poller_request(struct poll_req *r, const char *method, const char *url,
+                   const char *json, double timeout, poll_done_fn fn,
+                   void *ctx);
+
 /* poller_run: waits up to timeout_ms for network activity (or a
  * wakeup), advances every transfer and calls back for each one that
  * finished. Returns the number still running. */

@@ -113,9 +113,39 @@ static void add_cluster(cJSON *arr, const struct agent_view *v,
     add_thresholds(o, &c->th);
     bool has_primary = c->primary >= 0 && (size_t)c->primary < v->n_nodes;
     add_str(o, "primary", has_primary ? v->nodes[c->primary].name : NULL);
+    cJSON *th = cJSON_AddObjectToObject(o, "throttle");
+    cJSON_AddBoolToObject(th, "active", c->throttle_active);
+    add_num(th, "limit", c->throttle_active, c->throttle_limit);
     cJSON *nodes = cJSON_AddArrayToObject(o, "nodes");
     for (size_t i = 0; i < c->n_nodes && c->first_node + i < v->n_nodes; i++)
         add_node(nodes, &v->nodes[c->first_node + i]);
+}
+
+/* add_remediation: pause, actions running and the recent actions,
+ * newest first; null when remediation is not configured. */
+static void add_remediation(cJSON *root, const struct agent_view *v)
+{
+    if (!v->remediation) {
+        cJSON_AddNullToObject(root, "remediation");
+        return;
+    }
+    cJSON *o = cJSON_AddObjectToObject(root, "remediation");
+    cJSON_AddBoolToObject(o, "paused", v->paused);
+    cJSON_AddNumberToObject(o, "in_flight", v->in_flight);
+    cJSON *arr = cJSON_AddArrayToObject(o, "recent_actions");
+    for (size_t i = 0; i < v->n_recent; i++) {
+        const struct view_action *a = &v->recent[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, e);
+        cJSON_AddNumberToObject(e, "time", a->time);
+        add_str(e, "cluster", a->cluster);
+        add_str(e, "runbook", a->runbook);
+        add_str(e, "action", a->action);
+        add_str(e, "target", a->target);
+        add_str(e, "outcome", a->outcome);
+        add_str(e, "detail", a->detail);
+        cJSON_AddBoolToObject(e, "dry_run", a->dry_run);
+    }
 }
 
 void statejson_render(const struct agent_view *v, struct buf *out)
@@ -129,6 +159,7 @@ void statejson_render(const struct agent_view *v, struct buf *out)
     cJSON *clusters = cJSON_AddArrayToObject(root, "clusters");
     for (size_t i = 0; i < v->n_clusters; i++)
         add_cluster(clusters, v, &v->clusters[i]);
+    add_remediation(root, v);
     char *s = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!s) {

@@ -70,6 +70,24 @@ struct cluster_view {
     size_t n_nodes;          /* agent_view.nodes[first_node .. + n_nodes) */
     int primary;             /* index into agent_view.nodes, or -1: none up */
     uint64_t merkle_buckets; /* leaf buckets per tree; 0: not known yet */
+    bool throttle_active;    /* replguard set the primary's ingest limit */
+    double throttle_limit;   /* assertions per second, when active */
+};
+
+/* One labelled sample of a remediation family. Samples of one family are
+ * consecutive; the exporter knows each family's help and type. */
+struct view_sample {
+    const char *family;
+    const char *label[4]; /* names, NULL after the last */
+    const char *value[4];
+    double v;
+};
+
+/* One recent action, for /api/v1/state. */
+struct view_action {
+    double time;
+    const char *cluster, *runbook, *action, *target, *outcome, *detail;
+    bool dry_run;
 };
 
 struct agent_view {
@@ -84,6 +102,15 @@ struct agent_view {
     size_t n_clusters;
     struct node_view *nodes;
     size_t n_nodes;
+
+    /* Remediation (filled by the executor). */
+    bool remediation; /* runbooks are loaded and the intake is open */
+    bool paused;
+    unsigned in_flight; /* actions running */
+    const struct view_sample *samples;
+    size_t n_samples;
+    const struct view_action *recent; /* newest first */
+    size_t n_recent;
 };
 
 #endif

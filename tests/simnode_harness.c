@@ -207,6 +207,8 @@ void http(const char *url, const struct opts *o, struct resp *r)
         set_body(c, o, &u, &hdrs);
     if (o && o->method)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, o->method);
+    if (o && o->header)
+        hdrs = curl_slist_append(hdrs, o->header);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     r->rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);

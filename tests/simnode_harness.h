@@ -56,6 +56,7 @@ struct opts {
     bool chunked;       /* send the body with chunked encoding */
     bool expect;        /* send Expect: 100-continue */
     long timeout_ms;    /* 0: 5000 */
+    const char *header; /* one extra request header line, or NULL */
 };
 
 /* http: one request to url (o may be NULL for a plain GET). */

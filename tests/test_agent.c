@@ -17,29 +17,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_harness.h"
 #include "poller.h"
 #include "simnode_harness.h"
 #include "util.h"
 
 #define INTERVAL 0.2
 
-struct agent {
-    pid_t pid;
-    char dir[64];
-    char cfg[96], log[96];
-    char base[64]; /* http://127.0.0.1:PORT */
-};
-
 static struct simnode sn;
 static struct agent ag;
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* config_text: a config for the fixture's cluster; extra goes into the
  * cluster's thresholds. */
@@ -65,64 +51,8 @@ static void write_config(const char *read_max_lag)
     struct buf b;
     buf_init(&b, 0);
     config_text(&b, read_max_lag);
-    write_file(ag.cfg, b.data);
+    agent_write(ag.cfg, b.data);
     buf_free(&b);
-}
-
-static void replguard_path(char *out, size_t n)
-{
-    const char *top = getenv("top_builddir");
-    snprintf(out, n, "%s/replguard", top ? top : ".");
-}
-
-/* wait_listening: reads the port replguard logged into ag.base. */
-static void wait_listening(void)
-{
-    double deadline = now_s() + 20;
-    while (now_s() < deadline) {
-        FILE *f = fopen(ag.log, "r");
-        char line[1024];
-        while (f && fgets(line, sizeof(line), f)) {
-            const char *p = strstr(line, "listen=http://127.0.0.1:");
-            if (p && strstr(line, "replguard started")) {
-                unsigned port = (unsigned)strtoul(p + 24, NULL, 10);
-                snprintf(ag.base, sizeof(ag.base), "http://127.0.0.1:%u", port);
-                fclose(f);
-                return;
-            }
-        }
-        if (f)
-            fclose(f);
-        int st;
-        if (waitpid(ag.pid, &st, WNOHANG) == ag.pid) {
-            ag.pid = 0;
-            ck_abort_msg("replguard exited at start (see %s)", ag.log);
-        }
-        sleep_ms(20);
-    }
-    ck_abort_msg("replguard did not start (see %s)", ag.log);
-}
-
-static void start_agent(void)
-{
-    char bin[PATH_MAX];
-    replguard_path(bin, sizeof(bin));
-    const char *argv[] = {bin, "-c", ag.cfg, NULL};
-    pid_t parent = getpid();
-    ag.pid = fork();
-    ck_assert_int_ge(ag.pid, 0);
-    if (ag.pid == 0) {
-        int fd = open(ag.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
-            _exit(127);
-        exec_child(parent, -1, argv);
-    }
-    wait_listening();
-    /* ready once the first round is in */
-    double deadline = now_s() + 10;
-    while (call(ag.base, "GET", "/-/ready", NULL) != 200 && now_s() < deadline)
-        sleep_ms(20);
-    ck_assert_int_eq(call(ag.base, "GET", "/-/ready", NULL), 200);
 }
 
 static void setup(void)
@@ -131,34 +61,23 @@ static void setup(void)
                                        "5000", NULL};
     curl_global_init(CURL_GLOBAL_DEFAULT);
     spawn(&sn, args);
-    snprintf(ag.dir, sizeof(ag.dir), "/tmp/replguard-test.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(ag.dir));
-    snprintf(ag.cfg, sizeof(ag.cfg), "%s/replguard.yml", ag.dir);
-    snprintf(ag.log, sizeof(ag.log), "%s/replguard.log", ag.dir);
+    agent_init(&ag);
     write_config("100ms");
-    start_agent();
+    agent_start(&ag);
 }
 
 static void teardown(void)
 {
     if (ag.pid > 0) {
-        int st = reap(ag.pid);
+        int st = agent_stop(&ag);
         /* a clean stop: exit 0 on SIGTERM, no sanitizer report */
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
                       "replguard exit status %d (see %s)", st, ag.log);
     }
-    ag.pid = 0;
     if (sn.pid > 0)
         reap(sn.pid);
     sn.pid = 0;
-    const char *files[] = {"replguard.yml", "replguard.log", "run.out",
-                           "bad.yml"};
-    for (size_t i = 0; i < ARRAY_LEN(files); i++) {
-        char path[160];
-        snprintf(path, sizeof(path), "%s/%s", ag.dir, files[i]);
-        unlink(path);
-    }
-    rmdir(ag.dir);
+    agent_cleanup(&ag);
     curl_global_cleanup();
 }
 
@@ -329,7 +248,7 @@ START_TEST(sighup_reloads_and_keeps_a_good_config)
     kill(ag.pid, SIGHUP);
     ck_assert(wait_health("node2", 200, 5));
     /* an invalid config is refused and the running one kept */
-    write_file(ag.cfg, "clusters: [ {name: c1, bogus: 1} ]\n");
+    agent_write(ag.cfg, "clusters: [ {name: c1, bogus: 1} ]\n");
     kill(ag.pid, SIGHUP);
     sleep_ms(600);
     ck_assert_int_eq(health("node2", NULL), 200);
@@ -437,7 +356,7 @@ START_TEST(check_config)
     ck_assert_str_eq(out.data, "OK: 1 clusters, 3 nodes, 0 runbooks\n");
     char bad[128];
     snprintf(bad, sizeof(bad), "%s/bad.yml", ag.dir);
-    write_file(bad, "poll:\n  interval: soon\nclusters: []\nlisten: 5\n");
+    agent_write(bad, "poll:\n  interval: soon\nclusters: []\nlisten: 5\n");
     const char *badargs[] = {"--check-config", "-c", bad, NULL};
     buf_reset(&out);
     ck_assert_int_eq(run(badargs, &out), 1);

@@ -126,9 +126,9 @@ static void fixture_init(struct fixture *fx)
     edge_nodes(&n[4]);
     struct thresholds th = {5, 10, 60, 0.1};
     fx->clusters[0] =
-        (struct cluster_view){"main", "heartbeat", th, 0, 4, 0, 0};
+        (struct cluster_view){"main", "heartbeat", th, 0, 4, 0, 0, false, 0};
     fx->clusters[1] =
-        (struct cluster_view){"edge", "position", th, 4, 3, -1, 0};
+        (struct cluster_view){"edge", "position", th, 4, 3, -1, 0, false, 0};
     fx->v = (struct agent_view){.version = "0.1.0-test",
                                 .generated_wall = 1763769601.5,
                                 .rounds = 42,
@@ -427,8 +427,10 @@ static struct big_view *big_view_new(size_t n)
         if (i % 13 == 0)
             stale(&b->nodes[i]);
     }
-    b->c = (struct cluster_view){"big", "position", {5, 10, 60, 0.1}, 0, n + 1,
-                                 0,     0};
+    b->c = (struct cluster_view){.name = "big",
+                                 .lag_source = "position",
+                                 .th = {5, 10, 60, 0.1},
+                                 .n_nodes = n + 1};
     b->v = (struct agent_view){.version = "0.1.0",
                                .rounds = 1,
                                .ready = true,

@@ -1,0 +1,1271 @@
+/* executor.c: plans queued alerts and runs their actions on the engine
+ * thread (see executor.h). Node calls go through the engine's curl multi
+ * handle on a few action slots; exec actions through spawn.c. */
+#include "executor.h"
+
+#include "alert.h"
+#include "audit.h"
+#include "engine_internal.h"
+#include "journal.h"
+#include "log.h"
+#include "planner.h"
+#include "poller.h"
+#include "remedy.h"
+#include "runbook.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOTS           4   /* actions running at once */
+#define TAKE            256 /* alerts planned per tick */
+#define RECENT          32  /* actions kept for /api/v1/state */
+#define ACTION_TIMEOUT  5.0
+#define THROTTLE_FACTOR 0.5 /* multiplicative decrease of the ingest rate */
+
+enum outcome { OUT_SUCCESS, OUT_FAILURE, OUT_DRY_RUN };
+static const char *const outcome_names[] = {"success", "failure", "dry_run"};
+
+struct job;
+
+/* A running action: its slot and where it is in a multi-call action. */
+struct slot {
+    struct executor *x;
+    struct poll_req *req;
+    double limit;    /* throttle: the limit being set */
+    struct job *job; /* NULL: free */
+    int phase;       /* reset_circuit_breakers: 0 list, 1.. resets */
+    char **agents;   /* breakers to reset */
+    size_t n_agents, next_agent;
+    struct spawn *child;
+};
+
+struct job {
+    struct job *next;
+    char key[PLANNER_KEY_MAX];
+    char cluster[PLANNER_NAME_MAX], target[PLANNER_NAME_MAX];
+    const struct runbook *rb;
+    const struct runbook_step *steps[RUNBOOK_MAX_STEPS + 1];
+    size_t n, at;
+    bool dry_run, cancelled, running, on_resolved;
+    double lag_before, verify_at;
+    struct queued_alert *alert; /* labels for templates and exec */
+    struct slot *slot;
+};
+
+/* A throttle replguard set, and its way back (restore_throttle). */
+struct throttle {
+    char cluster[PLANNER_NAME_MAX];
+    bool active, ramping;
+    double limit;
+    size_t step;    /* next restore step */
+    double next_at; /* when the ramp moves */
+    bool busy;      /* a rate-limit call is running */
+};
+
+struct counter {
+    char family[48];
+    char label[4][24];
+    char value[4][PLANNER_NAME_MAX];
+    double v;
+};
+
+struct recent {
+    double time;
+    char cluster[PLANNER_NAME_MAX], runbook[PLANNER_NAME_MAX];
+    char action[32], target[PLANNER_NAME_MAX], outcome[16], detail[128];
+    bool dry_run;
+};
+
+struct executor {
+    struct engine *e;
+    struct remedy *rem;
+    struct runbook_set *rules, *next_rules;
+    struct planner *planner;
+    struct audit *audit;
+    struct plan_list plans;
+    struct job *jobs;
+    struct slot slots[SLOTS];
+    struct throttle *throttles;
+    size_t n_throttles;
+    struct counter *counters;
+    size_t n_counters;
+    struct view_sample *samples;
+    struct view_action vrecent[RECENT];
+    struct recent recent[RECENT];
+    size_t n_recent, recent_head;
+    unsigned in_flight;
+};
+
+/* --- counters and records ----------------------------------------------------
+ */
+
+/* count: adds to a labelled counter. The counters are kept grouped by
+ * family (a new one goes after the last of its family), so the view
+ * copies them in one pass. */
+static void count(struct executor *x, const char *family,
+                  const char *const *labels, const char *const *values,
+                  double add)
+{
+    size_t after = x->n_counters;
+    for (size_t i = 0; i < x->n_counters; i++) {
+        struct counter *c = &x->counters[i];
+        if (strcmp(c->family, family) != 0)
+            continue;
+        after = i + 1;
+        bool same = true;
+        for (int k = 0; same && labels[k]; k++)
+            same = strcmp(c->value[k], values[k]) == 0;
+        if (same) {
+            c->v += add;
+            return;
+        }
+    }
+    x->counters =
+        xrealloc(x->counters, (x->n_counters + 1) * sizeof(*x->counters));
+    memmove(&x->counters[after + 1], &x->counters[after],
+            (x->n_counters - after) * sizeof(*x->counters));
+    x->n_counters++;
+    struct counter *c = &x->counters[after];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->family, sizeof(c->family), "%s", family);
+    for (int k = 0; k < 4 && labels[k]; k++) {
+        snprintf(c->label[k], sizeof(c->label[k]), "%s", labels[k]);
+        snprintf(c->value[k], sizeof(c->value[k]), "%s", values[k]);
+    }
+    c->v = add;
+}
+
+static void journal_json(struct executor *x, cJSON *o)
+{
+    char *text = cJSON_PrintUnformatted(o);
+    int rc = journal_append(remedy_journal(x->rem), text, NULL);
+    if (rc < 0)
+        log_msg(LOG_ERROR,
+                "msg=\"journal write failed\" error=\"%s\" "
+                "failed=%d",
+                strerror(-rc), journal_failed(remedy_journal(x->rem)));
+    cJSON_free(text);
+    cJSON_Delete(o);
+}
+
+static void audit(struct executor *x, const char *event, const struct job *j,
+                  const char *action, const char *reason, bool dry_run,
+                  double lag_after)
+{
+    struct audit_record r = {
+        .time = clock_wall(&x->e->clock),
+        .event = event,
+        .cluster = j ? j->cluster : NULL,
+        .runbook = j && j->rb ? runbook_name(j->rb) : NULL,
+        .action = action,
+        .target = j ? j->target : NULL,
+        .fingerprint = j && j->alert ? j->alert->fingerprint : NULL,
+        .dry_run = dry_run,
+        .reason = reason,
+        .has_lag_before = j && j->lag_before >= 0,
+        .lag_before = j ? j->lag_before : 0,
+        .has_lag_after = lag_after >= 0,
+        .lag_after = lag_after,
+    };
+    if (x->audit && audit_write(x->audit, &r) < 0)
+        log_msg(LOG_ERROR, "msg=\"audit write failed\"");
+}
+
+static void remember(struct executor *x, const struct job *j,
+                     const char *action, const char *outcome,
+                     const char *detail)
+{
+    struct recent *r = &x->recent[x->recent_head];
+    x->recent_head = (x->recent_head + 1) % RECENT;
+    if (x->n_recent < RECENT)
+        x->n_recent++;
+    r->time = clock_wall(&x->e->clock);
+    snprintf(r->cluster, sizeof(r->cluster), "%s", j->cluster);
+    snprintf(r->runbook, sizeof(r->runbook), "%s", runbook_name(j->rb));
+    snprintf(r->action, sizeof(r->action), "%s", action);
+    snprintf(r->target, sizeof(r->target), "%s", j->target);
+    snprintf(r->outcome, sizeof(r->outcome), "%s", outcome);
+    snprintf(r->detail, sizeof(r->detail), "%s", detail ? detail : "");
+    r->dry_run = j->dry_run;
+}
+
+/* --- the engine's view of a target
+ * ----------------------------------------------- */
+
+static struct cluster_rt *cluster_named(struct engine *e, const char *name)
+{
+    for (size_t ci = 0; ci < e->n_clusters; ci++)
+        if (strcmp(e->clusters[ci].conf->name, name) == 0)
+            return &e->clusters[ci];
+    return NULL;
+}
+
+static const struct node_view *view_of(const struct engine *e,
+                                       const char *cluster, const char *node)
+{
+    for (size_t i = 0; i < e->view.n_nodes; i++) {
+        const struct node_view *n = &e->view.nodes[i];
+        if (strcmp(n->cluster, cluster) == 0 && strcmp(n->name, node) == 0)
+            return n;
+    }
+    return NULL;
+}
+
+/* fill_env: the condition variables of target in cluster c. */
+static void fill_env(const struct engine *e, const struct cluster_view *c,
+                     const struct node_view *t, struct plan_target *out)
+{
+    double healthy = 0, lagging = 0;
+    for (size_t i = c->first_node; i < c->first_node + c->n_nodes; i++) {
+        const struct node_view *n = &e->view.nodes[i];
+        if (n->is_primary)
+            continue;
+        healthy += n->health == HEALTH_HEALTHY;
+        lagging += n->health != HEALTH_HEALTHY;
+    }
+    const struct node_view *p =
+        c->primary >= 0 ? &e->view.nodes[c->primary] : NULL;
+    out->fresh = t->fresh && t->up && p && p->fresh;
+    expr_env_init(&out->env);
+    if (t->rv.have_lag)
+        expr_env_set(&out->env, EXPR_VAR_LAG, t->rv.lag);
+    if (t->have_lag_positions)
+        expr_env_set(&out->env, EXPR_VAR_LAG_POSITIONS,
+                     (double)t->lag_positions);
+    if (t->have_merkle)
+        expr_env_set(&out->env, EXPR_VAR_MERKLE_DIFF, (double)t->merkle_diff);
+    if (t->fresh)
+        expr_env_set(&out->env, EXPR_VAR_CONNECTED, t->rv.connected);
+    expr_env_set(&out->env, EXPR_VAR_LAGGING_REPLICAS, lagging);
+    expr_env_set(&out->env, EXPR_VAR_HEALTHY_REPLICAS, healthy);
+}
+
+static int lookup(void *ctx, const char *cluster, const char *target,
+                  struct plan_target *out)
+{
+    const struct engine *e = ctx;
+    const struct cluster_view *found = NULL;
+    const struct node_view *node = NULL;
+    for (size_t ci = 0; ci < e->view.n_clusters; ci++) {
+        const struct cluster_view *c = &e->view.clusters[ci];
+        if (cluster && strcmp(c->name, cluster) != 0)
+            continue;
+        const struct node_view *n = view_of(e, c->name, target);
+        if (!n)
+            continue;
+        if (found)
+            return -2;
+        found = c;
+        node = n;
+    }
+    if (!found)
+        return -1;
+    snprintf(out->cluster, sizeof(out->cluster), "%s", found->name);
+    fill_env(e, found, node, out);
+    return 0;
+}
+
+/* --- throttles
+ * ---------------------------------------------------------------------- */
+
+static struct throttle *throttle_of(struct executor *x, const char *cluster)
+{
+    for (size_t i = 0; i < x->n_throttles; i++)
+        if (strcmp(x->throttles[i].cluster, cluster) == 0)
+            return &x->throttles[i];
+    x->throttles =
+        xrealloc(x->throttles, (x->n_throttles + 1) * sizeof(*x->throttles));
+    struct throttle *t = &x->throttles[x->n_throttles++];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->cluster, sizeof(t->cluster), "%s", cluster);
+    return t;
+}
+
+/* --- finishing steps and jobs
+ * ------------------------------------------------------ */
+
+static void release_slot(struct slot *s)
+{
+    for (size_t i = 0; i < s->n_agents; i++)
+        free(s->agents[i]);
+    free(s->agents);
+    s->agents = NULL;
+    s->n_agents = s->next_agent = 0;
+    spawn_free(s->child);
+    s->child = NULL;
+    s->phase = 0;
+    s->job = NULL;
+}
+
+static void journal_step(struct executor *x, const struct job *j,
+                         const char *type, const char *outcome)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", type);
+    cJSON_AddStringToObject(o, "job", j->key);
+    cJSON_AddNumberToObject(o, "step", (double)j->at);
+    cJSON_AddStringToObject(o, "action",
+                            runbook_action_name(j->steps[j->at]->action));
+    cJSON_AddStringToObject(o, "cluster", j->cluster);
+    cJSON_AddStringToObject(o, "target", j->target);
+    if (outcome)
+        cJSON_AddStringToObject(o, "outcome", outcome);
+    journal_json(x, o);
+}
+
+static void finish_step(struct executor *x, struct job *j, enum outcome o,
+                        const char *detail)
+{
+    const char *action = runbook_action_name(j->steps[j->at]->action);
+    journal_step(x, j, "outcome", outcome_names[o]);
+    audit(x, "action", j, action, detail, o == OUT_DRY_RUN, -1);
+    const char *labels[] = {"cluster", "runbook", "action", "outcome", NULL};
+    const char *values[] = {j->cluster, runbook_name(j->rb), action,
+                            outcome_names[o], NULL};
+    count(x, "replguard_remediation_actions_total", labels, values, 1);
+    remember(x, j, action, outcome_names[o], detail);
+    char q[192];
+    log_msg(o == OUT_FAILURE ? LOG_WARN : LOG_INFO,
+            "msg=\"remediation action\" cluster=%s runbook=%s action=%s "
+            "target=%s outcome=%s detail=%s",
+            j->cluster, runbook_name(j->rb), action, j->target,
+            outcome_names[o], log_quote(q, sizeof(q), detail ? detail : ""));
+    if (j->slot)
+        release_slot(j->slot);
+    j->slot = NULL;
+    j->running = false;
+    x->in_flight--;
+    j->at++;
+    if (j->at == j->n && !j->dry_run && !j->on_resolved &&
+        runbook_verify_within(j->rb) > 0)
+        j->verify_at = clock_mono(&x->e->clock) + runbook_verify_within(j->rb);
+}
+
+static void escalation(struct executor *x, const struct job *j, const char *why)
+{
+    const char *labels[] = {"cluster", "runbook", NULL};
+    const char *values[] = {j->cluster, runbook_name(j->rb), NULL};
+    count(x, "replguard_escalations_total", labels, values, 1);
+    planner_block(x->planner, j->cluster);
+    log_msg(LOG_ERROR,
+            "msg=\"escalation: cluster blocked until acked\" cluster=%s "
+            "runbook=%s target=%s reason=\"%s\"",
+            j->cluster, runbook_name(j->rb), j->target, why);
+}
+
+/* --- node calls
+ * ------------------------------------------------------------------------ */
+
+static void on_done(void *arg, const struct poll_result *r);
+
+static const char *primary_url(struct executor *x, const char *cluster)
+{
+    struct cluster_rt *c = cluster_named(x->e, cluster);
+    return c ? c->nodes[c->primary].conf->url : NULL;
+}
+
+static const char *node_url(struct executor *x, const char *cluster,
+                            const char *node)
+{
+    struct cluster_rt *c = cluster_named(x->e, cluster);
+    int i = c ? config_node_index(c->conf, node) : -1;
+    return i >= 0 ? c->nodes[i].conf->url : NULL;
+}
+
+/* call: one request for the slot's running step. */
+static int call(struct executor *x, struct slot *s, const char *method,
+                const char *base, const char *path, const char *json)
+{
+    char url[1024];
+    if (!base)
+        return -1;
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    return poller_request(s->req, method, url, json, ACTION_TIMEOUT, on_done,
+                          s);
+}
+
+static int replica_call(struct executor *x, struct slot *s, const char *path)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"replica_id\": \"%s\", \"force\": true}",
+             s->job->target);
+    return call(x, s, "POST", primary_url(x, s->job->cluster), path, body);
+}
+
+static double throttle_limit(struct executor *x, const struct job *j)
+{
+    struct cluster_rt *c = cluster_named(x->e, j->cluster);
+    double rate = 0, floor_ = c ? (double)c->conf->throttle.floor : 1;
+    if (c && poshist_rate(&c->hist, 10, &rate) == 0)
+        rate *= THROTTLE_FACTOR;
+    return rate > floor_ ? floor(rate) : floor_;
+}
+
+static int set_rate_limit(struct executor *x, struct slot *s,
+                          const char *cluster, double limit)
+{
+    char body[96];
+    snprintf(body, sizeof(body), "{\"max_assertions_per_sec\": %.0f}", limit);
+    return call(x, s, "POST", primary_url(x, cluster), "/v1/admin/rate-limit",
+                body);
+}
+
+/* healthy_others: healthy replicas of the target's cluster but it. */
+static int healthy_others(struct executor *x, const struct job *j)
+{
+    int n = 0;
+    for (size_t i = 0; i < x->e->view.n_nodes; i++) {
+        const struct node_view *v = &x->e->view.nodes[i];
+        n += strcmp(v->cluster, j->cluster) == 0 && !v->is_primary &&
+             strcmp(v->name, j->target) != 0 && v->health == HEALTH_HEALTHY;
+    }
+    return n;
+}
+
+static const char *lookup_var(void *ctx, const char *name)
+{
+    return runbook_vars_lookup(ctx, name);
+}
+
+static struct runbook_vars vars_of(const struct job *j)
+{
+    return (struct runbook_vars){j->cluster, j->target, j->alert->labels,
+                                 j->alert->n_labels};
+}
+
+static int start_http(struct executor *x, struct slot *s,
+                      const struct runbook_step *st)
+{
+    struct runbook_vars v = vars_of(s->job);
+    struct buf url, body;
+    buf_init(&url, 8192);
+    buf_init(&body, 65536);
+    int rc = runbook_render_template(st->url, lookup_var, &v,
+                                     RUNBOOK_ESCAPE_URL, &url);
+    if (rc == 0 && st->body)
+        rc = runbook_render_template(st->body, lookup_var, &v,
+                                     RUNBOOK_ESCAPE_JSON, &body);
+    if (rc == 0)
+        rc = poller_request(s->req, runbook_method_name(st->method), url.data,
+                            st->body ? body.data : NULL, st->timeout, on_done,
+                            s);
+    buf_free(&url);
+    buf_free(&body);
+    return rc;
+}
+
+static int start_escalate(struct executor *x, struct slot *s,
+                          const struct runbook_step *st)
+{
+    const struct job *j = s->job;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "source", "replguard");
+    cJSON_AddStringToObject(o, "cluster", j->cluster);
+    cJSON_AddStringToObject(o, "target", j->target);
+    cJSON_AddStringToObject(o, "runbook", runbook_name(j->rb));
+    cJSON_AddStringToObject(o, "fingerprint", j->alert->fingerprint);
+    if (j->lag_before >= 0)
+        cJSON_AddNumberToObject(o, "lag_seconds", j->lag_before);
+    cJSON_AddNumberToObject(o, "time", clock_wall(&x->e->clock));
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    int rc =
+        poller_request(s->req, "POST", st->url, text, st->timeout, on_done, s);
+    cJSON_free(text);
+    return rc;
+}
+
+static int start_exec(struct executor *x, struct slot *s,
+                      const struct runbook_step *st, char *err, size_t n)
+{
+    const struct job *j = s->job;
+    struct runbook_vars v = vars_of(j);
+    char **argv = xcalloc(st->argc + 1, sizeof(*argv));
+    char **env = xcalloc(j->alert->n_labels + 1, sizeof(*env));
+    size_t ne = 0;
+    for (size_t i = 0; i < st->argc; i++) {
+        struct buf b;
+        buf_init(&b, 65536);
+        runbook_render_template(st->argv[i], lookup_var, &v,
+                                RUNBOOK_ESCAPE_NONE, &b);
+        argv[i] = buf_detach(&b);
+    }
+    for (size_t i = 0; i < j->alert->n_labels; i++) {
+        struct buf b;
+        buf_init(&b, 65536);
+        const struct label *l = &j->alert->labels[i];
+        if (spawn_label_env(l->name, l->value, strlen(l->value), &b) == 0)
+            env[ne++] = buf_detach(&b);
+        buf_free(&b);
+    }
+    struct spawn_env se = {(const char *const *)env, ne};
+    s->child = spawn_start((const char *const *)argv, &se, st->timeout,
+                           clock_mono(&x->e->clock), err, n);
+    for (size_t i = 0; i < st->argc; i++)
+        free(argv[i]);
+    for (size_t i = 0; i < ne; i++)
+        free(env[i]);
+    free(argv);
+    free(env);
+    return s->child ? 0 : -1;
+}
+
+/* start_action: the node call(s) of the job's current step; returns 0
+ * when a call or child is under way, else finishes the step itself. */
+static void start_action(struct executor *x, struct job *j, struct slot *s)
+{
+    const struct runbook_step *st = j->steps[j->at];
+    char err[256] = "";
+    int rc = -1;
+    switch (st->action) {
+    case RUNBOOK_ACT_THROTTLE:
+        s->limit = throttle_limit(x, j);
+        rc = set_rate_limit(x, s, j->cluster, s->limit);
+        break;
+    case RUNBOOK_ACT_RESTORE_THROTTLE: {
+        struct throttle *t = throttle_of(x, j->cluster);
+        if (t->active) {
+            t->ramping = true;
+            t->step = 0;
+            t->next_at = clock_mono(&x->e->clock);
+        }
+        finish_step(x, j, OUT_SUCCESS,
+                    t->active ? "restore ramp started" : "no throttle set");
+        return;
+    }
+    case RUNBOOK_ACT_FORCE_SYNC:
+        rc = replica_call(x, s, "/v1/admin/cluster/sync");
+        break;
+    case RUNBOOK_ACT_RESET_CIRCUIT_BREAKERS:
+        rc = call(x, s, "GET", node_url(x, j->cluster, j->target),
+                  "/v1/admin/circuit-breakers/tripped", NULL);
+        break;
+    case RUNBOOK_ACT_DEMOTE:
+        if (healthy_others(x, j) == 0) {
+            finish_step(x, j, OUT_FAILURE,
+                        "refused: it is the last healthy replica");
+            return;
+        }
+        rc = replica_call(x, s, "/v1/admin/cluster/demote");
+        break;
+    case RUNBOOK_ACT_PROMOTE:
+        finish_step(x, j, OUT_FAILURE, "refused: promote is not supported yet");
+        return;
+    case RUNBOOK_ACT_ESCALATE:
+        escalation(x, j, "runbook step");
+        rc = start_escalate(x, s, st);
+        break;
+    case RUNBOOK_ACT_HTTP:
+        rc = start_http(x, s, st);
+        break;
+    case RUNBOOK_ACT_EXEC:
+        rc = start_exec(x, s, st, err, sizeof(err));
+        break;
+    default:
+        break;
+    }
+    if (rc < 0)
+        finish_step(x, j, OUT_FAILURE, err[0] ? err : "request not started");
+}
+
+/* breakers_next: resets the next tripped breaker, or finishes. */
+static void breakers_next(struct executor *x, struct slot *s)
+{
+    struct job *j = s->job;
+    if (s->next_agent == s->n_agents) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "%zu breakers reset", s->n_agents);
+        finish_step(x, j, OUT_SUCCESS, detail);
+        return;
+    }
+    char body[256];
+    snprintf(body, sizeof(body), "{\"agent_id\": \"%s\"}",
+             s->agents[s->next_agent++]);
+    if (call(x, s, "POST", node_url(x, j->cluster, j->target),
+             "/v1/admin/circuit-breaker/reset", body) < 0)
+        finish_step(x, j, OUT_FAILURE, "request not started");
+}
+
+static void read_breakers(struct slot *s, const struct poll_result *r)
+{
+    cJSON *arr = cJSON_ParseWithLength(r->body, r->len);
+    const cJSON *it;
+    s->n_agents = 0;
+    s->agents = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(char *));
+    cJSON_ArrayForEach(it, arr)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "agent_id");
+        if (cJSON_IsString(id))
+            s->agents[s->n_agents++] = xstrdup(id->valuestring);
+    }
+    cJSON_Delete(arr);
+}
+
+static void on_done(void *arg, const struct poll_result *r)
+{
+    struct slot *s = arg;
+    struct executor *x = s->x;
+    struct job *j = s->job;
+    const struct runbook_step *st = j->steps[j->at];
+    char detail[192];
+    if (r->outcome != POLL_OK) {
+        if (r->outcome == POLL_HTTP_STATUS)
+            snprintf(detail, sizeof(detail), "HTTP %ld", r->status);
+        else
+            snprintf(detail, sizeof(detail), "%s", r->error);
+        finish_step(x, j, OUT_FAILURE, detail);
+        return;
+    }
+    if (st->action == RUNBOOK_ACT_RESET_CIRCUIT_BREAKERS) {
+        if (s->phase++ == 0)
+            read_breakers(s, r);
+        breakers_next(x, s);
+        return;
+    }
+    snprintf(detail, sizeof(detail), "HTTP %ld", r->status);
+    if (st->action == RUNBOOK_ACT_THROTTLE) {
+        struct throttle *t = throttle_of(x, j->cluster);
+        t->active = true;
+        t->ramping = false;
+        t->limit = s->limit;
+        snprintf(detail, sizeof(detail), "ingest limit %.0f/s", s->limit);
+    }
+    finish_step(x, j, OUT_SUCCESS, detail);
+}
+
+/* poll_child: an exec step's child, without blocking. */
+static void poll_child(struct executor *x, struct slot *s, double now)
+{
+    if (!s->child || !spawn_poll(s->child, now))
+        return;
+    struct spawn_result res;
+    spawn_result(s->child, &res);
+    char detail[160];
+    if (res.timed_out)
+        snprintf(detail, sizeof(detail), "timed out; process group killed");
+    else if (res.term_signal)
+        snprintf(detail, sizeof(detail), "killed by signal %d",
+                 res.term_signal);
+    else
+        snprintf(detail, sizeof(detail), "exit %d", res.exit_code);
+    bool ok = !res.timed_out && !res.term_signal && res.exit_code == 0;
+    finish_step(x, s->job, ok ? OUT_SUCCESS : OUT_FAILURE, detail);
+}
+
+/* --- jobs
+ * -----------------------------------------------------------------------------
+ */
+
+static struct slot *free_slot(struct executor *x)
+{
+    for (int i = 0; i < SLOTS; i++)
+        if (!x->slots[i].job)
+            return &x->slots[i];
+    return NULL;
+}
+
+/* advance: starts the next step of every idle job while slots last. */
+static void advance(struct executor *x)
+{
+    for (struct job *j = x->jobs; j; j = j->next) {
+        if (j->running || j->cancelled || j->at == j->n)
+            continue;
+        if (journal_failed(remedy_journal(x->rem)))
+            return; /* fail-stop: never act unrecorded */
+        journal_step(x, j, "intent", NULL);
+        x->in_flight++;
+        j->running = true;
+        if (j->dry_run) {
+            finish_step(x, j, OUT_DRY_RUN, "dry run: no node call");
+            continue;
+        }
+        struct slot *s = free_slot(x);
+        if (!s) {
+            x->in_flight--;
+            j->running = false;
+            return;
+        }
+        s->job = j;
+        j->slot = s;
+        start_action(x, j, s);
+    }
+}
+
+static void verify(struct executor *x, struct job *j)
+{
+    const struct node_view *v = view_of(x->e, j->cluster, j->target);
+    double after = v && v->fresh && v->rv.have_lag ? v->rv.lag : -1;
+    bool ok = after >= 0 && j->lag_before >= 0 && after < j->lag_before;
+    j->verify_at = 0;
+    audit(x, ok ? "verified" : "verify_failed", j, NULL,
+          ok ? "lag fell" : "lag did not fall in time", false, after);
+    if (ok)
+        return;
+    escalation(x, j, "verify: lag did not fall");
+    for (size_t i = 0; i < runbook_n_steps(j->rb); i++) {
+        const struct runbook_step *st = runbook_step(j->rb, i);
+        if (st->action == RUNBOOK_ACT_ESCALATE && j->n < RUNBOOK_MAX_STEPS) {
+            j->steps[j->n++] = st; /* send the notice */
+            return;
+        }
+    }
+}
+
+/* reap: frees the jobs that are done (and verified). */
+static void reap(struct executor *x, double now)
+{
+    struct job **pp = &x->jobs;
+    while (*pp) {
+        struct job *j = *pp;
+        if (j->verify_at > 0 && now >= j->verify_at && !j->running)
+            verify(x, j);
+        bool done =
+            !j->running && (j->cancelled || j->at == j->n) && j->verify_at == 0;
+        if (!done) {
+            pp = &j->next;
+            continue;
+        }
+        *pp = j->next;
+        queued_alert_free(j->alert);
+        free(j);
+    }
+}
+
+static struct job *new_job(struct executor *x, const struct plan_decision *d,
+                           const struct queued_alert *a)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+    snprintf(j->key, sizeof(j->key), "%s", d->key);
+    snprintf(j->cluster, sizeof(j->cluster), "%s", d->cluster);
+    snprintf(j->target, sizeof(j->target), "%s", d->target);
+    j->rb = d->rb;
+    j->dry_run = d->dry_run;
+    j->on_resolved = d->on_resolved;
+    j->lag_before = d->lag_before;
+    struct buf b;
+    buf_init(&b, 0);
+    j->alert = xcalloc(1, sizeof(*j->alert));
+    struct queued_alert *c = j->alert;
+    size_t n = a->n_labels;
+    /* a private copy: the queued alert is freed after planning */
+    c->labels = xcalloc(n ? n : 1, sizeof(*c->labels));
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "%s%c%s%c", a->labels[i].name, 0, a->labels[i].value, 0);
+    buf_printf(&b, "%s", a->fingerprint);
+    c->strings = buf_detach(&b);
+    const char *p = c->strings;
+    for (size_t i = 0; i < n; i++) {
+        c->labels[i].name = p;
+        p += strlen(p) + 1;
+        c->labels[i].value = p;
+        p += strlen(p) + 1;
+    }
+    c->fingerprint = (char *)p;
+    c->n_labels = n;
+    j->next = x->jobs;
+    x->jobs = j;
+    return j;
+}
+
+static struct job *job_for(struct executor *x, const struct plan_decision *d,
+                           const struct queued_alert *a)
+{
+    for (struct job *j = x->jobs; j; j = j->next)
+        if (j->at == 0 && !j->running && j->rb == d->rb &&
+            strcmp(j->key, d->key) == 0 && j->on_resolved == d->on_resolved)
+            return j;
+    return new_job(x, d, a);
+}
+
+static void journal_plan(struct executor *x, const struct plan_decision *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "plan");
+    cJSON_AddStringToObject(o, "key", d->key);
+    cJSON_AddStringToObject(o, "runbook", runbook_name(d->rb));
+    cJSON_AddStringToObject(o, "cluster", d->cluster);
+    cJSON_AddStringToObject(o, "target", d->target);
+    cJSON_AddBoolToObject(o, "ran", d->kind == PLAN_RUN && !d->on_resolved);
+    cJSON_AddNumberToObject(o, "cooldown", runbook_cooldown(d->rb));
+    cJSON_AddNumberToObject(o, "t", clock_wall(&x->e->clock));
+    journal_json(x, o);
+}
+
+static void cancel(struct executor *x, const struct plan_decision *d)
+{
+    for (struct job *j = x->jobs; j; j = j->next) {
+        if (strcmp(j->key, d->key) != 0 || j->on_resolved || j->at == j->n)
+            continue;
+        j->cancelled = true;
+        audit(x, "cancelled", j, NULL, "alert resolved", j->dry_run, -1);
+    }
+}
+
+static void skipped(struct executor *x, const struct plan_decision *d,
+                    const struct queued_alert *a)
+{
+    const char *labels[] = {"cluster", "runbook", "reason", NULL};
+    const char *values[] = {d->cluster[0] ? d->cluster : "unknown",
+                            runbook_name(d->rb), skip_reason_name(d->reason),
+                            NULL};
+    count(x, "replguard_remediation_skipped_total", labels, values, 1);
+    struct job tmp = {.rb = d->rb,
+                      .lag_before = d->lag_before,
+                      .alert = (struct queued_alert *)a};
+    snprintf(tmp.cluster, sizeof(tmp.cluster), "%s", d->cluster);
+    snprintf(tmp.target, sizeof(tmp.target), "%s", d->target);
+    audit(x, "skipped", &tmp,
+          d->step ? runbook_action_name(d->step->action) : NULL,
+          skip_reason_name(d->reason), d->dry_run, -1);
+}
+
+/* take_decisions: journals, audits and queues the plans of one alert. */
+static void take_decisions(struct executor *x, const struct queued_alert *a)
+{
+    const char *booked = "";
+    for (size_t i = 0; i < x->plans.n; i++) {
+        const struct plan_decision *d = &x->plans.v[i];
+        /* every key the planner booked is journaled once, before any of
+         * its actions: steps skipped on their condition were booked too */
+        bool books = d->kind != PLAN_SKIP || d->reason == SKIP_CONDITION;
+        if (books && strcmp(booked, d->key) != 0) {
+            journal_plan(x, d); /* before any of its actions */
+            booked = d->key;
+        }
+        if (d->kind == PLAN_SKIP) {
+            skipped(x, d, a);
+        } else if (d->kind == PLAN_CANCEL) {
+            cancel(x, d);
+        } else if (d->kind == PLAN_ESCALATE) {
+            struct job *j = new_job(x, d, a);
+            escalation(x, j, "escalate_when");
+            if (d->step)
+                j->steps[j->n++] = d->step;
+        } else {
+            struct job *j = job_for(x, d, a);
+            if (j->n < RUNBOOK_MAX_STEPS)
+                j->steps[j->n++] = d->step;
+        }
+    }
+}
+
+static void count_alert(struct executor *x, const struct queued_alert *a)
+{
+    const char *name = runbook_label(a->labels, a->n_labels, "alertname");
+    const char *labels[] = {"alertname", "status", NULL};
+    const char *values[] = {name ? name : "",
+                            a->resolved ? "resolved" : "firing", NULL};
+    count(x, "replguard_alerts_received_total", labels, values, 1);
+}
+
+static void plan_alert(struct executor *x, struct queued_alert *a)
+{
+    struct plan_alert pa = {a->labels, a->n_labels, a->fingerprint,
+                            a->starts_at, a->resolved};
+    count_alert(x, a);
+    plan_list_reset(&x->plans);
+    if (x->rules)
+        planner_plan(x->planner, x->rules, &pa, x->e->cfg->dry_run,
+                     clock_wall(&x->e->clock), lookup, x->e, &x->plans);
+    take_decisions(x, a);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "processed");
+    cJSON_AddNumberToObject(o, "record", (double)a->seq);
+    cJSON_AddNumberToObject(o, "index", (double)a->index);
+    journal_json(x, o);
+}
+
+/* --- the restore ramp
+ * ----------------------------------------------------------------- */
+
+static void on_ramp(void *arg, const struct poll_result *r)
+{
+    struct throttle *t = arg;
+    t->busy = false;
+    if (r->outcome != POLL_OK)
+        log_msg(LOG_WARN, "msg=\"restore step failed\" cluster=%s status=%ld",
+                t->cluster, r->status);
+}
+
+/* lag_returned: whether a replica of cluster is at or above warning. */
+static bool lag_returned(const struct executor *x, const char *cluster)
+{
+    for (size_t i = 0; i < x->e->view.n_nodes; i++) {
+        const struct node_view *n = &x->e->view.nodes[i];
+        if (strcmp(n->cluster, cluster) == 0 && !n->is_primary &&
+            n->health != HEALTH_HEALTHY)
+            return true;
+    }
+    return false;
+}
+
+/* ramp: one step up restore_steps per restore_interval while every
+ * replica is healthy, one back down while one is not; past the last
+ * step the limit is removed. */
+static void ramp(struct executor *x, struct throttle *t, double now)
+{
+    struct cluster_rt *c = cluster_named(x->e, t->cluster);
+    struct slot *s = free_slot(x);
+    if (!c || !t->ramping || t->busy || now < t->next_at || !s)
+        return;
+    const struct config_throttle *ct = &c->conf->throttle;
+    bool back = lag_returned(x, t->cluster);
+    if (back && t->step > 1)
+        t->step -= 2; /* the step before the current one */
+    else if (back)
+        t->step = 0;
+    double limit = t->step < ct->n_restore_steps
+                       ? (double)ct->restore_steps[t->step]
+                       : 0; /* 0 removes the limit */
+    char body[96], url[1024];
+    snprintf(body, sizeof(body), "{\"max_assertions_per_sec\": %.0f}", limit);
+    snprintf(url, sizeof(url), "%s/v1/admin/rate-limit",
+             c->nodes[c->primary].conf->url);
+    if (x->e->cfg->dry_run || poller_request(s->req, "POST", url, body,
+                                             ACTION_TIMEOUT, on_ramp, t) == 0)
+        t->busy = !x->e->cfg->dry_run;
+    log_msg(LOG_INFO,
+            "msg=\"throttle restore step\" cluster=%s limit=%.0f "
+            "lag_returned=%d dry_run=%d",
+            t->cluster, limit, back, x->e->cfg->dry_run);
+    t->limit = limit;
+    t->step++;
+    t->next_at = now + ct->restore_interval;
+    if (limit == 0) {
+        t->active = false;
+        t->ramping = false;
+    }
+}
+
+/* --- the tick
+ * ------------------------------------------------------------------------- */
+
+static void take_acks(struct executor *x)
+{
+    char *acks[16];
+    size_t n = remedy_take_acks(x->rem, acks, ARRAY_LEN(acks));
+    for (size_t i = 0; i < n; i++) {
+        bool was = planner_ack(x->planner, acks[i]);
+        log_msg(LOG_INFO, "msg=\"ack\" cluster=%s was_blocked=%d", acks[i],
+                was);
+        free(acks[i]);
+    }
+}
+
+void executor_tick(struct executor *x, double now)
+{
+    take_acks(x);
+    planner_set_paused(x->planner, remedy_paused(x->rem));
+    struct queued_alert *batch[TAKE];
+    size_t n = remedy_take(x->rem, batch, TAKE);
+    for (size_t i = 0; i < n; i++) {
+        plan_alert(x, batch[i]);
+        queued_alert_free(batch[i]);
+    }
+    for (int i = 0; i < SLOTS; i++)
+        if (x->slots[i].child)
+            poll_child(x, &x->slots[i], now);
+    advance(x);
+    for (size_t i = 0; i < x->n_throttles; i++)
+        ramp(x, &x->throttles[i], now);
+    reap(x, now);
+    if (!x->jobs && x->next_rules) {
+        runbook_set_free(x->rules);
+        x->rules = x->next_rules;
+        x->next_rules = NULL;
+    }
+}
+
+bool executor_idle(const struct executor *x)
+{
+    return x->in_flight == 0;
+}
+
+void executor_reload_rules(struct executor *x, struct runbook_set *rules)
+{
+    runbook_set_free(x->next_rules);
+    x->next_rules = rules;
+}
+
+/* --- the view
+ * ------------------------------------------------------------------------- */
+
+void executor_fill_view(struct executor *x, struct agent_view *v)
+{
+    v->remediation = true;
+    v->paused = remedy_paused(x->rem);
+    v->in_flight = x->in_flight;
+    x->samples =
+        xrealloc(x->samples, (x->n_counters + 8) * sizeof(*x->samples));
+    size_t k = 0;
+    for (size_t i = 0; i < x->n_counters; i++, k++) {
+        const struct counter *o = &x->counters[i];
+        struct view_sample *s = &x->samples[k];
+        memset(s, 0, sizeof(*s));
+        s->family = o->family;
+        for (int l = 0; l < 4 && o->label[l][0]; l++) {
+            s->label[l] = o->label[l];
+            s->value[l] = o->value[l];
+        }
+        s->v = o->v;
+    }
+    static const unsigned codes[] = {200, 400, 401, 403, 413, 503};
+    static const char *const code_names[] = {"200", "400", "401",
+                                             "403", "413", "503"};
+    uint64_t counts[ARRAY_LEN(codes)];
+    remedy_request_counts(x->rem, codes, counts, ARRAY_LEN(codes));
+    for (size_t i = 0; i < ARRAY_LEN(codes); i++) {
+        struct view_sample *s = &x->samples[k++];
+        memset(s, 0, sizeof(*s));
+        s->family = "replguard_webhook_requests_total";
+        s->label[0] = "code";
+        s->value[0] = code_names[i];
+        s->v = (double)counts[i];
+    }
+    v->samples = x->samples;
+    v->n_samples = k;
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        struct cluster_view *c = &v->clusters[i];
+        const struct throttle *t = NULL;
+        for (size_t m = 0; m < x->n_throttles; m++)
+            if (strcmp(x->throttles[m].cluster, c->name) == 0)
+                t = &x->throttles[m];
+        c->throttle_active = t && t->active;
+        c->throttle_limit = t ? t->limit : 0;
+    }
+    for (size_t i = 0; i < x->n_recent; i++) {
+        const struct recent *r =
+            &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
+        x->vrecent[i] =
+            (struct view_action){r->time,   r->cluster, r->runbook, r->action,
+                                 r->target, r->outcome, r->detail,  r->dry_run};
+    }
+    v->recent = x->vrecent;
+    v->n_recent = x->n_recent;
+}
+
+/* --- replay at start
+ * ------------------------------------------------------------------ */
+
+struct intent {
+    char key[PLANNER_KEY_MAX];
+    int step;
+    char action[32], cluster[PLANNER_NAME_MAX], target[PLANNER_NAME_MAX];
+};
+
+struct replay {
+    struct executor *x;
+    struct queued_alert **alerts;
+    size_t n_alerts, cap_alerts;
+    uint64_t *done; /* seq << 20 | index of processed alerts */
+    size_t n_done, cap_done;
+    struct intent *open;
+    size_t n_open, cap_open;
+};
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void replay_plan(struct replay *rp, const cJSON *o)
+{
+    struct planner *p = rp->x->planner;
+    planner_restore_key(p, str(o, "key"), num(o, "t"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ran")))
+        planner_restore_run(p, str(o, "runbook"), str(o, "cluster"),
+                            str(o, "target"), num(o, "t"), num(o, "cooldown"));
+}
+
+static void replay_step(struct replay *rp, const cJSON *o, bool intent)
+{
+    int step = (int)num(o, "step");
+    if (!intent) {
+        for (size_t i = rp->n_open; i-- > 0;) {
+            if (rp->open[i].step == step &&
+                strcmp(rp->open[i].key, str(o, "job")) == 0) {
+                rp->open[i] = rp->open[--rp->n_open];
+                return;
+            }
+        }
+        return;
+    }
+    if (rp->n_open == rp->cap_open) {
+        rp->cap_open = rp->cap_open ? 2 * rp->cap_open : 16;
+        rp->open = xrealloc(rp->open, rp->cap_open * sizeof(*rp->open));
+    }
+    struct intent *it = &rp->open[rp->n_open++];
+    snprintf(it->key, sizeof(it->key), "%s", str(o, "job"));
+    it->step = step;
+    snprintf(it->action, sizeof(it->action), "%s", str(o, "action"));
+    snprintf(it->cluster, sizeof(it->cluster), "%s", str(o, "cluster"));
+    snprintf(it->target, sizeof(it->target), "%s", str(o, "target"));
+}
+
+static void replay_alerts(struct replay *rp, const char *text, uint64_t seq)
+{
+    struct queued_alert **v;
+    size_t n = remedy_parse_record(text, seq, &v);
+    for (size_t i = 0; i < n; i++) {
+        if (rp->n_alerts == rp->cap_alerts) {
+            rp->cap_alerts = rp->cap_alerts ? 2 * rp->cap_alerts : 64;
+            rp->alerts =
+                xrealloc(rp->alerts, rp->cap_alerts * sizeof(*rp->alerts));
+        }
+        rp->alerts[rp->n_alerts++] = v[i];
+    }
+    free(v);
+}
+
+static void replay_done(struct replay *rp, const cJSON *o)
+{
+    if (rp->n_done == rp->cap_done) {
+        rp->cap_done = rp->cap_done ? 2 * rp->cap_done : 64;
+        rp->done = xrealloc(rp->done, rp->cap_done * sizeof(*rp->done));
+    }
+    rp->done[rp->n_done++] =
+        (uint64_t)num(o, "record") << 20 | (uint64_t)num(o, "index");
+}
+
+static int replay_one(void *ctx, const struct journal_record *r)
+{
+    struct replay *rp = ctx;
+    cJSON *o = cJSON_Parse(r->payload);
+    const char *type = str(o, "type");
+    if (strcmp(type, "alerts") == 0)
+        replay_alerts(rp, r->payload, r->seq);
+    else if (strcmp(type, "processed") == 0)
+        replay_done(rp, o);
+    else if (strcmp(type, "plan") == 0)
+        replay_plan(rp, o);
+    else if (strcmp(type, "intent") == 0 || strcmp(type, "outcome") == 0)
+        replay_step(rp, o, type[0] == 'i');
+    cJSON_Delete(o);
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* replay_finish: interrupted intents are recorded; unplanned alerts go
+ * back on the queue. */
+static void replay_finish(struct replay *rp)
+{
+    struct executor *x = rp->x;
+    for (size_t i = 0; i < rp->n_open; i++) {
+        const struct intent *it = &rp->open[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "outcome");
+        cJSON_AddStringToObject(o, "job", it->key);
+        cJSON_AddNumberToObject(o, "step", it->step);
+        cJSON_AddStringToObject(o, "outcome", "interrupted");
+        journal_json(x, o);
+        struct audit_record ar = {.time = clock_wall(&x->e->clock),
+                                  .event = "interrupted",
+                                  .cluster = it->cluster,
+                                  .action = it->action,
+                                  .target = it->target,
+                                  .reason = "replguard stopped mid-action; "
+                                            "not run again"};
+        if (x->audit)
+            audit_write(x->audit, &ar);
+        log_msg(LOG_WARN,
+                "msg=\"action interrupted by a restart\" job=\"%s\" "
+                "action=%s target=%s",
+                it->key, it->action, it->target);
+    }
+    if (rp->n_done)
+        qsort(rp->done, rp->n_done, sizeof(*rp->done), cmp_u64);
+    size_t requeued = 0;
+    for (size_t i = 0; i < rp->n_alerts; i++) {
+        struct queued_alert *a = rp->alerts[i];
+        uint64_t id = a->seq << 20 | a->index;
+        if (rp->n_done &&
+            bsearch(&id, rp->done, rp->n_done, sizeof(id), cmp_u64)) {
+            queued_alert_free(a);
+        } else {
+            remedy_requeue(x->rem, a);
+            requeued++;
+        }
+    }
+    if (requeued || rp->n_open)
+        log_msg(LOG_INFO,
+                "msg=\"journal replayed\" requeued_alerts=%zu "
+                "interrupted=%zu",
+                requeued, rp->n_open);
+    free(rp->alerts);
+    free(rp->done);
+    free(rp->open);
+}
+
+/* --- life cycle
+ * --------------------------------------------------------------------- */
+
+struct executor *executor_new(struct engine *e, struct remedy *rem,
+                              struct runbook_set *rules, const char *audit_path,
+                              char *err, size_t errlen)
+{
+    int aerr = 0;
+    struct audit *au = audit_open(audit_path, NULL, &aerr);
+    if (!au) {
+        snprintf(err, errlen, "cannot open the audit log %s: %s", audit_path,
+                 strerror(-aerr));
+        return NULL;
+    }
+    struct executor *x = xcalloc(1, sizeof(*x));
+    x->e = e;
+    x->rem = rem;
+    x->rules = rules;
+    x->audit = au;
+    x->planner = planner_new();
+    planner_set_paused(x->planner, remedy_paused(rem));
+    for (int i = 0; i < SLOTS; i++) {
+        x->slots[i].x = x;
+        x->slots[i].req = poller_req_new(e->poller, 1 << 20);
+    }
+    struct replay rp = {.x = x};
+    journal_replay(remedy_journal(rem), replay_one, &rp);
+    replay_finish(&rp);
+    return x;
+}
+
+void executor_free(struct executor *x)
+{
+    if (!x)
+        return;
+    while (x->jobs) {
+        struct job *j = x->jobs;
+        x->jobs = j->next;
+        queued_alert_free(j->alert);
+        free(j);
+    }
+    for (int i = 0; i < SLOTS; i++) {
+        release_slot(&x->slots[i]);
+        poller_req_free(x->slots[i].req);
+    }
+    planner_free(x->planner);
+    plan_list_free(&x->plans);
+    runbook_set_free(x->rules);
+    runbook_set_free(x->next_rules);
+    audit_close(x->audit);
+    free(x->throttles);
+    free(x->counters);
+    free(x->samples);
+    free(x);
+}

@@ -1,0 +1,46 @@
+/* executor.h: the acting half on the engine thread: plans the queued
+ * alerts (planner.c), journals and audits every decision, runs the
+ * actions against the nodes, ramps throttles back and verifies.
+ *
+ * Order of records for an action (SPEC: "an action is journaled before
+ * it runs"): the plan ({"type":"plan"}: dedupe key, cooldown, budget),
+ * then {"type":"intent"} before the node call, then {"type":"outcome"}.
+ * At start the journal is replayed: plans restore the planner's
+ * bookkeeping, an intent without an outcome is recorded as interrupted
+ * (and not run again: none of it is re-applied automatically), and
+ * alerts journaled by the webhook but never planned are planned now. */
+#ifndef REPLGUARD_EXECUTOR_H
+#define REPLGUARD_EXECUTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct engine;
+struct executor;
+struct remedy;
+struct runbook_set;
+struct agent_view;
+
+/* executor_new: the executor of engine e, taking alerts from rem (which
+ * outlives it), acting by rules (owned from now on; NULL: no runbooks)
+ * and writing audit lines to audit_path. Replays rem's journal. Returns
+ * NULL with a reason in err. */
+struct executor *executor_new(struct engine *e, struct remedy *rem,
+                              struct runbook_set *rules, const char *audit_path,
+                              char *err, size_t errlen);
+/* executor_free: cancels what runs (journaled as interrupted) and frees
+ * x; NULL is a no-op. */
+void executor_free(struct executor *x);
+/* executor_tick: takes queued alerts and acks, plans them, advances the
+ * running actions, ramps and verifies. Cheap when idle. */
+void executor_tick(struct executor *x, double now);
+/* executor_reload_rules: swaps in new runbooks (owned) once nothing is
+ * running; until then the old ones stay. */
+void executor_reload_rules(struct executor *x, struct runbook_set *rules);
+/* executor_fill_view: adds remediation's counters, throttles, pause and
+ * recent actions to v (strings owned by x, valid until the next tick). */
+void executor_fill_view(struct executor *x, struct agent_view *v);
+/* executor_idle: whether no action is running (for shutdown). */
+bool executor_idle(const struct executor *x);
+
+#endif

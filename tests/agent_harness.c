@@ -1,0 +1,148 @@
+/* agent_harness.c: see agent_harness.h. */
+#define _XOPEN_SOURCE 700
+#include "agent_harness.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "simnode_harness.h"
+
+void replguard_path(char *out, size_t n)
+{
+    const char *top = getenv("top_builddir");
+    snprintf(out, n, "%s/replguard", top ? top : ".");
+}
+
+void agent_init(struct agent *ag)
+{
+    memset(ag, 0, sizeof(*ag));
+    snprintf(ag->dir, sizeof(ag->dir), "/tmp/replguard-test.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(ag->dir));
+    snprintf(ag->cfg, sizeof(ag->cfg), "%s/replguard.yml", ag->dir);
+    snprintf(ag->log, sizeof(ag->log), "%s/replguard.log", ag->dir);
+}
+
+void agent_write(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    size_t n = strlen(text);
+    ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
+    close(fd);
+}
+
+int agent_log_has(const struct agent *ag, const char *text)
+{
+    FILE *f = fopen(ag->log, "r");
+    char line[4096];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* listening: reads the port replguard logged; 1 found, 0 not yet. */
+static int listening(struct agent *ag)
+{
+    FILE *f = fopen(ag->log, "r");
+    char line[4096];
+    int found = 0;
+    if (f)
+        fseek(f, ag->log_from, SEEK_SET);
+    while (f && !found && fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, "listen=http://127.0.0.1:");
+        if (p && strstr(line, "replguard started")) {
+            unsigned port = (unsigned)strtoul(p + 24, NULL, 10);
+            snprintf(ag->base, sizeof(ag->base), "http://127.0.0.1:%u", port);
+            found = 1;
+        }
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+int agent_start_only(struct agent *ag)
+{
+    char bin[PATH_MAX];
+    replguard_path(bin, sizeof(bin));
+    const char *argv[] = {bin, "-c", ag->cfg, NULL};
+    struct stat ls;
+    ag->log_from = stat(ag->log, &ls) == 0 ? (long)ls.st_size : 0;
+    pid_t parent = getpid();
+    ag->pid = fork();
+    ck_assert_int_ge(ag->pid, 0);
+    if (ag->pid == 0) {
+        int fd = open(ag->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+            _exit(127);
+        exec_child(parent, -1, argv);
+    }
+    double deadline = now_s() + 20;
+    while (now_s() < deadline) {
+        if (listening(ag))
+            return 0;
+        int st;
+        if (waitpid(ag->pid, &st, WNOHANG) == ag->pid) {
+            ag->pid = 0;
+            return -1;
+        }
+        sleep_ms(20);
+    }
+    ck_abort_msg("replguard did not start (see %s)", ag->log);
+    return -1;
+}
+
+void agent_start(struct agent *ag)
+{
+    ck_assert_msg(agent_start_only(ag) == 0,
+                  "replguard exited at start (see %s)", ag->log);
+    double deadline = now_s() + 10;
+    while (call(ag->base, "GET", "/-/ready", NULL) != 200 && now_s() < deadline)
+        sleep_ms(20);
+    ck_assert_int_eq(call(ag->base, "GET", "/-/ready", NULL), 200);
+}
+
+int agent_stop(struct agent *ag)
+{
+    int st = ag->pid > 0 ? reap(ag->pid) : 0;
+    ag->pid = 0;
+    return st;
+}
+
+void agent_kill(struct agent *ag)
+{
+    if (ag->pid <= 0)
+        return;
+    kill(ag->pid, SIGKILL);
+    waitpid(ag->pid, NULL, 0);
+    ag->pid = 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void agent_cleanup(struct agent *ag)
+{
+    agent_kill(ag);
+    if (ag->dir[0])
+        nftw(ag->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}

@@ -1,0 +1,39 @@
+/* agent_harness.h: runs the built replguard for integration tests: a
+ * temp dir for its config, state and log, start (waiting until it
+ * listens and has polled once), stop. Failures abort the check test. */
+#ifndef REPLGUARD_AGENT_HARNESS_H
+#define REPLGUARD_AGENT_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct agent {
+    pid_t pid;
+    char dir[64];          /* a fresh temp dir, removed by agent_cleanup */
+    char cfg[96], log[96]; /* dir/replguard.yml, dir/replguard.log */
+    char base[64];         /* http://127.0.0.1:PORT once started */
+    long log_from;         /* where this run's lines start in the log */
+};
+
+/* agent_init: makes the temp dir and the paths. */
+void agent_init(struct agent *ag);
+/* agent_write: writes text to path (mode 0600). */
+void agent_write(const char *path, const char *text);
+/* agent_start: runs replguard -c ag->cfg (stderr into ag->log) and waits
+ * for it to listen and be ready. */
+void agent_start(struct agent *ag);
+/* agent_start_only: the same without waiting for ready (it may exit);
+ * returns once it listens, or -1 when it exited first. */
+int agent_start_only(struct agent *ag);
+/* agent_stop: SIGTERM (then SIGKILL after 10 s); returns the wait
+ * status. agent_kill: SIGKILL at once. */
+int agent_stop(struct agent *ag);
+void agent_kill(struct agent *ag);
+/* agent_cleanup: stops it if running and removes the temp dir. */
+void agent_cleanup(struct agent *ag);
+/* agent_log_has: whether the log holds a line containing text. */
+int agent_log_has(const struct agent *ag, const char *text);
+/* replguard_path: $top_builddir/replguard into out. */
+void replguard_path(char *out, size_t n);
+
+#endif

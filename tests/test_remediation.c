@@ -1,0 +1,473 @@
+/* test_remediation.c: the webhook and the remediation engine against a
+ * running replguard and replguard-simnode.
+ *
+ * What reached the nodes is read from simnode's own counters
+ * (stemedb_admin_requests_total{endpoint}); what replguard decided, from
+ * its audit log and metrics. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_harness.h"
+#include "simnode_harness.h"
+#include "util.h"
+
+static struct simnode sn;
+static struct agent ag;
+
+static const char RULES[] = "runbook: lag\n"
+                            "match: {alertname: ReplicationLagCritical}\n"
+                            "target_label: replica\n"
+                            "steps:\n"
+                            "  - action: force_sync\n"
+                            "  - action: reset_circuit_breakers\n"
+                            "cooldown: 10m\n"
+                            "max_actions_per_hour: 6\n"
+                            "---\n"
+                            "runbook: overload\n"
+                            "match: {alertname: PrimaryOverload}\n"
+                            "target_label: replica\n"
+                            "steps:\n"
+                            "  - action: throttle\n"
+                            "on_resolved: [restore_throttle]\n"
+                            "---\n"
+                            "runbook: runaway\n"
+                            "match: {alertname: Runaway}\n"
+                            "target_label: replica\n"
+                            "escalate_when: \"lag >= 0s\"\n"
+                            "steps:\n"
+                            "  - action: force_sync\n"
+                            "---\n"
+                            "runbook: slow-exec\n"
+                            "match: {alertname: SlowExec}\n"
+                            "target_label: replica\n"
+                            "steps:\n"
+                            "  - action: exec\n"
+                            "    argv: [\"/bin/sh\", \"-c\", \"echo run >> "
+                            "{{label.marker}}; sleep 3\"]\n"
+                            "    timeout: 10s\n";
+
+static const char *node_url(const char *name)
+{
+    for (size_t i = 0; i < sn.n; i++)
+        if (strcmp(sn.name[i], name) == 0)
+            return sn.url[i];
+    ck_abort_msg("no node %s", name);
+    return NULL;
+}
+
+/* write_config: dry_run and token are optional ("" / NULL). */
+static void write_config(bool dry_run, const char *token_file)
+{
+    char rules[128];
+    snprintf(rules, sizeof(rules), "%s/rules.yml", ag.dir);
+    agent_write(rules, RULES);
+    struct buf b;
+    buf_init(&b, 0);
+    buf_printf(&b,
+               "listen: \"127.0.0.1:0\"\n"
+               "dry_run: %s\n"
+               "state_dir: %s/state\n"
+               "audit_log: %s/audit.jsonl\n"
+               "rules: %s\n"
+               "poll: {interval: 200ms, timeout: 150ms}\n",
+               dry_run ? "true" : "false", ag.dir, ag.dir, rules);
+    if (token_file)
+        buf_printf(&b, "auth: {token_file: %s}\n", token_file);
+    buf_puts(&b, "clusters:\n  - name: c1\n"
+                 "    throttle: {floor: 50, restore_steps: [200, 400], "
+                 "restore_interval: 1s}\n"
+                 "    nodes:\n");
+    for (size_t i = 0; i < sn.n; i++)
+        buf_printf(&b, "      - {name: %s, url: \"%s\", role: %s}\n",
+                   sn.name[i], sn.url[i], sn.role[i]);
+    agent_write(ag.cfg, b.data);
+    buf_free(&b);
+}
+
+static void setup(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    spawn(&sn, NULL);
+    agent_init(&ag);
+}
+
+static void teardown(void)
+{
+    if (ag.pid > 0) {
+        int st = agent_stop(&ag);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "replguard exit status %d (see %s)", st, ag.log);
+    }
+    if (sn.pid > 0)
+        reap(sn.pid);
+    sn.pid = 0;
+    agent_cleanup(&ag);
+    curl_global_cleanup();
+}
+
+/* payload: an Alertmanager 0.25 webhook body (the shape of
+ * ../shared/fixtures) for one alert. */
+static void payload(struct buf *b, const char *alertname, const char *status,
+                    const char *fp, const char *extra_labels)
+{
+    buf_printf(b,
+               "{\"receiver\":\"replguard\",\"status\":\"%s\",\"alerts\":[{"
+               "\"status\":\"%s\",\"labels\":{\"alertname\":\"%s\","
+               "\"replica\":\"node2\",\"severity\":\"critical\"%s},"
+               "\"annotations\":{\"summary\":\"lag\"},"
+               "\"startsAt\":\"2026-11-22T00:00:00.123456789Z\","
+               "\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"\","
+               "\"fingerprint\":\"%s\"}],\"groupLabels\":{},"
+               "\"commonLabels\":{},\"commonAnnotations\":{},"
+               "\"externalURL\":\"http://am\",\"version\":\"4\","
+               "\"groupKey\":\"{}:{}\",\"truncatedAlerts\":0}",
+               status, status, alertname, extra_labels ? extra_labels : "", fp);
+}
+
+/* post: POST body to path, with "Authorization: Bearer token" when
+ * token is not NULL. */
+static long post(const char *path, const char *body, const char *token,
+                 struct resp *r)
+{
+    char auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+             token ? token : "");
+    struct opts o = {
+        .method = "POST", .body = body, .header = token ? auth : NULL};
+    char url[256];
+    snprintf(url, sizeof(url), "%s%s", ag.base, path);
+    http(url, &o, r);
+    return r->status;
+}
+
+static long webhook(const char *body)
+{
+    struct resp r;
+    long st = post("/webhook", body, NULL, &r);
+    buf_free(&r.body);
+    return st;
+}
+
+static double admin(const char *node, const char *endpoint)
+{
+    char labels[64];
+    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
+    return metric(node_url(node), "stemedb_admin_requests_total", labels);
+}
+
+/* audit_count: audit lines with event and (if not NULL) a field value. */
+static int audit_count(const char *event, const char *key, const char *value)
+{
+    char path[128], line[8192];
+    snprintf(path, sizeof(path), "%s/audit.jsonl", ag.dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        cJSON *o = cJSON_Parse(line);
+        ck_assert_msg(o != NULL, "audit line is not JSON: %s", line);
+        const cJSON *ev = cJSON_GetObjectItem(o, "event");
+        const cJSON *v = key ? cJSON_GetObjectItem(o, key) : NULL;
+        if (cJSON_IsString(ev) && strcmp(ev->valuestring, event) == 0 &&
+            (!key ||
+             (cJSON_IsString(v) && strcmp(v->valuestring, value) == 0) ||
+             (cJSON_IsBool(v) &&
+              strcmp(value, cJSON_IsTrue(v) ? "true" : "false") == 0)))
+            n++;
+        cJSON_Delete(o);
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void wait_audit(const char *event, const char *key, const char *value,
+                       int n)
+{
+    double deadline = now_s() + WAIT_S;
+    while (audit_count(event, key, value) < n && now_s() < deadline)
+        sleep_ms(20);
+    ck_assert_msg(audit_count(event, key, value) >= n,
+                  "audit: %d %s lines (%s=%s), want %d",
+                  audit_count(event, key, value), event, key ? key : "-",
+                  value ? value : "-", n);
+}
+
+START_TEST(alert_makes_exactly_the_expected_calls)
+{
+    write_config(false, NULL);
+    agent_start(&ag);
+    /* a tripped breaker on node2 for the runbook to reset */
+    ck_assert_int_eq(call(node_url("node1"), "POST", "/v1/sim/fault",
+                          "{\"node\":\"node2\",\"kind\":\"trip_breaker\","
+                          "\"agent_id\":\"ingest-1\"}"),
+                     200);
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "ReplicationLagCritical", "firing", "0e05ed67e762832d", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    assert_wait(node_url("node2"), "stemedb_admin_requests_total",
+                "endpoint=\"circuit-breaker-reset\"", EQ, 1);
+    ck_assert_double_eq(admin("node1", "sync"), 1);
+    ck_assert_double_eq(admin("node2", "circuit-breakers"), 1);
+    ck_assert_double_eq(admin("node3", "circuit-breaker-reset"), 0);
+    ck_assert_double_eq(admin("node1", "demote"), 0);
+    ck_assert_double_eq(admin("node1", "rate-limit"), 0);
+    /* the same payload 20 more times, as repeat_interval and a second
+     * Alertmanager peer would send it: nothing runs again */
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_eq(webhook(b.data), 200);
+    wait_audit("skipped", "reason", "duplicate", 20);
+    sleep_ms(500);
+    ck_assert_double_eq(admin("node1", "sync"), 1);
+    ck_assert_double_eq(admin("node2", "circuit-breaker-reset"), 1);
+    assert_wait(ag.base, "replguard_remediation_actions_total",
+                "cluster=\"c1\",runbook=\"lag\",action=\"force_sync\","
+                "outcome=\"success\"",
+                EQ, 1);
+    assert_wait(ag.base, "replguard_remediation_skipped_total",
+                "cluster=\"c1\",runbook=\"lag\",reason=\"duplicate\"", EQ, 20);
+    assert_wait(ag.base, "replguard_webhook_requests_total", "code=\"200\"", EQ,
+                21);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(dry_run_touches_no_node)
+{
+    write_config(true, NULL);
+    agent_start(&ag);
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "ReplicationLagCritical", "firing", "aa01", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    wait_audit("action", "action", "force_sync", 1);
+    wait_audit("action", "action", "reset_circuit_breakers", 1);
+    ck_assert_int_eq(audit_count("action", "dry_run", "true"), 2);
+    ck_assert_int_eq(audit_count("action", "dry_run", "false"), 0);
+    sleep_ms(500);
+    ck_assert_double_eq(admin("node1", "sync"), 0);
+    ck_assert_double_eq(admin("node2", "circuit-breakers"), 0);
+    assert_wait(ag.base, "replguard_remediation_actions_total",
+                "cluster=\"c1\",runbook=\"lag\",action=\"force_sync\","
+                "outcome=\"dry_run\"",
+                EQ, 1);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(bad_requests_get_4xx)
+{
+    char token[128];
+    snprintf(token, sizeof(token), "%s/token", ag.dir);
+    agent_write(token, "s3cret\n");
+    write_config(false, token);
+    agent_start(&ag);
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "ReplicationLagCritical", "firing", "bb01", NULL);
+    /* no token, wrong token: 401 */
+    struct resp r;
+    ck_assert_int_eq(post("/webhook", b.data, NULL, &r), 401);
+    assert_error(&r, 401);
+    buf_free(&r.body);
+    ck_assert_int_eq(post("/webhook", b.data, "s3cre", &r), 401);
+    buf_free(&r.body);
+    ck_assert_int_eq(post("/webhook", b.data, "s3cretX", &r), 401);
+    buf_free(&r.body);
+    ck_assert_int_eq(post("/webhook", b.data, "s3cret", &r), 200);
+    buf_free(&r.body);
+    /* the pause endpoint needs the token too */
+    ck_assert_int_eq(call(ag.base, "POST", "/api/v1/pause", ""), 401);
+    ck_assert_int_eq(post("/api/v1/pause", "", "s3cret", &r), 200);
+    buf_free(&r.body);
+    ck_assert_int_eq(post("/api/v1/resume", "", "s3cret", &r), 200);
+    buf_free(&r.body);
+    buf_free(&b);
+    ck_assert_int_eq(agent_stop(&ag), 0);
+
+    /* without a token: loopback may post */
+    write_config(false, NULL);
+    agent_start(&ag);
+    static const char *const bad[] = {
+        "not json",
+        "{\"version\":\"3\",\"status\":\"firing\",\"alerts\":[]}",
+        "{\"version\":\"4\",\"status\":\"firing\"}",
+        "[1,2,3]",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        ck_assert_int_eq(post("/webhook", bad[i], NULL, &r), 400);
+        assert_error(&r, 400);
+        buf_free(&r.body);
+    }
+    /* over 1 MiB: 413 */
+    struct buf big;
+    buf_init(&big, 0);
+    for (int i = 0; i < (1 << 20) / 8 + 8; i++)
+        buf_puts(&big, "xxxxxxxx");
+    ck_assert_int_eq(post("/webhook", big.data, NULL, &r), 413);
+    assert_error(&r, 413);
+    buf_free(&r.body);
+    buf_free(&big);
+    /* GET on a POST endpoint: 405 */
+    ck_assert_int_eq(call(ag.base, "GET", "/webhook", NULL), 405);
+    assert_wait(ag.base, "replguard_webhook_requests_total", "code=\"400\"", EQ,
+                4);
+    assert_wait(ag.base, "replguard_webhook_requests_total", "code=\"413\"", EQ,
+                1);
+}
+END_TEST
+
+START_TEST(pause_survives_restart)
+{
+    write_config(false, NULL);
+    agent_start(&ag);
+    ck_assert_int_eq(call(ag.base, "POST", "/api/v1/pause", ""), 200);
+    assert_wait(ag.base, "replguard_remediation_paused", NULL, EQ, 1);
+    ck_assert_int_eq(agent_stop(&ag), 0);
+    agent_start(&ag);
+    assert_wait(ag.base, "replguard_remediation_paused", NULL, EQ, 1);
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "ReplicationLagCritical", "firing", "cc01", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    wait_audit("skipped", "reason", "paused", 1);
+    ck_assert_double_eq(admin("node1", "sync"), 0);
+    /* resumed, Alertmanager's repeat of the alert acts */
+    ck_assert_int_eq(call(ag.base, "POST", "/api/v1/resume", ""), 200);
+    assert_wait(ag.base, "replguard_remediation_paused", NULL, EQ, 0);
+    ck_assert_int_eq(webhook(b.data), 200);
+    assert_wait(node_url("node1"), "stemedb_admin_requests_total",
+                "endpoint=\"sync\"", EQ, 1);
+    buf_free(&b);
+}
+END_TEST
+
+static int lines_in(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+    while (f && (c = fgetc(f)) != EOF)
+        n += c == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+START_TEST(kill_9_mid_action_runs_nothing_twice)
+{
+    write_config(false, NULL);
+    agent_start(&ag);
+    char marker[128], labels[192];
+    snprintf(marker, sizeof(marker), "%s/ran", ag.dir);
+    snprintf(labels, sizeof(labels), ",\"marker\":\"%s\"", marker);
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "SlowExec", "firing", "dd01", labels);
+    ck_assert_int_eq(webhook(b.data), 200);
+    /* the command started (journaled before it ran) and is mid-way */
+    double deadline = now_s() + WAIT_S;
+    while (lines_in(marker) < 1 && now_s() < deadline)
+        sleep_ms(20);
+    ck_assert_int_eq(lines_in(marker), 1);
+    agent_kill(&ag);
+    /* after the restart: recorded as interrupted, not run again, and the
+     * same alert re-sent is a duplicate */
+    agent_start(&ag);
+    wait_audit("interrupted", NULL, NULL, 1);
+    ck_assert_int_eq(webhook(b.data), 200);
+    wait_audit("skipped", "reason", "duplicate", 1);
+    sleep_ms(300);
+    ck_assert_int_eq(lines_in(marker), 1);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(throttle_then_gradual_restore)
+{
+    write_config(false, NULL);
+    agent_start(&ag);
+    sleep_ms(1500); /* a few rounds of the primary's write rate */
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "PrimaryOverload", "firing", "ee01", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    /* half the ingest rate (1000/s by default) */
+    assert_wait(node_url("node1"), "stemedb_admin_requests_total",
+                "endpoint=\"rate-limit\"", EQ, 1);
+    double limit = metric(node_url("node1"),
+                          "stemedb_rate_limit_assertions_per_second", NULL);
+    ck_assert_msg(limit >= 400 && limit <= 600, "limit %g", limit);
+    assert_wait(ag.base, "replguard_throttle_active", "cluster=\"c1\"", EQ, 1);
+    /* resolved: one step a second up restore_steps, then no limit */
+    buf_reset(&b);
+    payload(&b, "PrimaryOverload", "resolved", "ee01", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
+                NULL, EQ, 200);
+    assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
+                NULL, EQ, 400);
+    assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
+                NULL, EQ, 0);
+    ck_assert_double_eq(admin("node1", "rate-limit"), 4);
+    assert_wait(ag.base, "replguard_throttle_active", "cluster=\"c1\"", EQ, 0);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(escalation_blocks_until_ack)
+{
+    write_config(false, NULL);
+    agent_start(&ag);
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "Runaway", "firing", "ff01", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    assert_wait(ag.base, "replguard_escalations_total",
+                "cluster=\"c1\",runbook=\"runaway\"", EQ, 1);
+    /* escalated instead of acting, and the cluster is latched */
+    buf_reset(&b);
+    payload(&b, "ReplicationLagCritical", "firing", "ff02", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    wait_audit("skipped", "reason", "blocked", 1);
+    ck_assert_double_eq(admin("node1", "sync"), 0);
+    /* an operator acks: the next alert acts */
+    ck_assert_int_eq(call(ag.base, "POST", "/api/v1/ack/c1", ""), 200);
+    buf_reset(&b);
+    payload(&b, "ReplicationLagCritical", "firing", "ff03", NULL);
+    sleep_ms(300);
+    ck_assert_int_eq(webhook(b.data), 200);
+    assert_wait(node_url("node1"), "stemedb_admin_requests_total",
+                "endpoint=\"sync\"", EQ, 1);
+    buf_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("remediation");
+    TCase *tc = tcase_create("integration");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, alert_makes_exactly_the_expected_calls);
+    tcase_add_test(tc, dry_run_touches_no_node);
+    tcase_add_test(tc, bad_requests_get_4xx);
+    tcase_add_test(tc, pause_survives_restart);
+    tcase_add_test(tc, kill_9_mid_action_runs_nothing_twice);
+    tcase_add_test(tc, throttle_then_gradual_restore);
+    tcase_add_test(tc, escalation_blocks_until_ack);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
