@@ -100,6 +100,8 @@ struct executor {
     struct recent recent[RECENT];
     size_t n_recent, recent_head;
     unsigned in_flight;
+    cJSON *batch; /* journal records not written yet */
+    double audit_synced;
 };
 
 /* --- counters and records ----------------------------------------------------
@@ -141,8 +143,25 @@ static void count(struct executor *x, const char *family,
     c->v = add;
 }
 
+/* journal_json: queues a record; journal_flush writes the queued ones as
+ * one durable record, so the plans of a batch of alerts cost one fsync.
+ * Every record that must precede an action (plan, intent) is flushed
+ * before the action starts. */
 static void journal_json(struct executor *x, cJSON *o)
 {
+    if (!x->batch)
+        x->batch = cJSON_CreateArray();
+    cJSON_AddItemToArray(x->batch, o);
+}
+
+static void journal_flush(struct executor *x)
+{
+    if (!x->batch)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "batch");
+    cJSON_AddItemToObject(o, "records", x->batch);
+    x->batch = NULL;
     char *text = cJSON_PrintUnformatted(o);
     int rc = journal_append(remedy_journal(x->rem), text, NULL);
     if (rc < 0)
@@ -679,6 +698,7 @@ static void advance(struct executor *x)
         if (journal_failed(remedy_journal(x->rem)))
             return; /* fail-stop: never act unrecorded */
         journal_step(x, j, "intent", NULL);
+        journal_flush(x); /* the plan and the intent, before the act */
         x->in_flight++;
         j->running = true;
         if (j->dry_run) {
@@ -971,10 +991,17 @@ void executor_tick(struct executor *x, double now)
     for (int i = 0; i < SLOTS; i++)
         if (x->slots[i].child)
             poll_child(x, &x->slots[i], now);
+    journal_flush(x);
     advance(x);
     for (size_t i = 0; i < x->n_throttles; i++)
         ramp(x, &x->throttles[i], now);
     reap(x, now);
+    journal_flush(x);
+    if (now - x->audit_synced >= 1.0) {
+        audit_sync(x->audit); /* the journal is the record; this is for
+                                 people, synced once a second */
+        x->audit_synced = now;
+    }
     if (!x->jobs && x->next_rules) {
         runbook_set_free(x->rules);
         x->rules = x->next_rules;
@@ -1140,19 +1167,31 @@ static void replay_done(struct replay *rp, const cJSON *o)
         (uint64_t)num(o, "record") << 20 | (uint64_t)num(o, "index");
 }
 
-static int replay_one(void *ctx, const struct journal_record *r)
+static void replay_obj(struct replay *rp, const cJSON *o)
 {
-    struct replay *rp = ctx;
-    cJSON *o = cJSON_Parse(r->payload);
     const char *type = str(o, "type");
-    if (strcmp(type, "alerts") == 0)
-        replay_alerts(rp, r->payload, r->seq);
-    else if (strcmp(type, "processed") == 0)
+    if (strcmp(type, "processed") == 0)
         replay_done(rp, o);
     else if (strcmp(type, "plan") == 0)
         replay_plan(rp, o);
     else if (strcmp(type, "intent") == 0 || strcmp(type, "outcome") == 0)
         replay_step(rp, o, type[0] == 'i');
+}
+
+static int replay_one(void *ctx, const struct journal_record *r)
+{
+    struct replay *rp = ctx;
+    cJSON *o = cJSON_Parse(r->payload);
+    const char *type = str(o, "type");
+    const cJSON *it;
+    if (strcmp(type, "alerts") == 0) {
+        replay_alerts(rp, r->payload, r->seq);
+    } else if (strcmp(type, "batch") == 0) {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "records"))
+        {
+            replay_obj(rp, it);
+        }
+    }
     cJSON_Delete(o);
     return 0;
 }
@@ -1242,6 +1281,7 @@ struct executor *executor_new(struct engine *e, struct remedy *rem,
     struct replay rp = {.x = x};
     journal_replay(remedy_journal(rem), replay_one, &rp);
     replay_finish(&rp);
+    journal_flush(x);
     return x;
 }
 
@@ -1249,6 +1289,7 @@ void executor_free(struct executor *x)
 {
     if (!x)
         return;
+    journal_flush(x);
     while (x->jobs) {
         struct job *j = x->jobs;
         x->jobs = j->next;
