@@ -18,6 +18,7 @@
 
 #define MAX_ACKS  64
 #define MAX_CODES 16
+#define CHUNK     100 /* alerts per journal record */
 
 struct remedy {
     pthread_mutex_t mu;
@@ -253,14 +254,14 @@ static struct label *copy_labels(const struct alert *al)
     return v;
 }
 
-/* journal_payload: one durable record for all of p's alerts. */
-static int journal_payload(struct remedy *r, const struct alert_payload *p,
-                           uint64_t *seq)
+/* journal_chunk: one durable record for alerts [from, to) of p. */
+static int journal_chunk(struct remedy *r, const struct alert_payload *p,
+                         size_t from, size_t to, uint64_t *seq)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "alerts");
     cJSON *arr = cJSON_AddArrayToObject(o, "alerts");
-    for (size_t i = 0; i < p->nalerts; i++) {
+    for (size_t i = from; i < to; i++) {
         const struct alert *al = &p->alerts[i];
         struct label *v = copy_labels(al);
         cJSON_AddItemToArray(arr, alert_object(v, al->labels.n, al->fingerprint,
@@ -275,16 +276,13 @@ static int journal_payload(struct remedy *r, const struct alert_payload *p,
     return rc;
 }
 
-enum remedy_status remedy_submit(struct remedy *r,
-                                 const struct alert_payload *p)
+/* queue_chunk: queues alerts [from, to) of p, journaled as record seq. */
+static enum remedy_status queue_chunk(struct remedy *r,
+                                      const struct alert_payload *p,
+                                      size_t from, size_t to, uint64_t seq)
 {
-    enum remedy_status st;
-    uint64_t seq = 0;
-    if (!has_room(r, p->nalerts, &st))
-        return st;
-    if (journal_payload(r, p, &seq) < 0)
-        return REMEDY_FAILED;
-    for (size_t i = 0; i < p->nalerts; i++) {
+    enum remedy_status st = REMEDY_OK;
+    for (size_t i = from; i < to; i++) {
         const struct alert *al = &p->alerts[i];
         struct label *v = copy_labels(al);
         struct queued_alert *a =
@@ -292,7 +290,7 @@ enum remedy_status remedy_submit(struct remedy *r,
                        al->status == ALERT_RESOLVED);
         free(v);
         a->seq = seq;
-        a->index = i;
+        a->index = i - from;
         /* room was checked, but another request may have taken it: an
          * alert journaled and not queued is found by the restart replay
          * and sent again by Alertmanager, which retries the 503 */
@@ -300,6 +298,25 @@ enum remedy_status remedy_submit(struct remedy *r,
             queued_alert_free(a);
             st = REMEDY_FULL;
         }
+    }
+    return st;
+}
+
+enum remedy_status remedy_submit(struct remedy *r,
+                                 const struct alert_payload *p)
+{
+    enum remedy_status st;
+    if (!has_room(r, p->nalerts, &st))
+        return st;
+    /* records of at most CHUNK alerts keep each under the journal's
+     * record limit whatever the payload's size */
+    for (size_t from = 0; from < p->nalerts && st == REMEDY_OK; from += CHUNK) {
+        size_t to = from + CHUNK < p->nalerts ? from + CHUNK : p->nalerts;
+        uint64_t seq = 0;
+        if (journal_chunk(r, p, from, to, &seq) < 0)
+            st = REMEDY_FAILED;
+        else
+            st = queue_chunk(r, p, from, to, seq);
     }
     wake(r);
     return st;

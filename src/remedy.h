@@ -1,12 +1,12 @@
 /* remedy.h: the intake of the acting half: what HTTP handler threads
  * hand to the engine (SPEC sections 4 and 8).
  *
- * POST /webhook: the alerts of a payload are journaled as one record
- * (durably, with group commit: concurrent requests share one fsync) and
- * queued for the engine, which plans and acts after the answer. The queue is
- * bounded: when full, or after shutdown began, or once the journal failed, the
- * webhook answers 503 and Alertmanager retries. Pause is a flag kept in
- * state_dir/pause (replaced durably), so it survives restarts. Acks are
+ * POST /webhook: the alerts of a payload are journaled in records of at
+ * most 100 alerts (durably, with group commit: concurrent requests share
+ * one fsync) and queued for the engine, which plans and acts after the answer.
+ * The queue is bounded: when full, or after shutdown began, or once the journal
+ * failed, the webhook answers 503 and Alertmanager retries. Pause is a flag
+ * kept in state_dir/pause (replaced durably), so it survives restarts. Acks are
  * queued like alerts.
  *
  * Thread-safe; the engine thread takes what is queued with

@@ -225,7 +225,18 @@ START_TEST(alert_makes_exactly_the_expected_calls)
      * Alertmanager peer would send it: nothing runs again */
     for (int i = 0; i < 20; i++)
         ck_assert_int_eq(webhook(b.data), 200);
-    wait_audit("skipped", "reason", "duplicate", 20);
+    /* and from a second Alertmanager peer: its own receiver and group */
+    struct buf peer;
+    buf_init(&peer, 0);
+    payload(&peer, "ReplicationLagCritical", "firing", "0e05ed67e762832d",
+            NULL);
+    char *at = strstr(peer.data, "\"receiver\":\"replguard\"");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "\"receiver\":\"peer2xxxx\"", 22);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(webhook(peer.data), 200);
+    buf_free(&peer);
+    wait_audit("skipped", "reason", "duplicate", 25);
     sleep_ms(500);
     ck_assert_double_eq(admin("node1", "sync"), 1);
     ck_assert_double_eq(admin("node2", "circuit-breaker-reset"), 1);
@@ -234,9 +245,9 @@ START_TEST(alert_makes_exactly_the_expected_calls)
                 "outcome=\"success\"",
                 EQ, 1);
     assert_wait(ag.base, "replguard_remediation_skipped_total",
-                "cluster=\"c1\",runbook=\"lag\",reason=\"duplicate\"", EQ, 20);
+                "cluster=\"c1\",runbook=\"lag\",reason=\"duplicate\"", EQ, 25);
     assert_wait(ag.base, "replguard_webhook_requests_total", "code=\"200\"", EQ,
-                21);
+                26);
     buf_free(&b);
 }
 END_TEST

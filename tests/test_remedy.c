@@ -1,0 +1,135 @@
+/* test_remedy.c: the webhook intake: journal then queue, 503 cases,
+ * the pause flag across reopen. */
+#define _XOPEN_SOURCE 700
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "journal.h"
+#include "remedy.h"
+#include "util.h"
+
+/* payload: n alerts with fingerprints from first on. */
+static struct alert_payload *payload(size_t n, unsigned first)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[");
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b,
+                   "%s{\"status\":\"firing\",\"labels\":{\"alertname\":\"A\","
+                   "\"replica\":\"node2\"},\"startsAt\":"
+                   "\"2026-11-22T00:00:00Z\",\"fingerprint\":\"%08x\"}",
+                   i ? "," : "", first + (unsigned)i);
+    buf_puts(&b, "]}");
+    struct alert_payload *p = NULL;
+    char err[256];
+    ck_assert_msg(alert_parse(b.data, b.len, &p, err, sizeof(err)) == 0, "%s",
+                  err);
+    buf_free(&b);
+    return p;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static char dir[64];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/replguard-remedy.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+START_TEST(journal_then_queue)
+{
+    char err[256];
+    struct remedy *r = remedy_open(dir, err, sizeof(err));
+    ck_assert_msg(r != NULL, "%s", err);
+    struct alert_payload *p = payload(3, 1);
+    ck_assert_int_eq(remedy_submit(r, p), REMEDY_OK);
+    struct queued_alert *q[8];
+    ck_assert_uint_eq(remedy_take(r, q, 8), 3);
+    ck_assert_str_eq(q[2]->fingerprint, "00000003");
+    ck_assert_uint_eq(q[0]->index, 0);
+    ck_assert_uint_eq(q[2]->index, 2);
+    ck_assert_uint_eq(q[0]->seq, q[2]->seq); /* one record a payload */
+    /* the record is in the journal and reads back as the same alerts */
+    struct journal_stats st;
+    journal_stats(remedy_journal(r), &st);
+    ck_assert_uint_eq(st.appends, 1);
+    for (int i = 0; i < 3; i++)
+        queued_alert_free(q[i]);
+    alert_payload_free(p);
+    remedy_close(r);
+}
+END_TEST
+
+START_TEST(full_queue_and_stopping_answer_503)
+{
+    char err[256];
+    struct remedy *r = remedy_open(dir, err, sizeof(err));
+    struct alert_payload *big = payload(ALERT_MAX_ALERTS, 100);
+    for (size_t n = 0; n + ALERT_MAX_ALERTS <= REMEDY_QUEUE_CAP;
+         n += ALERT_MAX_ALERTS)
+        ck_assert_int_eq(remedy_submit(r, big), REMEDY_OK);
+    /* nobody took them: the next payload does not fit */
+    struct alert_payload *one = payload(1, 7);
+    ck_assert_int_eq(remedy_submit(r, one), REMEDY_FULL);
+    remedy_stop(r);
+    ck_assert_int_eq(remedy_submit(r, one), REMEDY_STOPPING);
+    alert_payload_free(big);
+    alert_payload_free(one);
+    remedy_close(r);
+}
+END_TEST
+
+START_TEST(pause_survives_reopen)
+{
+    char err[256];
+    struct remedy *r = remedy_open(dir, err, sizeof(err));
+    ck_assert(!remedy_paused(r));
+    ck_assert_int_eq(remedy_set_paused(r, true), 0);
+    remedy_close(r);
+    r = remedy_open(dir, err, sizeof(err));
+    ck_assert(remedy_paused(r));
+    remedy_ack(r, "c1");
+    char *acks[4];
+    ck_assert_uint_eq(remedy_take_acks(r, acks, 4), 1);
+    ck_assert_str_eq(acks[0], "c1");
+    free(acks[0]);
+    remedy_close(r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("remedy");
+    TCase *tc = tcase_create("intake");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, journal_then_queue);
+    tcase_add_test(tc, full_queue_and_stopping_answer_503);
+    tcase_add_test(tc, pause_survives_reopen);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
