@@ -46,6 +46,13 @@ static const char RULES[] = "runbook: lag\n"
                             "steps:\n"
                             "  - action: force_sync\n"
                             "---\n"
+                            "runbook: checked\n"
+                            "match: {alertname: Checked}\n"
+                            "target_label: replica\n"
+                            "steps:\n"
+                            "  - action: reset_circuit_breakers\n"
+                            "verify: {within: 1s}\n"
+                            "---\n"
                             "runbook: slow-exec\n"
                             "match: {alertname: SlowExec}\n"
                             "target_label: replica\n"
@@ -462,6 +469,44 @@ START_TEST(escalation_blocks_until_ack)
 }
 END_TEST
 
+START_TEST(verify_escalates_when_lag_does_not_fall)
+{
+    write_config(false, NULL);
+    agent_start(&ag);
+    /* node2 stops applying: its lag only grows */
+    ck_assert_int_eq(call(node_url("node1"), "POST", "/v1/sim/fault",
+                          "{\"node\":\"node2\",\"kind\":\"stall\"}"),
+                     200);
+    sleep_ms(600);
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "Checked", "firing", "ab01", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    wait_audit("verify_failed", "runbook", "checked", 1);
+    assert_wait(ag.base, "replguard_escalations_total",
+                "cluster=\"c1\",runbook=\"checked\"", EQ, 1);
+    /* the audit line has the lag before and after */
+    char path[128], line[8192];
+    snprintf(path, sizeof(path), "%s/audit.jsonl", ag.dir);
+    FILE *f = fopen(path, "r");
+    bool seen = false;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (!strstr(line, "verify_failed"))
+            continue;
+        cJSON *o = cJSON_Parse(line);
+        double before = cJSON_GetObjectItem(o, "lag_before")->valuedouble;
+        double after = cJSON_GetObjectItem(o, "lag_after")->valuedouble;
+        ck_assert_msg(after > before, "lag %g -> %g", before, after);
+        cJSON_Delete(o);
+        seen = true;
+    }
+    if (f)
+        fclose(f);
+    ck_assert(seen);
+    buf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("remediation");
@@ -475,6 +520,7 @@ int main(void)
     tcase_add_test(tc, kill_9_mid_action_runs_nothing_twice);
     tcase_add_test(tc, throttle_then_gradual_restore);
     tcase_add_test(tc, escalation_blocks_until_ack);
+    tcase_add_test(tc, verify_escalates_when_lag_does_not_fall);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
