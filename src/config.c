@@ -2,16 +2,14 @@
  *
  * libyaml's document API parses the text into a tree whose every node has
  * a line and column; the schema below (field tables, one per mapping)
- * walks that tree through configread.c, copies the values into struct
+ * walks that tree through yamlread.c, copies the values into struct
  * config and checks the rules between fields, collecting every error; the
  * tree is freed before config_load_string() returns. */
 #include "config.h"
 
 #include "config_internal.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,28 +27,28 @@ static const uint64_t default_steps[] = {100, 500, 1000, 2000};
 
 /* --- enums ------------------------------------------------------------ */
 
-static bool read_role(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_role(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     size_t i;
-    if (!cfg_read_enum(c, v, role_names, ARRAY_LEN(role_names), &i))
+    if (!yr_read_enum(c, v, role_names, ARRAY_LEN(role_names), &i))
         return false;
     *(enum node_role *)dst = (enum node_role)i;
     return true;
 }
 
-static bool read_lag_source(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_lag_source(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     size_t i;
-    if (!cfg_read_enum(c, v, lag_source_names, ARRAY_LEN(lag_source_names), &i))
+    if (!yr_read_enum(c, v, lag_source_names, ARRAY_LEN(lag_source_names), &i))
         return false;
     *(enum lag_source *)dst = (enum lag_source)i;
     return true;
 }
 
-static bool read_profile(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_profile(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     size_t i;
-    if (!cfg_read_enum(c, v, profile_names, ARRAY_LEN(profile_names), &i))
+    if (!yr_read_enum(c, v, profile_names, ARRAY_LEN(profile_names), &i))
         return false;
     *(enum cluster_profile *)dst = (enum cluster_profile)i;
     return true;
@@ -59,85 +57,72 @@ static bool read_profile(struct ctx *c, yaml_node_t *v, void *dst)
 /* --- poll, auth, tls -------------------------------------------------- */
 
 enum { P_INTERVAL, P_TIMEOUT, P_MERKLE };
-static const struct field poll_fields[] = {
-    [P_INTERVAL] = {"interval", cfg_read_duration,
+static const struct yr_field poll_fields[] = {
+    [P_INTERVAL] = {"interval", yr_read_duration,
                     offsetof(struct config_poll, interval), false},
-    [P_TIMEOUT] = {"timeout", cfg_read_duration,
+    [P_TIMEOUT] = {"timeout", yr_read_duration,
                    offsetof(struct config_poll, timeout), false},
-    [P_MERKLE] = {"merkle_interval", cfg_read_duration,
+    [P_MERKLE] = {"merkle_interval", yr_read_duration,
                   offsetof(struct config_poll, merkle_interval), false},
 };
 
-static bool read_poll(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_poll(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     struct config_poll *p = dst;
-    struct seen s;
+    struct yr_seen s;
     int before = c->count;
 
-    if (!cfg_want_map(c, v))
+    if (!yr_want_map(c, v))
         return false;
-    cfg_walk_map(c, v, poll_fields, ARRAY_LEN(poll_fields), p, &s);
+    yr_walk_map(c, v, poll_fields, ARRAY_LEN(poll_fields), p, &s);
     struct bound timeout = {P_TIMEOUT, "timeout", p->timeout};
     struct bound interval = {P_INTERVAL, "interval", p->interval};
     cfg_check_less(c, &s, &timeout, &interval, &timeout);
     return c->count == before;
 }
 
-static const struct field auth_fields[] = {
-    {"token_file", cfg_read_string, offsetof(struct config, token_file), false},
+static const struct yr_field auth_fields[] = {
+    {"token_file", yr_read_string, offsetof(struct config, token_file), false},
 };
 
-static const struct field tls_fields[] = {
-    {"cert_file", cfg_read_string, offsetof(struct config, tls_cert_file),
-     true},
-    {"key_file", cfg_read_string, offsetof(struct config, tls_key_file), true},
+static const struct yr_field tls_fields[] = {
+    {"cert_file", yr_read_string, offsetof(struct config, tls_cert_file), true},
+    {"key_file", yr_read_string, offsetof(struct config, tls_key_file), true},
 };
 
-static bool read_auth(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_auth(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
-    struct seen s;
-    int before = c->count;
-
-    if (!cfg_want_map(c, v))
-        return false;
-    cfg_walk_map(c, v, auth_fields, ARRAY_LEN(auth_fields), dst, &s);
-    return c->count == before;
+    return yr_read_map(c, v, auth_fields, ARRAY_LEN(auth_fields), dst);
 }
 
-static bool read_tls(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_tls(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
-    struct seen s;
-    int before = c->count;
-
-    if (!cfg_want_map(c, v))
-        return false;
-    cfg_walk_map(c, v, tls_fields, ARRAY_LEN(tls_fields), dst, &s);
-    return c->count == before;
+    return yr_read_map(c, v, tls_fields, ARRAY_LEN(tls_fields), dst);
 }
 
 /* --- thresholds and throttle ------------------------------------------ */
 
 enum { T_WARNING, T_CRITICAL, T_ESCALATE, T_READ };
-static const struct field threshold_fields[] = {
-    [T_WARNING] = {"warning", cfg_read_duration,
+static const struct yr_field threshold_fields[] = {
+    [T_WARNING] = {"warning", yr_read_duration,
                    offsetof(struct config_thresholds, warning), false},
-    [T_CRITICAL] = {"critical", cfg_read_duration,
+    [T_CRITICAL] = {"critical", yr_read_duration,
                     offsetof(struct config_thresholds, critical), false},
-    [T_ESCALATE] = {"escalate", cfg_read_duration,
+    [T_ESCALATE] = {"escalate", yr_read_duration,
                     offsetof(struct config_thresholds, escalate), false},
-    [T_READ] = {"read_max_lag", cfg_read_duration,
+    [T_READ] = {"read_max_lag", yr_read_duration,
                 offsetof(struct config_thresholds, read_max_lag), false},
 };
 
-static bool read_thresholds(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_thresholds(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     struct config_thresholds *t = dst;
-    struct seen s;
+    struct yr_seen s;
     int before = c->count;
 
-    if (!cfg_want_map(c, v))
+    if (!yr_want_map(c, v))
         return false;
-    cfg_walk_map(c, v, threshold_fields, ARRAY_LEN(threshold_fields), t, &s);
+    yr_walk_map(c, v, threshold_fields, ARRAY_LEN(threshold_fields), t, &s);
     struct bound warning = {T_WARNING, "warning", t->warning};
     struct bound critical = {T_CRITICAL, "critical", t->critical};
     struct bound escalate = {T_ESCALATE, "escalate", t->escalate};
@@ -146,47 +131,34 @@ static bool read_thresholds(struct ctx *c, yaml_node_t *v, void *dst)
     return c->count == before;
 }
 
-static bool read_step(struct ctx *c, yaml_node_t *v, struct config_throttle *t,
-                      size_t i)
+/* read_step: restore step i of the struct config_throttle arg. */
+static bool read_step(struct yr_ctx *c, yaml_node_t *v, size_t i, void *arg)
 {
-    size_t saved = cfg_path_index(c, i);
+    struct config_throttle *t = arg;
     uint64_t *steps = t->restore_steps;
-    bool ok = cfg_read_uint(c, v, 1, UINT32_MAX, &steps[i]);
+    bool ok = yr_read_uint(c, v, 1, UINT32_MAX, &steps[i]);
 
     /* A step that failed to parse is 0: compare only with a good one. */
     if (ok && i > 0 && steps[i - 1] && steps[i] <= steps[i - 1]) {
-        cfg_err_at(c, v->start_mark,
-                   "steps must be strictly increasing: %" PRIu64
-                   " after %" PRIu64,
-                   steps[i], steps[i - 1]);
+        yr_err_at(c, v->start_mark,
+                  "steps must be strictly increasing: %" PRIu64
+                  " after %" PRIu64,
+                  steps[i], steps[i - 1]);
         ok = false;
     }
-    cfg_path_pop(c, saved);
     return ok;
 }
 
-static bool read_steps(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_steps(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     struct config_throttle *t = dst;
-    size_t n, i = 0;
-    bool ok = true;
+    size_t n;
 
-    if (!cfg_want_seq(c, v))
+    if (!yr_want_items(c, v, 1, CONFIG_MAX_RESTORE_STEPS, "steps", &n))
         return false;
-    n = cfg_n_items(v);
-    if (n == 0 || n > CONFIG_MAX_RESTORE_STEPS) {
-        cfg_err_at(c, v->start_mark, "expected 1 to %d steps, got %zu",
-                   CONFIG_MAX_RESTORE_STEPS, n);
-        return false;
-    }
     t->restore_steps = xcalloc(n, sizeof(*t->restore_steps));
     t->n_restore_steps = n;
-    for (yaml_node_item_t *it = v->data.sequence.items.start;
-         it < v->data.sequence.items.top; it++) {
-        if (!read_step(c, cfg_node_at(c, *it), t, i++))
-            ok = false;
-    }
-    return ok;
+    return yr_each_item(c, v, read_step, t);
 }
 
 static void set_default_steps(struct config_throttle *t)
@@ -197,47 +169,47 @@ static void set_default_steps(struct config_throttle *t)
 }
 
 enum { TH_FLOOR, TH_STEPS, TH_INTERVAL };
-static const struct field throttle_fields[] = {
+static const struct yr_field throttle_fields[] = {
     [TH_FLOOR] = {"floor", cfg_read_floor,
                   offsetof(struct config_throttle, floor), false},
     [TH_STEPS] = {"restore_steps", read_steps, 0, false},
-    [TH_INTERVAL] = {"restore_interval", cfg_read_duration,
+    [TH_INTERVAL] = {"restore_interval", yr_read_duration,
                      offsetof(struct config_throttle, restore_interval), false},
 };
 
 /* read_throttle: the first restore step may not be below the floor. */
-static bool read_throttle(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_throttle(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     struct config_throttle *t = dst;
-    struct seen s;
+    struct yr_seen s;
     int before = c->count;
 
-    if (!cfg_want_map(c, v))
+    if (!yr_want_map(c, v))
         return false;
-    cfg_walk_map(c, v, throttle_fields, ARRAY_LEN(throttle_fields), t, &s);
-    if (s.state[TH_STEPS] == ABSENT)
+    yr_walk_map(c, v, throttle_fields, ARRAY_LEN(throttle_fields), t, &s);
+    if (s.state[TH_STEPS] == YR_ABSENT)
         set_default_steps(t);
-    if (s.state[TH_FLOOR] == BAD || s.state[TH_STEPS] == BAD ||
+    if (s.state[TH_FLOOR] == YR_BAD || s.state[TH_STEPS] == YR_BAD ||
         t->restore_steps[0] >= t->floor)
         return c->count == before;
-    if (s.state[TH_STEPS] == GOOD)
-        cfg_err_at(c, s.mark[TH_STEPS],
-                   "the first restore step (%" PRIu64
-                   ") is below floor (%" PRIu64 ")",
-                   t->restore_steps[0], t->floor);
+    if (s.state[TH_STEPS] == YR_GOOD)
+        yr_err_at(c, s.mark[TH_STEPS],
+                  "the first restore step (%" PRIu64
+                  ") is below floor (%" PRIu64 ")",
+                  t->restore_steps[0], t->floor);
     else
-        cfg_err_at(c, s.mark[TH_FLOOR],
-                   "floor (%" PRIu64
-                   ") is above the first restore step (%" PRIu64
-                   ", the default)",
-                   t->floor, t->restore_steps[0]);
+        yr_err_at(c, s.mark[TH_FLOOR],
+                  "floor (%" PRIu64
+                  ") is above the first restore step (%" PRIu64
+                  ", the default)",
+                  t->floor, t->restore_steps[0]);
     return false;
 }
 
 /* --- nodes ------------------------------------------------------------ */
 
 enum { N_NAME, N_URL, N_ROLE, N_PRIORITY };
-static const struct field node_fields[] = {
+static const struct yr_field node_fields[] = {
     [N_NAME] = {"name", cfg_read_name, offsetof(struct config_node, name),
                 true},
     [N_URL] = {"url", cfg_read_url, offsetof(struct config_node, url), true},
@@ -246,20 +218,20 @@ static const struct field node_fields[] = {
                     offsetof(struct config_node, priority), false},
 };
 
-static void check_node_name(struct ctx *c, const struct config_cluster *cl,
+static void check_node_name(struct yr_ctx *c, const struct config_cluster *cl,
                             size_t i, yaml_mark_t m)
 {
     for (size_t j = 0; j < i; j++) {
         if (cl->nodes[j].name &&
             strcmp(cl->nodes[j].name, cl->nodes[i].name) == 0) {
-            cfg_err_at(c, m, "duplicate node name \"%s\" (first at line %d)",
-                       cl->nodes[i].name, cl->nodes[j].line);
+            yr_err_at(c, m, "duplicate node name \"%s\" (first at line %d)",
+                      cl->nodes[i].name, cl->nodes[j].line);
             return;
         }
     }
 }
 
-static void note_primary(struct ctx *c, struct config_cluster *cl, size_t i,
+static void note_primary(struct yr_ctx *c, struct config_cluster *cl, size_t i,
                          yaml_mark_t m)
 {
     const struct config_node *first;
@@ -269,66 +241,55 @@ static void note_primary(struct ctx *c, struct config_cluster *cl, size_t i,
         return;
     }
     first = &cl->nodes[cl->primary];
-    cfg_err_at(c, m,
-               "a second primary: the node at line %d is already the primary "
-               "(a cluster has exactly one)",
-               first->line);
+    yr_err_at(c, m,
+              "a second primary: the node at line %d is already the primary "
+              "(a cluster has exactly one)",
+              first->line);
 }
 
-/* read_node: reads node i of cl. Returns whether its role is known. */
-static bool read_node(struct ctx *c, yaml_node_t *v, struct config_cluster *cl,
-                      size_t i)
+/* read_node: reads node i of cl, the struct config_cluster arg.
+ * Returns whether its role is known. */
+static bool read_node(struct yr_ctx *c, yaml_node_t *v, size_t i, void *arg)
 {
+    struct config_cluster *cl = arg;
     struct config_node *n = &cl->nodes[i];
-    struct seen s;
+    struct yr_seen s;
 
-    if (!cfg_want_map(c, v))
+    if (!yr_want_map(c, v))
         return false;
     n->line = (int)v->start_mark.line + 1;
     n->column = (int)v->start_mark.column + 1;
-    cfg_walk_map(c, v, node_fields, ARRAY_LEN(node_fields), n, &s);
-    if (s.state[N_NAME] == GOOD)
+    yr_walk_map(c, v, node_fields, ARRAY_LEN(node_fields), n, &s);
+    if (s.state[N_NAME] == YR_GOOD)
         check_node_name(c, cl, i, s.mark[N_NAME]);
-    if (s.state[N_ROLE] == GOOD && n->role == NODE_ROLE_PRIMARY)
+    if (s.state[N_ROLE] == YR_GOOD && n->role == NODE_ROLE_PRIMARY)
         note_primary(c, cl, i, s.mark[N_ROLE]);
-    return s.state[N_ROLE] == GOOD;
+    return s.state[N_ROLE] == YR_GOOD;
 }
 
-static bool read_nodes(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_nodes(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     struct config_cluster *cl = dst;
     int before = c->count;
-    bool roles_known = true;
-    size_t n, i = 0, saved;
+    bool roles_known;
+    size_t n;
 
-    if (!cfg_want_seq(c, v))
+    if (!yr_want_items(c, v, 1, CONFIG_MAX_NODES, "nodes", &n))
         return false;
-    n = cfg_n_items(v);
-    if (n == 0 || n > CONFIG_MAX_NODES) {
-        cfg_err_at(c, v->start_mark, "expected 1 to %d nodes, got %zu",
-                   CONFIG_MAX_NODES, n);
-        return false;
-    }
     cl->nodes = xcalloc(n, sizeof(*cl->nodes));
     cl->n_nodes = n;
     cl->primary = SIZE_MAX;
-    for (yaml_node_item_t *it = v->data.sequence.items.start;
-         it < v->data.sequence.items.top; it++, i++) {
-        saved = cfg_path_index(c, i);
-        if (!read_node(c, cfg_node_at(c, *it), cl, i))
-            roles_known = false;
-        cfg_path_pop(c, saved);
-    }
+    roles_known = yr_each_item(c, v, read_node, cl);
     if (roles_known && cl->primary == SIZE_MAX)
-        cfg_err_at(c, v->start_mark,
-                   "no node has role primary (a cluster has exactly one)");
+        yr_err_at(c, v->start_mark,
+                  "no node has role primary (a cluster has exactly one)");
     return c->count == before;
 }
 
 /* --- clusters --------------------------------------------------------- */
 
 enum { C_NAME, C_PROFILE, C_LAG, C_THRESHOLDS, C_THROTTLE, C_NODES };
-static const struct field cluster_fields[] = {
+static const struct yr_field cluster_fields[] = {
     [C_NAME] = {"name", cfg_read_name, offsetof(struct config_cluster, name),
                 true},
     [C_PROFILE] = {"profile", read_profile,
@@ -354,59 +315,51 @@ static void cluster_defaults(struct config_cluster *cl)
     cl->throttle.restore_interval = 300;
 }
 
-static void check_cluster_name(struct ctx *c, const struct config *cfg,
+static void check_cluster_name(struct yr_ctx *c, const struct config *cfg,
                                size_t i, yaml_mark_t m)
 {
     for (size_t j = 0; j < i; j++) {
         if (cfg->clusters[j].name &&
             strcmp(cfg->clusters[j].name, cfg->clusters[i].name) == 0) {
-            cfg_err_at(c, m, "duplicate cluster name \"%s\" (first at line %d)",
-                       cfg->clusters[i].name, cfg->clusters[j].line);
+            yr_err_at(c, m, "duplicate cluster name \"%s\" (first at line %d)",
+                      cfg->clusters[i].name, cfg->clusters[j].line);
             return;
         }
     }
 }
 
-static void read_cluster(struct ctx *c, yaml_node_t *v, struct config *cfg,
-                         size_t i)
+/* read_cluster: reads cluster i of the struct config arg; the caller
+ * counts the errors. */
+static bool read_cluster(struct yr_ctx *c, yaml_node_t *v, size_t i, void *arg)
 {
+    struct config *cfg = arg;
     struct config_cluster *cl = &cfg->clusters[i];
-    struct seen s;
+    struct yr_seen s;
 
     cluster_defaults(cl);
-    if (!cfg_want_map(c, v))
-        return;
+    if (!yr_want_map(c, v))
+        return false;
     cl->line = (int)v->start_mark.line + 1;
     cl->column = (int)v->start_mark.column + 1;
-    cfg_walk_map(c, v, cluster_fields, ARRAY_LEN(cluster_fields), cl, &s);
+    yr_walk_map(c, v, cluster_fields, ARRAY_LEN(cluster_fields), cl, &s);
     if (!cl->throttle.restore_steps)
         set_default_steps(&cl->throttle);
-    if (s.state[C_NAME] == GOOD)
+    if (s.state[C_NAME] == YR_GOOD)
         check_cluster_name(c, cfg, i, s.mark[C_NAME]);
+    return true;
 }
 
-static bool read_clusters(struct ctx *c, yaml_node_t *v, void *dst)
+static bool read_clusters(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     struct config *cfg = dst;
     int before = c->count;
-    size_t n, i = 0, saved;
+    size_t n;
 
-    if (!cfg_want_seq(c, v))
+    if (!yr_want_items(c, v, 1, CONFIG_MAX_CLUSTERS, "clusters", &n))
         return false;
-    n = cfg_n_items(v);
-    if (n == 0 || n > CONFIG_MAX_CLUSTERS) {
-        cfg_err_at(c, v->start_mark, "expected 1 to %d clusters, got %zu",
-                   CONFIG_MAX_CLUSTERS, n);
-        return false;
-    }
     cfg->clusters = xcalloc(n, sizeof(*cfg->clusters));
     cfg->n_clusters = n;
-    for (yaml_node_item_t *it = v->data.sequence.items.start;
-         it < v->data.sequence.items.top; it++, i++) {
-        saved = cfg_path_index(c, i);
-        read_cluster(c, cfg_node_at(c, *it), cfg, i);
-        cfg_path_pop(c, saved);
-    }
+    yr_each_item(c, v, read_cluster, cfg);
     return c->count == before;
 }
 
@@ -423,15 +376,15 @@ enum {
     F_POLL,
     F_CL
 };
-static const struct field top_fields[] = {
+static const struct yr_field top_fields[] = {
     [F_LISTEN] = {"listen", cfg_read_listen, 0, false},
-    [F_DRY] = {"dry_run", cfg_read_bool, offsetof(struct config, dry_run),
+    [F_DRY] = {"dry_run", yr_read_bool, offsetof(struct config, dry_run),
                false},
-    [F_STATE] = {"state_dir", cfg_read_string,
+    [F_STATE] = {"state_dir", yr_read_string,
                  offsetof(struct config, state_dir), false},
-    [F_AUDIT] = {"audit_log", cfg_read_string,
+    [F_AUDIT] = {"audit_log", yr_read_string,
                  offsetof(struct config, audit_log), false},
-    [F_RULES] = {"rules", cfg_read_string, offsetof(struct config, rules),
+    [F_RULES] = {"rules", yr_read_string, offsetof(struct config, rules),
                  false},
     [F_AUTH] = {"auth", read_auth, 0, false},
     [F_TLS] = {"tls", read_tls, 0, false},
@@ -439,8 +392,9 @@ static const struct field top_fields[] = {
     [F_CL] = {"clusters", read_clusters, 0, true},
 };
 
-_Static_assert(ARRAY_LEN(top_fields) <= MAX_FIELDS, "raise MAX_FIELDS");
-_Static_assert(ARRAY_LEN(cluster_fields) <= MAX_FIELDS, "raise MAX_FIELDS");
+_Static_assert(ARRAY_LEN(top_fields) <= YR_MAX_FIELDS, "raise YR_MAX_FIELDS");
+_Static_assert(ARRAY_LEN(cluster_fields) <= YR_MAX_FIELDS,
+               "raise YR_MAX_FIELDS");
 
 static void string_defaults(struct config *cfg)
 {
@@ -462,10 +416,10 @@ static void string_defaults(struct config *cfg)
     cfg->audit_log = buf_detach(&b);
 }
 
-static struct config *build(struct ctx *c, yaml_node_t *root)
+static struct config *build(struct yr_ctx *c, yaml_node_t *root)
 {
     struct config *cfg = xcalloc(1, sizeof(*cfg));
-    struct seen s;
+    struct yr_seen s;
     yaml_mark_t start = {0, 0, 0};
 
     cfg->path = xstrdup(c->name);
@@ -474,71 +428,34 @@ static struct config *build(struct ctx *c, yaml_node_t *root)
     cfg->poll.timeout = 0.8;
     cfg->poll.merkle_interval = 30;
     if (!root)
-        cfg_err_at(c, start, "empty config: missing required key \"clusters\"");
-    else if (cfg_want_map(c, root))
-        cfg_walk_map(c, root, top_fields, ARRAY_LEN(top_fields), cfg, &s);
+        yr_err_at(c, start, "empty config: missing required key \"clusters\"");
+    else if (yr_want_map(c, root))
+        yr_walk_map(c, root, top_fields, ARRAY_LEN(top_fields), cfg, &s);
     string_defaults(cfg);
     return cfg;
 }
 
-/* offset_mark: the line and column of byte offset off, for reader errors
- * (bad UTF-8), which libyaml reports as an offset only. */
-static yaml_mark_t offset_mark(const char *text, size_t len, size_t off)
-{
-    yaml_mark_t m = {off, 0, 0};
-
-    for (size_t i = 0; i < off && i < len; i++) {
-        m.column++;
-        if (text[i] == '\n') {
-            m.line++;
-            m.column = 0;
-        }
-    }
-    return m;
-}
-
-static void syntax_error(struct ctx *c, const yaml_parser_t *p,
-                         const char *text, size_t len)
-{
-    yaml_mark_t m = p->problem_mark;
-    const char *problem = p->problem ? p->problem : "out of memory";
-
-    if (p->error == YAML_READER_ERROR)
-        m = offset_mark(text, len, p->problem_offset);
-    if (p->context)
-        cfg_err_at(c, m, "YAML syntax error: %s (%s at line %zu, column %zu)",
-                   problem, p->context, p->context_mark.line + 1,
-                   p->context_mark.column + 1);
-    else
-        cfg_err_at(c, m, "YAML syntax error: %s", problem);
-}
-
-/* load_doc: parses text into *doc, which the caller deletes when this
- * returns 0; -1 after a syntax error in the first document. A second
- * document is an error. */
-static int load_doc(struct ctx *c, const char *text, size_t len,
-                    yaml_document_t *doc)
+/* load_doc: parses c->text into *doc, which the caller deletes when
+ * this returns 0; -1 after a syntax error in the first document. A
+ * second document is an error. */
+static int load_doc(struct yr_ctx *c, yaml_document_t *doc)
 {
     yaml_parser_t p;
     yaml_document_t extra;
     int rc = -1;
 
-    if (!yaml_parser_initialize(&p)) {
-        fprintf(stderr, "replguard: out of memory in libyaml\n");
-        abort();
-    }
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    yr_parser_init(&p, c->text, c->len);
     if (!yaml_parser_load(&p, doc)) {
-        syntax_error(c, &p, text, len);
+        yr_syntax_error(c, &p);
         goto out;
     }
     rc = 0;
     if (!yaml_parser_load(&p, &extra)) {
-        syntax_error(c, &p, text, len);
+        yr_syntax_error(c, &p);
         goto out;
     }
     if (yaml_document_get_root_node(&extra))
-        cfg_err_at(c, extra.start_mark, "only one YAML document is allowed");
+        yr_err_at(c, extra.start_mark, "only one YAML document is allowed");
     yaml_document_delete(&extra);
 out:
     yaml_parser_delete(&p);
@@ -551,55 +468,29 @@ int config_load_string(const char *name, const char *text, size_t len,
     struct config_errors discard;
     yaml_document_t doc;
     struct config *cfg = NULL;
-    struct ctx c = {.name = name, .doc = &doc};
+    struct yr_ctx c;
+    int count;
 
     *out = NULL;
     config_errors_init(&discard);
-    c.errs = errs ? errs : &discard;
-    buf_init(&c.path, 0);
+    yr_init(&c, name, text, len, errs ? errs : &discard);
+    c.doc = &doc;
     if (len > CONFIG_MAX_FILE_SIZE) {
-        cfg_err_plain(c.errs, name, "larger than %d bytes",
-                      CONFIG_MAX_FILE_SIZE);
+        yr_err_plain(c.errs, name, "larger than %d bytes",
+                     CONFIG_MAX_FILE_SIZE);
         c.count++;
-    } else if (load_doc(&c, text, len, &doc) == 0) {
+    } else if (load_doc(&c, &doc) == 0) {
         cfg = build(&c, yaml_document_get_root_node(&doc));
         yaml_document_delete(&doc);
     }
-    cfg_flush_errors(&c);
-    if (c.count == 0) {
+    count = yr_finish(&c);
+    if (count == 0) {
         *out = cfg;
         cfg = NULL;
     }
     config_free(cfg);
-    buf_free(&c.path);
     config_errors_reset(&discard);
-    return c.count;
-}
-
-/* slurp: reads the file at path into b (created with its size limit).
- * Returns 0, -EFBIG when it is too large, or -errno. */
-static int slurp(const char *path, struct buf *b)
-{
-    char chunk[8192];
-    size_t n;
-    int rc = 0;
-    FILE *f = fopen(path, "rb");
-
-    if (!f)
-        return -errno;
-    for (;;) {
-        n = fread(chunk, 1, sizeof(chunk), f);
-        if (n == 0)
-            break;
-        if (buf_append(b, chunk, n) < 0) {
-            rc = -EFBIG;
-            break;
-        }
-    }
-    if (rc == 0 && ferror(f))
-        rc = errno ? -errno : -EIO;
-    fclose(f);
-    return rc;
+    return count;
 }
 
 int config_load(const char *path, struct config **out,
@@ -609,13 +500,7 @@ int config_load(const char *path, struct config **out,
     int rc;
 
     *out = NULL;
-    buf_init(&b, CONFIG_MAX_FILE_SIZE);
-    rc = slurp(path, &b);
-    if (rc == -EFBIG && errs)
-        cfg_err_plain(errs, path, "larger than %d bytes", CONFIG_MAX_FILE_SIZE);
-    else if (rc < 0 && errs)
-        cfg_err_plain(errs, path, "cannot read: %s", strerror(-rc));
-    if (rc < 0)
+    if (yr_slurp(path, &b, errs) < 0)
         rc = 1;
     else
         rc = config_load_string(path, b.data ? b.data : "", b.len, out, errs);

@@ -3,7 +3,7 @@
  *
  * Each file's text is parsed by libyaml's document API, one document at
  * a time; the schema below (field tables, one per mapping) walks each
- * tree through runbookread.c, copies the values into struct runbook and
+ * tree through yamlread.c, copies the values into struct runbook and
  * checks the rules between fields, collecting every error; each tree is
  * freed before the next document is read. The loaded set is served by
  * runbookset.c. */
@@ -14,7 +14,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,42 +41,43 @@ static const char *const method_names[] = {
 
 /* --- steps ------------------------------------------------------------ */
 
-static bool read_action(struct rb_ctx *c, yaml_node_t *v, void *dst)
+static bool read_action(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     size_t i;
-    if (!rb_read_enum(c, v, action_names, ARRAY_LEN(action_names), &i))
+    if (!yr_read_enum(c, v, action_names, ARRAY_LEN(action_names), &i))
         return false;
     *(enum runbook_action *)dst = (enum runbook_action)i;
     return true;
 }
 
-static bool read_method(struct rb_ctx *c, yaml_node_t *v, void *dst)
+static bool read_method(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     size_t i;
-    if (!rb_read_enum(c, v, method_names, ARRAY_LEN(method_names), &i))
+    if (!yr_read_enum(c, v, method_names, ARRAY_LEN(method_names), &i))
         return false;
     *(enum runbook_method *)dst = (enum runbook_method)i;
     return true;
 }
 
-/* read_arg: argv[0] is an absolute path without placeholders; the
- * others are templates. */
-static bool read_arg(struct rb_ctx *c, yaml_node_t *v, struct runbook_step *st,
-                     size_t i)
+/* read_arg: argument i of the struct runbook_step arg. argv[0] is an
+ * absolute path without placeholders; the others are templates. */
+static bool read_arg(struct yr_ctx *c, yaml_node_t *v, size_t i, void *arg)
 {
-    if (!rb_read_string(c, v, &st->argv[i]))
+    struct runbook_step *st = arg;
+
+    if (!yr_read_string(c, v, &st->argv[i]))
         return false;
     if (i > 0)
         return rb_check_template(c, v, st->argv[i]);
     if (st->argv[0][0] != '/') {
-        rb_err_at(c, v->start_mark,
+        yr_err_at(c, v->start_mark,
                   "must be an absolute path, got \"%.80s\" (argv runs "
                   "without a shell or PATH search)",
                   st->argv[0]);
         return false;
     }
     if (strstr(st->argv[0], "{{")) {
-        rb_err_at(c, v->start_mark,
+        yr_err_at(c, v->start_mark,
                   "takes no placeholders: alert labels do "
                   "not choose which program runs");
         return false;
@@ -85,49 +85,49 @@ static bool read_arg(struct rb_ctx *c, yaml_node_t *v, struct runbook_step *st,
     return true;
 }
 
-static bool read_argv(struct rb_ctx *c, yaml_node_t *v, void *dst)
+static bool read_argv(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     struct runbook_step *st = dst;
-    size_t n, i = 0, saved;
-    bool ok = true;
+    size_t n;
 
-    if (!rb_want_seq(c, v))
+    if (!yr_want_items(c, v, 1, RUNBOOK_MAX_ARGV, "strings", &n))
         return false;
-    n = rb_n_items(v);
-    if (n == 0 || n > RUNBOOK_MAX_ARGV) {
-        rb_err_at(c, v->start_mark, "expected 1 to %d strings, got %zu",
-                  RUNBOOK_MAX_ARGV, n);
-        return false;
-    }
     st->argv = xcalloc(n + 1, sizeof(*st->argv));
     st->argc = n;
-    for (yaml_node_item_t *it = v->data.sequence.items.start;
-         it < v->data.sequence.items.top; it++, i++) {
-        saved = rb_path_index(c, i);
-        if (!read_arg(c, rb_node(c, *it), st, i))
-            ok = false;
-        rb_path_pop(c, saved);
-    }
-    return ok;
+    return yr_each_item(c, v, read_arg, st);
 }
 
 enum { S_ACTION, S_WHEN, S_URL, S_METHOD, S_BODY, S_ARGV, S_TIMEOUT };
-static const struct rb_field step_fields[] = {
+static const struct yr_field step_fields[] = {
     [S_ACTION] = {"action", read_action, offsetof(struct runbook_step, action),
-                  true, 0, 0},
+                  true},
     [S_WHEN] = {"when", rb_read_condition, offsetof(struct runbook_step, when),
-                false, 0, 0},
-    [S_URL] = {"url", rb_read_url, offsetof(struct runbook_step, url), false,
-               A(ESCALATE) | A(HTTP), A(ESCALATE) | A(HTTP)},
+                false},
+    [S_URL] = {"url", rb_read_url, offsetof(struct runbook_step, url), false},
     [S_METHOD] = {"method", read_method, offsetof(struct runbook_step, method),
-                  false, A(HTTP), 0},
+                  false},
     [S_BODY] = {"body", rb_read_template, offsetof(struct runbook_step, body),
-                false, A(HTTP), 0},
-    [S_ARGV] = {"argv", read_argv, 0, false, A(EXEC), A(EXEC)},
+                false},
+    [S_ARGV] = {"argv", read_argv, 0, false},
     [S_TIMEOUT] = {"timeout", rb_read_timeout,
-                   offsetof(struct runbook_step, timeout), false,
-                   A(ESCALATE) | A(HTTP) | A(EXEC), 0},
+                   offsetof(struct runbook_step, timeout), false},
 };
+
+/* Which actions use each step key, indexed like step_fields: actions,
+ * those that take it (a bit per enum runbook_action; 0: every action);
+ * needed, those that require it. */
+struct step_use {
+    unsigned actions, needed;
+};
+static const struct step_use step_use[] = {
+    [S_URL] = {A(ESCALATE) | A(HTTP), A(ESCALATE) | A(HTTP)},
+    [S_METHOD] = {A(HTTP), 0},
+    [S_BODY] = {A(HTTP), 0},
+    [S_ARGV] = {A(EXEC), A(EXEC)},
+    [S_TIMEOUT] = {A(ESCALATE) | A(HTTP) | A(EXEC), 0},
+};
+_Static_assert(ARRAY_LEN(step_use) == ARRAY_LEN(step_fields),
+               "one step_use per step field");
 
 /* keys_of: the keys action a takes, for messages; the caller frees. */
 static char *keys_of(enum runbook_action a)
@@ -136,36 +136,37 @@ static char *keys_of(enum runbook_action a)
 
     buf_init(&b, 0);
     for (size_t i = 0; i < ARRAY_LEN(step_fields); i++) {
-        const struct rb_field *f = &step_fields[i];
-        if (!f->actions || (f->actions & (1u << a)))
-            buf_printf(&b, "%s%s", b.len ? ", " : "", f->key);
+        const struct step_use *u = &step_use[i];
+        if (!u->actions || (u->actions & (1u << a)))
+            buf_printf(&b, "%s%s", b.len ? ", " : "", step_fields[i].key);
     }
     return buf_detach(&b);
 }
 
 /* check_params: the keys given must be ones the action takes, and the
  * ones it needs must be there. */
-static void check_params(struct rb_ctx *c, const yaml_node_t *map,
-                         const struct runbook_step *st, const struct rb_seen *s)
+static void check_params(struct yr_ctx *c, const yaml_node_t *map,
+                         const struct runbook_step *st, const struct yr_seen *s)
 {
     unsigned bit = 1u << st->action;
     const char *name = action_names[st->action];
     char *keys = keys_of(st->action);
 
     for (size_t i = 0; i < ARRAY_LEN(step_fields); i++) {
-        const struct rb_field *f = &step_fields[i];
-        if (s->state[i] != RB_ABSENT && f->actions && !(f->actions & bit))
-            rb_err_at(c, s->key[i],
+        const struct step_use *u = &step_use[i];
+        const char *key = step_fields[i].key;
+        if (s->state[i] != YR_ABSENT && u->actions && !(u->actions & bit))
+            yr_err_at(c, s->key[i],
                       "action %s does not take \"%s\" (it takes: %s)", name,
-                      f->key, keys);
-        else if (s->state[i] == RB_ABSENT && (f->needed & bit))
-            rb_err_at(c, map->start_mark,
-                      "missing required key \"%s\" (action %s needs it)",
-                      f->key, name);
+                      key, keys);
+        else if (s->state[i] == YR_ABSENT && (u->needed & bit))
+            yr_err_at(c, map->start_mark,
+                      "missing required key \"%s\" (action %s needs it)", key,
+                      name);
     }
-    if (st->action == RUNBOOK_ACT_HTTP && s->state[S_BODY] != RB_ABSENT &&
-        s->state[S_METHOD] == RB_GOOD && st->method == RUNBOOK_METHOD_GET)
-        rb_err_at(c, s->key[S_BODY],
+    if (st->action == RUNBOOK_ACT_HTTP && s->state[S_BODY] != YR_ABSENT &&
+        s->state[S_METHOD] == YR_GOOD && st->method == RUNBOOK_METHOD_GET)
+        yr_err_at(c, s->key[S_BODY],
                   "a GET request has no body (use POST, PUT or PATCH)");
     free(keys);
 }
@@ -173,24 +174,23 @@ static void check_params(struct rb_ctx *c, const yaml_node_t *map,
 /* step_defaults: the default timeout of the actions that take one. */
 static void step_defaults(struct runbook_step *st)
 {
-    if ((step_fields[S_TIMEOUT].actions & (1u << st->action)) &&
-        st->timeout == 0)
+    if ((step_use[S_TIMEOUT].actions & (1u << st->action)) && st->timeout == 0)
         st->timeout = RUNBOOK_DEFAULT_TIMEOUT;
 }
 
-static bool read_step(struct rb_ctx *c, yaml_node_t *v, struct runbook_step *st)
+static bool read_step(struct yr_ctx *c, yaml_node_t *v, struct runbook_step *st)
 {
-    struct rb_seen s;
+    struct yr_seen s;
     int before = c->count;
 
     st->line = (int)v->start_mark.line + 1;
     st->column = (int)v->start_mark.column + 1;
-    if (!rb_want_map(c, v))
+    if (!yr_want_map(c, v))
         return false;
-    rb_walk_map(c, v, step_fields, ARRAY_LEN(step_fields), st, &s);
-    if (s.state[S_ACTION] == RB_GOOD)
+    yr_walk_map(c, v, step_fields, ARRAY_LEN(step_fields), st, &s);
+    if (s.state[S_ACTION] == YR_GOOD)
         check_params(c, v, st, &s);
-    if (s.state[S_METHOD] != RB_GOOD)
+    if (s.state[S_METHOD] != YR_GOOD)
         st->method = st->action == RUNBOOK_ACT_HTTP ? RUNBOOK_METHOD_POST
                                                     : RUNBOOK_METHOD_GET;
     step_defaults(st);
@@ -199,7 +199,7 @@ static bool read_step(struct rb_ctx *c, yaml_node_t *v, struct runbook_step *st)
 
 /* read_named_step: an on_resolved entry written as an action's name,
  * for the actions without required parameters. */
-static bool read_named_step(struct rb_ctx *c, yaml_node_t *v,
+static bool read_named_step(struct yr_ctx *c, yaml_node_t *v,
                             struct runbook_step *st)
 {
     st->line = (int)v->start_mark.line + 1;
@@ -207,8 +207,8 @@ static bool read_named_step(struct rb_ctx *c, yaml_node_t *v,
     if (!read_action(c, v, &st->action))
         return false;
     for (size_t i = 0; i < ARRAY_LEN(step_fields); i++) {
-        if (step_fields[i].needed & (1u << st->action)) {
-            rb_err_at(c, v->start_mark,
+        if (step_use[i].needed & (1u << st->action)) {
+            yr_err_at(c, v->start_mark,
                       "action %s needs \"%s\": write it as a mapping",
                       action_names[st->action], step_fields[i].key);
             return false;
@@ -218,83 +218,84 @@ static bool read_named_step(struct rb_ctx *c, yaml_node_t *v,
     return true;
 }
 
-/* read_step_list: 1 to RUNBOOK_MAX_STEPS step mappings; for on_resolved
- * (names_ok) 0 to RUNBOOK_MAX_STEPS steps or action names. */
-static bool read_step_list(struct rb_ctx *c, yaml_node_t *v, struct rb_steps *l,
-                           bool names_ok)
+/* read_list_step: step i of the struct rb_steps arg, a mapping. */
+static bool read_list_step(struct yr_ctx *c, yaml_node_t *v, size_t i,
+                           void *arg)
 {
-    size_t n, i = 0, saved;
-    bool ok = true;
+    struct rb_steps *l = arg;
 
-    if (!rb_want_seq(c, v))
-        return false;
-    n = rb_n_items(v);
-    if ((n == 0 && !names_ok) || n > RUNBOOK_MAX_STEPS) {
-        rb_err_at(c, v->start_mark, "expected %d to %d steps, got %zu",
-                  names_ok ? 0 : 1, RUNBOOK_MAX_STEPS, n);
-        return false;
-    }
-    l->v = xcalloc(n, sizeof(*l->v));
-    l->n = n;
-    for (yaml_node_item_t *it = v->data.sequence.items.start;
-         it < v->data.sequence.items.top; it++, i++) {
-        yaml_node_t *item = rb_node(c, *it);
-        saved = rb_path_index(c, i);
-        if (names_ok && item->type == YAML_SCALAR_NODE && !rb_is_null(item))
-            ok = read_named_step(c, item, &l->v[i]) && ok;
-        else
-            ok = read_step(c, item, &l->v[i]) && ok;
-        rb_path_pop(c, saved);
-    }
-    return ok;
+    return read_step(c, v, &l->v[i]);
 }
 
-static bool read_steps(struct rb_ctx *c, yaml_node_t *v, void *dst)
+/* read_resolved_step: step i of on_resolved, a mapping or a name. */
+static bool read_resolved_step(struct yr_ctx *c, yaml_node_t *v, size_t i,
+                               void *arg)
+{
+    struct rb_steps *l = arg;
+
+    if (v->type == YAML_SCALAR_NODE && !yr_is_null(v))
+        return read_named_step(c, v, &l->v[i]);
+    return read_step(c, v, &l->v[i]);
+}
+
+/* read_step_list: 1 to RUNBOOK_MAX_STEPS step mappings; for on_resolved
+ * (names_ok) 0 to RUNBOOK_MAX_STEPS steps or action names. */
+static bool read_step_list(struct yr_ctx *c, yaml_node_t *v, struct rb_steps *l,
+                           bool names_ok)
+{
+    size_t n;
+
+    if (!yr_want_items(c, v, names_ok ? 0 : 1, RUNBOOK_MAX_STEPS, "steps", &n))
+        return false;
+    l->v = xcalloc(n, sizeof(*l->v));
+    l->n = n;
+    return yr_each_item(c, v, names_ok ? read_resolved_step : read_list_step,
+                        l);
+}
+
+static bool read_steps(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     return read_step_list(c, v, dst, false);
 }
 
-static bool read_on_resolved(struct rb_ctx *c, yaml_node_t *v, void *dst)
+static bool read_on_resolved(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     return read_step_list(c, v, dst, true);
 }
 
 /* --- match ------------------------------------------------------------ */
 
-static bool read_match_values(struct rb_ctx *c, yaml_node_t *v,
+/* read_match_value: value i of the struct rb_match arg. */
+static bool read_match_value(struct yr_ctx *c, yaml_node_t *v, size_t i,
+                             void *arg)
+{
+    struct rb_match *m = arg;
+
+    return yr_read_string(c, v, &m->values[i]);
+}
+
+/* read_match_values: one value or a list of them. */
+static bool read_match_values(struct yr_ctx *c, yaml_node_t *v,
                               struct rb_match *m)
 {
-    size_t n, i = 0, saved;
-    bool ok = true;
+    size_t n;
 
     if (v->type == YAML_SCALAR_NODE) {
         m->values = xcalloc(1, sizeof(*m->values));
         m->n_values = 1;
-        return rb_read_string(c, v, &m->values[0]);
+        return yr_read_string(c, v, &m->values[0]);
     }
-    if (!rb_want_seq(c, v))
+    if (!yr_want_items(c, v, 1, RUNBOOK_MAX_VALUES, "values", &n))
         return false;
-    n = rb_n_items(v);
-    if (n == 0 || n > RUNBOOK_MAX_VALUES) {
-        rb_err_at(c, v->start_mark, "expected 1 to %d values, got %zu",
-                  RUNBOOK_MAX_VALUES, n);
-        return false;
-    }
     m->values = xcalloc(n, sizeof(*m->values));
     m->n_values = n;
-    for (yaml_node_item_t *it = v->data.sequence.items.start;
-         it < v->data.sequence.items.top; it++, i++) {
-        saved = rb_path_index(c, i);
-        ok = rb_read_string(c, rb_node(c, *it), &m->values[i]) && ok;
-        rb_path_pop(c, saved);
-    }
-    return ok;
+    return yr_each_item(c, v, read_match_value, m);
 }
 
-static bool read_match_label(struct rb_ctx *c, const yaml_node_pair_t *p,
+static bool read_match_label(struct yr_ctx *c, const yaml_node_pair_t *p,
                              struct runbook *rb, size_t i)
 {
-    yaml_node_t *k = rb_node(c, p->key), *v = rb_node(c, p->value);
+    yaml_node_t *k = yr_node(c, p->key), *v = yr_node(c, p->value);
     struct rb_match *m = &rb->match[i];
     size_t saved;
     bool ok;
@@ -303,27 +304,27 @@ static bool read_match_label(struct rb_ctx *c, const yaml_node_pair_t *p,
         return false;
     for (size_t j = 0; j < i; j++) {
         if (rb->match[j].label && strcmp(rb->match[j].label, m->label) == 0) {
-            rb_err_at(c, k->start_mark, "duplicate label \"%s\"", m->label);
+            yr_err_at(c, k->start_mark, "duplicate label \"%s\"", m->label);
             return false;
         }
     }
-    saved = rb_path_key(c, m->label);
+    saved = yr_path_key(c, m->label);
     ok = read_match_values(c, v, m);
-    rb_path_pop(c, saved);
+    yr_path_pop(c, saved);
     return ok;
 }
 
-static bool read_match(struct rb_ctx *c, yaml_node_t *v, void *dst)
+static bool read_match(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     struct runbook *rb = dst;
     size_t n, i = 0;
     bool ok = true;
 
-    if (!rb_want_map(c, v))
+    if (!yr_want_map(c, v))
         return false;
     n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
     if (n == 0 || n > RUNBOOK_MAX_MATCH) {
-        rb_err_at(c, v->start_mark, "expected 1 to %d labels, got %zu",
+        yr_err_at(c, v->start_mark, "expected 1 to %d labels, got %zu",
                   RUNBOOK_MAX_MATCH, n);
         return false;
     }
@@ -337,24 +338,18 @@ static bool read_match(struct rb_ctx *c, yaml_node_t *v, void *dst)
 
 /* --- the runbook ------------------------------------------------------ */
 
-static const struct rb_field verify_fields[] = {
-    {"within", rb_read_duration, 0, true, 0, 0},
+static const struct yr_field verify_fields[] = {
+    {"within", yr_read_duration, 0, true},
 };
 
-static bool read_verify(struct rb_ctx *c, yaml_node_t *v, void *dst)
+static bool read_verify(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
-    struct rb_seen s;
-    int before = c->count;
-
-    if (!rb_want_map(c, v))
-        return false;
-    rb_walk_map(c, v, verify_fields, ARRAY_LEN(verify_fields), dst, &s);
-    return c->count == before;
+    return yr_read_map(c, v, verify_fields, ARRAY_LEN(verify_fields), dst);
 }
 
-static bool read_max_per_hour(struct rb_ctx *c, yaml_node_t *v, void *dst)
+static bool read_max_per_hour(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
-    return rb_read_uint(c, v, 1, MAX_PER_HOUR, dst);
+    return yr_read_uint(c, v, 1, MAX_PER_HOUR, dst);
 }
 
 enum {
@@ -369,39 +364,37 @@ enum {
     R_MAX,
     R_RESOLVED
 };
-static const struct rb_field runbook_fields[] = {
-    [R_NAME] = {"runbook", rb_read_name, offsetof(struct runbook, name), true,
-                0, 0},
-    [R_MATCH] = {"match", read_match, 0, true, 0, 0},
+static const struct yr_field runbook_fields[] = {
+    [R_NAME] = {"runbook", rb_read_name, offsetof(struct runbook, name), true},
+    [R_MATCH] = {"match", read_match, 0, true},
     [R_TARGET] = {"target_label", rb_read_label_name,
-                  offsetof(struct runbook, target_label), true, 0, 0},
+                  offsetof(struct runbook, target_label), true},
     [R_ESCALATE] = {"escalate_when", rb_read_condition,
-                    offsetof(struct runbook, escalate_when), false, 0, 0},
-    [R_DRY] = {"dry_run", rb_read_bool, offsetof(struct runbook, dry_run),
-               false, 0, 0},
-    [R_STEPS] = {"steps", read_steps, offsetof(struct runbook, steps), true, 0,
-                 0},
+                    offsetof(struct runbook, escalate_when), false},
+    [R_DRY] = {"dry_run", yr_read_bool, offsetof(struct runbook, dry_run),
+               false},
+    [R_STEPS] = {"steps", read_steps, offsetof(struct runbook, steps), true},
     [R_VERIFY] = {"verify", read_verify,
-                  offsetof(struct runbook, verify_within), false, 0, 0},
-    [R_COOLDOWN] = {"cooldown", rb_read_duration,
-                    offsetof(struct runbook, cooldown), false, 0, 0},
+                  offsetof(struct runbook, verify_within), false},
+    [R_COOLDOWN] = {"cooldown", yr_read_duration,
+                    offsetof(struct runbook, cooldown), false},
     [R_MAX] = {"max_actions_per_hour", read_max_per_hour,
-               offsetof(struct runbook, max_per_hour), false, 0, 0},
+               offsetof(struct runbook, max_per_hour), false},
     [R_RESOLVED] = {"on_resolved", read_on_resolved,
-                    offsetof(struct runbook, on_resolved), false, 0, 0},
+                    offsetof(struct runbook, on_resolved), false},
 };
 
-_Static_assert(ARRAY_LEN(runbook_fields) <= RB_MAX_FIELDS,
-               "raise RB_MAX_FIELDS");
+_Static_assert(ARRAY_LEN(runbook_fields) <= YR_MAX_FIELDS,
+               "raise YR_MAX_FIELDS");
 _Static_assert(RUNBOOK_N_ACTIONS <= 32, "action masks are 32 bits");
 
-static void check_duplicate(struct rb_ctx *c, const struct runbook_set *set,
+static void check_duplicate(struct yr_ctx *c, const struct runbook_set *set,
                             const struct runbook *rb, yaml_mark_t m)
 {
     for (size_t i = 0; i < set->n; i++) {
         const struct runbook *o = set->rb[i];
         if (o->name && strcmp(o->name, rb->name) == 0) {
-            rb_err_at(c, m, "duplicate runbook name \"%s\" (first at %s:%d)",
+            yr_err_at(c, m, "duplicate runbook name \"%s\" (first at %s:%d)",
                       rb->name, o->file, o->line);
             return;
         }
@@ -418,16 +411,16 @@ static void set_push(struct runbook_set *set, struct runbook *rb)
 }
 
 /* read_runbook: one document; an empty one is skipped. */
-static void read_runbook(struct rb_ctx *c, yaml_node_t *root,
+static void read_runbook(struct yr_ctx *c, yaml_node_t *root,
                          struct runbook_set *set)
 {
     struct runbook *rb;
-    struct rb_seen s;
+    struct yr_seen s;
 
-    if (rb_is_null(root) || !rb_want_map(c, root))
+    if (yr_is_null(root) || !yr_want_map(c, root))
         return;
     if (set->n == RUNBOOK_MAX) {
-        rb_err_at(c, root->start_mark, "more than %d runbooks", RUNBOOK_MAX);
+        yr_err_at(c, root->start_mark, "more than %d runbooks", RUNBOOK_MAX);
         return;
     }
     rb = xcalloc(1, sizeof(*rb));
@@ -435,8 +428,8 @@ static void read_runbook(struct rb_ctx *c, yaml_node_t *root,
     rb->line = (int)root->start_mark.line + 1;
     rb->cooldown = RUNBOOK_DEFAULT_COOLDOWN;
     rb->max_per_hour = RUNBOOK_DEFAULT_MAX_PER_HOUR;
-    rb_walk_map(c, root, runbook_fields, ARRAY_LEN(runbook_fields), rb, &s);
-    if (s.state[R_NAME] == RB_GOOD) {
+    yr_walk_map(c, root, runbook_fields, ARRAY_LEN(runbook_fields), rb, &s);
+    if (s.state[R_NAME] == YR_GOOD) {
         rb->line = (int)s.key[R_NAME].line + 1;
         check_duplicate(c, set, rb, s.mark[R_NAME]);
     }
@@ -445,52 +438,17 @@ static void read_runbook(struct rb_ctx *c, yaml_node_t *root,
 
 /* --- files ------------------------------------------------------------ */
 
-/* offset_mark: the line and column of byte offset off, for reader errors
- * (bad UTF-8), which libyaml reports as an offset only. */
-static yaml_mark_t offset_mark(const char *text, size_t len, size_t off)
-{
-    yaml_mark_t m = {off, 0, 0};
-
-    for (size_t i = 0; i < off && i < len; i++) {
-        m.column++;
-        if (text[i] == '\n') {
-            m.line++;
-            m.column = 0;
-        }
-    }
-    return m;
-}
-
-static void syntax_error(struct rb_ctx *c, const yaml_parser_t *p)
-{
-    yaml_mark_t m = p->problem_mark;
-    const char *problem = p->problem ? p->problem : "out of memory";
-
-    if (p->error == YAML_READER_ERROR)
-        m = offset_mark(c->text, c->len, p->problem_offset);
-    if (p->context)
-        rb_err_at(c, m, "YAML syntax error: %s (%s at line %zu, column %zu)",
-                  problem, p->context, p->context_mark.line + 1,
-                  p->context_mark.column + 1);
-    else
-        rb_err_at(c, m, "YAML syntax error: %s", problem);
-}
-
 /* read_documents: every document of the file, up to a syntax error. */
-static void read_documents(struct rb_ctx *c, struct runbook_set *set)
+static void read_documents(struct yr_ctx *c, struct runbook_set *set)
 {
     yaml_parser_t p;
     yaml_document_t doc;
     yaml_node_t *root;
 
-    if (!yaml_parser_initialize(&p)) {
-        fprintf(stderr, "replguard: out of memory in libyaml\n");
-        abort();
-    }
-    yaml_parser_set_input_string(&p, (const unsigned char *)c->text, c->len);
+    yr_parser_init(&p, c->text, c->len);
     for (;;) {
         if (!yaml_parser_load(&p, &doc)) {
-            syntax_error(c, &p);
+            yr_syntax_error(c, &p);
             break;
         }
         root = yaml_document_get_root_node(&doc);
@@ -510,43 +468,15 @@ static void read_documents(struct rb_ctx *c, struct runbook_set *set)
 static int load_text(const char *name, const char *text, size_t len,
                      struct runbook_set *set, struct config_errors *errs)
 {
-    struct rb_ctx c = {.name = name, .text = text, .len = len, .errs = errs};
+    struct yr_ctx c;
 
     if (len > CONFIG_MAX_FILE_SIZE) {
-        rb_err_plain(errs, name, "larger than %d bytes", CONFIG_MAX_FILE_SIZE);
+        yr_err_plain(errs, name, "larger than %d bytes", CONFIG_MAX_FILE_SIZE);
         return 1;
     }
-    buf_init(&c.path, 0);
+    yr_init(&c, name, text, len, errs);
     read_documents(&c, set);
-    rb_flush_errors(&c);
-    buf_free(&c.path);
-    return c.count;
-}
-
-/* slurp: reads the file at path into b (created with its size limit).
- * Returns 0, -EFBIG when it is too large, or -errno. */
-static int slurp(const char *path, struct buf *b)
-{
-    char chunk[8192];
-    size_t n;
-    int rc = 0;
-    FILE *f = fopen(path, "rb");
-
-    if (!f)
-        return -errno;
-    for (;;) {
-        n = fread(chunk, 1, sizeof(chunk), f);
-        if (n == 0)
-            break;
-        if (buf_append(b, chunk, n) < 0) {
-            rc = -EFBIG;
-            break;
-        }
-    }
-    if (rc == 0 && ferror(f))
-        rc = errno ? -errno : -EIO;
-    fclose(f);
-    return rc;
+    return yr_finish(&c);
 }
 
 static int load_file(const char *path, struct runbook_set *set,
@@ -555,14 +485,7 @@ static int load_file(const char *path, struct runbook_set *set,
     struct buf b;
     int rc;
 
-    buf_init(&b, CONFIG_MAX_FILE_SIZE);
-    errno = 0;
-    rc = slurp(path, &b);
-    if (rc == -EFBIG)
-        rb_err_plain(errs, path, "larger than %d bytes", CONFIG_MAX_FILE_SIZE);
-    else if (rc < 0)
-        rb_err_plain(errs, path, "cannot read: %s", strerror(-rc));
-    if (rc < 0)
+    if (yr_slurp(path, &b, errs) < 0)
         rc = 1;
     else
         rc = load_text(path, b.data ? b.data : "", b.len, set, errs);
@@ -628,12 +551,12 @@ static int load_dir(const char *dir, struct runbook_set *set,
     struct buf path;
 
     if (n == -E2BIG) {
-        rb_err_plain(errs, dir, "more than %d runbook files",
+        yr_err_plain(errs, dir, "more than %d runbook files",
                      RUNBOOK_MAX_FILES);
         return 1;
     }
     if (n < 0) {
-        rb_err_plain(errs, dir, "cannot read: %s", strerror(-n));
+        yr_err_plain(errs, dir, "cannot read: %s", strerror(-n));
         return 1;
     }
     buf_init(&path, 0);
@@ -672,7 +595,7 @@ int runbook_load(const char *path, struct runbook_set **out,
     if (!errs)
         errs = &discard;
     if (stat(path, &st) < 0) {
-        rb_err_plain(errs, path, "cannot read: %s", strerror(errno));
+        yr_err_plain(errs, path, "cannot read: %s", strerror(errno));
         count = 1;
     } else if (S_ISDIR(st.st_mode)) {
         count = load_dir(path, set, errs);
