@@ -297,7 +297,7 @@ static void start(struct engine *e, struct node_rt *n, bool recheck)
     } else if (recheck) {
         struct merklewalk_options o;
         merklewalk_options_default(&o);
-        o.recheck_gap = 256;
+        o.recheck_parents = true; /* one request, 16 hashes a leaf */
         m->w = merklewalk_recheck_new(m->depth, m->cand, m->ncand, &o);
         m->phase = MK_RECHECK;
         m->rechecks++;

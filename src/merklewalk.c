@@ -133,6 +133,7 @@ void merklewalk_options_default(struct merklewalk_options *o)
     o->max_batch = MERKLEWALK_MAX_BATCH;
     o->max_listed = DEFAULT_LISTED;
     o->recheck_gap = DEFAULT_GAP;
+    o->recheck_parents = false;
 }
 
 /* clamp_options: o (NULL: the defaults) made valid, into out. */
@@ -258,6 +259,34 @@ static void plan_range(struct merklewalk *w)
                w->depth, first, w->rq.count);
 }
 
+/* plan_parents: one POST of the children of the leaves' parents, from
+ * the cursor on, up to max_batch parents (the leaves are sorted, so a
+ * parent's leaves are adjacent). */
+static void plan_parents(struct merklewalk *w)
+{
+    const uint64_t *lv = w->leaves;
+    size_t i = w->cursor, parents = 0;
+    struct ulist *pl = &w->pend[w->depth - 1]; /* read_children's parents */
+    pl->head = pl->len = 0;
+    buf_printf(&w->body, "{\"level\":%u,\"parents\":[", w->depth - 1);
+    for (; i < w->nleaves; i++) {
+        uint64_t parent = lv[i] / FANOUT;
+        if (i > w->cursor && lv[i - 1] / FANOUT == parent)
+            continue;
+        if (parents == w->opt.max_batch)
+            break;
+        buf_printf(&w->body, "%s%" PRIu64, parents ? "," : "", parent);
+        ulist_push(pl, parent);
+        parents++;
+    }
+    buf_puts(&w->body, "]}");
+    buf_puts(&w->path, CHILDREN_PATH);
+    w->rq = (struct inflight){.post = true,
+                              .level = w->depth,
+                              .count = parents,
+                              .leaves = i - w->cursor};
+}
+
 int merklewalk_next(struct merklewalk *w, struct merklewalk_request *rq)
 {
     memset(rq, 0, sizeof(*rq));
@@ -269,7 +298,9 @@ int merklewalk_next(struct merklewalk *w, struct merklewalk_request *rq)
         return 0;
     buf_reset(&w->path);
     buf_reset(&w->body);
-    if (w->mode == MODE_RECHECK)
+    if (w->mode == MODE_RECHECK && w->opt.recheck_parents)
+        plan_parents(w);
+    else if (w->mode == MODE_RECHECK)
         plan_range(w);
     else if (w->depth == 0)
         plan_root(w);
@@ -543,6 +574,23 @@ static void compare_children(struct merklewalk *w)
         p->head = p->len = 0;
 }
 
+/* compare_parents: the answer has each parent's 16 children; only the
+ * rechecked leaves count. */
+static void compare_parents(struct merklewalk *w)
+{
+    size_t p = 0;
+    for (size_t i = w->cursor; i < w->cursor + w->rq.leaves; i++) {
+        if (i > w->cursor && w->leaves[i] / FANOUT != w->leaves[i - 1] / FANOUT)
+            p++;
+        size_t at = p * FANOUT + (size_t)(w->leaves[i] % FANOUT);
+        if (w->hashes[0][at] != w->hashes[1][at])
+            add_leaf(w, w->leaves[i]);
+    }
+    w->st.compared += w->rq.leaves;
+    w->cursor += w->rq.leaves;
+    w->pend[w->depth - 1].head = w->pend[w->depth - 1].len = 0;
+}
+
 static void compare_range(struct merklewalk *w)
 {
     for (size_t i = w->cursor; i < w->cursor + w->rq.leaves; i++) {
@@ -567,7 +615,9 @@ static bool work_left(const struct merklewalk *w)
 /* complete: both answers are in: compare them and plan on. */
 static int complete(struct merklewalk *w)
 {
-    if (w->mode == MODE_RECHECK)
+    if (w->mode == MODE_RECHECK && w->rq.post)
+        compare_parents(w);
+    else if (w->mode == MODE_RECHECK)
         compare_range(w);
     else if (w->depth != 0)
         compare_children(w);

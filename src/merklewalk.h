@@ -82,6 +82,9 @@ struct merklewalk_options {
     size_t max_listed;    /* differing leaves kept in the result list
                              (the count stays exact); default 4096 */
     unsigned recheck_gap; /* see above; default 64 */
+    bool recheck_parents; /* recheck with POST children of the leaves'
+                             parents instead: one request per 4096
+                             parents, 16 hashes each; default false */
 };
 
 /* One request for both nodes. The strings belong to the walk and stay

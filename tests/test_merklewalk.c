@@ -718,8 +718,11 @@ START_TEST(recheck_inflight)
 
     for (size_t i = 0; i < 50; i++) /* the replica catches up */
         merkle_put(rep, keys[i], 1000 + i);
-    struct merklewalk *r =
-        merklewalk_recheck_new(4, res.diff, res.listed, NULL);
+    /* by ranges (_i == 0) and by the leaves' parents (_i == 1) */
+    struct merklewalk_options o;
+    merklewalk_options_default(&o);
+    o.recheck_parents = _i == 1;
+    struct merklewalk *r = merklewalk_recheck_new(4, res.diff, res.listed, &o);
     struct trace tr = {0};
     ck_assert_int_eq(drive(s, r, NULL, NULL, &tr), 0);
     struct merklewalk_result again;
@@ -728,9 +731,12 @@ START_TEST(recheck_inflight)
     ck_assert_uint_eq(again.diff_count, 5);
     for (size_t i = 0; i < 5; i++)
         ck_assert_uint_eq(again.diff[i], bad[i]);
-    printf("merklewalk recheck of 55 leaves at depth 4: %u requests/node, "
-           "%" PRIu64 " bytes (both nodes)\n",
-           tr.requests, tr.bytes[0] + tr.bytes[1]);
+    if (o.recheck_parents)
+        ck_assert_uint_eq(tr.requests, 1);
+    printf("merklewalk recheck of 55 leaves at depth 4 by %s: %u "
+           "requests/node, %" PRIu64 " bytes (both nodes)\n",
+           o.recheck_parents ? "parents" : "ranges", tr.requests,
+           tr.bytes[0] + tr.bytes[1]);
     merklewalk_free(r);
     merklewalk_free(w);
     sim_free(s);
@@ -855,7 +861,7 @@ int main(void)
     tcase_add_test(tc, equal_roots_one_request);
     tcase_add_test(tc, depth6_virtual);
     tcase_add_test(tc, list_cap);
-    tcase_add_test(tc, recheck_inflight);
+    tcase_add_loop_test(tc, recheck_inflight, 0, 2);
     tcase_add_loop_test(tc, recheck_ranges, 0, (int)ARRAY_LEN(ranges));
     tcase_add_test(tc, recheck_arguments);
     tcase_add_loop_test(tc, format_ranges, 0, (int)ARRAY_LEN(fmts));
