@@ -245,7 +245,8 @@ static void fill_env(const struct engine *e, const struct cluster_view *c,
         const struct node_view *n = &e->view.nodes[i];
         if (n->is_primary)
             continue;
-        healthy += n->health == HEALTH_HEALTHY;
+        /* a demoted replica serves no reads: it is not a healthy one */
+        healthy += n->health == HEALTH_HEALTHY && !n->rv.demoted;
         lagging += n->health != HEALTH_HEALTHY;
     }
     const struct node_view *p =
@@ -435,14 +436,16 @@ static int set_rate_limit(struct executor *x, struct slot *s,
                 body);
 }
 
-/* healthy_others: healthy replicas of the target's cluster but it. */
+/* healthy_others: healthy, serving replicas of the target's cluster but
+ * it. */
 static int healthy_others(struct executor *x, const struct job *j)
 {
     int n = 0;
     for (size_t i = 0; i < x->e->view.n_nodes; i++) {
         const struct node_view *v = &x->e->view.nodes[i];
         n += strcmp(v->cluster, j->cluster) == 0 && !v->is_primary &&
-             strcmp(v->name, j->target) != 0 && v->health == HEALTH_HEALTHY;
+             strcmp(v->name, j->target) != 0 && v->health == HEALTH_HEALTHY &&
+             !v->rv.demoted;
     }
     return n;
 }

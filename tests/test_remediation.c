@@ -507,6 +507,93 @@ START_TEST(verify_escalates_when_lag_does_not_fall)
 }
 END_TEST
 
+/* add_rules: appends runbooks to the rules file (a SIGHUP loads them). */
+static void add_rules(const char *more)
+{
+    char rules[128];
+    snprintf(rules, sizeof(rules), "%s/rules.yml", ag.dir);
+    struct buf b;
+    buf_init(&b, 0);
+    buf_printf(&b, "%s---\n%s", RULES, more);
+    agent_write(rules, b.data);
+    buf_free(&b);
+}
+
+START_TEST(sighup_loads_new_runbooks_and_http_templates)
+{
+    write_config(false, NULL);
+    agent_start(&ag);
+    /* an http step: the URL and body are templates */
+    struct buf more;
+    buf_init(&more, 0);
+    buf_printf(
+        &more,
+        "runbook: via-http\n"
+        "match: {alertname: ViaHttp}\n"
+        "target_label: replica\n"
+        "steps:\n"
+        "  - action: http\n"
+        "    method: POST\n"
+        "    url: \"%s/v1/admin/cluster/sync\"\n"
+        "    body: '{\"replica_id\": \"{{target}}\", \"force\": true}'\n",
+        node_url("node1"));
+    add_rules(more.data);
+    buf_free(&more);
+    kill(ag.pid, SIGHUP);
+    sleep_ms(500);
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "ViaHttp", "firing", "ac01", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    assert_wait(node_url("node1"), "stemedb_admin_requests_total",
+                "endpoint=\"sync\"", EQ, 1);
+    wait_audit("action", "action", "http", 1);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(demote_but_never_the_last_healthy_replica)
+{
+    write_config(false, NULL);
+    add_rules("runbook: out\n"
+              "match: {alertname: TakeOut}\n"
+              "target_label: replica\n"
+              "steps:\n"
+              "  - action: demote\n"
+              "cooldown: 1s\n");
+    agent_start(&ag);
+    ck_assert_int_eq(call(ag.base, "GET", "/health/replica/c1/node2", NULL),
+                     200);
+    /* node3 is healthy: node2 may go */
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "TakeOut", "firing", "ad01", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    assert_wait(node_url("node1"), "stemedb_admin_requests_total",
+                "endpoint=\"demote\"", EQ, 1);
+    /* out of read rotation within a poll */
+    double deadline = now_s() + WAIT_S;
+    while (call(ag.base, "GET", "/health/replica/c1/node2", NULL) != 503 &&
+           now_s() < deadline)
+        sleep_ms(20);
+    ck_assert_int_eq(call(ag.base, "GET", "/health/replica/c1/node2", NULL),
+                     503);
+    /* node3 is now the last healthy replica: refused */
+    buf_reset(&b);
+    buf_puts(&b, "");
+    payload(&b, "TakeOut", "firing", "ad02", NULL);
+    char *r = strstr(b.data, "\"replica\":\"node2\"");
+    ck_assert_ptr_nonnull(r);
+    r[15] = '3';
+    sleep_ms(1100); /* past the cooldown */
+    ck_assert_int_eq(webhook(b.data), 200);
+    wait_audit("action", "reason", "refused: it is the last healthy replica",
+               1);
+    ck_assert_double_eq(admin("node1", "demote"), 1);
+    buf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("remediation");
@@ -521,6 +608,8 @@ int main(void)
     tcase_add_test(tc, throttle_then_gradual_restore);
     tcase_add_test(tc, escalation_blocks_until_ack);
     tcase_add_test(tc, verify_escalates_when_lag_does_not_fall);
+    tcase_add_test(tc, sighup_loads_new_runbooks_and_http_templates);
+    tcase_add_test(tc, demote_but_never_the_last_healthy_replica);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
