@@ -1,7 +1,9 @@
 /* executor.c: plans queued alerts and runs their actions on the engine
- * thread (see executor.h). Node calls go through the engine's curl multi
- * handle on a few action slots; exec actions through spawn.c. */
+ * thread (see executor.h): counters and records, jobs and planning, the
+ * restore ramp, the tick, the view, replay and life cycle. The node calls
+ * of one step are in actions.c. */
 #include "executor.h"
+#include "executor_internal.h"
 
 #include "alert.h"
 #include "audit.h"
@@ -12,107 +14,24 @@
 #include "poller.h"
 #include "remedy.h"
 #include "runbook.h"
-#include "spawn.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS           4   /* actions running at once */
-#define TAKE            256 /* alerts planned per tick */
-#define RECENT          32  /* actions kept for /api/v1/state */
-#define ACTION_TIMEOUT  5.0
-#define THROTTLE_FACTOR 0.5 /* multiplicative decrease of the ingest rate */
+#define TAKE 256 /* alerts planned per tick */
 
-enum outcome { OUT_SUCCESS, OUT_FAILURE, OUT_DRY_RUN };
-static const char *const outcome_names[] = {"success", "failure", "dry_run"};
+/* --- counters and records ------------------------------------------------- */
 
-struct job;
-
-/* A running action: its slot and where it is in a multi-call action. */
-struct slot {
-    struct executor *x;
-    struct poll_req *req;
-    double limit;    /* throttle: the limit being set */
-    struct job *job; /* NULL: free */
-    int phase;       /* reset_circuit_breakers: 0 list, 1.. resets */
-    char **agents;   /* breakers to reset */
-    size_t n_agents, next_agent;
-    struct spawn *child;
-};
-
-struct job {
-    struct job *next;
-    char key[PLANNER_KEY_MAX];
-    char cluster[PLANNER_NAME_MAX], target[PLANNER_NAME_MAX];
-    const struct runbook *rb;
-    const struct runbook_step *steps[RUNBOOK_MAX_STEPS + 1];
-    size_t n, at;
-    bool dry_run, cancelled, running, on_resolved;
-    double lag_before, verify_at;
-    struct queued_alert *alert; /* labels for templates and exec */
-    struct slot *slot;
-};
-
-/* A throttle replguard set, and its way back (restore_throttle). */
-struct throttle {
-    char cluster[PLANNER_NAME_MAX];
-    bool active, ramping;
-    double limit;
-    size_t step;    /* next restore step */
-    double next_at; /* when the ramp moves */
-    bool busy;      /* a rate-limit call is running */
-};
-
-struct counter {
-    char family[48];
-    char label[4][24];
-    char value[4][PLANNER_NAME_MAX];
-    double v;
-};
-
-struct recent {
-    double time;
-    char cluster[PLANNER_NAME_MAX], runbook[PLANNER_NAME_MAX];
-    char action[32], target[PLANNER_NAME_MAX], outcome[16], detail[128];
-    bool dry_run;
-};
-
-struct executor {
-    struct engine *e;
-    struct remedy *rem;
-    struct runbook_set *rules, *next_rules;
-    struct planner *planner;
-    struct audit *audit;
-    struct plan_list plans;
-    struct job *jobs;
-    struct slot slots[SLOTS];
-    struct throttle *throttles;
-    size_t n_throttles;
-    struct counter *counters;
-    size_t n_counters;
-    struct view_sample *samples;
-    struct view_action vrecent[RECENT];
-    struct recent recent[RECENT];
-    size_t n_recent, recent_head;
-    unsigned in_flight;
-    cJSON *batch; /* journal records not written yet */
-    double audit_synced;
-};
-
-/* --- counters and records ----------------------------------------------------
- */
-
-/* count: adds to a labelled counter. The counters are kept grouped by
+/* exec_count: adds to a labelled counter. The counters are kept grouped by
  * family (a new one goes after the last of its family), so the view
  * copies them in one pass. */
-static void count(struct executor *x, const char *family,
-                  const char *const *labels, const char *const *values,
-                  double add)
+void exec_count(struct executor *x, const char *family,
+                const char *const *labels, const char *const *values,
+                double add)
 {
     size_t after = x->n_counters;
     for (size_t i = 0; i < x->n_counters; i++) {
@@ -143,11 +62,11 @@ static void count(struct executor *x, const char *family,
     c->v = add;
 }
 
-/* journal_json: queues a record; journal_flush writes the queued ones as
+/* exec_journal_json: queues a record; journal_flush writes the queued ones as
  * one durable record, so the plans of a batch of alerts cost one fsync.
  * Every record that must precede an action (plan, intent) is flushed
  * before the action starts. */
-static void journal_json(struct executor *x, cJSON *o)
+void exec_journal_json(struct executor *x, cJSON *o)
 {
     if (!x->batch)
         x->batch = cJSON_CreateArray();
@@ -173,9 +92,9 @@ static void journal_flush(struct executor *x)
     cJSON_Delete(o);
 }
 
-static void audit(struct executor *x, const char *event, const struct job *j,
-                  const char *action, const char *reason, bool dry_run,
-                  double lag_after)
+void exec_audit(struct executor *x, const char *event, const struct job *j,
+                const char *action, const char *reason, bool dry_run,
+                double lag_after)
 {
     struct audit_record r = {
         .time = clock_wall(&x->e->clock),
@@ -196,9 +115,8 @@ static void audit(struct executor *x, const char *event, const struct job *j,
         log_msg(LOG_ERROR, "msg=\"audit write failed\"");
 }
 
-static void remember(struct executor *x, const struct job *j,
-                     const char *action, const char *outcome,
-                     const char *detail)
+void exec_remember(struct executor *x, const struct job *j, const char *action,
+                   const char *outcome, const char *detail)
 {
     struct recent *r = &x->recent[x->recent_head];
     x->recent_head = (x->recent_head + 1) % RECENT;
@@ -214,10 +132,9 @@ static void remember(struct executor *x, const struct job *j,
     r->dry_run = j->dry_run;
 }
 
-/* --- the engine's view of a target
- * ----------------------------------------------- */
+/* --- the engine's view of a target ---------------------------------------- */
 
-static struct cluster_rt *cluster_named(struct engine *e, const char *name)
+struct cluster_rt *exec_cluster_named(struct engine *e, const char *name)
 {
     for (size_t ci = 0; ci < e->n_clusters; ci++)
         if (strcmp(e->clusters[ci].conf->name, name) == 0)
@@ -291,398 +208,7 @@ static int lookup(void *ctx, const char *cluster, const char *target,
     return 0;
 }
 
-/* --- throttles
- * ---------------------------------------------------------------------- */
-
-static struct throttle *throttle_of(struct executor *x, const char *cluster)
-{
-    for (size_t i = 0; i < x->n_throttles; i++)
-        if (strcmp(x->throttles[i].cluster, cluster) == 0)
-            return &x->throttles[i];
-    x->throttles =
-        xrealloc(x->throttles, (x->n_throttles + 1) * sizeof(*x->throttles));
-    struct throttle *t = &x->throttles[x->n_throttles++];
-    memset(t, 0, sizeof(*t));
-    snprintf(t->cluster, sizeof(t->cluster), "%s", cluster);
-    return t;
-}
-
-/* --- finishing steps and jobs
- * ------------------------------------------------------ */
-
-static void release_slot(struct slot *s)
-{
-    for (size_t i = 0; i < s->n_agents; i++)
-        free(s->agents[i]);
-    free(s->agents);
-    s->agents = NULL;
-    s->n_agents = s->next_agent = 0;
-    spawn_free(s->child);
-    s->child = NULL;
-    s->phase = 0;
-    s->job = NULL;
-}
-
-static void journal_step(struct executor *x, const struct job *j,
-                         const char *type, const char *outcome)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", type);
-    cJSON_AddStringToObject(o, "job", j->key);
-    cJSON_AddNumberToObject(o, "step", (double)j->at);
-    cJSON_AddStringToObject(o, "action",
-                            runbook_action_name(j->steps[j->at]->action));
-    cJSON_AddStringToObject(o, "cluster", j->cluster);
-    cJSON_AddStringToObject(o, "target", j->target);
-    if (outcome)
-        cJSON_AddStringToObject(o, "outcome", outcome);
-    journal_json(x, o);
-}
-
-static void finish_step(struct executor *x, struct job *j, enum outcome o,
-                        const char *detail)
-{
-    const char *action = runbook_action_name(j->steps[j->at]->action);
-    journal_step(x, j, "outcome", outcome_names[o]);
-    audit(x, "action", j, action, detail, o == OUT_DRY_RUN, -1);
-    const char *labels[] = {"cluster", "runbook", "action", "outcome", NULL};
-    const char *values[] = {j->cluster, runbook_name(j->rb), action,
-                            outcome_names[o], NULL};
-    count(x, "replguard_remediation_actions_total", labels, values, 1);
-    remember(x, j, action, outcome_names[o], detail);
-    char q[192];
-    log_msg(o == OUT_FAILURE ? LOG_WARN : LOG_INFO,
-            "msg=\"remediation action\" cluster=%s runbook=%s action=%s "
-            "target=%s outcome=%s detail=%s",
-            j->cluster, runbook_name(j->rb), action, j->target,
-            outcome_names[o], log_quote(q, sizeof(q), detail ? detail : ""));
-    if (j->slot)
-        release_slot(j->slot);
-    j->slot = NULL;
-    j->running = false;
-    x->in_flight--;
-    j->at++;
-    if (j->at == j->n && !j->dry_run && !j->on_resolved &&
-        runbook_verify_within(j->rb) > 0)
-        j->verify_at = clock_mono(&x->e->clock) + runbook_verify_within(j->rb);
-}
-
-static void escalation(struct executor *x, const struct job *j, const char *why)
-{
-    const char *labels[] = {"cluster", "runbook", NULL};
-    const char *values[] = {j->cluster, runbook_name(j->rb), NULL};
-    count(x, "replguard_escalations_total", labels, values, 1);
-    planner_block(x->planner, j->cluster);
-    log_msg(LOG_ERROR,
-            "msg=\"escalation: cluster blocked until acked\" cluster=%s "
-            "runbook=%s target=%s reason=\"%s\"",
-            j->cluster, runbook_name(j->rb), j->target, why);
-}
-
-/* --- node calls
- * ------------------------------------------------------------------------ */
-
-static void on_done(void *arg, const struct poll_result *r);
-
-static const char *primary_url(struct executor *x, const char *cluster)
-{
-    struct cluster_rt *c = cluster_named(x->e, cluster);
-    return c ? c->nodes[c->primary].conf->url : NULL;
-}
-
-static const char *node_url(struct executor *x, const char *cluster,
-                            const char *node)
-{
-    struct cluster_rt *c = cluster_named(x->e, cluster);
-    int i = c ? config_node_index(c->conf, node) : -1;
-    return i >= 0 ? c->nodes[i].conf->url : NULL;
-}
-
-/* call: one request for the slot's running step. */
-static int call(struct executor *x, struct slot *s, const char *method,
-                const char *base, const char *path, const char *json)
-{
-    char url[1024];
-    if (!base)
-        return -1;
-    snprintf(url, sizeof(url), "%s%s", base, path);
-    return poller_request(s->req, method, url, json, ACTION_TIMEOUT, on_done,
-                          s);
-}
-
-static int replica_call(struct executor *x, struct slot *s, const char *path)
-{
-    char body[256];
-    snprintf(body, sizeof(body), "{\"replica_id\": \"%s\", \"force\": true}",
-             s->job->target);
-    return call(x, s, "POST", primary_url(x, s->job->cluster), path, body);
-}
-
-static double throttle_limit(struct executor *x, const struct job *j)
-{
-    struct cluster_rt *c = cluster_named(x->e, j->cluster);
-    double rate = 0, floor_ = c ? (double)c->conf->throttle.floor : 1;
-    if (c && poshist_rate(&c->hist, 10, &rate) == 0)
-        rate *= THROTTLE_FACTOR;
-    return rate > floor_ ? floor(rate) : floor_;
-}
-
-static int set_rate_limit(struct executor *x, struct slot *s,
-                          const char *cluster, double limit)
-{
-    char body[96];
-    snprintf(body, sizeof(body), "{\"max_assertions_per_sec\": %.0f}", limit);
-    return call(x, s, "POST", primary_url(x, cluster), "/v1/admin/rate-limit",
-                body);
-}
-
-/* healthy_others: healthy, serving replicas of the target's cluster but
- * it. */
-static int healthy_others(struct executor *x, const struct job *j)
-{
-    int n = 0;
-    for (size_t i = 0; i < x->e->view.n_nodes; i++) {
-        const struct node_view *v = &x->e->view.nodes[i];
-        n += strcmp(v->cluster, j->cluster) == 0 && !v->is_primary &&
-             strcmp(v->name, j->target) != 0 && v->health == HEALTH_HEALTHY &&
-             !v->rv.demoted;
-    }
-    return n;
-}
-
-static const char *lookup_var(void *ctx, const char *name)
-{
-    return runbook_vars_lookup(ctx, name);
-}
-
-static struct runbook_vars vars_of(const struct job *j)
-{
-    return (struct runbook_vars){j->cluster, j->target, j->alert->labels,
-                                 j->alert->n_labels};
-}
-
-static int start_http(struct executor *x, struct slot *s,
-                      const struct runbook_step *st)
-{
-    struct runbook_vars v = vars_of(s->job);
-    struct buf url, body;
-    buf_init(&url, 8192);
-    buf_init(&body, 65536);
-    int rc = runbook_render_template(st->url, lookup_var, &v,
-                                     RUNBOOK_ESCAPE_URL, &url);
-    if (rc == 0 && st->body)
-        rc = runbook_render_template(st->body, lookup_var, &v,
-                                     RUNBOOK_ESCAPE_JSON, &body);
-    if (rc == 0)
-        rc = poller_request(s->req, runbook_method_name(st->method), url.data,
-                            st->body ? body.data : NULL, st->timeout, on_done,
-                            s);
-    buf_free(&url);
-    buf_free(&body);
-    return rc;
-}
-
-static int start_escalate(struct executor *x, struct slot *s,
-                          const struct runbook_step *st)
-{
-    const struct job *j = s->job;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "source", "replguard");
-    cJSON_AddStringToObject(o, "cluster", j->cluster);
-    cJSON_AddStringToObject(o, "target", j->target);
-    cJSON_AddStringToObject(o, "runbook", runbook_name(j->rb));
-    cJSON_AddStringToObject(o, "fingerprint", j->alert->fingerprint);
-    if (j->lag_before >= 0)
-        cJSON_AddNumberToObject(o, "lag_seconds", j->lag_before);
-    cJSON_AddNumberToObject(o, "time", clock_wall(&x->e->clock));
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    int rc =
-        poller_request(s->req, "POST", st->url, text, st->timeout, on_done, s);
-    cJSON_free(text);
-    return rc;
-}
-
-static int start_exec(struct executor *x, struct slot *s,
-                      const struct runbook_step *st, char *err, size_t n)
-{
-    const struct job *j = s->job;
-    struct runbook_vars v = vars_of(j);
-    char **argv = xcalloc(st->argc + 1, sizeof(*argv));
-    char **env = xcalloc(j->alert->n_labels + 1, sizeof(*env));
-    size_t ne = 0;
-    for (size_t i = 0; i < st->argc; i++) {
-        struct buf b;
-        buf_init(&b, 65536);
-        runbook_render_template(st->argv[i], lookup_var, &v,
-                                RUNBOOK_ESCAPE_NONE, &b);
-        argv[i] = buf_detach(&b);
-    }
-    for (size_t i = 0; i < j->alert->n_labels; i++) {
-        struct buf b;
-        buf_init(&b, 65536);
-        const struct label *l = &j->alert->labels[i];
-        if (spawn_label_env(l->name, l->value, strlen(l->value), &b) == 0)
-            env[ne++] = buf_detach(&b);
-        buf_free(&b);
-    }
-    struct spawn_env se = {(const char *const *)env, ne};
-    s->child = spawn_start((const char *const *)argv, &se, st->timeout,
-                           clock_mono(&x->e->clock), err, n);
-    for (size_t i = 0; i < st->argc; i++)
-        free(argv[i]);
-    for (size_t i = 0; i < ne; i++)
-        free(env[i]);
-    free(argv);
-    free(env);
-    return s->child ? 0 : -1;
-}
-
-/* start_action: the node call(s) of the job's current step; returns 0
- * when a call or child is under way, else finishes the step itself. */
-static void start_action(struct executor *x, struct job *j, struct slot *s)
-{
-    const struct runbook_step *st = j->steps[j->at];
-    char err[256] = "";
-    int rc = -1;
-    switch (st->action) {
-    case RUNBOOK_ACT_THROTTLE:
-        s->limit = throttle_limit(x, j);
-        rc = set_rate_limit(x, s, j->cluster, s->limit);
-        break;
-    case RUNBOOK_ACT_RESTORE_THROTTLE: {
-        struct throttle *t = throttle_of(x, j->cluster);
-        if (t->active) {
-            t->ramping = true;
-            t->step = 0;
-            t->next_at = clock_mono(&x->e->clock);
-        }
-        finish_step(x, j, OUT_SUCCESS,
-                    t->active ? "restore ramp started" : "no throttle set");
-        return;
-    }
-    case RUNBOOK_ACT_FORCE_SYNC:
-        rc = replica_call(x, s, "/v1/admin/cluster/sync");
-        break;
-    case RUNBOOK_ACT_RESET_CIRCUIT_BREAKERS:
-        rc = call(x, s, "GET", node_url(x, j->cluster, j->target),
-                  "/v1/admin/circuit-breakers/tripped", NULL);
-        break;
-    case RUNBOOK_ACT_DEMOTE:
-        if (healthy_others(x, j) == 0) {
-            finish_step(x, j, OUT_FAILURE,
-                        "refused: it is the last healthy replica");
-            return;
-        }
-        rc = replica_call(x, s, "/v1/admin/cluster/demote");
-        break;
-    case RUNBOOK_ACT_PROMOTE:
-        finish_step(x, j, OUT_FAILURE, "refused: promote is not supported yet");
-        return;
-    case RUNBOOK_ACT_ESCALATE:
-        escalation(x, j, "runbook step");
-        rc = start_escalate(x, s, st);
-        break;
-    case RUNBOOK_ACT_HTTP:
-        rc = start_http(x, s, st);
-        break;
-    case RUNBOOK_ACT_EXEC:
-        rc = start_exec(x, s, st, err, sizeof(err));
-        break;
-    default:
-        break;
-    }
-    if (rc < 0)
-        finish_step(x, j, OUT_FAILURE, err[0] ? err : "request not started");
-}
-
-/* breakers_next: resets the next tripped breaker, or finishes. */
-static void breakers_next(struct executor *x, struct slot *s)
-{
-    struct job *j = s->job;
-    if (s->next_agent == s->n_agents) {
-        char detail[64];
-        snprintf(detail, sizeof(detail), "%zu breakers reset", s->n_agents);
-        finish_step(x, j, OUT_SUCCESS, detail);
-        return;
-    }
-    char body[256];
-    snprintf(body, sizeof(body), "{\"agent_id\": \"%s\"}",
-             s->agents[s->next_agent++]);
-    if (call(x, s, "POST", node_url(x, j->cluster, j->target),
-             "/v1/admin/circuit-breaker/reset", body) < 0)
-        finish_step(x, j, OUT_FAILURE, "request not started");
-}
-
-static void read_breakers(struct slot *s, const struct poll_result *r)
-{
-    cJSON *arr = cJSON_ParseWithLength(r->body, r->len);
-    const cJSON *it;
-    s->n_agents = 0;
-    s->agents = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(char *));
-    cJSON_ArrayForEach(it, arr)
-    {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "agent_id");
-        if (cJSON_IsString(id))
-            s->agents[s->n_agents++] = xstrdup(id->valuestring);
-    }
-    cJSON_Delete(arr);
-}
-
-static void on_done(void *arg, const struct poll_result *r)
-{
-    struct slot *s = arg;
-    struct executor *x = s->x;
-    struct job *j = s->job;
-    const struct runbook_step *st = j->steps[j->at];
-    char detail[192];
-    if (r->outcome != POLL_OK) {
-        if (r->outcome == POLL_HTTP_STATUS)
-            snprintf(detail, sizeof(detail), "HTTP %ld", r->status);
-        else
-            snprintf(detail, sizeof(detail), "%s", r->error);
-        finish_step(x, j, OUT_FAILURE, detail);
-        return;
-    }
-    if (st->action == RUNBOOK_ACT_RESET_CIRCUIT_BREAKERS) {
-        if (s->phase++ == 0)
-            read_breakers(s, r);
-        breakers_next(x, s);
-        return;
-    }
-    snprintf(detail, sizeof(detail), "HTTP %ld", r->status);
-    if (st->action == RUNBOOK_ACT_THROTTLE) {
-        struct throttle *t = throttle_of(x, j->cluster);
-        t->active = true;
-        t->ramping = false;
-        t->limit = s->limit;
-        snprintf(detail, sizeof(detail), "ingest limit %.0f/s", s->limit);
-    }
-    finish_step(x, j, OUT_SUCCESS, detail);
-}
-
-/* poll_child: an exec step's child, without blocking. */
-static void poll_child(struct executor *x, struct slot *s, double now)
-{
-    if (!s->child || !spawn_poll(s->child, now))
-        return;
-    struct spawn_result res;
-    spawn_result(s->child, &res);
-    char detail[160];
-    if (res.timed_out)
-        snprintf(detail, sizeof(detail), "timed out; process group killed");
-    else if (res.term_signal)
-        snprintf(detail, sizeof(detail), "killed by signal %d",
-                 res.term_signal);
-    else
-        snprintf(detail, sizeof(detail), "exit %d", res.exit_code);
-    bool ok = !res.timed_out && !res.term_signal && res.exit_code == 0;
-    finish_step(x, s->job, ok ? OUT_SUCCESS : OUT_FAILURE, detail);
-}
-
-/* --- jobs
- * -----------------------------------------------------------------------------
- */
+/* --- jobs ----------------------------------------------------------------- */
 
 static struct slot *free_slot(struct executor *x)
 {
@@ -700,12 +226,12 @@ static void advance(struct executor *x)
             continue;
         if (journal_failed(remedy_journal(x->rem)))
             return; /* fail-stop: never act unrecorded */
-        journal_step(x, j, "intent", NULL);
+        act_journal_step(x, j, "intent", NULL);
         journal_flush(x); /* the plan and the intent, before the act */
         x->in_flight++;
         j->running = true;
         if (j->dry_run) {
-            finish_step(x, j, OUT_DRY_RUN, "dry run: no node call");
+            act_finish_step(x, j, OUT_DRY_RUN, "dry run: no node call");
             continue;
         }
         struct slot *s = free_slot(x);
@@ -716,7 +242,7 @@ static void advance(struct executor *x)
         }
         s->job = j;
         j->slot = s;
-        start_action(x, j, s);
+        act_start_action(x, j, s);
     }
 }
 
@@ -726,11 +252,11 @@ static void verify(struct executor *x, struct job *j)
     double after = v && v->fresh && v->rv.have_lag ? v->rv.lag : -1;
     bool ok = after >= 0 && j->lag_before >= 0 && after < j->lag_before;
     j->verify_at = 0;
-    audit(x, ok ? "verified" : "verify_failed", j, NULL,
-          ok ? "lag fell" : "lag did not fall in time", false, after);
+    exec_audit(x, ok ? "verified" : "verify_failed", j, NULL,
+               ok ? "lag fell" : "lag did not fall in time", false, after);
     if (ok)
         return;
-    escalation(x, j, "verify: lag did not fall");
+    act_escalation(x, j, "verify: lag did not fall");
     for (size_t i = 0; i < runbook_n_steps(j->rb); i++) {
         const struct runbook_step *st = runbook_step(j->rb, i);
         if (st->action == RUNBOOK_ACT_ESCALATE && j->n < RUNBOOK_MAX_STEPS) {
@@ -817,7 +343,7 @@ static void journal_plan(struct executor *x, const struct plan_decision *d)
     cJSON_AddBoolToObject(o, "ran", d->kind == PLAN_RUN && !d->on_resolved);
     cJSON_AddNumberToObject(o, "cooldown", runbook_cooldown(d->rb));
     cJSON_AddNumberToObject(o, "t", clock_wall(&x->e->clock));
-    journal_json(x, o);
+    exec_journal_json(x, o);
 }
 
 static void cancel(struct executor *x, const struct plan_decision *d)
@@ -826,7 +352,7 @@ static void cancel(struct executor *x, const struct plan_decision *d)
         if (strcmp(j->key, d->key) != 0 || j->on_resolved || j->at == j->n)
             continue;
         j->cancelled = true;
-        audit(x, "cancelled", j, NULL, "alert resolved", j->dry_run, -1);
+        exec_audit(x, "cancelled", j, NULL, "alert resolved", j->dry_run, -1);
     }
 }
 
@@ -837,15 +363,15 @@ static void skipped(struct executor *x, const struct plan_decision *d,
     const char *values[] = {d->cluster[0] ? d->cluster : "unknown",
                             runbook_name(d->rb), skip_reason_name(d->reason),
                             NULL};
-    count(x, "replguard_remediation_skipped_total", labels, values, 1);
+    exec_count(x, "replguard_remediation_skipped_total", labels, values, 1);
     struct job tmp = {.rb = d->rb,
                       .lag_before = d->lag_before,
                       .alert = (struct queued_alert *)a};
     snprintf(tmp.cluster, sizeof(tmp.cluster), "%s", d->cluster);
     snprintf(tmp.target, sizeof(tmp.target), "%s", d->target);
-    audit(x, "skipped", &tmp,
-          d->step ? runbook_action_name(d->step->action) : NULL,
-          skip_reason_name(d->reason), d->dry_run, -1);
+    exec_audit(x, "skipped", &tmp,
+               d->step ? runbook_action_name(d->step->action) : NULL,
+               skip_reason_name(d->reason), d->dry_run, -1);
 }
 
 /* take_decisions: journals, audits and queues the plans of one alert. */
@@ -867,7 +393,7 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
             cancel(x, d);
         } else if (d->kind == PLAN_ESCALATE) {
             struct job *j = new_job(x, d, a);
-            escalation(x, j, "escalate_when");
+            act_escalation(x, j, "escalate_when");
             if (d->step)
                 j->steps[j->n++] = d->step;
         } else {
@@ -884,7 +410,7 @@ static void count_alert(struct executor *x, const struct queued_alert *a)
     const char *labels[] = {"alertname", "status", NULL};
     const char *values[] = {name ? name : "",
                             a->resolved ? "resolved" : "firing", NULL};
-    count(x, "replguard_alerts_received_total", labels, values, 1);
+    exec_count(x, "replguard_alerts_received_total", labels, values, 1);
 }
 
 static void plan_alert(struct executor *x, struct queued_alert *a)
@@ -901,11 +427,10 @@ static void plan_alert(struct executor *x, struct queued_alert *a)
     cJSON_AddStringToObject(o, "type", "processed");
     cJSON_AddNumberToObject(o, "record", (double)a->seq);
     cJSON_AddNumberToObject(o, "index", (double)a->index);
-    journal_json(x, o);
+    exec_journal_json(x, o);
 }
 
-/* --- the restore ramp
- * ----------------------------------------------------------------- */
+/* --- the restore ramp ----------------------------------------------------- */
 
 static void on_ramp(void *arg, const struct poll_result *r)
 {
@@ -933,7 +458,7 @@ static bool lag_returned(const struct executor *x, const char *cluster)
  * step the limit is removed. */
 static void ramp(struct executor *x, struct throttle *t, double now)
 {
-    struct cluster_rt *c = cluster_named(x->e, t->cluster);
+    struct cluster_rt *c = exec_cluster_named(x->e, t->cluster);
     struct slot *s = free_slot(x);
     if (!c || !t->ramping || t->busy || now < t->next_at || !s)
         return;
@@ -966,8 +491,7 @@ static void ramp(struct executor *x, struct throttle *t, double now)
     }
 }
 
-/* --- the tick
- * ------------------------------------------------------------------------- */
+/* --- the tick ------------------------------------------------------------- */
 
 static void take_acks(struct executor *x)
 {
@@ -993,7 +517,7 @@ void executor_tick(struct executor *x, double now)
     }
     for (int i = 0; i < SLOTS; i++)
         if (x->slots[i].child)
-            poll_child(x, &x->slots[i], now);
+            act_poll_child(x, &x->slots[i], now);
     journal_flush(x);
     advance(x);
     for (size_t i = 0; i < x->n_throttles; i++)
@@ -1023,8 +547,7 @@ void executor_reload_rules(struct executor *x, struct runbook_set *rules)
     x->next_rules = rules;
 }
 
-/* --- the view
- * ------------------------------------------------------------------------- */
+/* --- the view ------------------------------------------------------------- */
 
 void executor_fill_view(struct executor *x, struct agent_view *v)
 {
@@ -1080,8 +603,7 @@ void executor_fill_view(struct executor *x, struct agent_view *v)
     v->n_recent = x->n_recent;
 }
 
-/* --- replay at start
- * ------------------------------------------------------------------ */
+/* --- replay at start ------------------------------------------------------ */
 
 struct intent {
     char key[PLANNER_KEY_MAX];
@@ -1217,7 +739,7 @@ static void replay_finish(struct replay *rp)
         cJSON_AddStringToObject(o, "job", it->key);
         cJSON_AddNumberToObject(o, "step", it->step);
         cJSON_AddStringToObject(o, "outcome", "interrupted");
-        journal_json(x, o);
+        exec_journal_json(x, o);
         struct audit_record ar = {.time = clock_wall(&x->e->clock),
                                   .event = "interrupted",
                                   .cluster = it->cluster,
@@ -1256,8 +778,7 @@ static void replay_finish(struct replay *rp)
     free(rp->open);
 }
 
-/* --- life cycle
- * --------------------------------------------------------------------- */
+/* --- life cycle ----------------------------------------------------------- */
 
 struct executor *executor_new(struct engine *e, struct remedy *rem,
                               struct runbook_set *rules, const char *audit_path,
@@ -1300,7 +821,7 @@ void executor_free(struct executor *x)
         free(j);
     }
     for (int i = 0; i < SLOTS; i++) {
-        release_slot(&x->slots[i]);
+        act_release_slot(&x->slots[i]);
         poller_req_free(x->slots[i].req);
     }
     planner_free(x->planner);

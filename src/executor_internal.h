@@ -1,0 +1,155 @@
+/* executor_internal.h: the executor's state, shared by executor.c
+ * (counters and records, jobs and planning, the restore ramp, the tick,
+ * the view, replay) and actions.c (the node calls of one step). Nothing
+ * else includes it. Everything here belongs to the engine thread. */
+#ifndef REPLGUARD_EXECUTOR_INTERNAL_H
+#define REPLGUARD_EXECUTOR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "planner.h"
+#include "runbook.h"
+#include "view.h"
+
+#define SLOTS          4  /* actions running at once */
+#define RECENT         32 /* actions kept for /api/v1/state */
+#define ACTION_TIMEOUT 5.0
+
+enum outcome { OUT_SUCCESS, OUT_FAILURE, OUT_DRY_RUN };
+
+struct cluster_rt;
+struct engine;
+struct executor;
+struct job;
+struct poll_req;
+struct queued_alert;
+struct spawn;
+
+/* A running action: its slot and where it is in a multi-call action. */
+struct slot {
+    struct executor *x;
+    struct poll_req *req;
+    double limit;    /* throttle: the limit being set */
+    struct job *job; /* NULL: free */
+    int phase;       /* reset_circuit_breakers: 0 list, 1.. resets */
+    char **agents;   /* breakers to reset */
+    size_t n_agents, next_agent;
+    struct spawn *child;
+};
+
+/* A planned alert's steps on one target, and how far they got. */
+struct job {
+    struct job *next;
+    char key[PLANNER_KEY_MAX];
+    char cluster[PLANNER_NAME_MAX], target[PLANNER_NAME_MAX];
+    const struct runbook *rb;
+    const struct runbook_step *steps[RUNBOOK_MAX_STEPS + 1];
+    size_t n, at;
+    bool dry_run, cancelled, running, on_resolved;
+    double lag_before, verify_at;
+    struct queued_alert *alert; /* labels for templates and exec */
+    struct slot *slot;
+};
+
+/* A throttle replguard set, and its way back (restore_throttle). */
+struct throttle {
+    char cluster[PLANNER_NAME_MAX];
+    bool active, ramping;
+    double limit;
+    size_t step;    /* next restore step */
+    double next_at; /* when the ramp moves */
+    bool busy;      /* a rate-limit call is running */
+};
+
+/* A labelled counter for /metrics (up to 4 labels). */
+struct counter {
+    char family[48];
+    char label[4][24];
+    char value[4][PLANNER_NAME_MAX];
+    double v;
+};
+
+/* A finished action, as /api/v1/state shows it. */
+struct recent {
+    double time;
+    char cluster[PLANNER_NAME_MAX], runbook[PLANNER_NAME_MAX];
+    char action[32], target[PLANNER_NAME_MAX], outcome[16], detail[128];
+    bool dry_run;
+};
+
+/* The executor: owned by the engine, used on its thread only. */
+struct executor {
+    struct engine *e;
+    struct remedy *rem;
+    struct runbook_set *rules, *next_rules;
+    struct planner *planner;
+    struct audit *audit;
+    struct plan_list plans;
+    struct job *jobs;
+    struct slot slots[SLOTS];
+    struct throttle *throttles;
+    size_t n_throttles;
+    struct counter *counters;
+    size_t n_counters;
+    struct view_sample *samples;
+    struct view_action vrecent[RECENT];
+    struct recent recent[RECENT];
+    size_t n_recent, recent_head;
+    unsigned in_flight;
+    cJSON *batch; /* journal records not written yet */
+    double audit_synced;
+};
+
+/* --- executor.c: counters, records and lookups ---------------------------- */
+
+/* exec_count: adds add to the counter of family with labels = values
+ * (NULL-terminated, at most 4), creating it at 0 first. The counters are
+ * owned by x and live until executor_free. */
+void exec_count(struct executor *x, const char *family,
+                const char *const *labels, const char *const *values,
+                double add);
+/* exec_journal_json: queues journal record o (owned from now on) for the
+ * next journal_flush, which writes the queued ones as one durable record. */
+void exec_journal_json(struct executor *x, cJSON *o);
+/* exec_audit: writes one audit line for event on job j (NULL: none);
+ * action and reason may be NULL, lag_after < 0 means unknown. A failed
+ * write is logged, never returned. */
+void exec_audit(struct executor *x, const char *event, const struct job *j,
+                const char *action, const char *reason, bool dry_run,
+                double lag_after);
+/* exec_remember: keeps j's action and its outcome among the recent ones
+ * shown in the view (copied; the oldest is dropped past RECENT). */
+void exec_remember(struct executor *x, const struct job *j, const char *action,
+                   const char *outcome, const char *detail);
+/* exec_cluster_named: the engine's runtime state of the cluster called
+ * name (owned by e), or NULL when no cluster has that name. */
+struct cluster_rt *exec_cluster_named(struct engine *e, const char *name);
+
+/* --- actions.c: the node calls of one step -------------------------------- */
+
+/* act_release_slot: frees what slot s holds (breaker list, child) and
+ * marks it free. The slot's request handle is kept. */
+void act_release_slot(struct slot *s);
+/* act_journal_step: queues a step record of type ("intent", "outcome")
+ * for j's current step; outcome may be NULL. */
+void act_journal_step(struct executor *x, const struct job *j, const char *type,
+                      const char *outcome);
+/* act_finish_step: records outcome o of j's current step (journal, audit,
+ * counter, recent, log), frees its slot and moves j to its next step,
+ * arming the verify when that was the last one. */
+void act_finish_step(struct executor *x, struct job *j, enum outcome o,
+                     const char *detail);
+/* act_escalation: counts an escalation of j, blocks its cluster in the
+ * planner until acked and logs why. */
+void act_escalation(struct executor *x, const struct job *j, const char *why);
+/* act_start_action: starts the node call(s) of j's current step on slot s;
+ * when nothing could be started it finishes the step itself. */
+void act_start_action(struct executor *x, struct job *j, struct slot *s);
+/* act_poll_child: finishes the exec step of slot s once its child has
+ * exited, without blocking; a no-op while it runs. */
+void act_poll_child(struct executor *x, struct slot *s, double now);
+
+#endif
