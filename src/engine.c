@@ -349,7 +349,14 @@ static void take_reload(struct engine *e)
     e->next_rules = NULL;
     pthread_mutex_unlock(&e->mu);
     if (cfg && e->exec && !executor_idle(e->exec)) {
-        engine_reload(e, cfg); /* actions hold nodes: after they finish */
+        /* running actions point into the config: apply it after they
+         * finish (no wakeup: the loop comes back on its own) */
+        pthread_mutex_lock(&e->mu);
+        if (!e->next_cfg)
+            e->next_cfg = cfg;
+        else
+            config_free(cfg); /* a newer one arrived meanwhile */
+        pthread_mutex_unlock(&e->mu);
         cfg = NULL;
     }
     if (cfg)
