@@ -280,9 +280,16 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
         break;
     case RUNBOOK_ACT_RESTORE_THROTTLE: {
         struct throttle *t = throttle_of(x, j->cluster);
-        if (t->active) {
-            t->ramping = true;
+        if (t->active && !t->ramping) {
+            /* up from where the limit is: the first step above it (past
+             * the last one, the next move removes the limit) */
+            const struct config_throttle *ct =
+                &exec_cluster_named(x->e, j->cluster)->conf->throttle;
             t->step = 0;
+            while (t->step < ct->n_restore_steps &&
+                   (double)ct->restore_steps[t->step] <= t->limit)
+                t->step++;
+            t->ramping = true;
             t->next_at = clock_mono(&x->e->clock);
         }
         act_finish_step(x, j, OUT_SUCCESS,

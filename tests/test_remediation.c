@@ -90,7 +90,7 @@ static void write_config(bool dry_run, const char *token_file)
     if (token_file)
         buf_printf(&b, "auth: {token_file: %s}\n", token_file);
     buf_puts(&b, "clusters:\n  - name: c1\n"
-                 "    throttle: {floor: 50, restore_steps: [200, 400], "
+                 "    throttle: {floor: 50, restore_steps: [600, 800], "
                  "restore_interval: 1s}\n"
                  "    nodes:\n");
     for (size_t i = 0; i < sn.n; i++)
@@ -425,14 +425,15 @@ START_TEST(throttle_then_gradual_restore)
                           "stemedb_rate_limit_assertions_per_second", NULL);
     ck_assert_msg(limit >= 400 && limit <= 600, "limit %g", limit);
     assert_wait(ag.base, "replguard_throttle_active", "cluster=\"c1\"", EQ, 1);
-    /* resolved: one step a second up restore_steps, then no limit */
+    /* resolved: one step a second up restore_steps from the limit, then
+     * no limit */
     buf_reset(&b);
     payload(&b, "PrimaryOverload", "resolved", "ee01", NULL);
     ck_assert_int_eq(webhook(b.data), 200);
     assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
-                NULL, EQ, 200);
+                NULL, EQ, 600);
     assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
-                NULL, EQ, 400);
+                NULL, EQ, 800);
     assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
                 NULL, EQ, 0);
     ck_assert_double_eq(admin("node1", "rate-limit"), 4);
