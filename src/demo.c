@@ -6,6 +6,8 @@
  * real nodes, and so does the episode thread that injects faults. */
 #include "demo.h"
 
+#include "demostack.h"
+
 #include "agent.h"
 #include "clock.h"
 #include "config.h"
@@ -19,10 +21,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define DEMO_SIM_PORT    18180
 #define DEMO_LISTEN_PORT 9650
+#define DEMO_DIR         "/tmp/replguard-demo"
 #define EPISODE_FIRST    20  /* seconds after start */
 #define EPISODE_EVERY    180 /* seconds between episodes */
 #define EPISODE_LENGTH   45  /* seconds of slow apply */
@@ -106,12 +110,14 @@ static struct config *demo_config(struct demo *d)
     buf_init(&y, 0);
     buf_printf(&y,
                "listen: \"127.0.0.1:%d\"\n"
-               "state_dir: /tmp/replguard-demo\n"
+               "state_dir: %s\n"
+               "audit_log: %s/audit.jsonl\n"
+               "rules: \"%s/rules\"\n"
                "poll: {interval: 1s, timeout: 800ms}\n"
                "clusters:\n"
                "  - name: demo\n"
                "    nodes:\n",
-               DEMO_LISTEN_PORT);
+               DEMO_LISTEN_PORT, DEMO_DIR, DEMO_DIR, REPLGUARD_SRCDIR);
     for (unsigned ni = 0; ni < sim_nodes(d->sim); ni++) {
         char url[128];
         simhttp_url(d->http, 0, ni, url, sizeof(url));
@@ -153,7 +159,7 @@ static int start_cluster(struct demo *d)
     return 0;
 }
 
-static void banner(const struct demo *d)
+static void banner(const struct demo *d, const struct demostack *stack)
 {
     printf("replguard demo: a simulated 3-node StemeDB cluster on %s..\n"
            "  metrics:      http://127.0.0.1:%d/metrics\n"
@@ -161,9 +167,14 @@ static void banner(const struct demo *d)
            "  read health:  http://127.0.0.1:%d/health/replica/demo/node2\n"
            "  node2 itself: http://127.0.0.1:%d/metrics\n"
            "Every %d s node2 slows down for %d s: watch its lag, health and\n"
-           "read rotation change. Ctrl-C stops everything.\n",
+           "read rotation change. Ctrl-C stops everything.\n%s%s",
            d->node1, DEMO_LISTEN_PORT, DEMO_LISTEN_PORT, DEMO_LISTEN_PORT,
-           DEMO_SIM_PORT + 1, EPISODE_EVERY, EPISODE_LENGTH);
+           DEMO_SIM_PORT + 1, EPISODE_EVERY, EPISODE_LENGTH,
+           stack ? "With the shipped alerts and runbooks: alerts fire, "
+                   "Alertmanager calls the webhook, replguard acts:\n"
+                 : "(install prometheus and prometheus-alertmanager for the "
+                   "alert loop)\n",
+           demostack_banner(stack));
     fflush(stdout);
 }
 
@@ -176,13 +187,22 @@ int demo_run(bool dry_run)
     int rc = 1;
     if (start_cluster(&d) < 0)
         goto out;
+    mkdir(DEMO_DIR, 0700);
     struct config *cfg = demo_config(&d);
     if (!cfg)
         goto stop_sim;
-    banner(&d);
+    const char *urls[8];
+    char url_buf[8][128];
+    unsigned n = sim_nodes(d.sim) < 8 ? sim_nodes(d.sim) : 8;
+    for (unsigned i = 0; i < n; i++)
+        urls[i] = simhttp_url(d.http, 0, i, url_buf[i], sizeof(url_buf[i]));
+    struct demostack *stack =
+        demostack_start(DEMO_DIR, REPLGUARD_SRCDIR, urls, n, DEMO_LISTEN_PORT);
+    banner(&d, stack);
     pthread_create(&d.episode_thread, NULL, episode_main, &d);
     struct agent_options o = {.config_path = NULL, .force_dry_run = dry_run};
     rc = agent_run(cfg, &o);
+    demostack_stop(stack);
     pthread_mutex_lock(&d.mu);
     d.stopping = true;
     pthread_cond_signal(&d.cv);
