@@ -25,7 +25,7 @@
 
 #define JOURNAL_FILE   "journal.jsonl"
 #define MAX_LINE       (JOURNAL_MAX_PAYLOAD + 256)
-#define CRC_SUFFIX_LEN 18 /* ,"crc":"xxxxxxxx"} */
+#define CRC_SUFFIX_LEN 18 /* ,"crc":"hhhhhhhh"} (8 hex digits) */
 #define SCAN_CHUNK     65536
 
 struct journal {

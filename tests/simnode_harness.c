@@ -117,6 +117,15 @@ void spawn(struct simnode *s, const char *const *extra)
     close(p[0]); /* the child ignores SIGPIPE and writes nothing more */
 }
 
+const char *simnode_url(const struct simnode *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->name[i], name) == 0)
+            return s->url[i];
+    ck_abort_msg("no node %s", name);
+    return NULL;
+}
+
 /* reap: SIGTERM, then SIGKILL after 10 s; returns the wait status. */
 int reap(pid_t pid)
 {

@@ -36,6 +36,9 @@ void exec_child(pid_t parent, int out_fd, const char *const *argv);
 /* spawn: starts replguard-simnode on ephemeral loopback ports with the
  * extra arguments (NULL-terminated) and waits for "ready". */
 void spawn(struct simnode *s, const char *const *extra);
+/* simnode_url: the base URL of the node called name (aborts the test
+ * when there is none). */
+const char *simnode_url(const struct simnode *s, const char *name);
 /* reap: SIGTERM, then SIGKILL after 10 s; returns the wait status. */
 int reap(pid_t pid);
 

@@ -83,11 +83,7 @@ static void teardown(void)
 
 static const char *node_url(const char *name)
 {
-    for (size_t i = 0; i < sn.n; i++)
-        if (strcmp(sn.name[i], name) == 0)
-            return sn.url[i];
-    ck_abort_msg("no node %s", name);
-    return NULL;
+    return simnode_url(&sn, name);
 }
 
 static long health(const char *node, const char *query)

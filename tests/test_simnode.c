@@ -44,11 +44,7 @@ static void teardown(void)
 /* url_of: the base URL of node name of the fixture's child. */
 static const char *url_of(const char *name)
 {
-    for (size_t i = 0; i < sn.n; i++)
-        if (strcmp(sn.name[i], name) == 0)
-            return sn.url[i];
-    ck_abort_msg("no node %s", name);
-    return NULL;
+    return simnode_url(&sn, name);
 }
 
 static double position(const char *base)
