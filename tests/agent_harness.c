@@ -146,3 +146,16 @@ void agent_cleanup(struct agent *ag)
     if (ag->dir[0])
         nftw(ag->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+void agent_finish(struct agent *ag, struct simnode *sn)
+{
+    if (ag->pid > 0) {
+        int st = agent_stop(ag);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "replguard exit status %d (see %s)", st, ag->log);
+    }
+    if (sn->pid > 0)
+        reap(sn->pid);
+    sn->pid = 0;
+    agent_cleanup(ag);
+}

@@ -29,6 +29,11 @@ int agent_start_only(struct agent *ag);
  * status. agent_kill: SIGKILL at once. */
 int agent_stop(struct agent *ag);
 void agent_kill(struct agent *ag);
+/* agent_finish: a fixture's teardown: a running replguard must stop
+ * cleanly on SIGTERM (exit 0, no sanitizer report); then the simulator
+ * sn is reaped and the temp dir removed. */
+struct simnode;
+void agent_finish(struct agent *ag, struct simnode *sn);
 /* agent_cleanup: stops it if running and removes the temp dir. */
 void agent_cleanup(struct agent *ag);
 /* agent_log_has: whether the log holds a line containing text. */

@@ -126,6 +126,13 @@ const char *simnode_url(const struct simnode *s, const char *name)
     return NULL;
 }
 
+void simnode_yaml_nodes(const struct simnode *s, struct buf *b)
+{
+    for (size_t i = 0; i < s->n; i++)
+        buf_printf(b, "      - {name: %s, url: \"%s\", role: %s}\n", s->name[i],
+                   s->url[i], s->role[i]);
+}
+
 /* reap: SIGTERM, then SIGKILL after 10 s; returns the wait status. */
 int reap(pid_t pid)
 {

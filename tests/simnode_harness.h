@@ -39,6 +39,9 @@ void spawn(struct simnode *s, const char *const *extra);
 /* simnode_url: the base URL of the node called name (aborts the test
  * when there is none). */
 const char *simnode_url(const struct simnode *s, const char *name);
+/* simnode_yaml_nodes: appends the nodes as the items of a replguard
+ * config's `nodes:` list ("      - {name: .., url: .., role: ..}"). */
+void simnode_yaml_nodes(const struct simnode *s, struct buf *b);
 /* reap: SIGTERM, then SIGKILL after 10 s; returns the wait status. */
 int reap(pid_t pid);
 

@@ -41,9 +41,7 @@ static void config_text(struct buf *b, const char *read_max_lag)
                "read_max_lag: %s}\n"
                "    nodes:\n",
                ag.dir, read_max_lag);
-    for (size_t i = 0; i < sn.n; i++)
-        buf_printf(b, "      - {name: %s, url: \"%s\", role: %s}\n", sn.name[i],
-                   sn.url[i], sn.role[i]);
+    simnode_yaml_nodes(&sn, b);
 }
 
 static void write_config(const char *read_max_lag)
@@ -68,16 +66,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    if (ag.pid > 0) {
-        int st = agent_stop(&ag);
-        /* a clean stop: exit 0 on SIGTERM, no sanitizer report */
-        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                      "replguard exit status %d (see %s)", st, ag.log);
-    }
-    if (sn.pid > 0)
-        reap(sn.pid);
-    sn.pid = 0;
-    agent_cleanup(&ag);
+    agent_finish(&ag, &sn);
     curl_global_cleanup();
 }
 

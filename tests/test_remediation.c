@@ -89,9 +89,7 @@ static void write_config(bool dry_run, const char *token_file)
                  "    throttle: {floor: 50, restore_steps: [600, 800], "
                  "restore_interval: 1s}\n"
                  "    nodes:\n");
-    for (size_t i = 0; i < sn.n; i++)
-        buf_printf(&b, "      - {name: %s, url: \"%s\", role: %s}\n",
-                   sn.name[i], sn.url[i], sn.role[i]);
+    simnode_yaml_nodes(&sn, &b);
     agent_write(ag.cfg, b.data);
     buf_free(&b);
 }
@@ -105,15 +103,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    if (ag.pid > 0) {
-        int st = agent_stop(&ag);
-        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                      "replguard exit status %d (see %s)", st, ag.log);
-    }
-    if (sn.pid > 0)
-        reap(sn.pid);
-    sn.pid = 0;
-    agent_cleanup(&ag);
+    agent_finish(&ag, &sn);
     curl_global_cleanup();
 }
 
