@@ -450,6 +450,9 @@ void engine_step(struct engine *e)
     if (e->round_active && e->pending == 0)
         finish_round(e, clock_mono(&e->clock));
     divergence_tick(e, clock_mono(&e->clock));
+    /* again right before acting: a stall inside this iteration (in the
+     * curl wait, say) holds actions now, not one iteration late */
+    check_tilt(e);
     if (e->exec)
         executor_tick(e->exec, clock_mono(&e->clock));
 }

@@ -146,8 +146,8 @@ struct engine {
 
 /* engine_step: one iteration of the engine thread's loop: TILT check,
  * reload, round start, curl (waiting up to 50 ms), round end, Merkle
- * compares, executor. The thread runs it until stopped; tests with a
- * manual clock call it directly instead of engine_start(). */
+ * compares, TILT check again, executor. The thread runs it until stopped; tests
+ * with a manual clock call it directly instead of engine_start(). */
 void engine_step(struct engine *e);
 
 /* assess_round: derives lag, health and read rotation for every

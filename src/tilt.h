@@ -2,12 +2,14 @@
  * stalled or the wall clock jumped, replguard starts no action for
  * TILT_HOLD seconds from the last trigger, while monitoring goes on.
  *
- * Pure: tilt_observe() takes the two clock readings of one loop
- * iteration and says what changed; the engine logs, audits and exports
- * it, and the executor starts nothing while tilt_active().
+ * Pure: tilt_observe() takes both clocks' readings at one point of the
+ * engine loop (the engine observes at the top of each iteration and
+ * again right before the executor runs) and says what changed; the
+ * engine logs, audits and exports it, and the executor starts nothing
+ * while tilt_active().
  *
  * The thresholds:
- * - TILT_STALL_AFTER, 2 s between two loop iterations (Sentinel's
+ * - TILT_STALL_AFTER, 2 s between two observations (Sentinel's
  *   figure). The loop comes round at least every 50 ms, and one
  *   iteration's own work (assessing and rendering a round, a journal
  *   fsync) takes milliseconds, so 2 s is 40 ticks: no healthy loop, even
@@ -17,7 +19,7 @@
  *   than it looks (2 intervals at the 1 s default), and alerts that
  *   queued meanwhile describe a world that has moved on.
  * - TILT_JUMP_AFTER, 1 s of wall clock moved against the monotonic one
- *   between two iterations, either way. Slewing (at most 500 ppm, 25 us
+ *   between two observations, either way. Slewing (at most 500 ppm, 25 us
  *   a tick) and the jitter of reading two clocks stay far below; an NTP
  *   or manual step, or a VM resumed from a snapshot, does not. A jump
  *   shifts every heartbeat lag by its size and moves cooldowns and
@@ -28,7 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TILT_STALL_AFTER 2.0  /* seconds between two loop iterations */
+#define TILT_STALL_AFTER 2.0  /* seconds between two observations */
 #define TILT_JUMP_AFTER  1.0  /* seconds the wall clock moved vs mono */
 #define TILT_HOLD        30.0 /* seconds held after the last trigger */
 
@@ -58,8 +60,8 @@ struct tilt {
 /* tilt_init: not in TILT, no previous observation, no triggers. */
 void tilt_init(struct tilt *t);
 
-/* tilt_observe: one loop iteration's readings of the monotonic and the
- * wall clock (seconds). A gap since the previous observation over
+/* tilt_observe: one observation: the monotonic and the wall clock read
+ * at the same instant (seconds). A gap since the previous observation over
  * TILT_STALL_AFTER is a stall; else the wall clock moving against the
  * monotonic one by more than TILT_JUMP_AFTER is a clock jump. Either
  * (re)starts the hold: TILT lasts until TILT_HOLD after the last
