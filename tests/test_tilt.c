@@ -246,7 +246,7 @@ static int audit_count(const char *path, const char *event, const char *prefix)
 
 static struct manual_clock mc;
 
-/* round: moves both clocks by dt, then steps the engine until a poll
+/* round_after: moves both clocks by dt, then steps the engine until a poll
  * round has finished. */
 static void round_after(struct engine *e, double dt)
 {
