@@ -199,6 +199,15 @@ void assess_round(struct engine *e)
     av->interval = e->cfg->poll.interval;
     av->ready = e->ready;
     av->dry_run = e->cfg->dry_run;
+    const struct tilt *t = &e->tilt;
+    av->tilt = tilt_active(t);
+    av->tilt_until_wall =
+        av->tilt ? av->generated_wall + (t->until - clock_mono(&e->clock)) : 0;
+    av->tilt_reason = t->total[TILT_STALL] + t->total[TILT_CLOCK_JUMP]
+                          ? tilt_reason_name(t->reason)
+                          : NULL;
+    av->tilt_amount = t->amount;
+    memcpy(av->tilt_total, t->total, sizeof(av->tilt_total));
     if (e->exec)
         executor_fill_view(e->exec, av);
 }

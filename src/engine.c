@@ -377,25 +377,91 @@ static int wait_ms(const struct engine *e, double now)
     return ms > 50 ? 50 : (int)ceil(ms); /* Merkle compares tick too */
 }
 
+/* --- TILT ----------------------------------------------------------------- */
+
+/* read_clocks: both clocks as of one instant: the wall clock between two
+ * monotonic readings, read again when the thread lost the CPU between
+ * them (a SIGSTOP there would otherwise read as a clock jump). *mono is
+ * the midpoint of the two monotonic readings. */
+static void read_clocks(const struct engine *e, double *mono, double *wall)
+{
+    double m1, m2;
+    for (int i = 0;; i++) {
+        m1 = clock_mono(&e->clock);
+        *wall = clock_wall(&e->clock);
+        m2 = clock_mono(&e->clock);
+        if (m2 - m1 < 0.01 || i == 2)
+            break;
+    }
+    *mono = (m1 + m2) / 2;
+}
+
+/* check_tilt: feeds this iteration's clocks to the detector; logs and
+ * audits entering, re-triggering and leaving TILT. */
+static void check_tilt(struct engine *e)
+{
+    double mono, wall;
+    read_clocks(e, &mono, &wall);
+    enum tilt_event ev = tilt_observe(&e->tilt, mono, wall);
+    const struct tilt *t = &e->tilt;
+    char why[160];
+    if (ev == TILT_NONE)
+        return;
+    if (ev == TILT_LEFT) {
+        log_msg(LOG_INFO, "msg=\"TILT over: actions resume\" held=%.0f",
+                TILT_HOLD);
+        snprintf(why, sizeof(why), "no stall or clock jump for %.0fs",
+                 TILT_HOLD);
+        if (e->exec)
+            executor_audit_tilt(e->exec, "tilt_exit", why);
+        return;
+    }
+    const char *reason = tilt_reason_name(t->reason);
+    log_msg(LOG_WARN,
+            "msg=\"TILT %s: actions held\" reason=%s gap=%.3f hold=%.0f",
+            ev == TILT_ENTERED ? "entered" : "extended", reason, t->amount,
+            TILT_HOLD);
+    if (t->reason == TILT_STALL)
+        snprintf(why, sizeof(why), "stall: the engine loop stood still %.3fs",
+                 t->amount);
+    else
+        snprintf(why, sizeof(why),
+                 "clock_jump: the wall clock moved %+.3fs against the "
+                 "monotonic clock",
+                 t->amount);
+    if (e->exec)
+        executor_audit_tilt(
+            e->exec, ev == TILT_ENTERED ? "tilt_enter" : "tilt_extend", why);
+}
+
+/* --- one iteration ------------------------------------------------------- */
+
+void engine_step(struct engine *e)
+{
+    check_tilt(e);
+    double now = clock_mono(&e->clock);
+    if (!e->round_active)
+        take_reload(e);
+    if (!e->round_active && now >= e->next_round) {
+        start_round(e, now);
+        schedule_next(e, now);
+    }
+    poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
+    if (e->round_active && e->pending == 0)
+        finish_round(e, clock_mono(&e->clock));
+    divergence_tick(e, clock_mono(&e->clock));
+    /* again right before acting: a stall inside this iteration (in the
+     * curl wait, say) holds actions now, not one iteration late */
+    check_tilt(e);
+    if (e->exec)
+        executor_tick(e->exec, clock_mono(&e->clock));
+}
+
 static void *run(void *arg)
 {
     struct engine *e = arg;
-    e->next_round = clock_mono(&e->clock);
-    while (!atomic_load(&e->stop)) {
-        double now = clock_mono(&e->clock);
-        if (!e->round_active)
-            take_reload(e);
-        if (!e->round_active && now >= e->next_round) {
-            start_round(e, now);
-            schedule_next(e, now);
-        }
-        poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
-        if (e->round_active && e->pending == 0)
-            finish_round(e, clock_mono(&e->clock));
-        divergence_tick(e, clock_mono(&e->clock));
-        if (e->exec)
-            executor_tick(e->exec, clock_mono(&e->clock));
-    }
+    while (!atomic_load(&e->stop))
+        engine_step(e);
     return NULL;
 }
 
@@ -414,6 +480,8 @@ struct engine *engine_new(struct config *cfg, struct snapbox *box,
     divergence_init(e);
     build_clusters(e);
     divergence_schedule(e, clock_mono(&e->clock));
+    e->next_round = clock_mono(&e->clock);
+    tilt_init(&e->tilt);
     e->view.version = PACKAGE_VERSION;
     return e;
 }

@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "lag.h"
 #include "scrape.h"
+#include "tilt.h"
 #include "view.h"
 
 #define BODY_CAP        (4u << 20) /* a node answer over this is too_large */
@@ -131,6 +132,8 @@ struct engine {
     struct merkle_slot mk_slots[MERKLE_SLOTS];
     double mk_next_tick;
 
+    struct tilt tilt; /* actions held after a stall or a clock jump */
+
     struct executor *exec;          /* NULL: no remediation */
     struct runbook_set *next_rules; /* a reload waiting for the loop */
 
@@ -140,6 +143,12 @@ struct engine {
     pthread_mutex_t mu;      /* guards next_cfg */
     struct config *next_cfg; /* a reload waiting for the loop */
 };
+
+/* engine_step: one iteration of the engine thread's loop: TILT check,
+ * reload, round start, curl (waiting up to 50 ms), round end, Merkle
+ * compares, TILT check again, executor. The thread runs it until stopped; tests
+ * with a manual clock call it directly instead of engine_start(). */
+void engine_step(struct engine *e);
 
 /* assess_round: derives lag, health and read rotation for every
  * replica from the round's scrapes and rebuilds e->view. */

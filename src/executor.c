@@ -14,6 +14,7 @@
 #include "poller.h"
 #include "remedy.h"
 #include "runbook.h"
+#include "tilt.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
@@ -113,6 +114,11 @@ void exec_audit(struct executor *x, const char *event, const struct job *j,
     };
     if (x->audit && audit_write(x->audit, &r) < 0)
         log_msg(LOG_ERROR, "msg=\"audit write failed\"");
+}
+
+void executor_audit_tilt(struct executor *x, const char *event, const char *why)
+{
+    exec_audit(x, event, NULL, NULL, why, false, -1);
 }
 
 void exec_remember(struct executor *x, const struct job *j, const char *action,
@@ -266,13 +272,14 @@ static void verify(struct executor *x, struct job *j)
     }
 }
 
-/* reap: frees the jobs that are done (and verified). */
-static void reap(struct executor *x, double now)
+/* reap: frees the jobs that are done (and verified); while held (TILT)
+ * due verifies wait, since the lag they would judge may be stale. */
+static void reap(struct executor *x, double now, bool held)
 {
     struct job **pp = &x->jobs;
     while (*pp) {
         struct job *j = *pp;
-        if (j->verify_at > 0 && now >= j->verify_at && !j->running)
+        if (j->verify_at > 0 && now >= j->verify_at && !j->running && !held)
             verify(x, j);
         bool done =
             !j->running && (j->cancelled || j->at == j->n) && j->verify_at == 0;
@@ -505,12 +512,17 @@ static void take_acks(struct executor *x)
     }
 }
 
+/* executor_tick: in TILT (a stall or a clock jump, see tilt.h) nothing
+ * new starts: queued alerts stay queued, to be planned with their usual
+ * staleness and cooldown checks once it is over; steps, ramp moves and
+ * verifies wait; running actions finish. */
 void executor_tick(struct executor *x, double now)
 {
+    bool held = tilt_active(&x->e->tilt);
     take_acks(x);
     planner_set_paused(x->planner, remedy_paused(x->rem));
     struct queued_alert *batch[TAKE];
-    size_t n = remedy_take(x->rem, batch, TAKE);
+    size_t n = held ? 0 : remedy_take(x->rem, batch, TAKE);
     for (size_t i = 0; i < n; i++) {
         plan_alert(x, batch[i]);
         queued_alert_free(batch[i]);
@@ -519,10 +531,12 @@ void executor_tick(struct executor *x, double now)
         if (x->slots[i].child)
             act_poll_child(x, &x->slots[i], now);
     journal_flush(x);
-    advance(x);
-    for (size_t i = 0; i < x->n_throttles; i++)
-        ramp(x, &x->throttles[i], now);
-    reap(x, now);
+    if (!held) {
+        advance(x);
+        for (size_t i = 0; i < x->n_throttles; i++)
+            ramp(x, &x->throttles[i], now);
+    }
+    reap(x, now, held);
     journal_flush(x);
     if (now - x->audit_synced >= 1.0) {
         audit_sync(x->audit); /* the journal is the record; this is for

@@ -34,6 +34,13 @@ void executor_free(struct executor *x);
 /* executor_tick: takes queued alerts and acks, plans them, advances the
  * running actions, ramps and verifies. Cheap when idle. */
 void executor_tick(struct executor *x, double now);
+/* executor_audit_tilt: writes the audit line of a TILT change: event
+ * "tilt_enter", "tilt_extend" or "tilt_exit", and why (borrowed). While
+ * the engine is in TILT, executor_tick() starts nothing: alerts stay
+ * queued (journaled already), steps, restore-ramp moves and verifies
+ * wait, running actions finish. */
+void executor_audit_tilt(struct executor *x, const char *event,
+                         const char *why);
 /* executor_reload_rules: swaps in new runbooks (owned) once nothing is
  * running; until then the old ones stay. */
 void executor_reload_rules(struct executor *x, struct runbook_set *rules);

@@ -12,6 +12,10 @@
  *   replguard_ready                                            gauge 0/1
  *   replguard_dry_run                                          gauge 0/1
  *   replguard_merkle_compare_errors_total{cluster,replica}     counter
+ *   replguard_tilt                                             gauge 0/1
+ *   replguard_tilt_total{reason}                               counter
+ *       TILT (tilt.h): 1 while actions are held after a stall or a
+ *       clock jump; triggers by reason (stall, clock_jump)
  *
  * Each family is written by one pass over the node array, so the output
  * groups its samples and costs O(families x nodes). */
@@ -466,6 +470,18 @@ static void render_agent(const struct agent_view *v, struct buf *out)
     struct family dry = {out, "replguard_dry_run", "gauge",
                          "Whether replguard runs in dry-run mode.", false};
     sample(&dry, NULL, 0, int_value(v->dry_run));
+    struct family tilt = {out, "replguard_tilt", "gauge",
+                          "1 while actions are held after an engine stall "
+                          "or a clock jump (TILT).",
+                          false};
+    sample(&tilt, NULL, 0, int_value(v->tilt));
+    struct family tt = {out, "replguard_tilt_total", "counter",
+                        "TILT triggers (entering or extending it), by reason.",
+                        false};
+    for (int r = 0; r < TILT_REASONS; r++) {
+        struct label l[] = {{"reason", tilt_reason_name((enum tilt_reason)r)}};
+        sample(&tt, l, ARRAY_LEN(l), int_value(v->tilt_total[r]));
+    }
 }
 
 void exporter_render(const struct agent_view *v, struct buf *out)

@@ -156,6 +156,13 @@ void statejson_render(const struct agent_view *v, struct buf *out)
     cJSON_AddBoolToObject(root, "ready", v->ready);
     cJSON_AddBoolToObject(root, "dry_run", v->dry_run);
     add_u64(root, "rounds", true, v->rounds);
+    cJSON *tilt = cJSON_AddObjectToObject(root, "tilt");
+    cJSON_AddBoolToObject(tilt, "active", v->tilt);
+    add_num(tilt, "until", v->tilt, v->tilt_until_wall);
+    add_str(tilt, "reason", v->tilt_reason);
+    add_num(tilt, "seconds", v->tilt_reason != NULL, v->tilt_amount);
+    add_u64(tilt, "stall_total", true, v->tilt_total[TILT_STALL]);
+    add_u64(tilt, "clock_jump_total", true, v->tilt_total[TILT_CLOCK_JUMP]);
     cJSON *clusters = cJSON_AddArrayToObject(root, "clusters");
     for (size_t i = 0; i < v->n_clusters; i++)
         add_cluster(clusters, v, &v->clusters[i]);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "lag.h"
+#include "tilt.h"
 
 /* Why a scrape failed (replguard_scrape_failures_total{reason}). */
 enum scrape_reason {
@@ -98,6 +99,12 @@ struct agent_view {
     double interval;       /* configured poll interval, seconds */
     bool ready;            /* config loaded and a round finished */
     bool dry_run;
+    /* TILT (tilt.h): actions held after a stall or a clock jump */
+    bool tilt;
+    double tilt_until_wall;            /* when it ends, while tilt */
+    const char *tilt_reason;           /* of the last trigger; NULL: none yet */
+    double tilt_amount;                /* seconds: the stall, or the jump */
+    uint64_t tilt_total[TILT_REASONS]; /* triggers since start */
     struct cluster_view *clusters;
     size_t n_clusters;
     struct node_view *nodes;

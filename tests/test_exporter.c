@@ -273,6 +273,11 @@ static const char *const want_lines[] = {
     "replguard_poll_round_duration_seconds 0.125",
     "replguard_ready 1",
     "replguard_dry_run 0",
+    "# TYPE replguard_tilt gauge",
+    "replguard_tilt 0",
+    "# TYPE replguard_tilt_total counter",
+    "replguard_tilt_total{reason=\"stall\"} 0",
+    "replguard_tilt_total{reason=\"clock_jump\"} 0",
 };
 
 START_TEST(exporter_sample_lines)
@@ -374,7 +379,7 @@ START_TEST(exporter_groups_families)
         ck_assert_uint_eq(count(text, hdr.data), 1);
         buf_free(&hdr);
     }
-    ck_assert_uint_eq(n_seen, 19);
+    ck_assert_uint_eq(n_seen, 21);
     free(text);
 }
 END_TEST
@@ -537,6 +542,42 @@ START_TEST(state_agent_and_clusters)
     ck_assert_int_eq(cJSON_GetArraySize(item(edge, "nodes")), 3);
     /* positions are exact, past 2^53 */
     ck_assert_ptr_nonnull(strstr(text, "\"position\":9007199254740993"));
+    cJSON *tilt = item(root, "tilt");
+    ck_assert(!is_true(tilt, "active"));
+    ck_assert(is_null(tilt, "until"));
+    ck_assert(is_null(tilt, "reason"));
+    ck_assert(is_null(tilt, "seconds"));
+    ck_assert_double_eq(num_of(tilt, "stall_total"), 0);
+    cJSON_Delete(root);
+    free(text);
+}
+END_TEST
+
+/* TILT: the gauge, the counter by reason, and the state's tilt object. */
+START_TEST(tilt_in_metrics_and_state)
+{
+    struct fixture fx;
+    fixture_init(&fx);
+    fx.v.tilt = true;
+    fx.v.tilt_until_wall = 1763769631.5;
+    fx.v.tilt_reason = "clock_jump";
+    fx.v.tilt_amount = -3.25;
+    fx.v.tilt_total[TILT_STALL] = 2;
+    fx.v.tilt_total[TILT_CLOCK_JUMP] = 1;
+    char *text = render(&fx.v);
+    ck_assert(has_line(text, "replguard_tilt 1"));
+    ck_assert(has_line(text, "replguard_tilt_total{reason=\"stall\"} 2"));
+    ck_assert(has_line(text, "replguard_tilt_total{reason=\"clock_jump\"} 1"));
+    promtool_check(text);
+    free(text);
+    cJSON *root = state_of(&fx.v, &text);
+    cJSON *tilt = item(root, "tilt");
+    ck_assert(is_true(tilt, "active"));
+    ck_assert_double_eq(num_of(tilt, "until"), 1763769631.5);
+    ck_assert_str_eq(str_of(tilt, "reason"), "clock_jump");
+    ck_assert_double_eq(num_of(tilt, "seconds"), -3.25);
+    ck_assert_double_eq(num_of(tilt, "stall_total"), 2);
+    ck_assert_double_eq(num_of(tilt, "clock_jump_total"), 1);
     cJSON_Delete(root);
     free(text);
 }
@@ -791,6 +832,7 @@ int main(void)
     tcase_add_test(tc, state_agent_and_clusters);
     tcase_add_test(tc, state_known_nodes);
     tcase_add_test(tc, state_unknowns_are_null);
+    tcase_add_test(tc, tilt_in_metrics_and_state);
     suite_add_tcase(s, tc);
     tc = tcase_create("snapshot");
     tcase_add_test(tc, snapshot_renders_once);
