@@ -67,8 +67,8 @@ static int check_mode(const struct stat *st, const char *path, const char *what,
                  what, path, (unsigned)(st->st_mode & 07777));
         return -EPERM;
     }
-    if (st->st_size > SECRETS_MAX_FILE) {
-        snprintf(err, errlen, "%s %s: larger than %d bytes", what, path,
+    if (st->st_size >= SECRETS_MAX_FILE) {
+        snprintf(err, errlen, "%s %s: %d bytes or more", what, path,
                  SECRETS_MAX_FILE);
         return -EFBIG;
     }

@@ -14,7 +14,7 @@
 
 struct config;
 
-#define SECRETS_MAX_FILE (64 * 1024) /* more is refused: not a PEM or token */
+#define SECRETS_MAX_FILE (64 * 1024) /* this or more: not a PEM or a token */
 
 /* What the config's credential files hold; NULL when not configured. */
 struct secrets {
@@ -23,7 +23,7 @@ struct secrets {
     char *key;   /* PEM, NUL-terminated */
 };
 
-/* secret_file_read: reads the whole of path (at most SECRETS_MAX_FILE
+/* secret_file_read: reads the whole of path (less than SECRETS_MAX_FILE
  * bytes) into *out, a NUL-terminated heap string the caller frees with
  * free() (*len, when not NULL, excludes the NUL). what names the file in
  * messages ("auth.token_file"); secret says it must not be readable or

@@ -281,6 +281,9 @@ START_TEST(secret_files_must_be_private)
 {
     make_cert("tls", path_cert, path_key, sizeof(path_cert));
     write_config(true, true);
+    char bin[PATH_MAX];
+    replguard_path(bin, sizeof(bin));
+    const char *check[] = {bin, "--check-config", "-c", ag.cfg, NULL};
     const struct {
         const char *path;
         mode_t mode;
@@ -295,6 +298,7 @@ START_TEST(secret_files_must_be_private)
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         ck_assert_int_eq(chmod(cases[i].path, cases[i].mode), 0);
         refused(cases[i].path, cases[i].why);
+        ck_assert_int_eq(run(check), 1); /* --check-config says so too */
         ck_assert_int_eq(chmod(cases[i].path, 0600), 0);
     }
     /* not regular files: a directory, a FIFO (without blocking on it) */
@@ -318,7 +322,8 @@ START_TEST(secret_files_must_be_private)
     ck_assert_int_eq(rename(path_cert, gone), 0);
     refused(path_cert, "cannot read");
     ck_assert_int_eq(rename(gone, path_cert), 0);
-    /* all fine: it starts */
+    /* all fine: it checks and starts */
+    ck_assert_int_eq(run(check), 0);
     ag.cafile = path_cert;
     agent_start(&ag);
 }
