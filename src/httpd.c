@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -471,7 +472,7 @@ static bool authorized(struct httpd *h, struct MHD_Connection *conn,
     }
     const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                 MHD_HTTP_HEADER_AUTHORIZATION);
-    bool bearer = a && strncmp(a, "Bearer ", 7) == 0;
+    bool bearer = a && strncasecmp(a, "Bearer ", 7) == 0; /* RFC 7235 */
     if (bearer && same_token(h->token, a + 7))
         return true;
     note_refused(h, conn, path,
