@@ -522,17 +522,24 @@ static void *loris(void *arg)
             fds[i] = -1;
         }
     }
-    sleep_ms(1000);
+    /* those past the limit are closed at once: wait for at least that
+     * many, up to half the idle timeout (which must not be what closes
+     * them) */
     for (int i = 0; i < LORIS; i++)
-        if (fds[i] < 0 || closed(fds[i], 0)) {
-            h->cut_at_once++;
-            if (fds[i] >= 0)
+        h->cut_at_once += fds[i] < 0;
+    double until = now_s() + IDLE_S / 2;
+    while (h->cut_at_once < LORIS - 64 && now_s() < until) {
+        sleep_ms(100);
+        for (int i = 0; i < LORIS; i++)
+            if (fds[i] >= 0 && closed(fds[i], 0)) {
+                h->cut_at_once++;
                 close(fds[i]);
-            fds[i] = -1;
-        }
+                fds[i] = -1;
+            }
+    }
     double deadline = now_s() + 60;
-    unsigned open = LORIS - h->cut_at_once;
-    while (open > 0 && now_s() < deadline) {
+    unsigned left = LORIS - h->cut_at_once;
+    while (left > 0 && now_s() < deadline) {
         sleep_ms(2000);
         for (int i = 0; i < LORIS; i++) {
             if (fds[i] < 0)
@@ -541,7 +548,7 @@ static void *loris(void *arg)
                 close(fds[i]);
                 fds[i] = -1;
                 h->cut_later++;
-                open--;
+                left--;
             }
         }
     }
