@@ -8,6 +8,7 @@
 #include "log.h"
 #include "remedy.h"
 #include "runbook.h"
+#include "secrets.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -37,9 +38,32 @@ void agent_block_signals(void)
 
 static void log_errors(const struct config_errors *errs);
 
+/* check_secrets: the credential files are read at start only (the HTTP
+ * server holds them); on a reload, says when cfg's differ from the
+ * running ones, or could not be read: a restart applies them. */
+static void check_secrets(const struct config *cfg,
+                          const struct secrets *running)
+{
+    struct secrets now;
+    char err[512], q[600];
+    if (secrets_load(cfg, &now, err, sizeof(err)) < 0) {
+        log_msg(LOG_ERROR,
+                "msg=\"credential file unusable: still serving with the "
+                "ones read at start, a restart would fail\" error=%s",
+                log_quote(q, sizeof(q), err));
+        return;
+    }
+    if (!secrets_equal(&now, running))
+        log_msg(LOG_WARN, "msg=\"token or TLS files changed: restart "
+                          "replguard to apply them; still serving with the "
+                          "ones read at start\"");
+    secrets_reset(&now);
+}
+
 /* reload: loads the config again; an invalid one is logged, error by
  * error, and the running one kept. */
-static void reload(struct engine *e, const struct agent_options *o)
+static void reload(struct engine *e, const struct agent_options *o,
+                   const struct secrets *running)
 {
     if (!o->config_path) {
         log_msg(LOG_INFO, "msg=\"SIGHUP ignored: no config file\"");
@@ -70,6 +94,7 @@ static void reload(struct engine *e, const struct agent_options *o)
         return;
     }
     config_errors_reset(&errs);
+    check_secrets(cfg, running);
     if (o->force_dry_run)
         cfg->dry_run = true;
     engine_reload(e, cfg);
@@ -77,7 +102,8 @@ static void reload(struct engine *e, const struct agent_options *o)
         engine_reload_rules(e, rules);
 }
 
-static void wait_for_stop(struct engine *e, const struct agent_options *o)
+static void wait_for_stop(struct engine *e, const struct agent_options *o,
+                          const struct secrets *running)
 {
     sigset_t set;
     signal_set(&set);
@@ -87,41 +113,13 @@ static void wait_for_stop(struct engine *e, const struct agent_options *o)
             continue;
         if (sig == SIGHUP) {
             log_msg(LOG_INFO, "msg=\"SIGHUP: reloading config\"");
-            reload(e, o);
+            reload(e, o, running);
             continue;
         }
         log_msg(LOG_INFO, "msg=\"stopping\" signal=%s",
                 sig == SIGINT ? "SIGINT" : "SIGTERM");
         return;
     }
-}
-
-/* read_token: the bearer token of token_file (first line); NULL with a
- * reason in err when the file is unreadable, empty, or readable by
- * others than its owner (a secret must not be). */
-static char *read_token(const char *path, char *err, size_t errlen)
-{
-    struct stat st;
-    FILE *f = fopen(path, "r");
-    if (!f || fstat(fileno(f), &st) < 0) {
-        snprintf(err, errlen, "cannot read token_file %s: %s", path,
-                 strerror(errno));
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    char line[4096] = "";
-    bool got = fgets(line, sizeof(line), f) != NULL;
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    if (st.st_mode & (S_IRWXG | S_IRWXO))
-        snprintf(err, errlen, "token_file %s is readable by others (chmod 600)",
-                 path);
-    else if (!got || !line[0])
-        snprintf(err, errlen, "token_file %s is empty", path);
-    else
-        return xstrdup(line);
-    return NULL;
 }
 
 int agent_load_rules(const struct config *cfg, struct runbook_set **out,
@@ -149,7 +147,7 @@ struct agent {
     struct remedy *rem;
     struct engine *e;
     struct httpd *h;
-    char *token;
+    struct secrets sec; /* as read at start: reloads do not change them */
 };
 
 static int start_remediation(struct agent *a, struct config *cfg, char *err,
@@ -180,11 +178,8 @@ static int start_remediation(struct agent *a, struct config *cfg, char *err,
 
 static int start(struct agent *a, struct config *cfg, char *err, size_t errlen)
 {
-    if (cfg->token_file) {
-        a->token = read_token(cfg->token_file, err, errlen);
-        if (!a->token)
-            return -1;
-    }
+    if (secrets_load(cfg, &a->sec, err, errlen) < 0)
+        return -1;
     struct rg_clock clock = clock_system();
     a->e = engine_new(cfg, &a->box, &clock);
     if (start_remediation(a, cfg, err, errlen) < 0)
@@ -192,16 +187,18 @@ static int start(struct agent *a, struct config *cfg, char *err, size_t errlen)
     struct httpd_options ho = {.host = cfg->listen_host,
                                .port = cfg->listen_port,
                                .rem = a->rem,
-                               .token = a->token};
+                               .token = a->sec.token,
+                               .tls_cert = a->sec.cert,
+                               .tls_key = a->sec.key};
     a->h = httpd_start(&ho, &a->box, err, errlen);
     if (!a->h)
         return -1;
     log_msg(LOG_INFO,
-            "msg=\"replguard started\" version=%s listen=http://%s:%u "
+            "msg=\"replguard started\" version=%s listen=%s://%s:%u "
             "clusters=%zu nodes=%zu dry_run=%d remediation=%d",
-            PACKAGE_VERSION, cfg->listen_host, httpd_port(a->h),
-            cfg->n_clusters, config_node_count(cfg), cfg->dry_run,
-            a->rem != NULL);
+            PACKAGE_VERSION, a->sec.cert ? "https" : "http", cfg->listen_host,
+            httpd_port(a->h), cfg->n_clusters, config_node_count(cfg),
+            cfg->dry_run, a->rem != NULL);
     int rc = engine_start(a->e);
     if (rc < 0)
         snprintf(err, errlen, "cannot start the engine: %s", strerror(-rc));
@@ -221,7 +218,7 @@ int agent_run(struct config *cfg, const struct agent_options *o)
         log_msg(LOG_ERROR, "msg=\"cannot start\" error=%s",
                 log_quote(q, sizeof(q), err));
     } else {
-        wait_for_stop(a.e, o);
+        wait_for_stop(a.e, o, &a.sec);
     }
     if (a.rem)
         remedy_stop(a.rem); /* webhooks answer 503 from now on */
@@ -232,7 +229,7 @@ int agent_run(struct config *cfg, const struct agent_options *o)
         config_free(cfg);
     remedy_close(a.rem);
     snapbox_destroy(&a.box);
-    free(a.token);
+    secrets_reset(&a.sec);
     log_msg(LOG_INFO, "msg=\"stopped\"");
     return rc < 0 ? 1 : 0;
 }

@@ -4,9 +4,17 @@
  * (or path prefix), the methods it takes and its handler. A handler
  * fills a struct reply: an owned body, or a span of the snapshot held
  * by a reference the response drops once sent. Every error body is
- * {"error": "..."}. */
+ * {"error": "..."}.
+ *
+ * libmicrohttpd's timeout is an idle one: a client trickling a header
+ * byte every few seconds would hold its connection forever. So every
+ * connection is on a list with the time its current request began (its
+ * start, or the end of the previous reply); a reaper thread shuts down,
+ * once a second, those whose headers are not complete header_timeout
+ * later, and libmicrohttpd closes them as it would a dropped peer. */
 #include "httpd.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -15,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -30,6 +40,7 @@
 #define DEFAULT_HOST        "127.0.0.1"
 #define DEFAULT_THREADS     2
 #define DEFAULT_TIMEOUT     10
+#define DEFAULT_HEADER_TIME 15
 #define DEFAULT_CONNECTIONS 256
 #define DEFAULT_PER_IP      64
 #define DEFAULT_CONN_MEMORY (64 * 1024)
@@ -38,6 +49,14 @@
 #define CT_JSON    "application/json"
 #define CT_TEXT    "text/plain; charset=utf-8"
 #define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+/* A connection on the reaper's list (its MHD socket context). */
+struct conn_clock {
+    struct conn_clock *prev, *next;
+    int fd;
+    double since;    /* when its current request began */
+    bool in_headers; /* the request's headers are not complete yet */
+};
 
 struct httpd {
     struct MHD_Daemon *d;
@@ -51,7 +70,24 @@ struct httpd {
     pthread_mutex_t log_mu;
     bool starting;
     char start_err[256];
+    /* Refused POSTs are logged at most once a second (under log_mu). */
+    double refused_logged;
+    unsigned refused_unlogged;
+    /* The reaper: conns (a ring with a sentinel) under conns_mu. */
+    pthread_mutex_t conns_mu;
+    pthread_cond_t conns_cv;
+    struct conn_clock conns;
+    double header_timeout;
+    bool reaper_running, reaper_stop;
+    pthread_t reaper;
 };
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* --- replies ------------------------------------------------------------- */
 
@@ -378,14 +414,57 @@ static bool from_loopback(struct MHD_Connection *conn)
     return false;
 }
 
-/* authorized: false with the error reply filled when the POST may not
- * proceed: a bearer token when one is configured, else loopback only. */
+/* client_text: the connection's peer address as text into out. */
+static const char *client_text(struct MHD_Connection *conn, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const void *a = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        a = &((const struct sockaddr_in *)sa)->sin_addr;
+    else if (sa && sa->sa_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (!a || !inet_ntop(sa->sa_family, a, out, (socklen_t)n))
+        snprintf(out, n, "unknown");
+    return out;
+}
+
+/* note_refused: logs a refused POST, why but never the credentials it
+ * carried; at most one line a second, counting those not logged. */
+static void note_refused(struct httpd *h, struct MHD_Connection *conn,
+                         const char *path, const char *why)
+{
+    double now = mono_now();
+    pthread_mutex_lock(&h->log_mu);
+    bool due = h->refused_logged == 0 || now - h->refused_logged >= 1.0;
+    unsigned unlogged = h->refused_unlogged;
+    if (due) {
+        h->refused_logged = now;
+        h->refused_unlogged = 0;
+    } else {
+        h->refused_unlogged++;
+    }
+    pthread_mutex_unlock(&h->log_mu);
+    if (!due)
+        return;
+    char addr[INET6_ADDRSTRLEN];
+    log_msg(LOG_WARN,
+            "msg=\"POST refused\" path=%s reason=\"%s\" client=%s "
+            "unlogged_before=%u",
+            path, why, client_text(conn, addr, sizeof(addr)), unlogged);
+}
+
+/* authorized: false with the error reply filled (and a log line) when
+ * the POST to path may not proceed: a bearer token when one is
+ * configured, else loopback only. */
 static bool authorized(struct httpd *h, struct MHD_Connection *conn,
-                       struct reply *rep)
+                       const char *path, struct reply *rep)
 {
     if (!h->token) {
         if (from_loopback(conn))
             return true;
+        note_refused(h, conn, path, "not from loopback");
         reply_error(rep, MHD_HTTP_FORBIDDEN,
                     "without auth.token_file, POSTs are taken from loopback "
                     "only");
@@ -393,10 +472,141 @@ static bool authorized(struct httpd *h, struct MHD_Connection *conn,
     }
     const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                 MHD_HTTP_HEADER_AUTHORIZATION);
-    if (a && strncmp(a, "Bearer ", 7) == 0 && same_token(h->token, a + 7))
+    bool bearer = a && strncasecmp(a, "Bearer ", 7) == 0; /* RFC 7235 */
+    if (bearer && same_token(h->token, a + 7))
         return true;
+    note_refused(h, conn, path,
+                 !a       ? "no token"
+                 : bearer ? "wrong token"
+                          : "not a bearer token");
     reply_error(rep, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
     return false;
+}
+
+/* --- the header deadline ------------------------------------------------- */
+
+static struct conn_clock *clock_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* headers_done: the connection's request has all its headers. */
+static void headers_done(struct httpd *h, struct MHD_Connection *conn)
+{
+    struct conn_clock *c = clock_of(conn);
+    if (!c)
+        return;
+    pthread_mutex_lock(&h->conns_mu);
+    c->in_headers = false;
+    pthread_mutex_unlock(&h->conns_mu);
+}
+
+/* next_request: a reply is done; the connection's next request (if it
+ * is kept alive) has header_timeout from now. */
+static void next_request(struct httpd *h, struct MHD_Connection *conn)
+{
+    struct conn_clock *c = clock_of(conn);
+    if (!c)
+        return;
+    pthread_mutex_lock(&h->conns_mu);
+    c->since = mono_now();
+    c->in_headers = true;
+    pthread_mutex_unlock(&h->conns_mu);
+}
+
+/* on_connection: puts a new connection on the reaper's list, takes a
+ * closed one off (libmicrohttpd closes its socket only after this, so
+ * the reaper never touches a reused descriptor). */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct httpd *h = cls;
+    struct conn_clock *c = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c = xcalloc(1, sizeof(*c));
+        c->fd = ci ? ci->connect_fd : -1;
+        c->since = mono_now();
+        c->in_headers = true;
+        pthread_mutex_lock(&h->conns_mu);
+        c->next = h->conns.next;
+        c->prev = &h->conns;
+        c->next->prev = c;
+        h->conns.next = c;
+        pthread_mutex_unlock(&h->conns_mu);
+        *socket_context = c;
+        return;
+    }
+    if (!c)
+        return;
+    pthread_mutex_lock(&h->conns_mu);
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    pthread_mutex_unlock(&h->conns_mu);
+    free(c);
+    *socket_context = NULL;
+}
+
+/* cut_slow: shuts down the connections whose headers are overdue;
+ * returns how many. Called with conns_mu held. */
+static unsigned cut_slow(struct httpd *h, double now)
+{
+    unsigned n = 0;
+    for (struct conn_clock *c = h->conns.next; c != &h->conns; c = c->next)
+        if (c->in_headers && c->fd >= 0 && now - c->since > h->header_timeout) {
+            shutdown(c->fd, SHUT_RDWR);
+            c->in_headers = false; /* once */
+            n++;
+        }
+    return n;
+}
+
+static void *reaper_main(void *arg)
+{
+    struct httpd *h = arg;
+    pthread_mutex_lock(&h->conns_mu);
+    while (!h->reaper_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&h->conns_cv, &h->conns_mu, &ts);
+        unsigned n = cut_slow(h, mono_now());
+        if (n)
+            log_msg(LOG_INFO,
+                    "msg=\"closed connections whose request headers took "
+                    "too long\" connections=%u limit=%.0fs",
+                    n, h->header_timeout);
+    }
+    pthread_mutex_unlock(&h->conns_mu);
+    return NULL;
+}
+
+static void reaper_init(struct httpd *h, unsigned header_timeout)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->conns_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&h->conns_mu, NULL);
+    h->conns.next = h->conns.prev = &h->conns;
+    h->header_timeout = header_timeout;
+}
+
+static void reaper_stop(struct httpd *h)
+{
+    if (h->reaper_running) {
+        pthread_mutex_lock(&h->conns_mu);
+        h->reaper_stop = true;
+        pthread_cond_signal(&h->conns_cv);
+        pthread_mutex_unlock(&h->conns_mu);
+        pthread_join(h->reaper, NULL);
+        h->reaper_running = false;
+    }
 }
 
 /* --- routing ------------------------------------------------------------- */
@@ -500,6 +710,7 @@ static bool receive(void **con_cls, const char *data, size_t *size)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode tc)
 {
+    next_request(cls, conn);
     struct upload *u = *con_cls;
     if (!u)
         return;
@@ -514,7 +725,7 @@ static void post(struct httpd *h, struct MHD_Connection *conn,
 {
     if (!h->rem)
         reply_error(rep, MHD_HTTP_NOT_FOUND, "remediation is not configured");
-    else if (authorized(h, conn, rep) && u->too_large)
+    else if (authorized(h, conn, rt->path, rep) && u->too_large)
         reply_error(rep, MHD_HTTP_CONTENT_TOO_LARGE, "body over 1 MiB");
     else if (rep->status == 0)
         dispatch(h, conn, rt, tail, &u->body, rep);
@@ -530,6 +741,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     struct httpd *h = cls;
     struct reply rep = {0};
     const char *tail = NULL;
+    headers_done(h, conn);
     const struct route *rt = find_route(url, &tail);
     unsigned m = method_bit(method);
     if (rt && (rt->methods & m) && m == M_POST &&
@@ -601,6 +813,12 @@ static struct MHD_Daemon *start_daemon(struct httpd *h,
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (o->tls_cert)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key},
+        {MHD_OPTION_END, 0, NULL}};
     size_t mem =
         o->connection_memory ? o->connection_memory : DEFAULT_CONN_MEMORY;
     return MHD_start_daemon(
@@ -613,7 +831,8 @@ static struct MHD_Daemon *start_daemon(struct httpd *h,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         or_default(o->max_per_ip, DEFAULT_PER_IP),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, NULL, MHD_OPTION_END);
+        on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+        MHD_OPTION_ARRAY, o->tls_cert ? tls : tls + 2, MHD_OPTION_END);
 }
 
 static void set_starting(struct httpd *h, bool starting)
@@ -628,6 +847,13 @@ struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
 {
     const char *host = o->host && o->host[0] ? o->host : DEFAULT_HOST;
     struct sockaddr_storage ss;
+    if (o->tls_cert &&
+        (!o->tls_key || MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)) {
+        snprintf(err, errlen, "cannot serve HTTPS: %s",
+                 o->tls_key ? "this libmicrohttpd was built without TLS"
+                            : "a certificate without a key");
+        return NULL;
+    }
     if (resolve(host, o->port, &ss, err, errlen) < 0)
         return NULL;
     struct httpd *h = xcalloc(1, sizeof(*h));
@@ -636,6 +862,7 @@ struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
     h->token = o->token ? xstrdup(o->token) : NULL;
     snprintf(h->host, sizeof(h->host), "%s", host);
     pthread_mutex_init(&h->log_mu, NULL);
+    reaper_init(h, or_default(o->header_timeout, DEFAULT_HEADER_TIME));
     set_starting(h, true);
     h->d = start_daemon(h, o, &ss);
     set_starting(h, false);
@@ -647,14 +874,22 @@ struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
         httpd_stop(h);
         return NULL;
     }
+    int rc = pthread_create(&h->reaper, NULL, reaper_main, h);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start a thread: %s", strerror(rc));
+        httpd_stop(h);
+        return NULL;
+    }
+    h->reaper_running = true;
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : o->port;
     char q[NI_MAXHOST + 8];
     log_msg(LOG_INFO,
-            "msg=\"http server listening\" host=%s port=%u threads=%u",
+            "msg=\"http server listening\" host=%s port=%u threads=%u "
+            "tls=%d",
             log_quote(q, sizeof(q), host), h->port,
-            or_default(o->threads, DEFAULT_THREADS));
+            or_default(o->threads, DEFAULT_THREADS), o->tls_cert != NULL);
     return h;
 }
 
@@ -667,6 +902,7 @@ void httpd_stop(struct httpd *h)
 {
     if (!h)
         return;
+    reaper_stop(h);
     if (h->d) {
         MHD_stop_daemon(h->d);
         char q[NI_MAXHOST + 8];
@@ -674,6 +910,8 @@ void httpd_stop(struct httpd *h)
                 log_quote(q, sizeof(q), h->host), h->port);
     }
     pthread_mutex_destroy(&h->log_mu);
+    pthread_mutex_destroy(&h->conns_mu);
+    pthread_cond_destroy(&h->conns_cv);
     free(h->token);
     free(h);
 }

@@ -22,17 +22,22 @@ struct httpd_options {
     uint16_t port;            /* 0: an ephemeral port (see httpd_port) */
     unsigned threads;         /* handler threads; 2 */
     unsigned timeout;         /* idle connection timeout, seconds; 10 */
+    unsigned header_timeout;  /* a request's headers in all, seconds; 15 */
     unsigned max_connections; /* in all; 256 */
     unsigned max_per_ip;      /* from one address; 64 */
     size_t connection_memory; /* bytes per connection; 64 KiB */
     struct remedy *rem;       /* NULL: no POST endpoints (404) */
     const char *token;        /* bearer token for POSTs; NULL: loopback only */
+    const char *tls_cert;     /* PEM certificate (chain); NULL: plain HTTP */
+    const char *tls_key;      /* PEM private key; set with tls_cert */
 };
 
 /* httpd_start: listens on o->host:o->port and starts serving from box,
- * which must outlive the server. Returns the server (stop and free it
- * with httpd_stop()), or NULL with a message in err when the address
- * does not resolve or cannot be bound. */
+ * which must outlive the server; HTTPS only when o->tls_cert is set
+ * (libmicrohttpd copies neither PEM: keep them until httpd_stop()).
+ * Returns the server (stop and free it with httpd_stop()), or NULL with
+ * a message in err when the address does not resolve or cannot be
+ * bound, libmicrohttpd lacks TLS or the certificate or key is bad. */
 struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
                           char *err, size_t errlen);
 

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "poller.h"
 #include "runbook.h"
+#include "secrets.h"
 #include "spawn.h"
 
 #include <getopt.h>
@@ -103,7 +104,8 @@ static struct config *load(const char *path)
     return cfg;
 }
 
-/* check_config: --check-config: the runbooks too; every error printed. */
+/* check_config: --check-config: the runbooks and the credential files
+ * too; every error printed. */
 static int check_config(struct config *cfg)
 {
     struct runbook_set *rules = NULL;
@@ -112,6 +114,13 @@ static int check_config(struct config *cfg)
     int rc = agent_load_rules(cfg, &rules, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s\n", errs.msg[i]);
+    struct secrets sec;
+    char err[512];
+    if (secrets_load(cfg, &sec, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        rc = rc ? rc : 1;
+    }
+    secrets_reset(&sec);
     if (rc == 0)
         printf("OK: %zu clusters, %zu nodes, %zu runbooks\n", cfg->n_clusters,
                config_node_count(cfg), rules ? runbook_set_count(rules) : 0);

@@ -60,11 +60,15 @@ static int listening(struct agent *ag)
     int found = 0;
     if (f)
         fseek(f, ag->log_from, SEEK_SET);
+    const char *scheme = ag->cafile ? "https" : "http";
+    char want[64];
+    int n = snprintf(want, sizeof(want), "listen=%s://127.0.0.1:", scheme);
     while (f && !found && fgets(line, sizeof(line), f)) {
-        const char *p = strstr(line, "listen=http://127.0.0.1:");
+        const char *p = strstr(line, want);
         if (p && strstr(line, "replguard started")) {
-            unsigned port = (unsigned)strtoul(p + 24, NULL, 10);
-            snprintf(ag->base, sizeof(ag->base), "http://127.0.0.1:%u", port);
+            unsigned port = (unsigned)strtoul(p + n, NULL, 10);
+            snprintf(ag->base, sizeof(ag->base), "%s://127.0.0.1:%u", scheme,
+                     port);
             found = 1;
         }
     }
@@ -77,7 +81,11 @@ int agent_start_only(struct agent *ag)
 {
     char bin[PATH_MAX];
     replguard_path(bin, sizeof(bin));
-    const char *argv[] = {bin, "-c", ag->cfg, NULL};
+    const char *argv[] = {bin, "-c", ag->cfg, NULL, NULL, NULL};
+    if (ag->log_level) {
+        argv[3] = "--log-level";
+        argv[4] = ag->log_level;
+    }
     struct stat ls;
     ag->log_from = stat(ag->log, &ls) == 0 ? (long)ls.st_size : 0;
     pid_t parent = getpid();
@@ -104,14 +112,26 @@ int agent_start_only(struct agent *ag)
     return -1;
 }
 
+/* ready_status: GET /-/ready's status, 0 on a transport error. */
+static long ready_status(const struct agent *ag)
+{
+    char url[128];
+    struct resp r;
+    struct opts o = {.cainfo = ag->cafile};
+    snprintf(url, sizeof(url), "%s/-/ready", ag->base);
+    http(url, &o, &r);
+    buf_free(&r.body);
+    return r.rc == CURLE_OK ? r.status : 0;
+}
+
 void agent_start(struct agent *ag)
 {
     ck_assert_msg(agent_start_only(ag) == 0,
                   "replguard exited at start (see %s)", ag->log);
     double deadline = now_s() + 10;
-    while (call(ag->base, "GET", "/-/ready", NULL) != 200 && now_s() < deadline)
+    while (ready_status(ag) != 200 && now_s() < deadline)
         sleep_ms(20);
-    ck_assert_int_eq(call(ag->base, "GET", "/-/ready", NULL), 200);
+    ck_assert_int_eq(ready_status(ag), 200);
 }
 
 int agent_stop(struct agent *ag)

@@ -11,8 +11,10 @@ struct agent {
     pid_t pid;
     char dir[64];          /* a fresh temp dir, removed by agent_cleanup */
     char cfg[96], log[96]; /* dir/replguard.yml, dir/replguard.log */
-    char base[64];         /* http://127.0.0.1:PORT once started */
+    char base[64];         /* http(s)://127.0.0.1:PORT once started */
     long log_from;         /* where this run's lines start in the log */
+    const char *cafile;    /* set: it serves https, verified against it */
+    const char *log_level; /* set: --log-level log_level */
 };
 
 /* agent_init: makes the temp dir and the paths. */

@@ -225,6 +225,8 @@ void http(const char *url, const struct opts *o, struct resp *r)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, o->method);
     if (o && o->header)
         hdrs = curl_slist_append(hdrs, o->header);
+    if (o && o->cainfo)
+        curl_easy_setopt(c, CURLOPT_CAINFO, o->cainfo);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     r->rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);

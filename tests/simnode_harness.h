@@ -63,6 +63,7 @@ struct opts {
     bool expect;        /* send Expect: 100-continue */
     long timeout_ms;    /* 0: 5000 */
     const char *header; /* one extra request header line, or NULL */
+    const char *cainfo; /* https: trust only this CA file; NULL: default */
 };
 
 /* http: one request to url (o may be NULL for a plain GET). */
