@@ -30,6 +30,8 @@
 #define TIMEOUT  0.15 /* poll.timeout */
 #define DEADLINE 20.0 /* of every wait for the dynamics */
 
+#define LAST_COMPARE "replguard_merkle_last_compare_timestamp_seconds"
+
 static struct simnode sn;
 static struct agent ag;
 
@@ -231,17 +233,18 @@ struct track {
 };
 
 /* observe: a new sample v of the node's last-scrape time. A gap counts
- * only when the previous sample of replguard was taken less than
- * INTERVAL - TIMEOUT ago: a node's scrapes end at least that far apart
- * (each ends within TIMEOUT of its round's start, rounds start INTERVAL
- * apart), so no scrape can have come and gone unseen in between. */
+ * only when the previous sample of replguard was taken less than half of
+ * INTERVAL - TIMEOUT ago: a node's scrapes end at least INTERVAL -
+ * TIMEOUT apart (each within TIMEOUT of its round's start, rounds start
+ * INTERVAL apart) and each is shown until the next round's end, so none
+ * can have come and gone unseen in between. */
 static void observe(struct track *t, double v, double since_prev)
 {
     if (isnan(v) || v == t->last)
         return;
     if (!isnan(t->last)) {
         t->changes++;
-        if (since_prev < INTERVAL - TIMEOUT) {
+        if (since_prev < (INTERVAL - TIMEOUT) / 2) {
             t->gaps++;
             if (v - t->last > t->max_gap)
                 t->max_gap = v - t->last;
@@ -317,6 +320,7 @@ START_TEST(http_fault_costs_only_its_node)
     snprintf(why, sizeof(why), "reason=\"%s\"", reason);
     double before = rg("replguard_scrape_failures_total", "node", "node3", why);
     ck_assert_double_eq(before, 0);
+    rg_wait(LAST_COMPARE, "replica", "node2", NULL, GT, 0); /* a first one */
     snprintf(json, sizeof(json), "{\"node\":\"node3\",\"kind\":\"%s\"}", kind);
     fault(json);
 
@@ -325,7 +329,10 @@ START_TEST(http_fault_costs_only_its_node)
     wait_health_metric("node3", "unknown");
     expect_health("node3", 503, "unreachable");
     others_in("node3");
+    double mk2 = rg(LAST_COMPARE, "replica", "node2", NULL);
     watch_schedule("node3", 10 * INTERVAL);
+    /* nor are the others' Merkle compares held up (merkle_interval 1s) */
+    rg_wait(LAST_COMPARE, "replica", "node2", NULL, GT, mk2);
     /* only this reason counts: the fault is not misread as another */
     for (int r = 0; r < 5; r++) {
         static const char *const all[] = {"timeout", "connect", "http_status",
@@ -346,9 +353,14 @@ START_TEST(http_fault_costs_only_its_node)
     ck_assert_int_eq(agent_audit_count(&ag, "action", NULL, NULL), 0);
     ck_assert_double_eq(admin("node1", "demote"), 0);
 
+    double mk3 = rg(LAST_COMPARE, "replica", "node3", NULL);
     clear();
     rg_wait("replguard_up", "node", "node3", "role=\"replica\"", EQ, 1);
     ck_assert_double_eq(admin("node3", "circuit-breaker-reset"), 0);
+    /* node3's compares resume */
+    rg_wait(LAST_COMPARE, "replica", "node3", NULL, GT, isnan(mk3) ? 0 : mk3);
+    ck_assert_double_eq(
+        rg("replguard_merkle_diff_buckets", "replica", "node3", NULL), 0);
     wait_health_metric("node3", "healthy");
     all_in();
     watch_schedule("", 5 * INTERVAL);
