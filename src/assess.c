@@ -60,7 +60,12 @@ static void replica_lags(struct engine *e, struct cluster_rt *c,
 {
     const struct node_rt *p = &c->nodes[c->primary];
     bool pfresh = c->primary_seen && is_fresh(e, p, now);
-    if (v->fresh && n->has_heartbeat)
+    /* heartbeat lag needs heartbeats: once the primary has taken none
+     * for 3 intervals, a replica that applied the last one it took may
+     * still lack any number of writes; its lag is unknown */
+    bool hbfresh = /* (none ever taken: the history is empty) */
+        now - c->hb_ok_mono <= STALE_INTERVALS * e->cfg->poll.interval;
+    if (v->fresh && hbfresh && n->has_heartbeat)
         v->have_hb_lag =
             hbhist_lag(&c->hb, n->heartbeat, n->ok_wall, &v->hb_lag) == 0;
     if (v->fresh && pfresh) {

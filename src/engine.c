@@ -136,6 +136,7 @@ static void carry_cluster(struct cluster_rt *to, struct cluster_rt *from)
 {
     to->hist = from->hist;
     to->hb = from->hb;
+    to->hb_ok_mono = from->hb_ok_mono;
     for (size_t ni = 0; ni < to->n; ni++) {
         int old = config_node_index(from->conf, to->conf->nodes[ni].name);
         if (old < 0)
@@ -275,9 +276,10 @@ static void on_heartbeat(void *arg, const struct poll_result *r)
     struct node_rt *p = arg;
     struct cluster_rt *c = p->c;
     struct engine *e = c->e;
-    if (r->outcome == POLL_OK)
+    if (r->outcome == POLL_OK) {
         hbhist_add(&c->hb, c->hb_value);
-    else
+        c->hb_ok_mono = clock_mono(&e->clock);
+    } else
         log_msg(LOG_DEBUG, "msg=\"heartbeat failed\" cluster=%s status=%ld",
                 c->conf->name, r->status);
     double left = e->round_start + e->cfg->poll.timeout - clock_mono(&e->clock);

@@ -107,7 +107,8 @@ struct cluster_rt {
     bool primary_seen; /* primary was observed reporting that role */
     struct poshist hist;
     struct hbhist hb;
-    double hb_value; /* the heartbeat in flight */
+    double hb_value;   /* the heartbeat in flight */
+    double hb_ok_mono; /* when the primary last took one */
 };
 
 struct engine {

@@ -226,6 +226,12 @@ static bool get_scrape_duration(const struct node_view *n, struct value *o)
     return true;
 }
 
+static bool get_last_ok(const struct node_view *n, struct value *o)
+{
+    *o = dbl_value(n->last_ok_wall);
+    return n->last_ok_wall > 0;
+}
+
 static bool get_position(const struct node_view *n, struct value *o)
 {
     *o = int_value(n->position);
@@ -307,6 +313,9 @@ static bool get_merkle_errors(const struct node_view *n, struct value *o)
 static const struct node_family node_families[] = {
     {"replguard_scrape_duration_seconds", "gauge",
      "Duration of the last scrape of the node.", false, get_scrape_duration},
+    {"replguard_scrape_last_success_timestamp_seconds", "gauge",
+     "When the last successful scrape of the node finished (Unix time).", false,
+     get_last_ok},
     {"replguard_node_position", "gauge",
      "Applied position of the node (assertions indexed, reset-corrected).",
      false, get_position},

@@ -3,6 +3,7 @@
 #include "agent_harness.h"
 
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -29,6 +30,7 @@ void agent_init(struct agent *ag)
     ck_assert_ptr_nonnull(mkdtemp(ag->dir));
     snprintf(ag->cfg, sizeof(ag->cfg), "%s/replguard.yml", ag->dir);
     snprintf(ag->log, sizeof(ag->log), "%s/replguard.log", ag->dir);
+    snprintf(ag->audit, sizeof(ag->audit), "%s/audit.jsonl", ag->dir);
 }
 
 void agent_write(const char *path, const char *text)
@@ -178,4 +180,67 @@ void agent_finish(struct agent *ag, struct simnode *sn)
         reap(sn->pid);
     sn->pid = 0;
     agent_cleanup(ag);
+}
+
+/* field_is: whether o's key is the string value, or the boolean value
+ * spells ("true", "false"). */
+static bool field_is(const cJSON *o, const char *key, const char *value)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsString(v))
+        return strcmp(v->valuestring, value) == 0;
+    return cJSON_IsBool(v) &&
+           strcmp(value, cJSON_IsTrue(v) ? "true" : "false") == 0;
+}
+
+int agent_audit_count(const struct agent *ag, const char *event,
+                      const char *key, const char *value)
+{
+    char line[8192];
+    FILE *f = fopen(ag->audit, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        cJSON *o = cJSON_Parse(line);
+        ck_assert_msg(o != NULL, "audit line is not JSON: %s", line);
+        if (field_is(o, "event", event) && (!key || field_is(o, key, value)))
+            n++;
+        cJSON_Delete(o);
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+void agent_wait_audit(const struct agent *ag, const char *event,
+                      const char *key, const char *value, int n, double secs)
+{
+    double deadline = now_s() + secs;
+    while (agent_audit_count(ag, event, key, value) < n && now_s() < deadline)
+        sleep_ms(20);
+    int have = agent_audit_count(ag, event, key, value);
+    ck_assert_msg(have >= n, "audit: %d %s lines with %s=%s, want %d (see %s)",
+                  have, event, key ? key : "-", value ? value : "-", n,
+                  ag->audit);
+}
+
+void alert_payload(struct buf *b, const char *alertname, const char *status,
+                   const char *fp, const char *labels)
+{
+    buf_printf(b,
+               "{\"receiver\":\"replguard\",\"status\":\"%s\",\"alerts\":[{"
+               "\"status\":\"%s\",\"labels\":{\"alertname\":\"%s\","
+               "\"severity\":\"critical\"%s%s},"
+               "\"annotations\":{\"summary\":\"test\"},"
+               "\"startsAt\":\"2026-11-22T00:00:00.123456789Z\","
+               "\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"\","
+               "\"fingerprint\":\"%s\"}],\"groupLabels\":{},"
+               "\"commonLabels\":{},\"commonAnnotations\":{},"
+               "\"externalURL\":\"http://am\",\"version\":\"4\","
+               "\"groupKey\":\"{}:{}\",\"truncatedAlerts\":0}",
+               status, status, alertname, labels[0] ? "," : "", labels, fp);
+}
+
+long agent_webhook(const struct agent *ag, const char *body)
+{
+    return call(ag->base, "POST", "/webhook", body);
 }

@@ -11,6 +11,7 @@ struct agent {
     pid_t pid;
     char dir[64];          /* a fresh temp dir, removed by agent_cleanup */
     char cfg[96], log[96]; /* dir/replguard.yml, dir/replguard.log */
+    char audit[96];        /* dir/audit.jsonl: where a config puts audit_log */
     char base[64];         /* http(s)://127.0.0.1:PORT once started */
     long log_from;         /* where this run's lines start in the log */
     const char *cafile;    /* set: it serves https, verified against it */
@@ -42,5 +43,25 @@ void agent_cleanup(struct agent *ag);
 int agent_log_has(const struct agent *ag, const char *text);
 /* replguard_path: $top_builddir/replguard into out. */
 void replguard_path(char *out, size_t n);
+
+/* agent_audit_count: the lines of ag->audit with this event and, when
+ * key is not NULL, key equal to value (a string, or "true"/"false" for
+ * a boolean). Every line must be JSON. */
+int agent_audit_count(const struct agent *ag, const char *event,
+                      const char *key, const char *value);
+/* agent_wait_audit: waits up to secs for agent_audit_count() >= n and
+ * fails the test when it stays below. */
+void agent_wait_audit(const struct agent *ag, const char *event,
+                      const char *key, const char *value, int n, double secs);
+/* alert_payload: appends to b an Alertmanager webhook body (version 4,
+ * the shape of tests/fixtures/alertmanager) carrying one alert: its
+ * alertname, status ("firing" or "resolved"), fingerprint fp and the
+ * extra labels, JSON members like "\"replica\":\"node2\"" (or ""). */
+struct buf;
+void alert_payload(struct buf *b, const char *alertname, const char *status,
+                   const char *fp, const char *labels);
+/* agent_webhook: POSTs body to ag's /webhook (from loopback, no token);
+ * returns the HTTP status, 0 on a transport error. */
+long agent_webhook(const struct agent *ag, const char *body);
 
 #endif

@@ -336,12 +336,18 @@ static bool holds(double v, enum cmp op, double want)
     return op == GT ? v > want : op == LT ? v < want : v == want;
 }
 
-/* wait_metric: polls the sample until it compares op want, up to WAIT_S;
- * returns whether it did, the last value in *last. */
-bool wait_metric(const char *base, const char *name, const char *labels,
-                 enum cmp op, double want, double *last)
+double metric_in(const char *text, const char *name, const char *labels)
 {
-    double deadline = now_s() + WAIT_S, v;
+    double v;
+    return sample(text, name, labels ? labels : "", &v) ? v : NAN;
+}
+
+/* wait_metric_for: polls the sample until it compares op want, up to
+ * secs; returns whether it did, the last value in *last. */
+bool wait_metric_for(const char *base, const char *name, const char *labels,
+                     enum cmp op, double want, double secs, double *last)
+{
+    double deadline = now_s() + secs, v;
     do {
         v = metric(base, name, labels);
         if (holds(v, op, want))
@@ -353,17 +359,29 @@ bool wait_metric(const char *base, const char *name, const char *labels,
     return holds(v, op, want);
 }
 
-void assert_wait(const char *base, const char *name, const char *labels,
-                 enum cmp op, double want)
+bool wait_metric(const char *base, const char *name, const char *labels,
+                 enum cmp op, double want, double *last)
+{
+    return wait_metric_for(base, name, labels, op, want, WAIT_S, last);
+}
+
+void assert_wait_for(const char *base, const char *name, const char *labels,
+                     enum cmp op, double want, double secs)
 {
     double v;
-    ck_assert_msg(wait_metric(base, name, labels, op, want, &v),
+    ck_assert_msg(wait_metric_for(base, name, labels, op, want, secs, &v),
                   "%s{%s} on %s stayed %g (want %s %g)", name,
                   labels ? labels : "", base, v,
                   op == GT   ? ">"
                   : op == LT ? "<"
                              : "==",
                   want);
+}
+
+void assert_wait(const char *base, const char *name, const char *labels,
+                 enum cmp op, double want)
+{
+    assert_wait_for(base, name, labels, op, want, WAIT_S);
 }
 
 /* promtool_check: `$PROMTOOL check metrics` must accept text silently.

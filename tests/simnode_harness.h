@@ -84,6 +84,10 @@ void expect_error(const char *base, const char *path, const struct opts *o,
  * like "replica=\"node2\"", NULL for none); NAN when there is none. */
 double metric(const char *base, const char *name, const char *labels);
 
+/* metric_in: the sample name{labels} in a /metrics text (labels as for
+ * metric()); NAN when there is none. */
+double metric_in(const char *text, const char *name, const char *labels);
+
 enum cmp { GT, LT, EQ };
 /* wait_metric: polls the sample until it compares op want, up to WAIT_S;
  * returns whether it did, the last value in *last (may be NULL). */
@@ -92,6 +96,11 @@ bool wait_metric(const char *base, const char *name, const char *labels,
 /* assert_wait: wait_metric() that fails the test on timeout. */
 void assert_wait(const char *base, const char *name, const char *labels,
                  enum cmp op, double want);
+/* wait_metric_for, assert_wait_for: the same with a deadline of secs. */
+bool wait_metric_for(const char *base, const char *name, const char *labels,
+                     enum cmp op, double want, double secs, double *last);
+void assert_wait_for(const char *base, const char *name, const char *labels,
+                     enum cmp op, double want, double secs);
 
 /* promtool_check: `$PROMTOOL check metrics` must accept text silently.
  * Skipped when PROMTOOL is empty, except under CI=true (then fails). */

@@ -238,6 +238,9 @@ static const char *const want_lines[] = {
     "replguard_up{cluster=\"edge\",node=\"e3\",role=\"demoted\"} 1",
     "# TYPE replguard_scrape_duration_seconds gauge",
     "replguard_scrape_duration_seconds{cluster=\"main\",node=\"node1\"} 0.002",
+    "# TYPE replguard_scrape_last_success_timestamp_seconds gauge",
+    "replguard_scrape_last_success_timestamp_seconds{cluster=\"main\","
+    "node=\"node2\"} 1763769600.25",
     "# TYPE replguard_scrape_failures_total counter",
     "replguard_scrape_failures_total{cluster=\"main\",node=\"node4\","
     "reason=\"timeout\"} 3",
@@ -309,6 +312,8 @@ START_TEST(exporter_unknowns_are_absent)
     ck_assert_ptr_null(strstr(text, "replica=\"e1\""));
     ck_assert_ptr_null(strstr(text, "node_position{cluster=\"edge\",node="
                                     "\"e1\"}"));
+    ck_assert_ptr_null(strstr(text, "success_timestamp_seconds{cluster="
+                                    "\"edge\",node=\"e1\"}"));
     ck_assert_ptr_null(strstr(
         text, "scrape_duration_seconds{cluster=\"main\",node=\"node2\""));
     ck_assert_ptr_null(strstr(text, "NaN"));
@@ -379,7 +384,7 @@ START_TEST(exporter_groups_families)
         ck_assert_uint_eq(count(text, hdr.data), 1);
         buf_free(&hdr);
     }
-    ck_assert_uint_eq(n_seen, 21);
+    ck_assert_uint_eq(n_seen, 22);
     free(text);
 }
 END_TEST
