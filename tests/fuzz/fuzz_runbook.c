@@ -54,6 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         runbook_load_string("fuzz.yml", (const char *)data, size, &set, &errs);
     if ((n == 0) != (set != NULL) || (size_t)n != errs.n)
         __builtin_trap();
+    for (size_t i = 0; i < errs.n; i++)
+        if (strncmp(errs.msg[i], "fuzz.yml:", 9) != 0)
+            __builtin_trap(); /* every message names the file */
     expr_env_init(&env);
     for (int v = 0; v < EXPR_N_VARS; v++)
         expr_env_set(&env, (enum expr_var)v, v == 0 ? 90 : 1);
