@@ -3,6 +3,7 @@
  * multi handle on a few action slots; exec actions through spawn.c. */
 #include "executor_internal.h"
 
+#include "breakers.h"
 #include "engine_internal.h"
 #include "log.h"
 #include "planner.h"
@@ -41,9 +42,7 @@ static struct throttle *throttle_of(struct executor *x, const char *cluster)
 
 void act_release_slot(struct slot *s)
 {
-    for (size_t i = 0; i < s->n_agents; i++)
-        free(s->agents[i]);
-    free(s->agents);
+    breakers_free(s->agents, s->n_agents);
     s->agents = NULL;
     s->n_agents = s->next_agent = 0;
     spawn_free(s->child);
@@ -343,27 +342,12 @@ static void breakers_next(struct executor *x, struct slot *s)
         act_finish_step(x, j, OUT_SUCCESS, detail);
         return;
     }
-    char body[256];
-    snprintf(body, sizeof(body), "{\"agent_id\": \"%s\"}",
-             s->agents[s->next_agent++]);
-    if (call(x, s, "POST", node_url(x, j->cluster, j->target),
-             "/v1/admin/circuit-breaker/reset", body) < 0)
+    char *body = breakers_reset_body(s->agents[s->next_agent++]);
+    int rc = call(x, s, "POST", node_url(x, j->cluster, j->target),
+                  "/v1/admin/circuit-breaker/reset", body);
+    free(body);
+    if (rc < 0)
         act_finish_step(x, j, OUT_FAILURE, "request not started");
-}
-
-static void read_breakers(struct slot *s, const struct poll_result *r)
-{
-    cJSON *arr = cJSON_ParseWithLength(r->body, r->len);
-    const cJSON *it;
-    s->n_agents = 0;
-    s->agents = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(char *));
-    cJSON_ArrayForEach(it, arr)
-    {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "agent_id");
-        if (cJSON_IsString(id))
-            s->agents[s->n_agents++] = xstrdup(id->valuestring);
-    }
-    cJSON_Delete(arr);
 }
 
 static void on_done(void *arg, const struct poll_result *r)
@@ -382,8 +366,13 @@ static void on_done(void *arg, const struct poll_result *r)
         return;
     }
     if (st->action == RUNBOOK_ACT_RESET_CIRCUIT_BREAKERS) {
-        if (s->phase++ == 0)
-            read_breakers(s, r);
+        if (s->phase++ == 0 &&
+            breakers_parse(r->body, r->len, &s->agents, &s->n_agents) < 0) {
+            act_finish_step(x, j, OUT_FAILURE,
+                            "the tripped breakers answer is not a list of "
+                            "agent_ids");
+            return;
+        }
         breakers_next(x, s);
         return;
     }
