@@ -73,10 +73,27 @@ void exec_journal_json(struct executor *x, cJSON *o)
     cJSON_AddItemToArray(x->batch, o);
 }
 
-static void journal_flush(struct executor *x)
+/* fail_stop: whether the journal has failed; logs the transition once.
+ * From then on nothing acts (an action must never run unrecorded) while
+ * polling, /metrics (replguard_journal_failed) and health go on. */
+static bool fail_stop(struct executor *x)
+{
+    if (x->fail_stopped)
+        return true;
+    if (!journal_failed(remedy_journal(x->rem)))
+        return false;
+    x->fail_stopped = true;
+    log_msg(LOG_ERROR, "msg=\"fail-stop: the journal failed, remediation "
+                       "stopped until restart\"");
+    return true;
+}
+
+/* journal_flush: writes the queued records as one durable record.
+ * Returns 0 or -errno (the journal has failed). */
+static int journal_flush(struct executor *x)
 {
     if (!x->batch)
-        return;
+        return 0;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "batch");
     cJSON_AddItemToObject(o, "records", x->batch);
@@ -90,6 +107,7 @@ static void journal_flush(struct executor *x)
                 strerror(-rc), journal_failed(remedy_journal(x->rem)));
     cJSON_free(text);
     cJSON_Delete(o);
+    return rc;
 }
 
 void exec_audit(struct executor *x, const char *event, const struct job *j,
@@ -224,10 +242,14 @@ static void advance(struct executor *x)
     for (struct job *j = x->jobs; j; j = j->next) {
         if (j->running || j->cancelled || j->at == j->n)
             continue;
-        if (journal_failed(remedy_journal(x->rem)))
-            return; /* fail-stop: never act unrecorded */
+        if (fail_stop(x))
+            return; /* never act unrecorded */
         act_journal_step(x, j, "intent", NULL);
-        journal_flush(x); /* the plan and the intent, before the act */
+        /* the plan and the intent, durable before the act */
+        if (journal_flush(x) < 0) {
+            fail_stop(x);
+            return;
+        }
         x->in_flight++;
         j->running = true;
         if (j->dry_run) {
@@ -507,6 +529,7 @@ static void take_acks(struct executor *x)
 
 void executor_tick(struct executor *x, double now)
 {
+    fail_stop(x);
     take_acks(x);
     planner_set_paused(x->planner, remedy_paused(x->rem));
     struct queued_alert *batch[TAKE];
@@ -553,6 +576,7 @@ void executor_fill_view(struct executor *x, struct agent_view *v)
 {
     v->remediation = true;
     v->paused = remedy_paused(x->rem);
+    v->journal_failed = journal_failed(remedy_journal(x->rem));
     v->in_flight = x->in_flight;
     x->samples =
         xrealloc(x->samples, (x->n_counters + 8) * sizeof(*x->samples));
@@ -785,7 +809,7 @@ struct executor *executor_new(struct engine *e, struct remedy *rem,
                               char *err, size_t errlen)
 {
     int aerr = 0;
-    struct audit *au = audit_open(audit_path, NULL, &aerr);
+    struct audit *au = audit_open(audit_path, remedy_fileio(rem), &aerr);
     if (!au) {
         snprintf(err, errlen, "cannot open the audit log %s: %s", audit_path,
                  strerror(-aerr));

@@ -99,7 +99,8 @@ struct executor {
     struct recent recent[RECENT];
     size_t n_recent, recent_head;
     unsigned in_flight;
-    cJSON *batch; /* journal records not written yet */
+    cJSON *batch;      /* journal records not written yet */
+    bool fail_stopped; /* the journal failed: logged, nothing acts */
     double audit_synced;
 };
 
