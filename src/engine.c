@@ -393,7 +393,10 @@ static void *run(void *arg)
         if (e->round_active && e->pending == 0)
             finish_round(e, clock_mono(&e->clock));
         divergence_tick(e, clock_mono(&e->clock));
-        if (e->exec)
+        /* nothing is planned before the first round is in: until then
+         * no target is known, and the alerts replayed from the journal
+         * at start would be skipped (and consumed) as unknown_target */
+        if (e->exec && e->ready)
             executor_tick(e->exec, clock_mono(&e->clock));
     }
     return NULL;
