@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -769,6 +770,8 @@ static void replay_obj(struct replay *rp, const cJSON *o)
         if (type[0] == 'i')
             resume_intent(rp->resume, str(o, "job"), (int)num(o, "step"),
                           rp->seq);
+        else if (strcmp(str(o, "outcome"), "interrupted") == 0)
+            resume_interrupted(rp->resume, str(o, "job"), rp->seq);
     } else if (strcmp(type, "cancel") == 0) {
         resume_cancel(rp->resume, str(o, "job"), rp->seq);
     }
@@ -825,7 +828,7 @@ static void replay_finish(struct replay *rp)
                 "msg=\"action interrupted by a restart\" job=\"%s\" "
                 "action=%s target=%s",
                 it->key, it->action, it->target);
-        resume_interrupted(rp->resume, it->key);
+        resume_interrupted(rp->resume, it->key, UINT64_MAX);
     }
     size_t resumed = resume_finish(rp->resume, x, rp->alerts, rp->n_alerts);
     if (rp->n_done)

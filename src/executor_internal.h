@@ -146,11 +146,12 @@ void resume_free(struct resume *r);
 /* resume_plan: a plan record o (journal record seq); resume_intent: an
  * intent of step of job key; resume_cancel: the job was cancelled;
  * resume_interrupted: a step of the job was interrupted (an intent
- * without an outcome). */
+ * without an outcome now, or an earlier start's "interrupted" outcome;
+ * seq UINT64_MAX: after every record). */
 void resume_plan(struct resume *r, const cJSON *o, uint64_t seq);
 void resume_intent(struct resume *r, const char *key, int step, uint64_t seq);
 void resume_cancel(struct resume *r, const char *key, uint64_t seq);
-void resume_interrupted(struct resume *r, const char *key);
+void resume_interrupted(struct resume *r, const char *key, uint64_t seq);
 /* resume_finish: puts every job that has steps not started (and was not
  * cancelled or interrupted) back on x, from its first step not started;
  * alerts (n_alerts, in journal order) are the journal's alerts. Returns

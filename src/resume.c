@@ -128,9 +128,9 @@ void resume_cancel(struct resume *r, const char *key, uint64_t seq)
     mark(r, key, seq, MARK_CANCEL);
 }
 
-void resume_interrupted(struct resume *r, const char *key)
+void resume_interrupted(struct resume *r, const char *key, uint64_t seq)
 {
-    mark(r, key, UINT64_MAX, MARK_INTERRUPTED);
+    mark(r, key, seq, MARK_INTERRUPTED);
 }
 
 /* by_key_seq: plans by key, then journal order. */

@@ -515,17 +515,17 @@ START_TEST(replay_resumes_exactly_the_steps_never_started)
     agent_write(ag.cfg, b.data);
     buf_free(&b);
 
-    /* what a crash left: alerts a to d planned (steps 0 and 1); a's step
+    /* what a crash left: alerts a to e planned (steps 0 and 1); a's step
      * 0 done, b cancelled (resolved), c's step 0 interrupted, d not
-     * started at all */
+     * started at all, e's step 0 interrupted by an earlier crash */
     ck_assert_int_eq(mkdir(state, 0700), 0);
     int err = 0;
     struct journal *j = journal_open(state, NULL, &err);
     ck_assert_ptr_nonnull(j);
-    static const char *const ids[] = {"a", "b", "c", "d"};
+    static const char *const ids[] = {"a", "b", "c", "d", "e"};
     struct buf al;
     buf_init(&al, 0);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         buf_printf(&al,
                    "%s{\"fingerprint\":\"f%d\",\"starts_at\":1795305600,"
                    "\"status\":\"firing\",\"labels\":{\"alertname\":\"Two\","
@@ -533,8 +533,8 @@ START_TEST(replay_resumes_exactly_the_steps_never_started)
                    i ? "," : "", i, ids[i]);
     append(j, "{\"type\":\"alerts\",\"alerts\":[%s]}", al.data);
     buf_free(&al);
-    char key[4][128];
-    for (int i = 0; i < 4; i++) {
+    char key[5][128];
+    for (int i = 0; i < 5; i++) {
         char fp[8];
         snprintf(fp, sizeof(fp), "f%d", i);
         job_key(key[i], sizeof(key[i]), fp, "two");
@@ -556,6 +556,9 @@ START_TEST(replay_resumes_exactly_the_steps_never_started)
            "\"%s\"}]}",
            key[1]);
     append(j, STEP("intent", key[2], 0, ""));
+    /* e's step 0 was interrupted, and recorded so by an earlier start */
+    append(j, STEP("intent", key[4], 0, ""));
+    append(j, STEP("outcome", key[4], 0, ",\"outcome\":\"interrupted\""));
     journal_close(j);
 
     agent_start(&ag);
