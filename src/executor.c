@@ -339,8 +339,12 @@ struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
     }
     c->fingerprint = (char *)p;
     c->n_labels = n;
-    j->next = x->jobs;
-    x->jobs = j;
+    /* at the tail: advance() starts jobs in the order they were planned,
+     * so a steady stream of new alerts cannot starve older jobs */
+    struct job **pp = &x->jobs;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = j;
     return j;
 }
 

@@ -131,7 +131,8 @@ void exec_remember(struct executor *x, const struct job *j, const char *action,
 struct cluster_rt *exec_cluster_named(struct engine *e, const char *name);
 
 /* exec_new_job: a job for decision d (no steps yet) on a copy of alert
- * a, put at the head of x's jobs; owned by x. */
+ * a, put at the tail of x's jobs (they start in that order); owned by
+ * x. */
 struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
                          const struct queued_alert *a);
 
