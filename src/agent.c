@@ -168,7 +168,7 @@ static int start_remediation(struct agent *a, struct config *cfg, char *err,
                 cfg->rules);
         return 0;
     }
-    a->rem = remedy_open(cfg->state_dir, err, errlen);
+    a->rem = remedy_open(cfg->state_dir, NULL, err, errlen);
     if (!a->rem) {
         runbook_set_free(rules);
         return -1;

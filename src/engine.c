@@ -455,7 +455,10 @@ void engine_step(struct engine *e)
     /* again right before acting: a stall inside this iteration (in the
      * curl wait, say) holds actions now, not one iteration late */
     check_tilt(e);
-    if (e->exec)
+    /* nothing is planned before the first round is in: until then no
+     * target is known, and the alerts replayed from the journal at start
+     * would be skipped (and consumed) as unknown_target */
+    if (e->exec && e->ready)
         executor_tick(e->exec, clock_mono(&e->clock));
 }
 

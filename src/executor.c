@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,10 +75,27 @@ void exec_journal_json(struct executor *x, cJSON *o)
     cJSON_AddItemToArray(x->batch, o);
 }
 
-static void journal_flush(struct executor *x)
+/* fail_stop: whether the journal has failed; logs the transition once.
+ * From then on nothing acts (an action must never run unrecorded) while
+ * polling, /metrics (replguard_journal_failed) and health go on. */
+static bool fail_stop(struct executor *x)
+{
+    if (x->fail_stopped)
+        return true;
+    if (!journal_failed(remedy_journal(x->rem)))
+        return false;
+    x->fail_stopped = true;
+    log_msg(LOG_ERROR, "msg=\"fail-stop: the journal failed, remediation "
+                       "stopped until restart\"");
+    return true;
+}
+
+/* journal_flush: writes the queued records as one durable record.
+ * Returns 0 or -errno (the journal has failed). */
+static int journal_flush(struct executor *x)
 {
     if (!x->batch)
-        return;
+        return 0;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "batch");
     cJSON_AddItemToObject(o, "records", x->batch);
@@ -91,6 +109,7 @@ static void journal_flush(struct executor *x)
                 strerror(-rc), journal_failed(remedy_journal(x->rem)));
     cJSON_free(text);
     cJSON_Delete(o);
+    return rc;
 }
 
 void exec_audit(struct executor *x, const char *event, const struct job *j,
@@ -224,27 +243,30 @@ static struct slot *free_slot(struct executor *x)
     return NULL;
 }
 
-/* advance: starts the next step of every idle job while slots last. */
+/* advance: starts the next step of every idle job while slots last. A
+ * step's intent is journaled only once it has a slot and is about to
+ * run: an intent is a promise that the act follows at once. */
 static void advance(struct executor *x)
 {
     for (struct job *j = x->jobs; j; j = j->next) {
         if (j->running || j->cancelled || j->at == j->n)
             continue;
-        if (journal_failed(remedy_journal(x->rem)))
-            return; /* fail-stop: never act unrecorded */
+        if (fail_stop(x))
+            return; /* never act unrecorded */
+        struct slot *s = j->dry_run ? NULL : free_slot(x);
+        if (!j->dry_run && !s)
+            return; /* waits for a slot; replay resumes it after a crash */
         act_journal_step(x, j, "intent", NULL);
-        journal_flush(x); /* the plan and the intent, before the act */
+        /* the plan and the intent, durable before the act */
+        if (journal_flush(x) < 0) {
+            fail_stop(x);
+            return;
+        }
         x->in_flight++;
         j->running = true;
         if (j->dry_run) {
             act_finish_step(x, j, OUT_DRY_RUN, "dry run: no node call");
             continue;
-        }
-        struct slot *s = free_slot(x);
-        if (!s) {
-            x->in_flight--;
-            j->running = false;
-            return;
         }
         s->job = j;
         j->slot = s;
@@ -293,8 +315,8 @@ static void reap(struct executor *x, double now, bool held)
     }
 }
 
-static struct job *new_job(struct executor *x, const struct plan_decision *d,
-                           const struct queued_alert *a)
+struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
+                         const struct queued_alert *a)
 {
     struct job *j = xcalloc(1, sizeof(*j));
     snprintf(j->key, sizeof(j->key), "%s", d->key);
@@ -324,8 +346,12 @@ static struct job *new_job(struct executor *x, const struct plan_decision *d,
     }
     c->fingerprint = (char *)p;
     c->n_labels = n;
-    j->next = x->jobs;
-    x->jobs = j;
+    /* at the tail: advance() starts jobs in the order they were planned,
+     * so a steady stream of new alerts cannot starve older jobs */
+    struct job **pp = &x->jobs;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = j;
     return j;
 }
 
@@ -336,11 +362,30 @@ static struct job *job_for(struct executor *x, const struct plan_decision *d,
         if (j->at == 0 && !j->running && j->rb == d->rb &&
             strcmp(j->key, d->key) == 0 && j->on_resolved == d->on_resolved)
             return j;
-    return new_job(x, d, a);
+    return exec_new_job(x, d, a);
 }
 
-static void journal_plan(struct executor *x, const struct plan_decision *d)
+/* step_index: where step sits in rb's steps (or on_resolved list), for
+ * the journal; -1 when it is not there. */
+static int step_index(const struct runbook *rb, const struct runbook_step *st,
+                      bool on_resolved)
 {
+    size_t n = on_resolved ? runbook_n_on_resolved(rb) : runbook_n_steps(rb);
+    for (size_t i = 0; i < n; i++)
+        if ((on_resolved ? runbook_on_resolved(rb, i) : runbook_step(rb, i)) ==
+            st)
+            return (int)i;
+    return -1;
+}
+
+/* journal_plan: the plan of decision i of x->plans for alert a: its
+ * dedupe key, cooldown and budget, and what a restart needs to resume
+ * steps not started yet: the alert's place in the journal and the steps
+ * (indexes into the runbook's steps or on_resolved list). */
+static void journal_plan(struct executor *x, size_t i,
+                         const struct queued_alert *a)
+{
+    const struct plan_decision *d = &x->plans.v[i];
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "plan");
     cJSON_AddStringToObject(o, "key", d->key);
@@ -350,6 +395,22 @@ static void journal_plan(struct executor *x, const struct plan_decision *d)
     cJSON_AddBoolToObject(o, "ran", d->kind == PLAN_RUN && !d->on_resolved);
     cJSON_AddNumberToObject(o, "cooldown", runbook_cooldown(d->rb));
     cJSON_AddNumberToObject(o, "t", clock_wall(&x->e->clock));
+    cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+    for (size_t k = i; k < x->plans.n; k++) {
+        const struct plan_decision *s = &x->plans.v[k];
+        if (strcmp(s->key, d->key) != 0)
+            break;
+        if (s->step && (s->kind == PLAN_RUN || s->kind == PLAN_ESCALATE))
+            cJSON_AddItemToArray(steps, cJSON_CreateNumber(step_index(
+                                            s->rb, s->step, s->on_resolved)));
+    }
+    if (cJSON_GetArraySize(steps) > 0) {
+        cJSON_AddNumberToObject(o, "record", (double)a->seq);
+        cJSON_AddNumberToObject(o, "index", (double)a->index);
+        cJSON_AddBoolToObject(o, "on_resolved", d->on_resolved);
+        cJSON_AddBoolToObject(o, "dry_run", d->dry_run);
+        cJSON_AddNumberToObject(o, "lag_before", d->lag_before);
+    }
     exec_journal_json(x, o);
 }
 
@@ -359,6 +420,10 @@ static void cancel(struct executor *x, const struct plan_decision *d)
         if (strcmp(j->key, d->key) != 0 || j->on_resolved || j->at == j->n)
             continue;
         j->cancelled = true;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "cancel");
+        cJSON_AddStringToObject(o, "job", j->key);
+        exec_journal_json(x, o); /* a restart must not resume it */
         exec_audit(x, "cancelled", j, NULL, "alert resolved", j->dry_run, -1);
     }
 }
@@ -391,7 +456,7 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
          * its actions: steps skipped on their condition were booked too */
         bool books = d->kind != PLAN_SKIP || d->reason == SKIP_CONDITION;
         if (books && strcmp(booked, d->key) != 0) {
-            journal_plan(x, d); /* before any of its actions */
+            journal_plan(x, i, a); /* before any of its actions */
             booked = d->key;
         }
         if (d->kind == PLAN_SKIP) {
@@ -399,7 +464,7 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
         } else if (d->kind == PLAN_CANCEL) {
             cancel(x, d);
         } else if (d->kind == PLAN_ESCALATE) {
-            struct job *j = new_job(x, d, a);
+            struct job *j = exec_new_job(x, d, a);
             act_escalation(x, j, "escalate_when");
             if (d->step)
                 j->steps[j->n++] = d->step;
@@ -518,6 +583,7 @@ static void take_acks(struct executor *x)
  * verifies wait; running actions finish. */
 void executor_tick(struct executor *x, double now)
 {
+    fail_stop(x);
     bool held = tilt_active(&x->e->tilt);
     take_acks(x);
     planner_set_paused(x->planner, remedy_paused(x->rem));
@@ -567,6 +633,7 @@ void executor_fill_view(struct executor *x, struct agent_view *v)
 {
     v->remediation = true;
     v->paused = remedy_paused(x->rem);
+    v->journal_failed = journal_failed(remedy_journal(x->rem));
     v->in_flight = x->in_flight;
     x->samples =
         xrealloc(x->samples, (x->n_counters + 8) * sizeof(*x->samples));
@@ -633,6 +700,8 @@ struct replay {
     size_t n_done, cap_done;
     struct intent *open;
     size_t n_open, cap_open;
+    struct resume *resume;
+    uint64_t seq; /* of the record being replayed */
 };
 
 static const char *str(const cJSON *o, const char *k)
@@ -709,17 +778,27 @@ static void replay_done(struct replay *rp, const cJSON *o)
 static void replay_obj(struct replay *rp, const cJSON *o)
 {
     const char *type = str(o, "type");
-    if (strcmp(type, "processed") == 0)
+    if (strcmp(type, "processed") == 0) {
         replay_done(rp, o);
-    else if (strcmp(type, "plan") == 0)
+    } else if (strcmp(type, "plan") == 0) {
         replay_plan(rp, o);
-    else if (strcmp(type, "intent") == 0 || strcmp(type, "outcome") == 0)
+        resume_plan(rp->resume, o, rp->seq);
+    } else if (strcmp(type, "intent") == 0 || strcmp(type, "outcome") == 0) {
         replay_step(rp, o, type[0] == 'i');
+        if (type[0] == 'i')
+            resume_intent(rp->resume, str(o, "job"), (int)num(o, "step"),
+                          rp->seq);
+        else if (strcmp(str(o, "outcome"), "interrupted") == 0)
+            resume_interrupted(rp->resume, str(o, "job"), rp->seq);
+    } else if (strcmp(type, "cancel") == 0) {
+        resume_cancel(rp->resume, str(o, "job"), rp->seq);
+    }
 }
 
 static int replay_one(void *ctx, const struct journal_record *r)
 {
     struct replay *rp = ctx;
+    rp->seq = r->seq;
     cJSON *o = cJSON_Parse(r->payload);
     const char *type = str(o, "type");
     const cJSON *it;
@@ -767,7 +846,9 @@ static void replay_finish(struct replay *rp)
                 "msg=\"action interrupted by a restart\" job=\"%s\" "
                 "action=%s target=%s",
                 it->key, it->action, it->target);
+        resume_interrupted(rp->resume, it->key, UINT64_MAX);
     }
+    size_t resumed = resume_finish(rp->resume, x, rp->alerts, rp->n_alerts);
     if (rp->n_done)
         qsort(rp->done, rp->n_done, sizeof(*rp->done), cmp_u64);
     size_t requeued = 0;
@@ -782,11 +863,12 @@ static void replay_finish(struct replay *rp)
             requeued++;
         }
     }
-    if (requeued || rp->n_open)
+    if (requeued || rp->n_open || resumed)
         log_msg(LOG_INFO,
                 "msg=\"journal replayed\" requeued_alerts=%zu "
-                "interrupted=%zu",
-                requeued, rp->n_open);
+                "interrupted=%zu resumed_jobs=%zu",
+                requeued, rp->n_open, resumed);
+    resume_free(rp->resume);
     free(rp->alerts);
     free(rp->done);
     free(rp->open);
@@ -799,7 +881,7 @@ struct executor *executor_new(struct engine *e, struct remedy *rem,
                               char *err, size_t errlen)
 {
     int aerr = 0;
-    struct audit *au = audit_open(audit_path, NULL, &aerr);
+    struct audit *au = audit_open(audit_path, remedy_fileio(rem), &aerr);
     if (!au) {
         snprintf(err, errlen, "cannot open the audit log %s: %s", audit_path,
                  strerror(-aerr));
@@ -816,7 +898,7 @@ struct executor *executor_new(struct engine *e, struct remedy *rem,
         x->slots[i].x = x;
         x->slots[i].req = poller_req_new(e->poller, 1 << 20);
     }
-    struct replay rp = {.x = x};
+    struct replay rp = {.x = x, .resume = resume_new()};
     journal_replay(remedy_journal(rem), replay_one, &rp);
     replay_finish(&rp);
     journal_flush(x);

@@ -7,8 +7,16 @@
  * then {"type":"intent"} before the node call, then {"type":"outcome"}.
  * At start the journal is replayed: plans restore the planner's
  * bookkeeping, an intent without an outcome is recorded as interrupted
- * (and not run again: none of it is re-applied automatically), and
- * alerts journaled by the webhook but never planned are planned now. */
+ * (and not run again: none of it is re-applied automatically), a job
+ * planned whose steps had not all started (and was neither interrupted
+ * nor cancelled) resumes at its first step without an intent
+ * (resume.c), and alerts journaled by the webhook but never planned are
+ * planned (the engine ticks the executor only once its first poll round
+ * is in, so they find their targets).
+ *
+ * An intent is journaled only once its step has a slot and starts: it
+ * promises that the act follows at once. When the journal fails
+ * (fail-stop), nothing more starts. */
 #ifndef REPLGUARD_EXECUTOR_H
 #define REPLGUARD_EXECUTOR_H
 

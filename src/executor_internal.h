@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -99,7 +100,8 @@ struct executor {
     struct recent recent[RECENT];
     size_t n_recent, recent_head;
     unsigned in_flight;
-    cJSON *batch; /* journal records not written yet */
+    cJSON *batch;      /* journal records not written yet */
+    bool fail_stopped; /* the journal failed: logged, nothing acts */
     double audit_synced;
 };
 
@@ -127,6 +129,36 @@ void exec_remember(struct executor *x, const struct job *j, const char *action,
 /* exec_cluster_named: the engine's runtime state of the cluster called
  * name (owned by e), or NULL when no cluster has that name. */
 struct cluster_rt *exec_cluster_named(struct engine *e, const char *name);
+
+/* exec_new_job: a job for decision d (no steps yet) on a copy of alert
+ * a, put at the tail of x's jobs (they start in that order); owned by
+ * x. */
+struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
+                         const struct queued_alert *a);
+
+/* --- resume.c: jobs a crash left planned, found again at start ------------ */
+
+struct resume;
+
+/* resume_new, resume_free: the replay's bookkeeping (free(NULL) is a
+ * no-op). */
+struct resume *resume_new(void);
+void resume_free(struct resume *r);
+/* resume_plan: a plan record o (journal record seq); resume_intent: an
+ * intent of step of job key; resume_cancel: the job was cancelled;
+ * resume_interrupted: a step of the job was interrupted (an intent
+ * without an outcome now, or an earlier start's "interrupted" outcome;
+ * seq UINT64_MAX: after every record). */
+void resume_plan(struct resume *r, const cJSON *o, uint64_t seq);
+void resume_intent(struct resume *r, const char *key, int step, uint64_t seq);
+void resume_cancel(struct resume *r, const char *key, uint64_t seq);
+void resume_interrupted(struct resume *r, const char *key, uint64_t seq);
+/* resume_finish: puts every job that has steps not started (and was not
+ * cancelled or interrupted) back on x, from its first step not started;
+ * alerts (n_alerts, in journal order) are the journal's alerts. Returns
+ * how many were resumed. */
+size_t resume_finish(struct resume *r, struct executor *x,
+                     struct queued_alert *const *alerts, size_t n_alerts);
 
 /* --- actions.c: the node calls of one step -------------------------------- */
 

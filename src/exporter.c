@@ -16,6 +16,7 @@
  *   replguard_tilt_total{reason}                               counter
  *       TILT (tilt.h): 1 while actions are held after a stall or a
  *       clock jump; triggers by reason (stall, clock_jump)
+ *   replguard_journal_failed                                   gauge 0/1
  *
  * Each family is written by one pass over the node array, so the output
  * groups its samples and costs O(families x nodes). */
@@ -442,6 +443,11 @@ static void render_remediation(const struct agent_view *v, struct buf *out)
     struct family fp = {out, "replguard_remediation_paused", "gauge",
                         "1 while remediation is paused.", false};
     sample(&fp, NULL, 0, int_value(v->paused));
+    struct family jf = {out, "replguard_journal_failed", "gauge",
+                        "1 once a journal write or fsync failed: remediation "
+                        "stopped (fail-stop) until restart.",
+                        false};
+    sample(&jf, NULL, 0, int_value(v->journal_failed));
     struct family ta = {out, "replguard_throttle_active", "gauge",
                         "1 while replguard limits the primary's ingest.",
                         false};

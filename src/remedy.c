@@ -23,6 +23,7 @@
 struct remedy {
     pthread_mutex_t mu;
     struct journal *journal;
+    const struct fileio_ops *ops; /* the caller's, or NULL: POSIX */
     char *dir;
     struct queued_alert **q; /* ring of REMEDY_QUEUE_CAP */
     size_t head, len;
@@ -157,7 +158,8 @@ static bool read_pause(const char *dir)
     return paused;
 }
 
-struct remedy *remedy_open(const char *state_dir, char *err, size_t errlen)
+struct remedy *remedy_open(const char *state_dir, const struct fileio_ops *ops,
+                           char *err, size_t errlen)
 {
     if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create state_dir %s: %s", state_dir,
@@ -165,7 +167,7 @@ struct remedy *remedy_open(const char *state_dir, char *err, size_t errlen)
         return NULL;
     }
     int jerr = 0;
-    struct journal *j = journal_open(state_dir, NULL, &jerr);
+    struct journal *j = journal_open(state_dir, ops, &jerr);
     if (!j) {
         snprintf(err, errlen, "cannot open the journal in %s: %s", state_dir,
                  strerror(-jerr));
@@ -174,6 +176,7 @@ struct remedy *remedy_open(const char *state_dir, char *err, size_t errlen)
     struct remedy *r = xcalloc(1, sizeof(*r));
     pthread_mutex_init(&r->mu, NULL);
     r->journal = j;
+    r->ops = ops;
     r->dir = xstrdup(state_dir);
     r->q = xcalloc(REMEDY_QUEUE_CAP, sizeof(*r->q));
     r->paused = read_pause(state_dir);
@@ -206,6 +209,11 @@ void remedy_set_waker(struct remedy *r, void (*fn)(void *), void *ctx)
 struct journal *remedy_journal(struct remedy *r)
 {
     return r->journal;
+}
+
+const struct fileio_ops *remedy_fileio(const struct remedy *r)
+{
+    return r->ops;
 }
 
 /* --- submitting
@@ -346,8 +354,9 @@ void remedy_requeue(struct remedy *r, struct queued_alert *a)
 int remedy_set_paused(struct remedy *r, bool paused)
 {
     pthread_mutex_lock(&r->mu);
-    int rc = statefile_save(
-        r->dir, NULL, paused ? "{\"paused\":true}\n" : "{\"paused\":false}\n");
+    int rc =
+        statefile_save(r->dir, r->ops,
+                       paused ? "{\"paused\":true}\n" : "{\"paused\":false}\n");
     if (rc == 0)
         r->paused = paused;
     pthread_mutex_unlock(&r->mu);

@@ -21,6 +21,7 @@
 #include "runbook.h"
 
 struct alert_payload;
+struct fileio_ops;
 struct journal;
 
 #define REMEDY_QUEUE_CAP 20000 /* alerts waiting for the engine */
@@ -40,8 +41,13 @@ struct queued_alert {
 struct remedy;
 
 /* remedy_open: opens (creating) state_dir's journal and reads the pause
- * flag. Returns NULL with a reason in err. Free with remedy_close(). */
-struct remedy *remedy_open(const char *state_dir, char *err, size_t errlen);
+ * flag. Every durable file of the acting half (the journal, the pause
+ * flag, the executor's audit log) goes through ops: NULL for the real
+ * POSIX calls; a table passed in (tests inject failures) must outlive
+ * the remedy. Returns NULL with a reason in err. Free with
+ * remedy_close(). */
+struct remedy *remedy_open(const char *state_dir, const struct fileio_ops *ops,
+                           char *err, size_t errlen);
 void remedy_close(struct remedy *r);
 
 /* remedy_set_waker: fn(ctx) is called after something was queued (the
@@ -91,6 +97,9 @@ void remedy_stop(struct remedy *r);
 
 /* remedy_journal: the journal, for the engine's own records. */
 struct journal *remedy_journal(struct remedy *r);
+/* remedy_fileio: the ops remedy_open() was given (NULL: POSIX), for the
+ * other durable files of the acting half. */
+const struct fileio_ops *remedy_fileio(const struct remedy *r);
 
 /* remedy_parse_record: the alerts of a journal record of webhook
  * alerts ({"type":"alerts",...}), for the engine's replay at start:

@@ -113,7 +113,8 @@ struct agent_view {
     /* Remediation (filled by the executor). */
     bool remediation; /* runbooks are loaded and the intake is open */
     bool paused;
-    unsigned in_flight; /* actions running */
+    bool journal_failed; /* the journal refused a record: fail-stop */
+    unsigned in_flight;  /* actions running */
     const struct view_sample *samples;
     size_t n_samples;
     const struct view_action *recent; /* newest first */

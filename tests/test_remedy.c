@@ -59,7 +59,7 @@ static void teardown(void)
 START_TEST(journal_then_queue)
 {
     char err[256];
-    struct remedy *r = remedy_open(dir, err, sizeof(err));
+    struct remedy *r = remedy_open(dir, NULL, err, sizeof(err));
     ck_assert_msg(r != NULL, "%s", err);
     struct alert_payload *p = payload(3, 1);
     ck_assert_int_eq(remedy_submit(r, p), REMEDY_OK);
@@ -83,7 +83,7 @@ END_TEST
 START_TEST(full_queue_and_stopping_answer_503)
 {
     char err[256];
-    struct remedy *r = remedy_open(dir, err, sizeof(err));
+    struct remedy *r = remedy_open(dir, NULL, err, sizeof(err));
     struct alert_payload *big = payload(ALERT_MAX_ALERTS, 100);
     for (size_t n = 0; n + ALERT_MAX_ALERTS <= REMEDY_QUEUE_CAP;
          n += ALERT_MAX_ALERTS)
@@ -102,11 +102,11 @@ END_TEST
 START_TEST(pause_survives_reopen)
 {
     char err[256];
-    struct remedy *r = remedy_open(dir, err, sizeof(err));
+    struct remedy *r = remedy_open(dir, NULL, err, sizeof(err));
     ck_assert(!remedy_paused(r));
     ck_assert_int_eq(remedy_set_paused(r, true), 0);
     remedy_close(r);
-    r = remedy_open(dir, err, sizeof(err));
+    r = remedy_open(dir, NULL, err, sizeof(err));
     ck_assert(remedy_paused(r));
     remedy_ack(r, "c1");
     char *acks[4];
