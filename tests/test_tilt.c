@@ -282,7 +282,7 @@ START_TEST(engine_holds_an_alert_until_tilt_ends)
     snprintf(dir, sizeof(dir), "%s/state", ag.dir);
     snprintf(audit, sizeof(audit), "%s/audit.jsonl", ag.dir);
     ck_assert_int_eq(mkdir(dir, 0700), 0);
-    struct remedy *rem = remedy_open(dir, err, sizeof(err));
+    struct remedy *rem = remedy_open(dir, NULL, err, sizeof(err));
     ck_assert_msg(rem != NULL, "%s", err);
 
     mc = (struct manual_clock){.mono = 1000, .wall = 1.8e9};
