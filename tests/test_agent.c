@@ -86,7 +86,7 @@ static long health(const char *node, const char *query)
 /* wait_health: polls /health/replica/c1/node until it answers status. */
 static bool wait_health(const char *node, long status, double secs)
 {
-    double deadline = now_s() + secs;
+    double deadline = now_s() + secs * wait_scale();
     while (health(node, NULL) != status && now_s() < deadline)
         sleep_ms(20);
     return health(node, NULL) == status;
@@ -366,7 +366,7 @@ static enum poll_outcome fetch(struct poller *p, size_t cap, const char *url)
     struct poll_req *r = poller_req_new(p, cap);
     struct poll_result res = {.outcome = -1};
     ck_assert_int_eq(poller_get(r, url, 0.5, on_done, &res), 0);
-    double deadline = now_s() + 5;
+    double deadline = now_s() + 5 * wait_scale();
     while ((int)res.outcome == -1 && now_s() < deadline)
         poller_run(p, 100);
     poller_req_free(r);
