@@ -22,7 +22,7 @@
 #include "simnode_harness.h"
 #include "util.h"
 
-#define INTERVAL 0.2
+#define INTERVAL (0.2 * wait_scale()) /* seconds; longer under valgrind */
 
 static struct simnode sn;
 static struct agent ag;
@@ -34,13 +34,15 @@ static void config_text(struct buf *b, const char *read_max_lag)
     buf_printf(b,
                "listen: \"127.0.0.1:0\"\n"
                "state_dir: %s\n"
-               "poll: {interval: 200ms, timeout: 150ms, merkle_interval: 1s}\n"
+               "poll: {interval: %.0fms, timeout: %.0fms, "
+               "merkle_interval: %.0fms}\n"
                "clusters:\n"
                "  - name: c1\n"
                "    thresholds: {warning: 1s, critical: 2s, escalate: 30s, "
                "read_max_lag: %s}\n"
                "    nodes:\n",
-               ag.dir, read_max_lag);
+               ag.dir, INTERVAL * 1000, INTERVAL * 750, INTERVAL * 5000,
+               read_max_lag);
     simnode_yaml_nodes(&sn, b);
 }
 
