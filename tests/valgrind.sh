@@ -16,6 +16,8 @@
 set -u
 prog=$1
 name=$(basename "$prog")
+logs=$(pwd)/tests/valgrind/$name
+rm -rf "$logs"
 for s in ${VALGRIND_SKIP:-}; do
     if [ "$s" = "$name" ]; then
         echo "valgrind: $name skipped (see VALGRIND_SKIP in Makefile.am)"
@@ -28,8 +30,6 @@ command -v valgrind >/dev/null 2>&1 || {
 }
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-logs=$(pwd)/tests/valgrind/$name
-rm -rf "$logs"
 mkdir -p "$logs"
 
 vg="valgrind -q --tool=memcheck --leak-check=full"
@@ -40,8 +40,10 @@ vg="$vg --log-file=$logs/%p.log"
 REPLGUARD_TEST_WRAPPER=$vg
 export REPLGUARD_TEST_WRAPPER
 # check's per-test timeouts (CK_DEFAULT_TIMEOUT and the tests' own) times
-# this: valgrind runs code 10 to 50 times slower
-CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4}
+# this, and so do the integration tests' deadlines and poll timings
+# (wait_scale): valgrind runs code 10 to 50 times slower, and a replica
+# not polled within 3 intervals makes an alert's runbook skip as stale
+CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-6}
 export CK_TIMEOUT_MULTIPLIER
 
 $vg "$@"
