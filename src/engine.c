@@ -169,6 +169,11 @@ static void apply_reload(struct engine *e, struct config *cfg)
     free_cluster_array(old, n_old);
     config_free(old_cfg);
     divergence_schedule(e, clock_mono(&e->clock));
+    /* the view's arrays are new (zeroed) and sized for the new config:
+     * refill them now from the carried state, or the executor would plan
+     * an alert that arrives before the next round against stale counts
+     * and NULL names */
+    assess_round(e);
     log_msg(LOG_INFO, "msg=\"config reloaded\" clusters=%zu nodes=%zu",
             e->n_clusters, e->n_nodes);
 }

@@ -99,7 +99,7 @@ int agent_start_only(struct agent *ag)
             _exit(127);
         exec_child(parent, -1, argv);
     }
-    double deadline = now_s() + 20;
+    double deadline = now_s() + 20 * wait_scale();
     while (now_s() < deadline) {
         if (listening(ag))
             return 0;
@@ -130,7 +130,7 @@ void agent_start(struct agent *ag)
 {
     ck_assert_msg(agent_start_only(ag) == 0,
                   "replguard exited at start (see %s)", ag->log);
-    double deadline = now_s() + 10;
+    double deadline = now_s() + 10 * wait_scale();
     while (ready_status(ag) != 200 && now_s() < deadline)
         sleep_ms(20);
     ck_assert_int_eq(ready_status(ag), 200);

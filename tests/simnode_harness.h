@@ -12,7 +12,8 @@
 #include "util.h"
 
 #define MAX_NODES 8
-#define WAIT_S    5.0 /* deadline of every wait for the dynamics */
+/* deadline of every wait for the dynamics (longer under valgrind) */
+#define WAIT_S (5.0 * wait_scale())
 
 /* A running replguard-simnode and the node lines it printed. */
 struct simnode {
@@ -24,6 +25,9 @@ struct simnode {
     char url[MAX_NODES][64];
 };
 
+/* wait_scale: what the tests' deadlines are multiplied by:
+ * $CK_TIMEOUT_MULTIPLIER (make check-valgrind sets it), else 1. */
+double wait_scale(void);
 /* now_s: seconds on the monotonic clock. */
 double now_s(void);
 /* sleep_ms: sleeps ms milliseconds. */
@@ -31,7 +35,9 @@ void sleep_ms(long ms);
 /* binary_path: $top_builddir/replguard-simnode into out. */
 void binary_path(char *out, size_t n);
 /* exec_child: in a forked child: dies with the parent (PR_SET_PDEATHSIG),
- * sends stdout to out_fd (if >= 0) and executes argv; never returns. */
+ * sends stdout to out_fd (if >= 0) and executes argv; never returns. When
+ * $REPLGUARD_TEST_WRAPPER is set (make check-valgrind sets it to a
+ * valgrind command line), its words, split at spaces, come before argv. */
 void exec_child(pid_t parent, int out_fd, const char *const *argv);
 /* spawn: starts replguard-simnode on ephemeral loopback ports with the
  * extra arguments (NULL-terminated) and waits for "ready". */

@@ -22,7 +22,7 @@
 #include "simnode_harness.h"
 #include "util.h"
 
-#define INTERVAL 0.2
+#define INTERVAL (0.2 * wait_scale()) /* seconds; longer under valgrind */
 
 static struct simnode sn;
 static struct agent ag;
@@ -34,13 +34,15 @@ static void config_text(struct buf *b, const char *read_max_lag)
     buf_printf(b,
                "listen: \"127.0.0.1:0\"\n"
                "state_dir: %s\n"
-               "poll: {interval: 200ms, timeout: 150ms, merkle_interval: 1s}\n"
+               "poll: {interval: %.0fms, timeout: %.0fms, "
+               "merkle_interval: %.0fms}\n"
                "clusters:\n"
                "  - name: c1\n"
                "    thresholds: {warning: 1s, critical: 2s, escalate: 30s, "
                "read_max_lag: %s}\n"
                "    nodes:\n",
-               ag.dir, read_max_lag);
+               ag.dir, INTERVAL * 1000, INTERVAL * 750, INTERVAL * 5000,
+               read_max_lag);
     simnode_yaml_nodes(&sn, b);
 }
 
@@ -86,7 +88,7 @@ static long health(const char *node, const char *query)
 /* wait_health: polls /health/replica/c1/node until it answers status. */
 static bool wait_health(const char *node, long status, double secs)
 {
-    double deadline = now_s() + secs;
+    double deadline = now_s() + secs * wait_scale();
     while (health(node, NULL) != status && now_s() < deadline)
         sleep_ms(20);
     return health(node, NULL) == status;
@@ -366,7 +368,7 @@ static enum poll_outcome fetch(struct poller *p, size_t cap, const char *url)
     struct poll_req *r = poller_req_new(p, cap);
     struct poll_result res = {.outcome = -1};
     ck_assert_int_eq(poller_get(r, url, 0.5, on_done, &res), 0);
-    double deadline = now_s() + 5;
+    double deadline = now_s() + 5 * wait_scale();
     while ((int)res.outcome == -1 && now_s() < deadline)
         poller_run(p, 100);
     poller_req_free(r);

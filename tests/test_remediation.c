@@ -68,6 +68,8 @@ static const char *node_url(const char *name)
 }
 
 /* write_config: dry_run and token are optional ("" / NULL). */
+static double poll_ms = 200; /* poll.interval; a test may lengthen it */
+
 static void write_config(bool dry_run, const char *token_file)
 {
     char rules[128];
@@ -81,8 +83,9 @@ static void write_config(bool dry_run, const char *token_file)
                "state_dir: %s/state\n"
                "audit_log: %s/audit.jsonl\n"
                "rules: %s\n"
-               "poll: {interval: 200ms, timeout: 150ms}\n",
-               dry_run ? "true" : "false", ag.dir, ag.dir, rules);
+               "poll: {interval: %.0fms, timeout: %.0fms}\n",
+               dry_run ? "true" : "false", ag.dir, ag.dir, rules,
+               poll_ms * wait_scale(), poll_ms * 0.75 * wait_scale());
     if (token_file)
         buf_printf(&b, "auth: {token_file: %s}\n", token_file);
     buf_puts(&b, "clusters:\n  - name: c1\n"
@@ -539,6 +542,36 @@ START_TEST(sighup_loads_new_runbooks_and_http_templates)
 }
 END_TEST
 
+/* An alert that arrives after a reload and before the next round is
+ * planned against the reloaded config's nodes. (The engine once kept the
+ * old view's counts over the new, zeroed view arrays until the next round
+ * ended: the planner compared NULL names and replguard crashed.) node3
+ * hangs, so each round lasts the whole 1.5 s poll timeout. */
+START_TEST(alert_right_after_reload)
+{
+    poll_ms = 2000;
+    write_config(false, NULL);
+    agent_start(&ag);
+    ck_assert_int_eq(call(node_url("node1"), "POST", "/v1/sim/fault",
+                          "{\"node\":\"node3\",\"kind\":\"hang\"}"),
+                     200);
+    kill(ag.pid, SIGHUP);
+    double deadline = now_s() + WAIT_S;
+    while (!agent_log_has(&ag, "config reloaded") && now_s() < deadline)
+        sleep_ms(5);
+    ck_assert(agent_log_has(&ag, "config reloaded"));
+    struct buf b;
+    buf_init(&b, 0);
+    payload(&b, "ReplicationLagCritical", "firing", "ab0e", NULL);
+    ck_assert_int_eq(webhook(b.data), 200);
+    buf_free(&b);
+    wait_audit("action", "action", "force_sync", 1);
+    ck_assert_int_eq(call(ag.base, "GET", "/-/healthy", NULL), 200);
+    ck_assert_int_eq(call(node_url("node1"), "DELETE", "/v1/sim/fault", NULL),
+                     200);
+}
+END_TEST
+
 START_TEST(demote_but_never_the_last_healthy_replica)
 {
     write_config(false, NULL);
@@ -597,6 +630,7 @@ int main(void)
     tcase_add_test(tc, verify_escalates_when_lag_does_not_fall);
     tcase_add_test(tc, sighup_loads_new_runbooks_and_http_templates);
     tcase_add_test(tc, demote_but_never_the_last_healthy_replica);
+    tcase_add_test(tc, alert_right_after_reload);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
