@@ -94,9 +94,9 @@ static void start_parts(void)
                "state_dir: %s/state\n"
                "audit_log: %s/audit.jsonl\n"
                "rules: %s\n"
-               "poll: {interval: 100ms, timeout: 80ms}\n"
+               "poll: {interval: %.0fms, timeout: %.0fms}\n"
                "clusters:\n  - name: c1\n    nodes:\n",
-               dir, dir, path);
+               dir, dir, path, 100 * wait_scale(), 80 * wait_scale());
     simnode_yaml_nodes(&sn, &b);
     struct config *cfg = NULL;
     ck_assert_int_eq(
