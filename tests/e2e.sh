@@ -162,7 +162,7 @@ wait_for() {
 }
 
 # --- HTTP and metrics helpers ----------------------------------------------
-get() { curl -s -f -m 2 "$@"; }
+get() { curl -s -f -m 10 "$@"; }
 
 # mval URL NAME [LABEL=VALUE...]: the sum of the samples of NAME carrying
 # every label given (0 when none does).
