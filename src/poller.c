@@ -29,7 +29,7 @@ struct poller {
     int epfd, wakefd; /* the watched sockets; poller_wakeup()'s eventfd */
     double timer_due; /* libcurl's next timeout, monotonic s; < 0: none */
     int running;
-    long slots; /* request slots alive: the connections worth keeping */
+    long slots, max_slots; /* request slots alive, and the most ever */
 };
 
 struct poll_req {
@@ -113,6 +113,10 @@ struct poller *poller_new(void)
     curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
     curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+    /* one connection per node: a request finding it busy (a Merkle
+     * compare during a round) waits for it rather than opening another,
+     * which the cache would then have to close again */
+    curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
     return p;
 }
 
@@ -137,14 +141,19 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
-/* keep_connections: sizes the connection cache to the slots. libcurl's
- * default keeps 4 per easy handle *attached*; a slot is attached only
- * while its request runs, so at the end of a round the cache shrank to
- * a handful and every round reconnected to most nodes. */
+/* keep_connections: sizes the connection cache to the most slots there
+ * ever were. libcurl's default keeps 4 per easy handle *attached*; a slot
+ * is attached only while its request runs, so at the end of a round the
+ * cache shrank to a handful and every round reconnected to most nodes.
+ * It never shrinks: short-lived slots (Merkle compares) would otherwise
+ * trim it each time they go, closing some node's connection. */
 static void keep_connections(struct poller *p, long delta)
 {
     p->slots += delta;
-    curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, p->slots + 1);
+    if (p->slots > p->max_slots) {
+        p->max_slots = p->slots;
+        curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, p->max_slots);
+    }
 }
 
 struct poll_req *poller_req_new(struct poller *p, size_t body_cap)
