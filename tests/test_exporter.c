@@ -542,6 +542,31 @@ START_TEST(state_agent_and_clusters)
 }
 END_TEST
 
+/* Strings reach the document escaped as JSON requires and parse back
+ * unchanged; a number that is not finite is null. */
+START_TEST(state_escapes_strings)
+{
+    static const char odd[] = "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f \xc3\xbc";
+    struct fixture fx;
+    fixture_init(&fx);
+    fx.v.version = odd;
+    fx.nodes[6].name = odd;
+    fx.v.generated_wall = NAN;
+    char *text;
+    cJSON *root = state_of(&fx.v, &text);
+    ck_assert_str_eq(str_of(root, "version"), odd);
+    cJSON *edge = cJSON_GetArrayItem(item(root, "clusters"), 1);
+    cJSON *nodes = item(edge, "nodes");
+    cJSON *last = cJSON_GetArrayItem(nodes, cJSON_GetArraySize(nodes) - 1);
+    ck_assert_str_eq(str_of(last, "name"), odd);
+    ck_assert(is_null(root, "generated_at"));
+    ck_assert_ptr_nonnull(strstr(text, "\"q\\\"b\\\\s/\\b\\f\\n\\r\\t"
+                                       "\\u0001\\u001f\x7f \xc3\xbc\""));
+    cJSON_Delete(root);
+    free(text);
+}
+END_TEST
+
 /* node_json: node i of cluster c in the state document of the fixture. */
 static cJSON *node_json(cJSON *root, int c, int i)
 {
@@ -791,6 +816,7 @@ int main(void)
     tcase_add_test(tc, state_agent_and_clusters);
     tcase_add_test(tc, state_known_nodes);
     tcase_add_test(tc, state_unknowns_are_null);
+    tcase_add_test(tc, state_escapes_strings);
     suite_add_tcase(s, tc);
     tc = tcase_create("snapshot");
     tcase_add_test(tc, snapshot_renders_once);
