@@ -7,6 +7,7 @@
  * {"error": "..."}. */
 #include "httpd.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -60,7 +62,9 @@ struct reply {
     const char *ctype;
     const char *allow;     /* the Allow header of a 405 */
     struct buf body;       /* an owned body, or */
-    struct snapshot *hold; /* a reference keeping bytes/len alive */
+    struct snapshot *hold; /* a reference keeping bytes/len alive, or */
+    bool from_file;        /* len bytes of the file fd (owned), from 0 */
+    int fd;
     const char *bytes;
     size_t len;
 };
@@ -105,6 +109,17 @@ static void reply_snapshot(struct reply *rep, struct snapshot *s,
     rep->len = len;
 }
 
+/* reply_file: serves the len bytes of file fd (taken) from offset 0;
+ * libmicrohttpd sends them with sendfile() and closes fd. */
+static void reply_file(struct reply *rep, const char *ctype, int fd, size_t len)
+{
+    rep->status = MHD_HTTP_OK;
+    rep->ctype = ctype;
+    rep->from_file = true;
+    rep->fd = fd;
+    rep->len = len;
+}
+
 static void release_snapshot(void *cls)
 {
     snapshot_unref(cls);
@@ -113,6 +128,12 @@ static void release_snapshot(void *cls)
 static struct MHD_Response *make_response(struct reply *rep)
 {
     struct MHD_Response *resp;
+    if (rep->from_file) {
+        resp = MHD_create_response_from_fd_at_offset64(rep->len, rep->fd, 0);
+        if (!resp)
+            close(rep->fd);
+        return resp;
+    }
     if (rep->hold) {
         resp = MHD_create_response_from_buffer_with_free_callback_cls(
             rep->len, (void *)rep->bytes, release_snapshot, rep->hold);
@@ -167,11 +188,19 @@ static void h_ready(const struct request *r, struct reply *rep)
         reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
 }
 
+/* h_metrics: from the snapshot's file when it has one (sendfile: the
+ * kernel sends the pages, no copy per scrape), else from its bytes. */
 static void h_metrics(const struct request *r, struct reply *rep)
 {
     size_t len;
     const char *p = snapshot_metrics(r->snap, &len);
-    reply_snapshot(rep, r->snap, CT_METRICS, p, len);
+    int fd = snapshot_metrics_fd(r->snap);
+    if (fd >= 0)
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0)
+        reply_file(rep, CT_METRICS, fd, len);
+    else
+        reply_snapshot(rep, r->snap, CT_METRICS, p, len);
 }
 
 static void h_state(const struct request *r, struct reply *rep)
