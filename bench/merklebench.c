@@ -1,158 +1,198 @@
-/* merklebench.c: what one Merkle compare (src/merklewalk) costs.
+/* merklebench.c: what one Merkle compare (src/merklewalk) costs over
+ * HTTP, beside fetching every leaf of both trees.
  *
- * For depth 4 and depth 5, a primary and a replica whose tree differs in
- * 100 random leaf buckets; runs the compare repeatedly and prints the
- * requests per node, the bytes received from both nodes, the time per
- * compare and, measured in the same run, the bytes of fetching every
- * leaf of both trees (GET merkle?level=D in pages of 4096) with the
- * ratio. No network: the requests go to replguard-simnode's own request
- * handler (simapi_handle) over in-memory trees, so the time includes
- * the simulated nodes' work of printing their answers.
+ *   merklebench PRIMARY_URL REPLICA_URL [RUNS]
  *
- * Usage: merklebench [RUNS] (default 20). */
-#include "clock.h"
-#include "merkle.h"
+ * The two nodes are a primary and a replica of a replguard-simnode
+ * cluster, idle (--ingest-rate 0) so that their trees differ only where
+ * a `diverge` fault corrupted the replica. Runs the compare RUNS times
+ * (default 10) as replguard does: each request the walk asks for goes to
+ * both nodes at once on one curl multi handle (connections kept), the
+ * answers are fed to the walk. Then fetches every leaf of both trees,
+ * GET /v1/admin/merkle?level=D in pages of 4096, both nodes at once.
+ * Prints one line of key=value: the depth, leaves, differing leaves
+ * found, requests per node, answer bytes from both nodes and the median
+ * time of a compare; the same for the full fetch; and the ratios. Exit
+ * 1 when a request or the compare fails. */
 #include "merklewalk.h"
-#include "sim.h"
-#include "simapi.h"
-#include "walk_server.h"
 #include "util.h"
 
+#include <curl/curl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define DIFFERING 100
-
-/* answer: node (0 primary, 1 replica) answers rq into out; the HTTP
- * status must be 200. */
-static void answer(struct sim *s, unsigned node,
-                   const struct merklewalk_request *rq,
-                   struct simapi_reply *out)
-{
-    walk_server_answer(s, node, rq, out);
-    if (out->status != 200) {
-        fprintf(stderr, "merklebench: %s: %u %s\n", rq->path, out->status,
-                out->body.data);
-        exit(1);
-    }
-}
-
-/* Time spent in the walk itself versus in the simulated nodes. */
-struct timing {
-    double walk, nodes;
+/* One node: its base URL, its easy handle and the answer being read. */
+struct node {
+    const char *base;
+    char url[512];
+    CURL *easy;
+    struct buf body;
 };
 
-/* compare: one whole compare; fills *st and returns the differing count. */
-static uint64_t compare(struct sim *s, const struct rg_clock *clk,
-                        struct timing *t, struct merklewalk_stats *st)
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static size_t on_body(char *p, size_t s, size_t n, void *ctx)
+{
+    return buf_append(ctx, p, s * n) == 0 ? s * n : 0;
+}
+
+static void node_init(struct node *nd, const char *base)
+{
+    nd->base = base;
+    nd->easy = curl_easy_init();
+    buf_init(&nd->body, 0);
+    curl_easy_setopt(nd->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(nd->easy, CURLOPT_WRITEDATA, &nd->body);
+    curl_easy_setopt(nd->easy, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(nd->easy, CURLOPT_NOSIGNAL, 1L);
+}
+
+/* exchange: sends rq to both nodes at once; each answer is in its
+ * node's body. Returns 0, or -1 (after saying why) when a transfer
+ * failed or answered other than 200. */
+static int exchange(CURLM *m, struct node nd[2],
+                    const struct merklewalk_request *rq)
+{
+    for (int i = 0; i < 2; i++) {
+        snprintf(nd[i].url, sizeof(nd[i].url), "%s%s", nd[i].base, rq->path);
+        buf_reset(&nd[i].body);
+        curl_easy_setopt(nd[i].easy, CURLOPT_URL, nd[i].url);
+        if (rq->post)
+            curl_easy_setopt(nd[i].easy, CURLOPT_POSTFIELDS, rq->body);
+        else
+            curl_easy_setopt(nd[i].easy, CURLOPT_HTTPGET, 1L);
+        curl_multi_add_handle(m, nd[i].easy);
+    }
+    int running = 2, left, rc = 0;
+    while (running > 0) {
+        curl_multi_perform(m, &running);
+        if (running > 0)
+            curl_multi_poll(m, NULL, 0, 1000, NULL);
+    }
+    for (;;) {
+        CURLMsg *msg = curl_multi_info_read(m, &left);
+        if (!msg)
+            break;
+        long code = 0;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        if (msg->data.result != CURLE_OK || code != 200) {
+            fprintf(stderr, "merklebench: %s: %s (HTTP %ld)\n", rq->path,
+                    curl_easy_strerror(msg->data.result), code);
+            rc = -1;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        curl_multi_remove_handle(m, nd[i].easy);
+    return rc;
+}
+
+/* compare: one whole compare; fills *res (pointing into *wp, which the
+ * caller frees) and *st. Returns 0 or -1. */
+static int compare(CURLM *m, struct node nd[2], struct merklewalk **wp,
+                   struct merklewalk_result *res, struct merklewalk_stats *st)
 {
     struct merklewalk *w = merklewalk_new(NULL);
     struct merklewalk_request rq;
-    double t0 = clock_mono(clk);
+    *wp = w;
     while (merklewalk_next(w, &rq) == 1) {
-        for (unsigned node = 0; node < 2; node++) {
-            struct simapi_reply r;
-            simapi_reply_init(&r);
-            double t1 = clock_mono(clk);
-            answer(s, node, &rq, &r);
-            double t2 = clock_mono(clk);
-            t->nodes += t2 - t1;
-            merklewalk_feed(w, (enum merklewalk_side)node, r.body.data,
-                            r.body.len);
-            simapi_reply_free(&r);
-        }
-    }
-    t->walk += clock_mono(clk) - t0;
-    struct merklewalk_result res;
-    if (merklewalk_result(w, &res) < 0) {
-        fprintf(stderr, "merklebench: %s\n", merklewalk_error_message(w));
-        exit(1);
+        if (exchange(m, nd, &rq) < 0)
+            return -1;
+        merklewalk_feed(w, MERKLEWALK_PRIMARY, nd[0].body.data, nd[0].body.len);
+        merklewalk_feed(w, MERKLEWALK_REPLICA, nd[1].body.data, nd[1].body.len);
     }
     merklewalk_stats(w, st);
-    merklewalk_free(w);
-    return res.diff_count;
+    if (merklewalk_result(w, res) < 0) {
+        fprintf(stderr, "merklebench: %s\n", merklewalk_error_message(w));
+        return -1;
+    }
+    return 0;
 }
 
-/* full_fetch: the bytes of every leaf of both nodes in 4096-leaf pages. */
-static uint64_t full_fetch(struct sim *s, unsigned depth)
+/* full_fetch: every leaf of both trees in pages of MERKLEWALK_MAX_BATCH;
+ * adds the answer bytes of both nodes to *bytes and the requests per
+ * node to *requests. Returns 0 or -1. */
+static int full_fetch(CURLM *m, struct node nd[2], unsigned depth,
+                      uint64_t *bytes, uint64_t *requests)
 {
-    uint64_t total = 0, leaves = 1ULL << (4 * depth);
+    uint64_t leaves = 1ULL << (4 * depth);
     for (uint64_t off = 0; off < leaves; off += MERKLEWALK_MAX_BATCH) {
-        char path[96];
+        char path[128];
         snprintf(path, sizeof(path),
                  "/v1/admin/merkle?level=%u&offset=%" PRIu64 "&count=%d", depth,
                  off, MERKLEWALK_MAX_BATCH);
         struct merklewalk_request rq = {false, path, NULL};
-        for (unsigned node = 0; node < 2; node++) {
-            struct simapi_reply r;
-            simapi_reply_init(&r);
-            answer(s, node, &rq, &r);
-            total += r.body.len;
-            simapi_reply_free(&r);
-        }
+        if (exchange(m, nd, &rq) < 0)
+            return -1;
+        *bytes += nd[0].body.len + nd[1].body.len;
+        (*requests)++;
     }
-    return total;
-}
-
-static struct sim *make_pair(unsigned depth, const struct rg_clock *clk)
-{
-    struct sim_options o;
-    sim_options_default(&o);
-    o.nodes = 2;
-    o.merkle_depth = depth;
-    char err[128];
-    struct sim *s = sim_new(&o, clk, err, sizeof(err));
-    if (!s) {
-        fprintf(stderr, "merklebench: %s\n", err);
-        exit(1);
-    }
-    struct merkle *t = sim_merkle(s, 0, 1);
-    uint64_t rng = 4242 + depth, leaves = merkle_level_size(t, depth);
-    while (merkle_corrupt_count(t) < DIFFERING)
-        merkle_corrupt(t, rng_next(&rng) % leaves, rng_next(&rng) | 1);
-    return s;
-}
-
-static void run_depth(unsigned depth, int runs, const struct rg_clock *clk)
-{
-    struct sim *s = make_pair(depth, clk);
-    struct timing t = {0, 0};
-    struct merklewalk_stats st;
-    uint64_t found = 0;
-    for (int i = 0; i < runs; i++)
-        found = compare(s, clk, &t, &st);
-    uint64_t bytes = st.bytes_primary + st.bytes_replica;
-    uint64_t buckets = (uint64_t)1 << (4 * depth);
-    double f0 = clock_mono(clk);
-    uint64_t full = full_fetch(s, depth);
-    double full_time = clock_mono(clk) - f0;
-    printf("   depth %u (%" PRIu64 " buckets), %d differing: found %" PRIu64
-           ", %" PRIu64 " requests/node, %" PRIu64 " bytes from both nodes\n",
-           depth, buckets, DIFFERING, found, st.requests, bytes);
-    printf("     time per compare %.3f ms (merklewalk %.3f ms, simulated nodes "
-           "%.3f ms; mean of %d)\n",
-           1e3 * t.walk / runs, 1e3 * (t.walk - t.nodes) / runs,
-           1e3 * t.nodes / runs, runs);
-    printf("     full fetch of every leaf: %" PRIu64 " bytes, %" PRIu64
-           " requests/node, %.3f ms; walk/full = %.3f%%\n",
-           full, buckets / MERKLEWALK_MAX_BATCH, 1e3 * full_time,
-           100.0 * (double)bytes / (double)full);
-    sim_free(s);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t runs = 20;
-    if (argc > 1 && parse_u64(argv[1], 1, 100000, &runs) < 0) {
-        fprintf(stderr, "usage: merklebench [RUNS]\n");
+    uint64_t runs = 10;
+    if (argc < 3 || argc > 4 ||
+        (argc == 4 && parse_u64(argv[3], 1, 10000, &runs) < 0)) {
+        fprintf(stderr, "usage: merklebench PRIMARY_URL REPLICA_URL [RUNS]\n");
         return 2;
     }
-    struct rg_clock clk = clock_system();
-    printf("   (in process, no network: requests answered by simnode's "
-           "handler over in-memory trees)\n");
-    run_depth(4, (int)runs, &clk);
-    run_depth(5, (int)runs, &clk);
-    return 0;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURLM *m = curl_multi_init();
+    struct node nd[2];
+    node_init(&nd[0], argv[1]);
+    node_init(&nd[1], argv[2]);
+    double *t = xcalloc(runs, sizeof(double));
+    struct merklewalk *w = NULL;
+    struct merklewalk_result res;
+    struct merklewalk_stats st;
+    uint64_t full_bytes = 0, full_requests = 0;
+    int rc = 1;
+    for (uint64_t i = 0; i < runs; i++) {
+        merklewalk_free(w);
+        double t0 = now_s();
+        if (compare(m, nd, &w, &res, &st) < 0)
+            goto out;
+        t[i] = now_s() - t0;
+    }
+    double f0 = now_s();
+    if (full_fetch(m, nd, res.depth, &full_bytes, &full_requests) < 0)
+        goto out;
+    double full_time = now_s() - f0;
+    qsort(t, runs, sizeof(double), cmp_double);
+    uint64_t bytes = st.bytes_primary + st.bytes_replica;
+    printf("depth=%u leaves=%" PRIu64 " found=%" PRIu64
+           " walk_requests=%" PRIu64 " walk_bytes=%" PRIu64
+           " walk_ms=%.3f full_requests=%" PRIu64 " full_bytes=%" PRIu64
+           " full_ms=%.3f bytes_pct=%.3f time_pct=%.3f"
+           " runs=%" PRIu64 "\n",
+           res.depth, res.buckets, res.diff_count, st.requests, bytes,
+           t[runs / 2] * 1e3, full_requests, full_bytes, full_time * 1e3,
+           100.0 * (double)bytes / (double)full_bytes,
+           100.0 * t[runs / 2] / full_time, runs);
+    rc = 0;
+out:
+    merklewalk_free(w);
+    free(t);
+    for (int i = 0; i < 2; i++) {
+        curl_easy_cleanup(nd[i].easy);
+        buf_free(&nd[i].body);
+    }
+    curl_multi_cleanup(m);
+    curl_global_cleanup();
+    return rc;
 }

@@ -84,53 +84,6 @@ static void put_escaped(struct buf *out, const char *s)
     buf_append(out, s, run);
 }
 
-/* put_u64: decimal digits without printf (the hot path of a render). */
-static void put_u64(struct buf *out, uint64_t u)
-{
-    char s[24];
-    size_t i = sizeof(s);
-    do {
-        s[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    buf_append(out, s + i, sizeof(s) - i);
-}
-
-/* put_double: without printf: whole numbers as integers, others with
- * nine decimals at most (a nanosecond, for the seconds and timestamps
- * replguard exports), trailing zeros dropped; huge values with %.15g. */
-static void put_double(struct buf *out, double d)
-{
-    if (!(fabs(d) < 1e15)) {
-        char s[40];
-        int n = snprintf(s, sizeof(s), "%.15g", d);
-        buf_append(out, s, n > 0 ? (size_t)n : 0);
-        return;
-    }
-    if (d < 0)
-        buf_append(out, "-", 1);
-    double a = fabs(d), ip = floor(a);
-    uint64_t whole = (uint64_t)ip;
-    uint64_t frac = (uint64_t)llround((a - ip) * 1e9);
-    if (frac >= 1000000000u) {
-        whole++;
-        frac = 0;
-    }
-    put_u64(out, whole);
-    if (frac == 0)
-        return;
-    char s[10];
-    s[0] = '.';
-    for (int i = 9; i >= 1; i--) {
-        s[i] = (char)('0' + frac % 10);
-        frac /= 10;
-    }
-    size_t len = 10;
-    while (s[len - 1] == '0')
-        len--;
-    buf_append(out, s, len);
-}
-
 static void sample(struct family *f, const struct label *l, size_t nl,
                    struct value v)
 {
@@ -152,9 +105,9 @@ static void sample(struct family *f, const struct label *l, size_t nl,
     }
     buf_append(out, nl ? "} " : " ", nl ? 2 : 1);
     if (v.integer)
-        put_u64(out, v.u);
+        buf_put_u64(out, v.u);
     else
-        put_double(out, v.d);
+        buf_put_decimal(out, v.d);
     buf_append(out, "\n", 1);
 }
 

@@ -15,6 +15,7 @@
 #include "httpd.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -80,6 +82,13 @@ struct httpd {
     double header_timeout;
     bool reaper_running, reaper_stop;
     pthread_t reaper;
+    /* Webhooks waiting for the journal hold their connection suspended;
+     * httpd_stop() lets them finish first (libmicrohttpd must not stop
+     * with a connection suspended) and refuses new ones meanwhile. */
+    pthread_mutex_t wait_mu;
+    pthread_cond_t idle;
+    unsigned suspended;
+    bool stopping;
 };
 
 static double mono_now(void)
@@ -96,7 +105,9 @@ struct reply {
     const char *ctype;
     const char *allow;     /* the Allow header of a 405 */
     struct buf body;       /* an owned body, or */
-    struct snapshot *hold; /* a reference keeping bytes/len alive */
+    struct snapshot *hold; /* a reference keeping bytes/len alive, or */
+    bool from_file;        /* len bytes of the file fd (owned), from 0 */
+    int fd;
     const char *bytes;
     size_t len;
 };
@@ -141,6 +152,17 @@ static void reply_snapshot(struct reply *rep, struct snapshot *s,
     rep->len = len;
 }
 
+/* reply_file: serves the len bytes of file fd (taken) from offset 0;
+ * libmicrohttpd sends them with sendfile() and closes fd. */
+static void reply_file(struct reply *rep, const char *ctype, int fd, size_t len)
+{
+    rep->status = MHD_HTTP_OK;
+    rep->ctype = ctype;
+    rep->from_file = true;
+    rep->fd = fd;
+    rep->len = len;
+}
+
 static void release_snapshot(void *cls)
 {
     snapshot_unref(cls);
@@ -149,6 +171,12 @@ static void release_snapshot(void *cls)
 static struct MHD_Response *make_response(struct reply *rep)
 {
     struct MHD_Response *resp;
+    if (rep->from_file) {
+        resp = MHD_create_response_from_fd_at_offset64(rep->len, rep->fd, 0);
+        if (!resp)
+            close(rep->fd);
+        return resp;
+    }
     if (rep->hold) {
         resp = MHD_create_response_from_buffer_with_free_callback_cls(
             rep->len, (void *)rep->bytes, release_snapshot, rep->hold);
@@ -182,12 +210,25 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 
 /* --- handlers ------------------------------------------------------------ */
 
+/* A POST being received: its body, up to the limit; for a webhook, its
+ * answer once the journal has it. */
+struct upload {
+    struct buf body;
+    bool too_large;
+    bool answered;         /* st and n_alerts are set */
+    enum remedy_status st; /* the submission's outcome */
+    size_t n_alerts;
+    struct httpd *h; /* while suspended: who to resume */
+    struct MHD_Connection *conn;
+};
+
 struct request {
     struct MHD_Connection *conn;
     const char *tail;      /* what follows a prefix route's prefix */
     struct snapshot *snap; /* the current snapshot, or NULL */
     struct httpd *h;
     const struct buf *body; /* POST: the request body */
+    struct upload *up;      /* POST: the body and the request's state */
 };
 
 static void h_healthy(const struct request *r, struct reply *rep)
@@ -203,11 +244,19 @@ static void h_ready(const struct request *r, struct reply *rep)
         reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
 }
 
+/* h_metrics: from the snapshot's file when it has one (sendfile: the
+ * kernel sends the pages, no copy per scrape), else from its bytes. */
 static void h_metrics(const struct request *r, struct reply *rep)
 {
     size_t len;
     const char *p = snapshot_metrics(r->snap, &len);
-    reply_snapshot(rep, r->snap, CT_METRICS, p, len);
+    int fd = snapshot_metrics_fd(r->snap);
+    if (fd >= 0)
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0)
+        reply_file(rep, CT_METRICS, fd, len);
+    else
+        reply_snapshot(rep, r->snap, CT_METRICS, p, len);
 }
 
 static void h_state(const struct request *r, struct reply *rep)
@@ -329,8 +378,62 @@ static void h_primary(const struct request *r, struct reply *rep)
 
 /* --- POST endpoints ------------------------------------------------------ */
 
+/* webhook_answer: the answer of a webhook whose submission is done. */
+static void webhook_answer(const struct upload *u, struct reply *rep)
+{
+    if (u->st != REMEDY_OK) {
+        reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE,
+                    u->st == REMEDY_FULL       ? "queue full, retry later"
+                    : u->st == REMEDY_STOPPING ? "shutting down"
+                                               : "journal failed: remediation "
+                                                 "stopped");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "accepted");
+    cJSON_AddNumberToObject(o, "alerts", (double)u->n_alerts);
+    reply_json(rep, MHD_HTTP_OK, o);
+}
+
+/* on_journaled: the journal has the webhook's alerts (or failed):
+ * wakes its connection, whose handler then answers. Any thread. */
+static void on_journaled(void *ctx, enum remedy_status st)
+{
+    struct upload *u = ctx;
+    struct httpd *h = u->h;
+    u->st = st;
+    u->answered = true;
+    MHD_resume_connection(u->conn); /* u may be gone once this returns */
+    pthread_mutex_lock(&h->wait_mu);
+    if (--h->suspended == 0)
+        pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->wait_mu);
+}
+
+/* suspend: holds the connection for the journal; false when stopping. */
+static bool suspend(struct httpd *h, struct MHD_Connection *conn)
+{
+    pthread_mutex_lock(&h->wait_mu);
+    bool ok = !h->stopping;
+    if (ok) {
+        h->suspended++;
+        MHD_suspend_connection(conn);
+    }
+    pthread_mutex_unlock(&h->wait_mu);
+    return ok;
+}
+
+/* h_webhook: journals the payload's alerts without holding a handler
+ * thread: the connection is suspended until the journal's fsync (shared
+ * with every webhook arriving meanwhile) and then answered on the call
+ * libmicrohttpd makes when it resumes. */
 static void h_webhook(const struct request *r, struct reply *rep)
 {
+    struct upload *u = r->up;
+    if (u->answered) {
+        webhook_answer(u, rep);
+        return;
+    }
     struct alert_payload *p = NULL;
     char err[256];
     int rc = alert_parse(r->body->data ? r->body->data : "", r->body->len, &p,
@@ -339,21 +442,16 @@ static void h_webhook(const struct request *r, struct reply *rep)
         reply_error(rep, MHD_HTTP_BAD_REQUEST, err);
         return;
     }
-    enum remedy_status st = remedy_submit(r->h->rem, p);
-    size_t n = p->nalerts;
-    alert_payload_free(p);
-    if (st != REMEDY_OK) {
-        reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE,
-                    st == REMEDY_FULL       ? "queue full, retry later"
-                    : st == REMEDY_STOPPING ? "shutting down"
-                                            : "journal failed: remediation "
-                                              "stopped");
-        return;
+    u->n_alerts = p->nalerts;
+    u->h = r->h;
+    u->conn = r->conn;
+    if (suspend(r->h, r->conn)) {
+        remedy_submit_async(r->h->rem, p, on_journaled, u); /* no reply yet */
+    } else {
+        u->st = REMEDY_STOPPING;
+        webhook_answer(u, rep);
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", "accepted");
-    cJSON_AddNumberToObject(o, "alerts", (double)n);
-    reply_json(rep, MHD_HTTP_OK, o);
+    alert_payload_free(p);
 }
 
 static void set_pause(const struct request *r, struct reply *rep, bool on)
@@ -669,21 +767,16 @@ static unsigned method_bit(const char *method)
 
 static void dispatch(struct httpd *h, struct MHD_Connection *conn,
                      const struct route *rt, const char *tail,
-                     const struct buf *body, struct reply *rep)
+                     struct upload *up, struct reply *rep)
 {
-    struct request r = {conn, tail, snapbox_get(h->box), h, body};
+    struct request r = {
+        conn, tail, snapbox_get(h->box), h, up ? &up->body : NULL, up};
     if (rt->needs_snapshot && !r.snap)
         reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
     else
         rt->handle(&r, rep);
     snapshot_unref(r.snap); /* a reply serving its bytes took its own */
 }
-
-/* A POST being received: its body, up to the limit. */
-struct upload {
-    struct buf body;
-    bool too_large;
-};
 
 /* receive: collects a POST body over MHD's calls; returns true once it
  * is complete (the final call, with nothing more to upload). */
@@ -720,16 +813,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static void post(struct httpd *h, struct MHD_Connection *conn,
-                 const struct route *rt, const char *tail,
-                 const struct upload *u, struct reply *rep)
+                 const struct route *rt, const char *tail, struct upload *u,
+                 struct reply *rep)
 {
     if (!h->rem)
         reply_error(rep, MHD_HTTP_NOT_FOUND, "remediation is not configured");
     else if (authorized(h, conn, rt->path, rep) && u->too_large)
         reply_error(rep, MHD_HTTP_CONTENT_TOO_LARGE, "body over 1 MiB");
     else if (rep->status == 0)
-        dispatch(h, conn, rt, tail, &u->body, rep);
-    if (rt->handle == h_webhook && h->rem)
+        dispatch(h, conn, rt, tail, u, rep);
+    if (rt->handle == h_webhook && h->rem && rep->status)
         remedy_count_request(h->rem, rep->status);
 }
 
@@ -755,6 +848,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         rep.allow = rt->allow;
     } else if (m == M_POST) {
         post(h, conn, rt, tail, *con_cls, &rep);
+        if (rep.status == 0) { /* suspended: answered when resumed */
+            buf_free(&rep.body);
+            return MHD_YES;
+        }
     } else {
         dispatch(h, conn, rt, tail, NULL, &rep);
     }
@@ -809,8 +906,8 @@ static struct MHD_Daemon *start_daemon(struct httpd *h,
                                        const struct httpd_options *o,
                                        const struct sockaddr_storage *ss)
 {
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (o->tls_cert)
@@ -863,6 +960,8 @@ struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
     snprintf(h->host, sizeof(h->host), "%s", host);
     pthread_mutex_init(&h->log_mu, NULL);
     reaper_init(h, or_default(o->header_timeout, DEFAULT_HEADER_TIME));
+    pthread_mutex_init(&h->wait_mu, NULL);
+    pthread_cond_init(&h->idle, NULL);
     set_starting(h, true);
     h->d = start_daemon(h, o, &ss);
     set_starting(h, false);
@@ -903,6 +1002,11 @@ void httpd_stop(struct httpd *h)
     if (!h)
         return;
     reaper_stop(h);
+    pthread_mutex_lock(&h->wait_mu);
+    h->stopping = true;
+    while (h->suspended > 0)
+        pthread_cond_wait(&h->idle, &h->wait_mu);
+    pthread_mutex_unlock(&h->wait_mu);
     if (h->d) {
         MHD_stop_daemon(h->d);
         char q[NI_MAXHOST + 8];
@@ -912,6 +1016,8 @@ void httpd_stop(struct httpd *h)
     pthread_mutex_destroy(&h->log_mu);
     pthread_mutex_destroy(&h->conns_mu);
     pthread_cond_destroy(&h->conns_cv);
+    pthread_mutex_destroy(&h->wait_mu);
+    pthread_cond_destroy(&h->idle);
     free(h->token);
     free(h);
 }

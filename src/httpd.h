@@ -5,7 +5,10 @@
  * never wait on the engine: each request takes a reference to the
  * current snapshot (snapbox_get()), answers from it and lets it go.
  * /metrics and /api/v1/state are served from the snapshot's bytes
- * without a copy; the response holds the reference until it is sent. */
+ * without a copy; the response holds the reference until it is sent.
+ * A webhook holds no handler thread while its alerts are journaled: its
+ * connection is suspended until the journal's writer has fsync'd them
+ * (with every webhook that arrived meanwhile), then answered. */
 #ifndef REPLGUARD_HTTPD_H
 #define REPLGUARD_HTTPD_H
 

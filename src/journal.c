@@ -1,12 +1,13 @@
 /* journal.c: append-only, checksummed, group-committed record file.
  *
- * Locking: one mutex guards everything but the leader's write and fsync.
+ * Locking: one mutex guards everything but the writer's write and fsync.
  * An appender queues its line (seq assigned in queue order, so the file
- * is in seq order) and waits until durable_seq reaches its seq. When no
- * leader is running, the first waiter whose record is not durable becomes
- * the leader: it takes the whole queue, drops the lock, writes and fsyncs,
- * retakes the lock, publishes durable_seq (or the failure) and wakes every
- * waiter. Only the leader touches the descriptor's write side. */
+ * is in seq order) and wakes the writer thread, which takes the whole
+ * queue, drops the lock, writes and fsyncs, retakes the lock, publishes
+ * durable_seq (or the failure), wakes every waiting appender and calls
+ * back the asynchronous ones (outside the lock), then takes what was
+ * queued meanwhile: records arriving during an fsync share the next one.
+ * Only the writer touches the descriptor's write side. */
 #include "journal.h"
 
 #include <errno.h>
@@ -28,9 +29,21 @@
 #define CRC_SUFFIX_LEN 18 /* ,"crc":"hhhhhhhh"} (8 hex digits) */
 #define SCAN_CHUNK     65536
 
+/* An asynchronous append waiting for its record to be durable. */
+struct pending {
+    uint64_t seq;
+    journal_done_fn fn;
+    void *ctx;
+};
+
 struct journal {
     pthread_mutex_t mu;
-    pthread_cond_t done;          /* a commit finished */
+    pthread_cond_t done; /* a commit finished */
+    pthread_cond_t work; /* records queued, or closing */
+    pthread_t writer;
+    bool writer_running, closing;
+    struct pending *pend; /* asynchronous appends not yet called back */
+    size_t n_pend, cap_pend;
     const struct fileio_ops *ops; /* the caller's; outlives us */
     struct rg_clock clock;
     char *path;
@@ -40,10 +53,11 @@ struct journal {
     uint64_t queued_seq;  /* seq of the last queued line */
     uint64_t durable_seq; /* every record up to this one is fsync'd */
     off_t durable_size;   /* file length holding exactly those records */
-    bool leader;          /* a thread is writing and fsyncing */
     int error;            /* 0, or the -errno that stopped the journal */
     struct journal_stats st;
 };
+
+static void *writer(void *arg);
 
 /* crc32_ieee: CRC-32 (IEEE 802.3, reflected), a nibble at a time. */
 static uint32_t crc32_ieee(const void *p, size_t n)
@@ -409,6 +423,7 @@ static struct journal *journal_alloc(const char *dir,
     buf_init(&j->queue, 0);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->done, NULL);
+    pthread_cond_init(&j->work, NULL);
     return j;
 }
 
@@ -426,6 +441,10 @@ struct journal *journal_open(const char *dir, const struct fileio_ops *ops,
         rc = recover(j);
     if (rc == 0)
         rc = fileio_fsync_dir(j->ops, dir);
+    if (rc == 0) {
+        rc = -pthread_create(&j->writer, NULL, writer, j);
+        j->writer_running = rc == 0;
+    }
 out:
     if (rc < 0) {
         char q[512];
@@ -477,14 +496,14 @@ static void publish(struct journal *j, int rc, uint64_t last, size_t len)
             j->durable_seq + 1);
 }
 
-/* commit: the leader's turn: write and fsync everything queued. Called
- * and returns locked; drops the lock for the I/O. */
+/* commit: writes and fsyncs everything queued. Called and returns
+ * locked; drops the lock for the I/O. After a failure the records queued
+ * meanwhile are dropped: they were refused. */
 static void commit(struct journal *j)
 {
     struct buf batch = j->queue;
     uint64_t last = j->queued_seq;
     buf_init(&j->queue, 0);
-    j->leader = true;
     pthread_mutex_unlock(&j->mu);
     int rc = fileio_write_all(j->ops, j->fd, batch.data, batch.len);
     bool synced = rc == 0;
@@ -494,21 +513,61 @@ static void commit(struct journal *j)
     if (synced)
         j->st.fsyncs++;
     publish(j, rc, last, batch.len);
-    j->leader = false;
+    if (j->error)
+        buf_reset(&j->queue);
     pthread_cond_broadcast(&j->done);
     buf_free(&batch);
 }
 
-/* wait_durable: until seq is durable or the journal failed. Locked. */
-static int wait_durable(struct journal *j, uint64_t seq)
+/* notify: calls back the asynchronous appends whose records are durable,
+ * or all of them once the journal failed. Called and returns locked;
+ * drops the lock for the callbacks. */
+static void notify(struct journal *j)
 {
-    while (j->durable_seq < seq && j->error == 0) {
-        if (j->leader)
-            pthread_cond_wait(&j->done, &j->mu);
-        else
-            commit(j);
+    size_t n = 0;
+    while (n < j->n_pend && (j->error || j->pend[n].seq <= j->durable_seq))
+        n++;
+    if (n == 0)
+        return;
+    struct pending *done = xmalloc(n * sizeof(*done));
+    memcpy(done, j->pend, n * sizeof(*done));
+    memmove(j->pend, j->pend + n, (j->n_pend - n) * sizeof(*j->pend));
+    j->n_pend -= n;
+    int rc = j->error ? -EIO : 0;
+    if (rc == 0)
+        j->st.appends += n;
+    pthread_mutex_unlock(&j->mu);
+    for (size_t i = 0; i < n; i++)
+        done[i].fn(done[i].ctx, rc);
+    free(done);
+    pthread_mutex_lock(&j->mu);
+}
+
+static void *writer(void *arg)
+{
+    struct journal *j = arg;
+    pthread_mutex_lock(&j->mu);
+    for (;;) {
+        while (j->queue.len == 0 && !j->closing)
+            pthread_cond_wait(&j->work, &j->mu);
+        if (j->queue.len == 0)
+            break; /* closing, and everything queued is written */
+        commit(j);
+        notify(j);
     }
-    return j->durable_seq >= seq ? 0 : -EIO;
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* submit: queues norm as the next record and wakes the writer; returns
+ * its seq, or 0 when the journal has failed. Locked. */
+static uint64_t submit(struct journal *j, const char *norm)
+{
+    if (j->error != 0)
+        return 0;
+    uint64_t seq = enqueue(j, norm);
+    pthread_cond_signal(&j->work);
+    return seq;
 }
 
 int journal_append(struct journal *j, const char *payload_json, uint64_t *seq)
@@ -517,13 +576,11 @@ int journal_append(struct journal *j, const char *payload_json, uint64_t *seq)
     int rc = normalize(payload_json, &norm);
     if (rc != 0)
         return rc;
-    uint64_t mine = 0;
     pthread_mutex_lock(&j->mu);
-    rc = -EIO;
-    if (j->error == 0) {
-        mine = enqueue(j, norm);
-        rc = wait_durable(j, mine);
-    }
+    uint64_t mine = submit(j, norm);
+    while (mine && j->durable_seq < mine && j->error == 0)
+        pthread_cond_wait(&j->done, &j->mu);
+    rc = mine && j->durable_seq >= mine ? 0 : -EIO;
     if (rc == 0)
         j->st.appends++;
     pthread_mutex_unlock(&j->mu);
@@ -531,6 +588,29 @@ int journal_append(struct journal *j, const char *payload_json, uint64_t *seq)
     if (rc == 0 && seq)
         *seq = mine;
     return rc;
+}
+
+int journal_append_async(struct journal *j, const char *payload_json,
+                         uint64_t *seq, journal_done_fn fn, void *ctx)
+{
+    char *norm;
+    int rc = normalize(payload_json, &norm);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&j->mu);
+    uint64_t mine = submit(j, norm);
+    if (mine) {
+        if (j->n_pend == j->cap_pend) {
+            j->cap_pend = j->cap_pend ? 2 * j->cap_pend : 64;
+            j->pend = xrealloc(j->pend, j->cap_pend * sizeof(*j->pend));
+        }
+        j->pend[j->n_pend++] = (struct pending){mine, fn, ctx};
+    }
+    pthread_mutex_unlock(&j->mu);
+    free(norm);
+    if (mine && seq)
+        *seq = mine;
+    return mine ? 0 : -EIO;
 }
 
 /* ---- replay, state, close --------------------------------------------- */
@@ -592,6 +672,7 @@ void journal_stats(struct journal *j, struct journal_stats *out)
 {
     pthread_mutex_lock(&j->mu);
     *out = j->st;
+    out->queued_seq = j->queued_seq;
     pthread_mutex_unlock(&j->mu);
 }
 
@@ -599,9 +680,18 @@ int journal_close(struct journal *j)
 {
     if (!j)
         return 0;
+    if (j->writer_running) {
+        pthread_mutex_lock(&j->mu);
+        j->closing = true;
+        pthread_cond_signal(&j->work);
+        pthread_mutex_unlock(&j->mu);
+        pthread_join(j->writer, NULL);
+    }
     int rc = j->fd >= 0 ? j->ops->close(j->ops->ctx, j->fd) : 0;
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->done);
+    pthread_cond_destroy(&j->work);
+    free(j->pend);
     buf_free(&j->queue);
     free(j->path);
     free(j);

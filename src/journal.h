@@ -10,9 +10,11 @@
  * and crc is the CRC-32 (IEEE) of every byte of the line before
  * `,"crc":`, as 8 lowercase hex digits.
  *
- * Appends from several threads share fsyncs (group commit): while one
- * thread writes and fsyncs, the others queue their records; the next
- * leader writes every queued record and fsyncs once for all of them.
+ * Appends share fsyncs (group commit): a writer thread writes and fsyncs
+ * everything queued; records queued meanwhile go out together with the
+ * next fsync. An append either waits for its record (journal_append) or
+ * is called back once it is durable (journal_append_async), so a caller
+ * that must not block (an HTTP handler) need not.
  *
  * Fail-stop: once a write or fsync fails, the journal refuses every later
  * append with -EIO (journal_failed() turns true) until it is reopened.
@@ -57,6 +59,7 @@ struct journal_stats {
     uint64_t appends;           /* appends that returned 0 */
     uint64_t fsyncs;            /* fsyncs issued by appends (group commits) */
     uint64_t last_seq;          /* the highest durable seq (0: none) */
+    uint64_t queued_seq;        /* the highest seq queued (durable or not) */
     uint64_t recovered_records; /* valid records found by journal_open() */
     uint64_t dropped_bytes;     /* torn tail truncated by journal_open() */
 };
@@ -80,6 +83,19 @@ struct journal *journal_open(const char *dir, const struct fileio_ops *ops,
  * an earlier one). */
 int journal_append(struct journal *j, const char *payload_json, uint64_t *seq);
 
+/* journal_done_fn: the outcome of an asynchronous append: rc 0 when its
+ * record is durable, -EIO when the journal failed first. */
+typedef void (*journal_done_fn)(void *ctx, int rc);
+
+/* journal_append_async: queues a record as journal_append() does and
+ * returns at once; its seq is in *seq (when not NULL). fn(ctx, rc) is
+ * then called exactly once, from the journal's writer thread, after the
+ * record's fsync (rc 0) or the failure that lost it (-EIO); it must not
+ * append synchronously. Returns 0, or journal_append()'s errors (then fn
+ * is never called). Callbacks come in seq order. */
+int journal_append_async(struct journal *j, const char *payload_json,
+                         uint64_t *seq, journal_done_fn fn, void *ctx);
+
 /* journal_replay_fn: called for each record in seq order; a non-zero
  * return stops the walk and becomes journal_replay()'s result. */
 typedef int (*journal_replay_fn)(void *ctx, const struct journal_record *r);
@@ -96,7 +112,9 @@ bool journal_failed(struct journal *j);
 /* journal_stats: copies the counters into *out. */
 void journal_stats(struct journal *j, struct journal_stats *out);
 
-/* journal_close: closes the file and frees j; no append may be running.
+/* journal_close: writes what is queued (calling back its asynchronous
+ * appends), stops the writer, closes the file and frees j; no append may
+ * be running.
  * NULL is a no-op. Returns 0 or -errno from close(2) (every acknowledged
  * record was already durable). */
 int journal_close(struct journal *j);

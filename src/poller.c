@@ -1,17 +1,35 @@
-/* poller.c: request slots over one libcurl multi handle. */
+/* poller.c: request slots over one libcurl multi handle.
+ *
+ * The multi handle is driven by its socket interface: libcurl tells us
+ * which sockets to watch (on_socket) and when its next timeout is due
+ * (on_timer); poller_run() waits on an epoll set and hands libcurl only
+ * the sockets that are ready. curl_multi_poll()/curl_multi_perform()
+ * would instead walk every transfer and every socket on each wakeup,
+ * which at 1,000 nodes is a thousand-fold work per answer received. */
 #include "poller.h"
 
 #include "util.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #define RECV_BUFFER 4096
+#define MAX_EVENTS  64
 
 struct poller {
     CURLM *multi;
+    int epfd, wakefd; /* the watched sockets; poller_wakeup()'s eventfd */
+    double timer_due; /* libcurl's next timeout, monotonic s; < 0: none */
     int running;
+    long slots, max_slots; /* request slots alive, and the most ever */
 };
 
 struct poll_req {
@@ -37,12 +55,67 @@ void poller_global_cleanup(void)
     curl_global_cleanup();
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* watch: makes the epoll set wait for events on fd (0: stop watching).
+ * libcurl may reuse a socket number it never told us it closed, so an
+ * add that finds fd present modifies it and vice versa. */
+static void watch(struct poller *p, int fd, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.fd = fd};
+    if (events == 0) {
+        epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return;
+    }
+    if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
+        epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ctx,
+                     void *sockp)
+{
+    static const uint32_t events[] = {
+        [CURL_POLL_NONE] = 0,       [CURL_POLL_IN] = EPOLLIN,
+        [CURL_POLL_OUT] = EPOLLOUT, [CURL_POLL_INOUT] = EPOLLIN | EPOLLOUT,
+        [CURL_POLL_REMOVE] = 0,
+    };
+    (void)easy;
+    (void)sockp;
+    if (what >= 0 && (size_t)what < ARRAY_LEN(events))
+        watch(ctx, fd, events[what]);
+    return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *ctx)
+{
+    struct poller *p = ctx;
+    (void)multi;
+    p->timer_due = timeout_ms < 0 ? -1 : mono_s() + (double)timeout_ms / 1e3;
+    return 0;
+}
+
 struct poller *poller_new(void)
 {
     struct poller *p = xcalloc(1, sizeof(*p));
     p->multi = curl_multi_init();
-    if (!p->multi)
+    p->epfd = epoll_create1(EPOLL_CLOEXEC);
+    p->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!p->multi || p->epfd < 0 || p->wakefd < 0)
         abort();
+    p->timer_due = -1;
+    watch(p, p->wakefd, EPOLLIN);
+    curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
+    curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+    /* no per-host connection limit: a scrape must never queue behind
+     * a Merkle compare's requests to the same node (its timeout runs
+     * while it waits), so a compare in a round opens its own connection */
     return p;
 }
 
@@ -51,6 +124,8 @@ void poller_free(struct poller *p)
     if (!p)
         return;
     curl_multi_cleanup(p->multi);
+    close(p->epfd);
+    close(p->wakefd);
     free(p);
 }
 
@@ -63,6 +138,21 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
     return len;
+}
+
+/* keep_connections: sizes the connection cache to the most slots there
+ * ever were. libcurl's default keeps 4 per easy handle *attached*; a slot
+ * is attached only while its request runs, so at the end of a round the
+ * cache shrank to a handful and every round reconnected to most nodes.
+ * It never shrinks: short-lived slots (Merkle compares) would otherwise
+ * trim it each time they go, closing some node's connection. */
+static void keep_connections(struct poller *p, long delta)
+{
+    p->slots += delta;
+    if (p->slots > p->max_slots) {
+        p->max_slots = p->slots;
+        curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, p->max_slots);
+    }
 }
 
 struct poll_req *poller_req_new(struct poller *p, size_t body_cap)
@@ -79,6 +169,7 @@ struct poll_req *poller_req_new(struct poller *p, size_t body_cap)
      * nodes */
     curl_easy_setopt(r->easy, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
     r->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    keep_connections(p, 1);
     return r;
 }
 
@@ -94,6 +185,7 @@ void poller_req_free(struct poll_req *r)
     if (!r)
         return;
     detach(r);
+    keep_connections(r->p, -1);
     curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->headers);
     buf_free(&r->body);
@@ -193,10 +285,11 @@ static enum poll_outcome classify(const struct poll_req *r, CURLcode rc,
 
 static void finish(struct poll_req *r, CURLcode rc)
 {
-    long status = 0;
+    long status = 0, connects = 0;
     double secs = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &secs);
+    curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &connects);
     detach(r);
     struct poll_result res = {
         .outcome = classify(r, rc, status),
@@ -205,6 +298,7 @@ static void finish(struct poll_req *r, CURLcode rc)
         .body = r->body.data ? r->body.data : "",
         .len = r->body.len,
         .seconds = secs,
+        .connects = connects,
     };
     if (r->fn)
         r->fn(r->ctx, &res);
@@ -214,10 +308,40 @@ static void finish(struct poll_req *r, CURLcode rc)
     buf_free(&r->body);
 }
 
+/* wait_ms: timeout_ms, or less when libcurl's timeout is due sooner. */
+static int wait_ms(const struct poller *p, int timeout_ms)
+{
+    int ms = timeout_ms < 0 ? 0 : timeout_ms;
+    if (p->timer_due >= 0) {
+        double due = ceil((p->timer_due - mono_s()) * 1e3);
+        if (due < ms)
+            ms = due > 0 ? (int)due : 0;
+    }
+    return ms;
+}
+
 int poller_run(struct poller *p, int timeout_ms)
 {
-    curl_multi_poll(p->multi, NULL, 0, timeout_ms < 0 ? 0 : timeout_ms, NULL);
-    curl_multi_perform(p->multi, &p->running);
+    struct epoll_event ev[MAX_EVENTS];
+    int n = epoll_wait(p->epfd, ev, MAX_EVENTS, wait_ms(p, timeout_ms));
+    for (int i = 0; i < n; i++) {
+        int fd = ev[i].data.fd;
+        if (fd == p->wakefd) {
+            uint64_t count;
+            ssize_t rc = read(fd, &count, sizeof(count)); /* resets it */
+            (void)rc; /* EAGAIN: nothing to reset */
+            continue;
+        }
+        int flags =
+            (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+            (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+            (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(p->multi, fd, flags, &p->running);
+    }
+    if (p->timer_due >= 0 && mono_s() >= p->timer_due) {
+        p->timer_due = -1;
+        curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &p->running);
+    }
     CURLMsg *msg;
     int left;
     for (;;) {
@@ -236,5 +360,7 @@ int poller_run(struct poller *p, int timeout_ms)
 
 void poller_wakeup(struct poller *p)
 {
-    curl_multi_wakeup(p->multi);
+    uint64_t one = 1;
+    ssize_t rc = write(p->wakefd, &one, sizeof(one));
+    (void)rc; /* fails only when full: a wakeup is pending anyway */
 }

@@ -30,6 +30,7 @@ struct poll_result {
     const char *body;  /* NUL-terminated; valid during the callback */
     size_t len;
     double seconds; /* from start to completion */
+    long connects;  /* connections it opened: 0 when it reused one */
 };
 
 typedef void (*poll_done_fn)(void *ctx, const struct poll_result *r);

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,9 +263,9 @@ static struct label *copy_labels(const struct alert *al)
     return v;
 }
 
-/* journal_chunk: one durable record for alerts [from, to) of p. */
-static int journal_chunk(struct remedy *r, const struct alert_payload *p,
-                         size_t from, size_t to, uint64_t *seq)
+/* chunk_text: the journal record of alerts [from, to) of p (cJSON's
+ * string: free with cJSON_free). */
+static char *chunk_text(const struct alert_payload *p, size_t from, size_t to)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "alerts");
@@ -279,55 +280,150 @@ static int journal_chunk(struct remedy *r, const struct alert_payload *p,
     }
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    int rc = journal_append(r->journal, text, seq);
-    cJSON_free(text);
-    return rc;
+    if (!text)
+        abort();
+    return text;
 }
 
-/* queue_chunk: queues alerts [from, to) of p, journaled as record seq. */
-static enum remedy_status queue_chunk(struct remedy *r,
-                                      const struct alert_payload *p,
-                                      size_t from, size_t to, uint64_t seq)
+/* A submission in flight: its alerts, copied at once (the payload may go
+ * when remedy_submit_async() returns) and queued when every record of it
+ * is durable. left counts the records not yet called back, plus one
+ * while they are still being handed to the journal; whoever takes it to
+ * zero finishes. */
+struct submission;
+struct chunk {
+    struct submission *s;
+    int rc; /* the journal's verdict on this record */
+};
+struct submission {
+    struct remedy *r;
+    struct queued_alert **alerts;
+    size_t n;
+    struct chunk *chunks;
+    atomic_size_t left;
+    remedy_done_fn done;
+    void *ctx;
+};
+
+/* finish: queues the alerts of the records that are durable, in order,
+ * and tells the caller. */
+static void finish(struct submission *s)
 {
     enum remedy_status st = REMEDY_OK;
-    for (size_t i = from; i < to; i++) {
-        const struct alert *al = &p->alerts[i];
-        struct label *v = copy_labels(al);
-        struct queued_alert *a =
-            make_alert(v, al->labels.n, al->fingerprint, al->starts_at.seconds,
-                       al->status == ALERT_RESOLVED);
-        free(v);
-        a->seq = seq;
-        a->index = i - from;
-        /* room was checked, but another request may have taken it: an
-         * alert journaled and not queued is found by the restart replay
-         * and sent again by Alertmanager, which retries the 503 */
-        if (!push(r, a)) {
+    for (size_t i = 0; i < s->n; i++) {
+        struct queued_alert *a = s->alerts[i];
+        if (s->chunks[i / CHUNK].rc < 0) {
+            st = REMEDY_FAILED;
             queued_alert_free(a);
-            st = REMEDY_FULL;
+        } else if (!push(s->r, a)) {
+            /* room was checked, but another request may have taken it:
+             * an alert journaled and not queued is found by the restart
+             * replay and sent again by Alertmanager, which retries the
+             * 503 */
+            if (st == REMEDY_OK)
+                st = REMEDY_FULL;
+            queued_alert_free(a);
         }
     }
-    return st;
+    wake(s->r);
+    s->done(s->ctx, st);
+    free(s->alerts);
+    free(s->chunks);
+    free(s);
+}
+
+static void release(struct submission *s)
+{
+    if (atomic_fetch_sub(&s->left, 1) == 1)
+        finish(s);
+}
+
+static void on_durable(void *arg, int rc)
+{
+    struct chunk *c = arg;
+    c->rc = rc;
+    release(c->s);
+}
+
+void remedy_submit_async(struct remedy *r, const struct alert_payload *p,
+                         remedy_done_fn done, void *ctx)
+{
+    enum remedy_status st;
+    if (!has_room(r, p->nalerts, &st)) {
+        done(ctx, st);
+        return;
+    }
+    struct submission *s = xcalloc(1, sizeof(*s));
+    size_t nchunks = (p->nalerts + CHUNK - 1) / CHUNK;
+    *s = (struct submission){.r = r, .n = p->nalerts, .done = done, .ctx = ctx};
+    s->alerts = xcalloc(s->n ? s->n : 1, sizeof(*s->alerts));
+    s->chunks = xcalloc(nchunks ? nchunks : 1, sizeof(*s->chunks));
+    atomic_init(&s->left, nchunks + 1);
+    for (size_t i = 0; i < s->n; i++) {
+        const struct alert *al = &p->alerts[i];
+        struct label *v = copy_labels(al);
+        s->alerts[i] =
+            make_alert(v, al->labels.n, al->fingerprint, al->starts_at.seconds,
+                       al->status == ALERT_RESOLVED);
+        s->alerts[i]->index = i % CHUNK;
+        free(v);
+    }
+    /* records of at most CHUNK alerts keep each under the journal's
+     * record limit whatever the payload's size */
+    int rc = 0;
+    for (size_t k = 0; k < nchunks; k++) {
+        size_t from = k * CHUNK, to = from + CHUNK < s->n ? from + CHUNK : s->n;
+        uint64_t seq = 0;
+        s->chunks[k].s = s;
+        if (rc == 0) {
+            char *text = chunk_text(p, from, to);
+            rc = journal_append_async(r->journal, text, &seq, on_durable,
+                                      &s->chunks[k]);
+            cJSON_free(text);
+        }
+        if (rc < 0) { /* refused: never called back */
+            s->chunks[k].rc = rc;
+            release(s);
+            continue;
+        }
+        for (size_t i = from; i < to; i++)
+            s->alerts[i]->seq = seq;
+    }
+    release(s);
+}
+
+/* A remedy_submit() waiting for its submission. */
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    enum remedy_status st;
+};
+
+static void on_submitted(void *arg, enum remedy_status st)
+{
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->st = st;
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
 }
 
 enum remedy_status remedy_submit(struct remedy *r,
                                  const struct alert_payload *p)
 {
-    enum remedy_status st;
-    if (!has_room(r, p->nalerts, &st))
-        return st;
-    /* records of at most CHUNK alerts keep each under the journal's
-     * record limit whatever the payload's size */
-    for (size_t from = 0; from < p->nalerts && st == REMEDY_OK; from += CHUNK) {
-        size_t to = from + CHUNK < p->nalerts ? from + CHUNK : p->nalerts;
-        uint64_t seq = 0;
-        if (journal_chunk(r, p, from, to, &seq) < 0)
-            st = REMEDY_FAILED;
-        else
-            st = queue_chunk(r, p, from, to, seq);
-    }
-    wake(r);
-    return st;
+    struct waiter w = {.done = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    remedy_submit_async(r, p, on_submitted, &w);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return w.st;
 }
 
 size_t remedy_take(struct remedy *r, struct queued_alert **out, size_t max)

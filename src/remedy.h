@@ -61,10 +61,21 @@ enum remedy_status {
     REMEDY_FAILED,   /* the journal failed (fail-stop): 503 */
 };
 
-/* remedy_submit: journals every alert of p (one durable record each,
- * group-committed) and queues them. Returns a remedy_status. */
+/* remedy_submit: journals the alerts of p (records of at most 100,
+ * durable, group-committed) and queues them. Returns a remedy_status. */
 enum remedy_status remedy_submit(struct remedy *r,
                                  const struct alert_payload *p);
+
+/* remedy_done_fn: the outcome of an asynchronous submission. */
+typedef void (*remedy_done_fn)(void *ctx, enum remedy_status st);
+
+/* remedy_submit_async: remedy_submit() without waiting: p is copied and
+ * may be freed on return; done(ctx, status) is called exactly once, when
+ * the records are durable and the alerts queued (or it failed): from the
+ * journal's writer thread, or from this call when it fails at once or
+ * the journal was quicker. done must not block on the journal. */
+void remedy_submit_async(struct remedy *r, const struct alert_payload *p,
+                         remedy_done_fn done, void *ctx);
 
 /* remedy_take: moves up to max queued alerts into out (the caller frees
  * each with queued_alert_free); returns how many. */

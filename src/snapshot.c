@@ -4,8 +4,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "exporter.h"
+#include "fileio.h"
 #include "statejson.h"
 #include "util.h"
 
@@ -14,6 +17,7 @@ struct snapshot {
     bool ready;
     char *metrics;
     size_t metrics_len;
+    int metrics_fd; /* the same bytes in an anonymous file, or -1 */
     char *state;
     size_t state_len;
     struct snap_node *nodes; /* sorted by (cluster, node) */
@@ -98,6 +102,18 @@ static int cmp_node(const void *a, const void *b)
     return c ? c : strcmp(x->node, y->node);
 }
 
+/* metrics_file: the body in an anonymous file, which responses send
+ * with sendfile() (no copy per scrape); -1 when that fails. */
+static int metrics_file(const char *p, size_t len)
+{
+    int fd = memfd_create("replguard-metrics", MFD_CLOEXEC);
+    if (fd >= 0 && fileio_write_all(NULL, fd, p, len) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 struct snapshot *snapshot_new(const struct agent_view *v)
 {
     struct snapshot *s = xcalloc(1, sizeof(*s));
@@ -108,6 +124,7 @@ struct snapshot *snapshot_new(const struct agent_view *v)
     exporter_render(v, &b);
     s->metrics_len = b.len;
     s->metrics = buf_detach(&b);
+    s->metrics_fd = metrics_file(s->metrics, s->metrics_len);
     statejson_render(v, &b);
     s->state_len = b.len;
     s->state = buf_detach(&b);
@@ -138,6 +155,8 @@ void snapshot_unref(struct snapshot *s)
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
     free(s->metrics);
+    if (s->metrics_fd >= 0)
+        close(s->metrics_fd);
     free(s->state);
     free(s->nodes);
     free(s->strings);
@@ -150,6 +169,11 @@ const char *snapshot_metrics(const struct snapshot *s, size_t *len)
 {
     *len = s->metrics_len;
     return s->metrics;
+}
+
+int snapshot_metrics_fd(const struct snapshot *s)
+{
+    return s->metrics_fd;
 }
 
 const char *snapshot_state(const struct snapshot *s, size_t *len)

@@ -27,9 +27,8 @@
 #include "view.h"
 
 /* statejson_render: appends the state document for v to out as one line
- * of JSON (no trailing newline). v is only read; the cJSON tree is built
- * and freed inside. Appending stops silently when out reaches its
- * limit. */
+ * of JSON (no trailing newline). v is only read. A document that would
+ * take out past its limit is not appended at all. */
 void statejson_render(const struct agent_view *v, struct buf *out);
 
 #endif

@@ -198,3 +198,46 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     *out = v;
     return 0;
 }
+
+void buf_put_u64(struct buf *out, uint64_t u)
+{
+    char s[24];
+    size_t i = sizeof(s);
+    do {
+        s[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    buf_append(out, s + i, sizeof(s) - i);
+}
+
+void buf_put_decimal(struct buf *out, double d)
+{
+    if (!(fabs(d) < 1e15)) {
+        char s[40];
+        int n = snprintf(s, sizeof(s), "%.15g", d);
+        buf_append(out, s, n > 0 ? (size_t)n : 0);
+        return;
+    }
+    if (d < 0)
+        buf_append(out, "-", 1);
+    double a = fabs(d), ip = floor(a);
+    uint64_t whole = (uint64_t)ip;
+    uint64_t frac = (uint64_t)llround((a - ip) * 1e9);
+    if (frac >= 1000000000u) {
+        whole++;
+        frac = 0;
+    }
+    buf_put_u64(out, whole);
+    if (frac == 0)
+        return;
+    char s[10];
+    s[0] = '.';
+    for (int i = 9; i >= 1; i--) {
+        s[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    size_t len = 10;
+    while (s[len - 1] == '0')
+        len--;
+    buf_append(out, s, len);
+}

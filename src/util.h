@@ -54,6 +54,15 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
  * (never NULL) and leaves the buffer empty. */
 char *buf_detach(struct buf *b);
 
+/* buf_put_u64: appends u in decimal, without printf (a hot path of
+ * rendering). */
+void buf_put_u64(struct buf *b, uint64_t u);
+/* buf_put_decimal: appends a finite d without printf: a whole number as
+ * an integer, else with at most nine decimals (a nanosecond, for the
+ * seconds and timestamps replguard renders), trailing zeros dropped;
+ * |d| >= 1e15 with %.15g. */
+void buf_put_decimal(struct buf *b, double d);
+
 /* parse_duration: parses "250ms", "5s", "3m", "1h", "1.5s" or a plain
  * number of seconds into *out (seconds). Returns 0, or -1 when s is not
  * a non-negative duration. */

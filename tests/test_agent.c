@@ -393,6 +393,45 @@ START_TEST(poller_outcomes)
 }
 END_TEST
 
+/* Connections outlive a round: with more slots than libcurl keeps by
+ * default (4 per transfer still running), a second round to the same
+ * node must open none. */
+static void count_connects(void *ctx, const struct poll_result *r)
+{
+    long *n = ctx;
+    n[0] += r->outcome == POLL_OK;
+    n[1] += r->connects;
+}
+
+START_TEST(poller_keeps_connections)
+{
+    enum { SLOTS = 16 };
+    struct poller *p = poller_new();
+    struct poll_req *r[SLOTS];
+    for (int i = 0; i < SLOTS; i++)
+        r[i] = poller_req_new(p, 1 << 20);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/metrics", node_url("node2"));
+    for (int round = 0; round < 3; round++) {
+        long n[2] = {0, 0}; /* answers, connections opened */
+        for (int i = 0; i < SLOTS; i++)
+            ck_assert_int_eq(poller_get(r[i], url, 2, count_connects, n), 0);
+        double deadline = now_s() + 10;
+        while (n[0] < SLOTS && now_s() < deadline)
+            poller_run(p, 100);
+        ck_assert_int_eq(n[0], SLOTS);
+        if (round == 0)
+            ck_assert_int_gt(n[1], 0);
+        else
+            ck_assert_msg(n[1] == 0, "round %d opened %ld connections",
+                          round + 1, n[1]);
+    }
+    for (int i = 0; i < SLOTS; i++)
+        poller_req_free(r[i]);
+    poller_free(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("agent");
@@ -408,6 +447,7 @@ int main(void)
     tcase_add_test(tc, merkle_divergence_is_exact);
     tcase_add_test(tc, lag_is_not_divergence);
     tcase_add_test(tc, poller_outcomes);
+    tcase_add_test(tc, poller_keeps_connections);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

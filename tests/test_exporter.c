@@ -588,6 +588,31 @@ START_TEST(tilt_in_metrics_and_state)
 }
 END_TEST
 
+/* Strings reach the document escaped as JSON requires and parse back
+ * unchanged; a number that is not finite is null. */
+START_TEST(state_escapes_strings)
+{
+    static const char odd[] = "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f \xc3\xbc";
+    struct fixture fx;
+    fixture_init(&fx);
+    fx.v.version = odd;
+    fx.nodes[6].name = odd;
+    fx.v.generated_wall = NAN;
+    char *text;
+    cJSON *root = state_of(&fx.v, &text);
+    ck_assert_str_eq(str_of(root, "version"), odd);
+    cJSON *edge = cJSON_GetArrayItem(item(root, "clusters"), 1);
+    cJSON *nodes = item(edge, "nodes");
+    cJSON *last = cJSON_GetArrayItem(nodes, cJSON_GetArraySize(nodes) - 1);
+    ck_assert_str_eq(str_of(last, "name"), odd);
+    ck_assert(is_null(root, "generated_at"));
+    ck_assert_ptr_nonnull(strstr(text, "\"q\\\"b\\\\s/\\b\\f\\n\\r\\t"
+                                       "\\u0001\\u001f\x7f \xc3\xbc\""));
+    cJSON_Delete(root);
+    free(text);
+}
+END_TEST
+
 /* node_json: node i of cluster c in the state document of the fixture. */
 static cJSON *node_json(cJSON *root, int c, int i)
 {
@@ -675,6 +700,14 @@ START_TEST(snapshot_renders_once)
     ck_assert_uint_eq(len, strlen(metrics));
     ck_assert_str_eq(snapshot_state(s, &len), state);
     ck_assert_uint_eq(len, strlen(state));
+    /* the file /metrics is sent from holds the same bytes */
+    int fd = snapshot_metrics_fd(s);
+    ck_assert_int_ge(fd, 0);
+    char *copy = xcalloc(1, strlen(metrics) + 2);
+    ck_assert_int_eq(pread(fd, copy, strlen(metrics) + 1, 0),
+                     (ssize_t)strlen(metrics));
+    ck_assert_str_eq(copy, metrics);
+    free(copy);
     ck_assert(snapshot_ready(s));
     name[0] = 'X'; /* the snapshot keeps its own copies */
     ck_assert_ptr_nonnull(snapshot_find(s, "main", "node2"));
@@ -838,6 +871,7 @@ int main(void)
     tcase_add_test(tc, state_known_nodes);
     tcase_add_test(tc, state_unknowns_are_null);
     tcase_add_test(tc, tilt_in_metrics_and_state);
+    tcase_add_test(tc, state_escapes_strings);
     suite_add_tcase(s, tc);
     tc = tcase_create("snapshot");
     tcase_add_test(tc, snapshot_renders_once);

@@ -3,15 +3,22 @@
  *
  * The view: cluster "main" (read_max_lag 100ms) with node1 primary,
  * node2 a replica 200ms behind, node3 one 10ms behind, node4 stale. */
+#define _XOPEN_SOURCE 700
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "fileio.h"
 #include "httpd.h"
+#include "journal.h"
 #include "log.h"
+#include "remedy.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -78,15 +85,20 @@ struct server {
     unsigned port;
 };
 
-static void server_start(struct server *s)
+static void server_start_with(struct server *s, struct remedy *rem)
 {
     char err[256] = "";
-    struct httpd_options o = {.host = "127.0.0.1", .port = 0};
+    struct httpd_options o = {.host = "127.0.0.1", .port = 0, .rem = rem};
     snapbox_init(&s->box);
     s->h = httpd_start(&o, &s->box, err, sizeof(err));
     ck_assert_msg(s->h != NULL, "httpd_start: %s", err);
     s->port = httpd_port(s->h);
     ck_assert_uint_ne(s->port, 0);
+}
+
+static void server_start(struct server *s)
+{
+    server_start_with(s, NULL);
 }
 
 static void server_stop(struct server *s)
@@ -531,6 +543,154 @@ START_TEST(start_reports_errors)
 }
 END_TEST
 
+/* --- webhooks and the journal ------------------------------------------- */
+
+/* gate: POSIX file operations whose fsync waits while the gate is held. */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool held;
+    int fsyncs; /* fsyncs begun */
+    struct fileio_ops ops;
+};
+
+static int gated_fsync(void *ctx, int fd)
+{
+    struct gate *g = ctx;
+    pthread_mutex_lock(&g->mu);
+    g->fsyncs++;
+    while (g->held)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return fileio_posix()->fsync(NULL, fd);
+}
+
+static void gate_hold(struct gate *g, bool held)
+{
+    pthread_mutex_lock(&g->mu);
+    g->held = held;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static int gate_fsyncs(struct gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    int n = g->fsyncs;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+/* One webhook POST from its own thread. */
+struct poster {
+    const struct server *s;
+    int id;
+    long status;
+    pthread_t t;
+};
+
+static void *post_webhook(void *arg)
+{
+    struct poster *p = arg;
+    char url[128], body[512];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/webhook", p->s->port);
+    snprintf(
+        body, sizeof(body),
+        "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{"
+        "\"status\":\"firing\",\"labels\":{\"alertname\":\"A\"},"
+        "\"startsAt\":\"2026-11-22T00:00:00Z\",\"fingerprint\":\"%04x\"}]}",
+        p->id);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    struct buf sink;
+    buf_init(&sink, 0);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &p->status);
+    curl_easy_cleanup(c);
+    buf_free(&sink);
+    return NULL;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* A webhook waiting for its journal fsync holds no handler thread: with
+ * the fsync held, more webhooks than the two handler threads are in
+ * flight, unanswered, and GET /-/healthy still answers at once; when
+ * the fsync completes, each gets its 200 and its alert is queued. */
+START_TEST(webhooks_wait_for_the_journal_without_a_thread)
+{
+    enum { POSTS = 6 };
+    char dir[] = "/tmp/replguard-httpd.XXXXXX", err[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct gate g = {.held = false};
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    g.ops = *fileio_posix();
+    g.ops.fsync = gated_fsync;
+    g.ops.ctx = &g;
+    struct remedy *rem = remedy_open(dir, &g.ops, err, sizeof(err));
+    ck_assert_msg(rem != NULL, "%s", err);
+    struct server s;
+    server_start_with(&s, rem);
+    gate_hold(&g, true);
+    int before = gate_fsyncs(&g);
+    struct poster p[POSTS];
+    for (int i = 0; i < POSTS; i++) {
+        p[i] = (struct poster){.s = &s, .id = i};
+        ck_assert_int_eq(pthread_create(&p[i].t, NULL, post_webhook, &p[i]), 0);
+    }
+    for (int i = 0; i < 10000 && gate_fsyncs(&g) == before; i++) {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_gt(gate_fsyncs(&g), before); /* the journal is held */
+    /* every webhook reaches the journal: none holds a thread waiting */
+    struct journal_stats st = {0};
+    for (int i = 0; i < 10000; i++) {
+        journal_stats(remedy_journal(rem), &st);
+        if (st.queued_seq - st.last_seq == POSTS)
+            break;
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_uint_eq(st.queued_seq - st.last_seq, POSTS);
+    struct resp r;
+    http(&s, "GET", "/-/healthy", &r);
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    struct queued_alert *q[POSTS + 1];
+    ck_assert_uint_eq(remedy_take(rem, q, POSTS + 1), 0); /* none durable */
+    gate_hold(&g, false);
+    for (int i = 0; i < POSTS; i++) {
+        pthread_join(p[i].t, NULL);
+        ck_assert_int_eq(p[i].status, 200);
+    }
+    ck_assert_uint_eq(remedy_take(rem, q, POSTS + 1), POSTS);
+    for (int i = 0; i < POSTS; i++)
+        queued_alert_free(q[i]);
+    /* refused at once (the callback comes before the handler returns):
+     * the connection is resumed all the same */
+    remedy_stop(rem);
+    post_webhook(&p[0]);
+    ck_assert_int_eq(p[0].status, 503);
+    server_stop(&s);
+    remedy_close(rem);
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -548,6 +708,7 @@ int main(void)
     tcase_add_test(tc, wrong_paths_and_methods);
     tcase_add_test(tc, a_new_snapshot_changes_answers);
     tcase_add_test(tc, start_reports_errors);
+    tcase_add_test(tc, webhooks_wait_for_the_journal_without_a_thread);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

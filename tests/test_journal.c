@@ -81,12 +81,14 @@ static void spit(const char *dir, const char *name, const void *data,
  * call fail, slow fsync down, and logs what it was asked to do. */
 struct fake {
     pthread_mutex_t mu;
-    size_t max_write;    /* write at most this much per call; 0: all */
-    int eintr_every;     /* every Nth write returns -EINTR; 0: never */
-    int fail_write;      /* -errno for writes once armed; 0: none */
-    int fsync_fail_in;   /* the Nth fsync from now fails; 0: none */
-    int fail_rename;     /* -errno for rename; 0: none */
-    int fsync_sleep_ms;  /* delay every fsync */
+    size_t max_write;   /* write at most this much per call; 0: all */
+    int eintr_every;    /* every Nth write returns -EINTR; 0: never */
+    int fail_write;     /* -errno for writes once armed; 0: none */
+    int fsync_fail_in;  /* the Nth fsync from now fails; 0: none */
+    int fail_rename;    /* -errno for rename; 0: none */
+    int fsync_sleep_ms; /* delay every fsync */
+    bool hold;          /* fsync waits while set (see release) */
+    pthread_cond_t gate;
     int writes, fsyncs;  /* calls seen */
     size_t written;      /* bytes written through write() */
     size_t durable;      /* written when the last good fsync began */
@@ -159,6 +161,8 @@ static int f_fsync(void *ctx, int fd)
     size_t covered = f->written;
     bool fail = f->fsync_fail_in > 0 && --f->fsync_fail_in == 0;
     int ms = f->fsync_sleep_ms;
+    while (f->hold)
+        pthread_cond_wait(&f->gate, &f->mu);
     pthread_mutex_unlock(&f->mu);
     note(f, "fsync", fd_name(f, fd));
     if (ms) {
@@ -211,6 +215,7 @@ static struct fileio_ops fake_ops(struct fake *f)
 {
     memset(f, 0, sizeof(*f));
     pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->gate, NULL);
     return (struct fileio_ops){
         .open = f_open,
         .pread = f_pread,
@@ -714,6 +719,123 @@ START_TEST(group_commit_shares_fsyncs)
 }
 END_TEST
 
+/* Asynchronous appends: what their callbacks reported, in order. */
+struct calls {
+    pthread_mutex_t mu;
+    int n, rc[8];
+    uint64_t seq[8];
+};
+
+struct call_ctx {
+    struct calls *c;
+    uint64_t seq;
+};
+
+static void on_done(void *arg, int rc)
+{
+    struct call_ctx *x = arg;
+    pthread_mutex_lock(&x->c->mu);
+    x->c->rc[x->c->n] = rc;
+    x->c->seq[x->c->n++] = x->seq;
+    pthread_mutex_unlock(&x->c->mu);
+}
+
+static int calls_seen(struct calls *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = c->n;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+static int fsyncs_seen(struct fake *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->fsyncs;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+static void release(struct fake *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->hold = false;
+    pthread_cond_broadcast(&f->gate);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* wait_until: polls cond(arg) >= want for up to 10 s. */
+static void wait_until(int (*cond)(void *), void *arg, int want)
+{
+    for (int i = 0; i < 10000 && cond(arg) < want; i++) {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int calls_of(void *c)
+{
+    return calls_seen(c);
+}
+
+static int fsyncs_of(void *f)
+{
+    return fsyncs_seen(f);
+}
+
+/* An asynchronous append returns at once and is called back only after
+ * its record's fsync, in seq order; once the journal failed, with -EIO,
+ * and later appends are refused at once. */
+START_TEST(async_appends_call_back_after_fsync)
+{
+    char *dir = make_dir();
+    struct fake f;
+    struct fileio_ops ops = fake_ops(&f);
+    struct journal *j = open_ok(dir, &ops);
+    struct calls c = {.n = 0};
+    pthread_mutex_init(&c.mu, NULL);
+    struct call_ctx x[4];
+    f.hold = true;
+    for (int i = 0; i < 3; i++) {
+        x[i].c = &c;
+        ck_assert_int_eq(journal_append_async(j, "{\"type\":\"a\"}", &x[i].seq,
+                                              on_done, &x[i]),
+                         0);
+        ck_assert_uint_eq(x[i].seq, (uint64_t)i + 1);
+    }
+    wait_until(fsyncs_of, &f, 1); /* the writer is in its fsync */
+    ck_assert_int_eq(fsyncs_seen(&f), 1);
+    ck_assert_int_eq(calls_seen(&c), 0); /* nothing durable yet */
+    release(&f);
+    wait_until(calls_of, &c, 3);
+    ck_assert_int_eq(calls_seen(&c), 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(c.rc[i], 0);
+        ck_assert_uint_eq(c.seq[i], (uint64_t)i + 1);
+    }
+    ck_assert_uint_eq(f.durable, f.written);
+    struct journal_stats st;
+    journal_stats(j, &st);
+    ck_assert_uint_eq(st.appends, 3);
+
+    f.fsync_fail_in = 1;
+    x[3].c = &c;
+    ck_assert_int_eq(
+        journal_append_async(j, "{\"type\":\"b\"}", &x[3].seq, on_done, &x[3]),
+        0);
+    wait_until(calls_of, &c, 4);
+    ck_assert_int_eq(calls_seen(&c), 4);
+    ck_assert_int_eq(c.rc[3], -EIO);
+    ck_assert_int_eq(
+        journal_append_async(j, "{\"type\":\"c\"}", NULL, on_done, &x[3]),
+        -EIO);
+    journal_close(j);
+    ck_assert_int_eq(c.n, 4); /* the refused one was never called back */
+    pthread_mutex_destroy(&c.mu);
+    remove_dir(dir);
+}
+END_TEST
+
 /* line_end: the file offset just past the line of record seq. */
 static size_t line_end(const char *text, size_t len, uint64_t seq)
 {
@@ -796,6 +918,7 @@ int main(void)
     tcase_add_test(tc, damage_before_valid_records_refuses_to_open);
     tcase_add_test(tc, short_writes_and_eintr_keep_records_whole);
     tcase_add_test(tc, group_commit_shares_fsyncs);
+    tcase_add_test(tc, async_appends_call_back_after_fsync);
     tcase_add_loop_test(tc, failure_stops_the_journal, 0,
                         (int)ARRAY_LEN(stops));
     suite_add_tcase(s, tc);

@@ -3,12 +3,15 @@
 #define _XOPEN_SOURCE 700
 #include <check.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alert.h"
+#include "fileio.h"
 #include "journal.h"
 #include "remedy.h"
 #include "util.h"
@@ -80,6 +83,120 @@ START_TEST(journal_then_queue)
 }
 END_TEST
 
+/* gate: POSIX file operations whose fsync waits while the gate is held. */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool held;
+    int fsyncs; /* fsyncs begun */
+    struct fileio_ops ops;
+};
+
+static int gated_fsync(void *ctx, int fd)
+{
+    struct gate *g = ctx;
+    pthread_mutex_lock(&g->mu);
+    g->fsyncs++;
+    while (g->held)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return fileio_posix()->fsync(NULL, fd);
+}
+
+static void gate_init(struct gate *g)
+{
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    g->held = false;
+    g->fsyncs = 0;
+    g->ops = *fileio_posix();
+    g->ops.fsync = gated_fsync;
+    g->ops.ctx = g;
+}
+
+static void gate_hold(struct gate *g, bool held)
+{
+    pthread_mutex_lock(&g->mu);
+    g->held = held;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static int gate_fsyncs(struct gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    int n = g->fsyncs;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+/* The outcome of an asynchronous submission. */
+struct outcome {
+    pthread_mutex_t mu;
+    bool done;
+    enum remedy_status st;
+};
+
+static void on_outcome(void *ctx, enum remedy_status st)
+{
+    struct outcome *o = ctx;
+    pthread_mutex_lock(&o->mu);
+    o->st = st;
+    o->done = true;
+    pthread_mutex_unlock(&o->mu);
+}
+
+static bool outcome_done(struct outcome *o)
+{
+    pthread_mutex_lock(&o->mu);
+    bool d = o->done;
+    pthread_mutex_unlock(&o->mu);
+    return d;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* remedy_submit_async returns before the records are durable; the alerts
+ * are queued, and the caller told, only after their fsync. */
+START_TEST(submit_async_answers_after_the_fsync)
+{
+    struct gate g;
+    gate_init(&g);
+    char err[256];
+    struct remedy *r = remedy_open(dir, &g.ops, err, sizeof(err));
+    ck_assert_msg(r != NULL, "%s", err);
+    struct alert_payload *p = payload(150, 1); /* two records */
+    struct outcome o = {.done = false};
+    pthread_mutex_init(&o.mu, NULL);
+    gate_hold(&g, true);
+    int before = gate_fsyncs(&g);
+    remedy_submit_async(r, p, on_outcome, &o);
+    alert_payload_free(p); /* copied */
+    for (int i = 0; i < 10000 && gate_fsyncs(&g) == before; i++)
+        pause_ms(1);
+    ck_assert_int_gt(gate_fsyncs(&g), before); /* the writer is in fsync */
+    struct queued_alert *q[160];
+    ck_assert(!outcome_done(&o));
+    ck_assert_uint_eq(remedy_take(r, q, 160), 0);
+    gate_hold(&g, false);
+    for (int i = 0; i < 10000 && !outcome_done(&o); i++)
+        pause_ms(1);
+    ck_assert(outcome_done(&o));
+    ck_assert_int_eq(o.st, REMEDY_OK);
+    ck_assert_uint_eq(remedy_take(r, q, 160), 150);
+    ck_assert_str_eq(q[149]->fingerprint, "00000096");
+    ck_assert_uint_eq(q[100]->index, 0);
+    ck_assert_uint_eq(q[100]->seq, q[0]->seq + 1);
+    for (int i = 0; i < 150; i++)
+        queued_alert_free(q[i]);
+    remedy_close(r);
+}
+END_TEST
+
 START_TEST(full_queue_and_stopping_answer_503)
 {
     char err[256];
@@ -125,6 +242,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, journal_then_queue);
     tcase_add_test(tc, full_queue_and_stopping_answer_503);
+    tcase_add_test(tc, submit_async_answers_after_the_fsync);
     tcase_add_test(tc, pause_survives_reopen);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
