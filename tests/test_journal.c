@@ -803,8 +803,10 @@ START_TEST(async_appends_call_back_after_fsync)
                          0);
         ck_assert_uint_eq(x[i].seq, (uint64_t)i + 1);
     }
-    wait_until(fsyncs_of, &f, 1); /* the writer is in its fsync */
-    ck_assert_int_eq(fsyncs_seen(&f), 1);
+    /* the writer is in its fsync (how the three records split between
+     * fsyncs depends on scheduling: under valgrind it took two) */
+    wait_until(fsyncs_of, &f, 1);
+    ck_assert_int_ge(fsyncs_seen(&f), 1);
     ck_assert_int_eq(calls_seen(&c), 0); /* nothing durable yet */
     release(&f);
     wait_until(calls_of, &c, 3);
