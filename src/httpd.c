@@ -58,6 +58,7 @@ struct conn_clock {
     int fd;
     double since;    /* when its current request began */
     bool in_headers; /* the request's headers are not complete yet */
+    bool nul;        /* its path or query decoded to a NUL byte */
 };
 
 struct httpd {
@@ -104,6 +105,7 @@ struct reply {
     unsigned status;
     const char *ctype;
     const char *allow;     /* the Allow header of a 405 */
+    bool close;            /* Connection: close (framing not trusted) */
     struct buf body;       /* an owned body, or */
     struct snapshot *hold; /* a reference keeping bytes/len alive, or */
     bool from_file;        /* len bytes of the file fd (owned), from 0 */
@@ -203,6 +205,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (rep->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
+    if (rep->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(conn, rep->status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -307,7 +311,9 @@ static int query_max_lag(const struct request *r, double *out, bool *given,
     const char *q =
         MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "max_lag");
     *given = q != NULL;
-    if (!q || parse_duration(q, out) == 0)
+    size_t n = q ? strlen(q) : 0;
+    bool unit = n > 0 && (q[n - 1] == 's' || q[n - 1] == 'm' || q[n - 1] == 'h');
+    if (!q || (unit && parse_duration(q, out) == 0))
         return 0;
     reply_error(rep, MHD_HTTP_BAD_REQUEST,
                 "invalid max_lag: want a duration such as 250ms or 2s");
@@ -482,6 +488,10 @@ static void h_ack(const struct request *r, struct reply *rep)
         reply_error(rep, MHD_HTTP_NOT_FOUND, "usage: /api/v1/ack/{cluster}");
         return;
     }
+    if (!snapshot_has_cluster(r->snap, r->tail)) {
+        reply_error(rep, MHD_HTTP_NOT_FOUND, "unknown cluster");
+        return;
+    }
     remedy_ack(r->h->rem, r->tail);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "acked", r->tail);
@@ -611,6 +621,7 @@ static void next_request(struct httpd *h, struct MHD_Connection *conn)
     pthread_mutex_lock(&h->conns_mu);
     c->since = mono_now();
     c->in_headers = true;
+    c->nul = false;
     pthread_mutex_unlock(&h->conns_mu);
 }
 
@@ -731,7 +742,7 @@ static const struct route routes[] = {
     {"/webhook", false, M_POST, "POST", false, h_webhook},
     {"/api/v1/pause", false, M_POST, "POST", false, h_pause},
     {"/api/v1/resume", false, M_POST, "POST", false, h_resume},
-    {"/api/v1/ack/", true, M_POST, "POST", false, h_ack},
+    {"/api/v1/ack/", true, M_POST, "POST", true, h_ack},
     {"/metrics", false, GET_HEAD, true, h_metrics},
     {"/-/healthy", false, GET_HEAD, false, h_healthy},
     {"/-/ready", false, GET_HEAD, false, h_ready},
@@ -826,6 +837,83 @@ static void post(struct httpd *h, struct MHD_Connection *conn,
         remedy_count_request(h->rem, rep->status);
 }
 
+/* unescape: decodes %XX in place as libmicrohttpd does (path, query
+ * names and values); a %00 marks the request, which would otherwise be
+ * read as ending there (/health/replica/c1/node2%00x as node2). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    size_t n = MHD_http_unescape(s);
+    struct conn_clock *c = clock_of(conn);
+    if (c && strlen(s) != n)
+        c->nul = true; /* only this connection's thread touches it */
+    return n;
+}
+
+struct lengths {
+    unsigned n;
+    const char *first;
+    bool differ;
+};
+
+static enum MHD_Result each_length(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    struct lengths *l = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (l->n++ == 0)
+        l->first = value;
+    else if (strcmp(l->first, value ? value : "") != 0)
+        l->differ = true;
+    return MHD_YES;
+}
+
+/* framing_error: why the request's framing is ambiguous (RFC 9112
+ * sections 3.2 and 6), or NULL. */
+static const char *framing_error(struct MHD_Connection *conn,
+                                 const char *version)
+{
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        !MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                     MHD_HTTP_HEADER_HOST))
+        return "HTTP/1.1 request without Host";
+    struct lengths l = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, each_length, &l);
+    if (l.n && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                           MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return "Content-Length with Transfer-Encoding";
+    if (l.differ)
+        return "conflicting Content-Length values";
+    struct conn_clock *c = clock_of(conn);
+    if (c && c->nul)
+        return "NUL byte (%00) in the path or query";
+    return NULL;
+}
+
+/* refuse_early: on a request's first call, before any of its body is
+ * read or libmicrohttpd answers "100 Continue": 400 for ambiguous
+ * framing or a NUL in the path or query; for a POST, 404 without
+ * remediation or the authorization refusal. True with rep filled (the
+ * connection then closes: its body was not read). */
+static bool refuse_early(struct httpd *h, struct MHD_Connection *conn,
+                         const char *version, const struct route *rt,
+                         unsigned m, struct reply *rep)
+{
+    const char *why = framing_error(conn, version);
+    if (why)
+        reply_error(rep, MHD_HTTP_BAD_REQUEST, why);
+    else if (!rt || !(rt->methods & m) || m != M_POST)
+        return false;
+    else if (!h->rem)
+        reply_error(rep, MHD_HTTP_NOT_FOUND, "remediation is not configured");
+    else if (authorized(h, conn, rt->path, rep))
+        return false;
+    rep->close = true;
+    if (rt && rt->handle == h_webhook && h->rem && (rt->methods & m))
+        remedy_count_request(h->rem, rep->status);
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -837,10 +925,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     headers_done(h, conn);
     const struct route *rt = find_route(url, &tail);
     unsigned m = method_bit(method);
+    buf_init(&rep.body, 0);
+    if (!*con_cls && refuse_early(h, conn, version, rt, m, &rep))
+        return send_reply(conn, &rep);
     if (rt && (rt->methods & m) && m == M_POST &&
         !receive(con_cls, upload, upload_size))
         return MHD_YES; /* more of the body to come */
-    buf_init(&rep.body, 0);
     if (!rt) {
         reply_error(&rep, MHD_HTTP_NOT_FOUND, "not found");
     } else if (!(rt->methods & m)) {
@@ -929,6 +1019,7 @@ static struct MHD_Daemon *start_daemon(struct httpd *h,
         or_default(o->max_per_ip, DEFAULT_PER_IP),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
         MHD_OPTION_ARRAY, o->tls_cert ? tls : tls + 2, MHD_OPTION_END);
 }
 
