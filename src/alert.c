@@ -660,8 +660,8 @@ static int cmp_label(const void *a, const void *b)
     return strcmp(la->name, lb->name);
 }
 
-static int copy_label(struct ctx *c, const char *key, const cJSON *m,
-                      bool trim, struct alert_label *l)
+static int copy_label(struct ctx *c, const char *key, const cJSON *m, bool trim,
+                      struct alert_label *l)
 {
     size_t n = strlen(m->string);
 
@@ -764,8 +764,7 @@ static int parse_alert(struct ctx *c, const cJSON *a, struct alert *out)
     if (rc >= 0)
         rc = get_labels(c, a, "labels", true, false, &out->labels);
     if (rc >= 0)
-        rc = get_labels(c, a, "annotations", false, true,
-                        &out->annotations);
+        rc = get_labels(c, a, "annotations", false, true, &out->annotations);
     if (rc >= 0)
         rc = get_time(c, a, "startsAt", true, &out->starts_at);
     if (rc >= 0)
@@ -851,8 +850,7 @@ static int parse_payload(struct ctx *c, const cJSON *root,
     if (rc >= 0)
         rc = get_count(c, root, "truncatedAlerts", &p->truncated_alerts);
     if (rc >= 0)
-        rc = get_labels(c, root, "groupLabels", false, false,
-                        &p->group_labels);
+        rc = get_labels(c, root, "groupLabels", false, false, &p->group_labels);
     if (rc >= 0)
         rc = get_labels(c, root, "commonLabels", false, false,
                         &p->common_labels);

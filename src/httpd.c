@@ -320,7 +320,8 @@ static int query_max_lag(const struct request *r, double *out, bool *given,
         MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "max_lag");
     *given = q != NULL;
     size_t n = q ? strlen(q) : 0;
-    bool unit = n > 0 && (q[n - 1] == 's' || q[n - 1] == 'm' || q[n - 1] == 'h');
+    bool unit =
+        n > 0 && (q[n - 1] == 's' || q[n - 1] == 'm' || q[n - 1] == 'h');
     if (!q || (unit && parse_duration(q, out) == 0))
         return 0;
     reply_error(rep, MHD_HTTP_BAD_REQUEST,
@@ -1148,8 +1149,8 @@ static struct MHD_Daemon *start_daemon(struct httpd *h,
         or_default(o->max_per_ip, DEFAULT_PER_IP),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
-        MHD_OPTION_ARRAY, o->tls_cert ? tls : tls + 2, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, h, MHD_OPTION_ARRAY,
+        o->tls_cert ? tls : tls + 2, MHD_OPTION_END);
 }
 
 static void set_starting(struct httpd *h, bool starting)
@@ -1180,9 +1181,8 @@ struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
     snprintf(h->host, sizeof(h->host), "%s", host);
     pthread_mutex_init(&h->log_mu, NULL);
     reaper_init(h, or_default(o->header_timeout, DEFAULT_HEADER_TIME));
-    h->max_conns = o->max_connections
-                       ? o->max_connections
-                       : connection_limit(DEFAULT_CONNECTIONS);
+    h->max_conns = o->max_connections ? o->max_connections
+                                      : connection_limit(DEFAULT_CONNECTIONS);
     pthread_mutex_init(&h->wait_mu, NULL);
     pthread_cond_init(&h->idle, NULL);
     set_starting(h, true);

@@ -146,8 +146,8 @@ static void expect_raw(const char *text, const char *status, const char *why,
     buf_init(&b, 0);
     exchange(text, strlen(text), &b, &closed);
     const char *got = b.data ? b.data : "";
-    ck_assert_msg(strncmp(got, status, strlen(status)) == 0,
-                  "%s\ngot: %s", text, got);
+    ck_assert_msg(strncmp(got, status, strlen(status)) == 0, "%s\ngot: %s",
+                  text, got);
     ck_assert_msg(!strstr(got, "\nHTTP/1."), "two status lines: %s", got);
     ck_assert_msg(strstr(got, "application/json"), "%s", got);
     char want[256];
@@ -312,8 +312,7 @@ START_TEST(alert_labels_create_bounded_series)
                    "\"cluster\":\"k%d\",\"replica\":\"n%d\"},"
                    "\"startsAt\":\"2026-11-22T00:00:00Z\","
                    "\"fingerprint\":\"%x\"}",
-                   i ? "," : "", i % 3 ? "firing" : "resolved", i, i, i,
-                   i + 1);
+                   i ? "," : "", i % 3 ? "firing" : "resolved", i, i, i, i + 1);
     buf_puts(&b, "]}");
     ck_assert_int_eq(post("/webhook", b.data), 200);
     buf_free(&b);
@@ -380,8 +379,7 @@ static void *loris_main(void *arg)
         unsigned open = 0;
         for (int i = 0; i < n && !l->stop; i++) {
             char c;
-            bool dead = fd[i] < 0 ||
-                        recv(fd[i], &c, 1, MSG_DONTWAIT) == 0 ||
+            bool dead = fd[i] < 0 || recv(fd[i], &c, 1, MSG_DONTWAIT) == 0 ||
                         (send(fd[i], "X", 1, MSG_NOSIGNAL) < 0 &&
                          errno != EAGAIN && errno != ENOTCONN);
             if (dead) {
@@ -408,8 +406,8 @@ static void *loris_main(void *arg)
 static unsigned probe(double secs, double limit, double *worst)
 {
     static const char *const paths[] = {"/health/replica/c1/node2",
-                                        "/health/primary/c1/node1",
-                                        "/metrics", "/-/healthy", "/-/ready"};
+                                        "/health/primary/c1/node1", "/metrics",
+                                        "/-/healthy", "/-/ready"};
     unsigned n = 0;
     double until = now_s() + secs;
     *worst = 0;
