@@ -109,6 +109,7 @@ struct ctx {
     char *err;
     size_t errlen;
     char where[32]; /* "alerts[12]" while inside an alert, else "" */
+    size_t trimmed; /* strings cut and annotations dropped */
 };
 
 /* show: s (n bytes) for an error message: printable ASCII but '"' and
@@ -503,20 +504,39 @@ static size_t count_upto(const cJSON *item, size_t max)
     return n;
 }
 
-/* copy_string: item, which must be a string, into the arena. */
+/* cut_utf8: n cut to at most max bytes of the valid UTF-8 at s, never
+ * inside a sequence. */
+static size_t cut_utf8(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+/* copy_string: item, which must be a string, into the arena. A value
+ * longer than ALERT_MAX_VALUE is an error when it is an alert's label
+ * (identity: cutting it could make it name something else); any other
+ * is kept cut to ALERT_MAX_VALUE bytes and counted in c->trimmed. */
 static int copy_string(struct ctx *c, const cJSON *item, const char *key,
-                       const char *sub, const char **out)
+                       const char *sub, bool trim, const char **out)
 {
     size_t n;
 
     if (!cJSON_IsString(item))
         return fail(c, ALERT_ERR_TYPE, key, sub, "not a string");
     n = strlen(item->valuestring);
-    if (n > ALERT_MAX_VALUE)
+    if (n > ALERT_MAX_VALUE && !trim)
         return fail(c, ALERT_ERR_LIMIT, key, sub, "longer than %d bytes",
                     ALERT_MAX_VALUE);
     if (!utf8_valid(item->valuestring, n))
         return fail(c, ALERT_ERR_SYNTAX, key, sub, "not valid UTF-8");
+    if (n > ALERT_MAX_VALUE) {
+        n = cut_utf8(item->valuestring, n, ALERT_MAX_VALUE);
+        c->trimmed++;
+    }
     *out = arena_strndup(c->arena, item->valuestring, n);
     return 0;
 }
@@ -534,7 +554,7 @@ static int get_string(struct ctx *c, const cJSON *obj, const char *key,
         return rc;
     if (item == NULL)
         return required ? fail(c, ALERT_ERR_MISSING, key, NULL, "missing") : 0;
-    rc = copy_string(c, item, key, NULL, out);
+    rc = copy_string(c, item, key, NULL, true, out);
     return rc < 0 ? rc : 1;
 }
 
@@ -640,7 +660,7 @@ static int cmp_label(const void *a, const void *b)
     return strcmp(la->name, lb->name);
 }
 
-static int copy_label(struct ctx *c, const char *key, const cJSON *m,
+static int copy_label(struct ctx *c, const char *key, const cJSON *m, bool trim,
                       struct alert_label *l)
 {
     size_t n = strlen(m->string);
@@ -654,7 +674,7 @@ static int copy_label(struct ctx *c, const char *key, const cJSON *m,
         return fail(c, ALERT_ERR_SYNTAX, key, m->string,
                     "name not valid UTF-8");
     l->name = arena_strndup(c->arena, m->string, n);
-    return copy_string(c, m, key, m->string, &l->value);
+    return copy_string(c, m, key, m->string, trim, &l->value);
 }
 
 /* sort_labels: sorts v by name; two equal names are an error. */
@@ -671,8 +691,14 @@ static int sort_labels(struct ctx *c, const char *key, struct alert_label *v,
     return 0;
 }
 
+/* get_labels: the label or annotation set key. Labels are kept whole,
+ * however many (the body's size bounds them: dropping one could change
+ * the cluster or node an alert names); annotations (annotations true)
+ * keep their first ALERT_MAX_LABELS entries in name order, values cut
+ * to ALERT_MAX_VALUE bytes; what is dropped or cut is counted in
+ * c->trimmed. */
 static int get_labels(struct ctx *c, const cJSON *obj, const char *key,
-                      bool required, struct alert_labels *out)
+                      bool required, bool annotations, struct alert_labels *out)
 {
     const cJSON *item;
     const cJSON *m;
@@ -689,21 +715,23 @@ static int get_labels(struct ctx *c, const cJSON *obj, const char *key,
         return required ? fail(c, ALERT_ERR_MISSING, key, NULL, "missing") : 0;
     if (!cJSON_IsObject(item))
         return fail(c, ALERT_ERR_TYPE, key, NULL, "not an object");
-    count = count_upto(item, ALERT_MAX_LABELS);
-    if (count > ALERT_MAX_LABELS)
-        return fail(c, ALERT_ERR_LIMIT, key, NULL, "more than %d entries",
-                    ALERT_MAX_LABELS);
+    count = count_upto(item, SIZE_MAX - 1);
     v = arena_alloc(c->arena, count * sizeof(*v));
     cJSON_ArrayForEach(m, item)
     {
-        rc = copy_label(c, key, m, &v[n]);
+        rc = copy_label(c, key, m, annotations, &v[n]);
         if (rc < 0)
             return rc;
         n++;
     }
+    rc = sort_labels(c, key, v, n);
+    if (annotations && n > ALERT_MAX_LABELS) {
+        c->trimmed += n - ALERT_MAX_LABELS;
+        n = ALERT_MAX_LABELS;
+    }
     out->v = v;
     out->n = n;
-    return sort_labels(c, key, v, n);
+    return rc;
 }
 
 const char *alert_labels_get(const struct alert_labels *set, const char *name)
@@ -734,9 +762,9 @@ static int parse_alert(struct ctx *c, const cJSON *a, struct alert *out)
         return fail(c, ALERT_ERR_TYPE, NULL, NULL, "not an object");
     rc = get_status(c, a, &out->status);
     if (rc >= 0)
-        rc = get_labels(c, a, "labels", true, &out->labels);
+        rc = get_labels(c, a, "labels", true, false, &out->labels);
     if (rc >= 0)
-        rc = get_labels(c, a, "annotations", false, &out->annotations);
+        rc = get_labels(c, a, "annotations", false, true, &out->annotations);
     if (rc >= 0)
         rc = get_time(c, a, "startsAt", true, &out->starts_at);
     if (rc >= 0)
@@ -822,11 +850,12 @@ static int parse_payload(struct ctx *c, const cJSON *root,
     if (rc >= 0)
         rc = get_count(c, root, "truncatedAlerts", &p->truncated_alerts);
     if (rc >= 0)
-        rc = get_labels(c, root, "groupLabels", false, &p->group_labels);
+        rc = get_labels(c, root, "groupLabels", false, false, &p->group_labels);
     if (rc >= 0)
-        rc = get_labels(c, root, "commonLabels", false, &p->common_labels);
+        rc = get_labels(c, root, "commonLabels", false, false,
+                        &p->common_labels);
     if (rc >= 0)
-        rc = get_labels(c, root, "commonAnnotations", false,
+        rc = get_labels(c, root, "commonAnnotations", false, true,
                         &p->common_annotations);
     if (rc >= 0)
         rc = get_string(c, root, "externalURL", false, &p->external_url);
@@ -878,6 +907,7 @@ int alert_parse(const char *data, size_t len, struct alert_payload **out,
     if (rc < 0)
         goto out;
     rc = parse_payload(&c, root, p);
+    p->trimmed = c.trimmed;
 out:
     cJSON_Delete(root);
     if (rc < 0) {

@@ -35,10 +35,18 @@
  *   that is present must have its type. Unknown fields are ignored.
  * - Statuses are "firing" or "resolved". Label and annotation sets are
  *   objects of strings with non-empty, unique names of at most
- *   ALERT_MAX_NAME bytes and at most ALERT_MAX_LABELS entries. The
- *   character set of names is not restricted (newer Alertmanagers allow
- *   UTF-8 names); alert_label_env_name() makes them safe for the
- *   environment. Strings are at most ALERT_MAX_VALUE bytes.
+ *   ALERT_MAX_NAME bytes. The character set of names is not restricted
+ *   (newer Alertmanagers allow UTF-8 names); alert_label_env_name() makes
+ *   them safe for the environment.
+ * - What is legal for Alertmanager is accepted; what is kept is bounded
+ *   (the caller caps the body): label sets (labels, groupLabels,
+ *   commonLabels) are kept whole, however many entries, but a label
+ *   value over ALERT_MAX_VALUE bytes is ALERT_ERR_LIMIT (cutting it
+ *   could make it name another cluster or node); annotation sets keep
+ *   their first ALERT_MAX_LABELS entries in name order, and every other
+ *   string (annotation values, URLs, receiver, groupKey) is kept cut to
+ *   ALERT_MAX_VALUE bytes at a UTF-8 boundary. payload->trimmed counts
+ *   what was cut or dropped.
  * - "alerts" is an array of at most ALERT_MAX_ALERTS objects (an empty
  *   array is accepted). "fingerprint" is 1 to ALERT_MAX_FINGERPRINT hex
  *   digits (Alertmanager sends 16). "startsAt" must be set (not the zero
@@ -57,11 +65,11 @@
 #define ALERT_MAX_DEPTH 64
 /* Most alerts accepted in one payload. */
 #define ALERT_MAX_ALERTS 10000
-/* Most entries accepted in one label or annotation set. */
+/* Most entries kept of one annotation set (label sets are kept whole). */
 #define ALERT_MAX_LABELS 128
 /* Longest accepted label or annotation name, in bytes. */
 #define ALERT_MAX_NAME 1024
-/* Longest accepted string value, in bytes. */
+/* Longest label value accepted, longest other string kept, in bytes. */
 #define ALERT_MAX_VALUE 65536
 /* Longest accepted fingerprint, in hex digits. */
 #define ALERT_MAX_FINGERPRINT 64
@@ -126,6 +134,7 @@ struct alert_payload {
     struct alert_labels common_labels;
     struct alert_labels common_annotations;
     const char *external_url; /* "" when absent */
+    size_t trimmed; /* strings cut and annotations dropped (see above) */
     const struct alert *alerts;
     size_t nalerts;
     struct alert_arena *arena_; /* private */

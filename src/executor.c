@@ -28,33 +28,61 @@
 
 /* --- counters and records ------------------------------------------------- */
 
-/* exec_count: adds to a labelled counter. The counters are kept grouped by
- * family (a new one goes after the last of its family), so the view
- * copies them in one pass. */
-void exec_count(struct executor *x, const char *family,
-                const char *const *labels, const char *const *values,
-                double add)
+/* find_series: the counter of family with these values, or NULL; *after
+ * is where a new one goes, *n how many the family has. */
+static struct counter *find_series(struct executor *x, const char *family,
+                                   const char *const *labels,
+                                   const char *const *values, size_t *after,
+                                   size_t *n)
 {
-    size_t after = x->n_counters;
+    *after = x->n_counters;
+    *n = 0;
     for (size_t i = 0; i < x->n_counters; i++) {
         struct counter *c = &x->counters[i];
         if (strcmp(c->family, family) != 0)
             continue;
-        after = i + 1;
+        *after = i + 1;
+        (*n)++;
         bool same = true;
         for (int k = 0; same && labels[k]; k++)
             same = strcmp(c->value[k], values[k]) == 0;
-        if (same) {
-            c->v += add;
-            return;
-        }
+        if (same)
+            return c;
+    }
+    return NULL;
+}
+
+/* exec_count: adds to a labelled counter. The counters are kept grouped by
+ * family (a new one goes after the last of its family), so the view
+ * copies them in one pass. Alert labels reach the first label of some
+ * families (alertname, cluster): once a family has EXEC_MAX_SERIES
+ * series, a new one has that value folded into "_other", counted in
+ * replguard_alert_labels_folded_total{metric}. */
+void exec_count(struct executor *x, const char *family,
+                const char *const *labels, const char *const *values,
+                double add)
+{
+    size_t after, n;
+    struct counter *c = find_series(x, family, labels, values, &after, &n);
+    const char *folded[5];
+    if (!c && n >= EXEC_MAX_SERIES && labels[0]) {
+        for (int k = 0; k < 4 && labels[k]; k++)
+            folded[k] = k == 0 ? "_other" : values[k];
+        values = folded;
+        c = find_series(x, family, labels, values, &after, &n);
+        const char *fl[] = {"metric", NULL}, *fv[] = {family, NULL};
+        exec_count(x, "replguard_alert_labels_folded_total", fl, fv, add);
+    }
+    if (c) {
+        c->v += add;
+        return;
     }
     x->counters =
         xrealloc(x->counters, (x->n_counters + 1) * sizeof(*x->counters));
     memmove(&x->counters[after + 1], &x->counters[after],
             (x->n_counters - after) * sizeof(*x->counters));
     x->n_counters++;
-    struct counter *c = &x->counters[after];
+    c = &x->counters[after];
     memset(c, 0, sizeof(*c));
     snprintf(c->family, sizeof(c->family), "%s", family);
     for (int k = 0; k < 4 && labels[k]; k++) {

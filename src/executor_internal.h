@@ -66,6 +66,9 @@ struct throttle {
 };
 
 /* A labelled counter for /metrics (up to 4 labels). */
+/* Most series of one counter family (see exec_count). */
+#define EXEC_MAX_SERIES 512
+
 struct counter {
     char family[48];
     char label[4][24];

@@ -356,6 +356,9 @@ static const struct family_meta rem_families[] = {
      "Remediation decisions not acted on, by reason."},
     {"replguard_escalations_total", "counter",
      "Escalations raised (escalate_when, failed verify, escalate steps)."},
+    {"replguard_alert_labels_folded_total", "counter",
+     "Counts that went to a series with an alert-given label folded into "
+     "\"_other\", by metric (series per metric are bounded)."},
 };
 
 static const struct family_meta *rem_family(const char *name)

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +44,9 @@
 #define DEFAULT_THREADS     2
 #define DEFAULT_TIMEOUT     10
 #define DEFAULT_HEADER_TIME 15
-#define DEFAULT_CONNECTIONS 256
+#define DEFAULT_CONNECTIONS 1024 /* fewer when RLIMIT_NOFILE is lower */
+#define FDS_RESERVED        256  /* descriptors kept for all but clients */
+#define SHED_GRACE          0.5  /* seconds a new request's headers may take */
 #define DEFAULT_PER_IP      64
 #define DEFAULT_CONN_MEMORY (64 * 1024)
 #define WEBHOOK_MAX_BODY    (1024 * 1024) /* SPEC section 4: 413 past it */
@@ -58,6 +61,9 @@ struct conn_clock {
     int fd;
     double since;    /* when its current request began */
     bool in_headers; /* the request's headers are not complete yet */
+    bool nul;        /* its path or query decoded to a NUL byte */
+    bool cut;        /* shut down by the reaper, not closed yet */
+    unsigned char addr[16]; /* the client's address (IPv4 in 4 bytes) */
 };
 
 struct httpd {
@@ -79,6 +85,9 @@ struct httpd {
     pthread_mutex_t conns_mu;
     pthread_cond_t conns_cv;
     struct conn_clock conns;
+    unsigned n_conns, max_conns; /* open now; libmicrohttpd's limit */
+    double shed_logged;          /* shedding is logged once a second */
+    unsigned shed_unlogged;
     double header_timeout;
     bool reaper_running, reaper_stop;
     pthread_t reaper;
@@ -104,6 +113,7 @@ struct reply {
     unsigned status;
     const char *ctype;
     const char *allow;     /* the Allow header of a 405 */
+    bool close;            /* Connection: close (framing not trusted) */
     struct buf body;       /* an owned body, or */
     struct snapshot *hold; /* a reference keeping bytes/len alive, or */
     bool from_file;        /* len bytes of the file fd (owned), from 0 */
@@ -203,6 +213,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (rep->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
+    if (rep->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(conn, rep->status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -307,7 +319,10 @@ static int query_max_lag(const struct request *r, double *out, bool *given,
     const char *q =
         MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "max_lag");
     *given = q != NULL;
-    if (!q || parse_duration(q, out) == 0)
+    size_t n = q ? strlen(q) : 0;
+    bool unit =
+        n > 0 && (q[n - 1] == 's' || q[n - 1] == 'm' || q[n - 1] == 'h');
+    if (!q || (unit && parse_duration(q, out) == 0))
         return 0;
     reply_error(rep, MHD_HTTP_BAD_REQUEST,
                 "invalid max_lag: want a duration such as 250ms or 2s");
@@ -482,6 +497,10 @@ static void h_ack(const struct request *r, struct reply *rep)
         reply_error(rep, MHD_HTTP_NOT_FOUND, "usage: /api/v1/ack/{cluster}");
         return;
     }
+    if (!snapshot_has_cluster(r->snap, r->tail)) {
+        reply_error(rep, MHD_HTTP_NOT_FOUND, "unknown cluster");
+        return;
+    }
     remedy_ack(r->h->rem, r->tail);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "acked", r->tail);
@@ -611,7 +630,34 @@ static void next_request(struct httpd *h, struct MHD_Connection *conn)
     pthread_mutex_lock(&h->conns_mu);
     c->since = mono_now();
     c->in_headers = true;
+    c->nul = false;
     pthread_mutex_unlock(&h->conns_mu);
+}
+
+/* client_key: the connection's peer address into key (16 bytes). */
+static void client_key(struct MHD_Connection *conn, unsigned char key[16])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    memset(key, 0, 16);
+    if (sa && sa->sa_family == AF_INET)
+        memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    else if (sa && sa->sa_family == AF_INET6)
+        memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+}
+
+/* high_water, low_water: from high_water open connections on, the
+ * reaper sheds slow ones until low_water are left, so that the table
+ * always has room for a new client (a load balancer's health check). */
+static unsigned high_water(const struct httpd *h)
+{
+    return h->max_conns - h->max_conns / 8;
+}
+
+static unsigned low_water(const struct httpd *h)
+{
+    return h->max_conns - h->max_conns / 4;
 }
 
 /* on_connection: puts a new connection on the reaper's list, takes a
@@ -630,11 +676,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
         c->fd = ci ? ci->connect_fd : -1;
         c->since = mono_now();
         c->in_headers = true;
+        client_key(conn, c->addr);
         pthread_mutex_lock(&h->conns_mu);
         c->next = h->conns.next;
         c->prev = &h->conns;
         c->next->prev = c;
         h->conns.next = c;
+        if (++h->n_conns >= high_water(h))
+            pthread_cond_signal(&h->conns_cv); /* make room now */
         pthread_mutex_unlock(&h->conns_mu);
         *socket_context = c;
         return;
@@ -644,6 +693,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     pthread_mutex_lock(&h->conns_mu);
     c->prev->next = c->next;
     c->next->prev = c->prev;
+    h->n_conns--;
     pthread_mutex_unlock(&h->conns_mu);
     free(c);
     *socket_context = NULL;
@@ -658,9 +708,64 @@ static unsigned cut_slow(struct httpd *h, double now)
         if (c->in_headers && c->fd >= 0 && now - c->since > h->header_timeout) {
             shutdown(c->fd, SHUT_RDWR);
             c->in_headers = false; /* once */
+            c->cut = true;
             n++;
         }
     return n;
+}
+
+struct candidate {
+    struct conn_clock *c;
+    unsigned from_addr; /* candidates from its address */
+};
+
+static int by_addr(const void *a, const void *b)
+{
+    const struct candidate *x = a, *y = b;
+    return memcmp(x->c->addr, y->c->addr, sizeof(x->c->addr));
+}
+
+/* by_greed: the address holding the most first, then the oldest. */
+static int by_greed(const void *a, const void *b)
+{
+    const struct candidate *x = a, *y = b;
+    if (x->from_addr != y->from_addr)
+        return x->from_addr > y->from_addr ? -1 : 1;
+    return (x->c->since > y->c->since) - (x->c->since < y->c->since);
+}
+
+/* shed: when the table is nearly full, shuts down connections still
+ * waiting for their request headers SHED_GRACE after it began (slow
+ * senders and idle keep-alives), from the address holding the most
+ * such first, oldest first, until low_water are left. Returns how many.
+ * Called with conns_mu held. */
+static unsigned shed(struct httpd *h, double now)
+{
+    unsigned open = 0, n = 0, k = 0;
+    for (struct conn_clock *c = h->conns.next; c != &h->conns; c = c->next)
+        open += !c->cut;
+    if (open < high_water(h))
+        return 0;
+    struct candidate *v = xcalloc(open, sizeof(*v));
+    for (struct conn_clock *c = h->conns.next; c != &h->conns; c = c->next)
+        if (!c->cut && c->in_headers && c->fd >= 0 &&
+            now - c->since >= SHED_GRACE)
+            v[n++].c = c;
+    qsort(v, n, sizeof(*v), by_addr);
+    for (unsigned i = 0, j; i < n; i = j) {
+        for (j = i; j < n && by_addr(&v[i], &v[j]) == 0; j++)
+            ;
+        for (unsigned m = i; m < j; m++)
+            v[m].from_addr = j - i;
+    }
+    qsort(v, n, sizeof(*v), by_greed);
+    for (; k < n && open - k > low_water(h); k++) {
+        shutdown(v[k].c->fd, SHUT_RDWR);
+        v[k].c->in_headers = false;
+        v[k].c->cut = true;
+    }
+    free(v);
+    return k;
 }
 
 static void *reaper_main(void *arg)
@@ -678,6 +783,16 @@ static void *reaper_main(void *arg)
                     "msg=\"closed connections whose request headers took "
                     "too long\" connections=%u limit=%.0fs",
                     n, h->header_timeout);
+        h->shed_unlogged += shed(h, mono_now());
+        if (h->shed_unlogged && mono_now() - h->shed_logged >= 1.0) {
+            log_msg(LOG_INFO,
+                    "msg=\"connection table nearly full: closed connections "
+                    "still sending their request headers\" connections=%u "
+                    "open=%u max=%u",
+                    h->shed_unlogged, h->n_conns, h->max_conns);
+            h->shed_unlogged = 0;
+            h->shed_logged = mono_now();
+        }
     }
     pthread_mutex_unlock(&h->conns_mu);
     return NULL;
@@ -731,7 +846,7 @@ static const struct route routes[] = {
     {"/webhook", false, M_POST, "POST", false, h_webhook},
     {"/api/v1/pause", false, M_POST, "POST", false, h_pause},
     {"/api/v1/resume", false, M_POST, "POST", false, h_resume},
-    {"/api/v1/ack/", true, M_POST, "POST", false, h_ack},
+    {"/api/v1/ack/", true, M_POST, "POST", true, h_ack},
     {"/metrics", false, GET_HEAD, true, h_metrics},
     {"/-/healthy", false, GET_HEAD, false, h_healthy},
     {"/-/ready", false, GET_HEAD, false, h_ready},
@@ -826,6 +941,83 @@ static void post(struct httpd *h, struct MHD_Connection *conn,
         remedy_count_request(h->rem, rep->status);
 }
 
+/* unescape: decodes %XX in place as libmicrohttpd does (path, query
+ * names and values); a %00 marks the request, which would otherwise be
+ * read as ending there (/health/replica/c1/node2%00x as node2). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    size_t n = MHD_http_unescape(s);
+    struct conn_clock *c = clock_of(conn);
+    if (c && strlen(s) != n)
+        c->nul = true; /* only this connection's thread touches it */
+    return n;
+}
+
+struct lengths {
+    unsigned n;
+    const char *first;
+    bool differ;
+};
+
+static enum MHD_Result each_length(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    struct lengths *l = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (l->n++ == 0)
+        l->first = value;
+    else if (strcmp(l->first, value ? value : "") != 0)
+        l->differ = true;
+    return MHD_YES;
+}
+
+/* framing_error: why the request's framing is ambiguous (RFC 9112
+ * sections 3.2 and 6), or NULL. */
+static const char *framing_error(struct MHD_Connection *conn,
+                                 const char *version)
+{
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        !MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                     MHD_HTTP_HEADER_HOST))
+        return "HTTP/1.1 request without Host";
+    struct lengths l = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, each_length, &l);
+    if (l.n && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                           MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return "Content-Length with Transfer-Encoding";
+    if (l.differ)
+        return "conflicting Content-Length values";
+    struct conn_clock *c = clock_of(conn);
+    if (c && c->nul)
+        return "NUL byte (%00) in the path or query";
+    return NULL;
+}
+
+/* refuse_early: on a request's first call, before any of its body is
+ * read or libmicrohttpd answers "100 Continue": 400 for ambiguous
+ * framing or a NUL in the path or query; for a POST, 404 without
+ * remediation or the authorization refusal. True with rep filled (the
+ * connection then closes: its body was not read). */
+static bool refuse_early(struct httpd *h, struct MHD_Connection *conn,
+                         const char *version, const struct route *rt,
+                         unsigned m, struct reply *rep)
+{
+    const char *why = framing_error(conn, version);
+    if (why)
+        reply_error(rep, MHD_HTTP_BAD_REQUEST, why);
+    else if (!rt || !(rt->methods & m) || m != M_POST)
+        return false;
+    else if (!h->rem)
+        reply_error(rep, MHD_HTTP_NOT_FOUND, "remediation is not configured");
+    else if (authorized(h, conn, rt->path, rep))
+        return false;
+    rep->close = true;
+    if (rt && rt->handle == h_webhook && h->rem && (rt->methods & m))
+        remedy_count_request(h->rem, rep->status);
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -837,10 +1029,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     headers_done(h, conn);
     const struct route *rt = find_route(url, &tail);
     unsigned m = method_bit(method);
+    buf_init(&rep.body, 0);
+    if (!*con_cls && refuse_early(h, conn, version, rt, m, &rep))
+        return send_reply(conn, &rep);
     if (rt && (rt->methods & m) && m == M_POST &&
         !receive(con_cls, upload, upload_size))
         return MHD_YES; /* more of the body to come */
-    buf_init(&rep.body, 0);
     if (!rt) {
         reply_error(&rep, MHD_HTTP_NOT_FOUND, "not found");
     } else if (!(rt->methods & m)) {
@@ -902,6 +1096,33 @@ static unsigned or_default(unsigned v, unsigned d)
     return v ? v : d;
 }
 
+/* connection_limit: want, raising RLIMIT_NOFILE (up to its hard limit)
+ * so that want clients and FDS_RESERVED other descriptors fit, or fewer
+ * when they cannot. */
+static unsigned connection_limit(unsigned want)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)want + FDS_RESERVED;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= need)
+        return want;
+    rlim_t cur = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+                      ? need
+                      : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        cur = rl.rlim_cur;
+    if (cur >= need)
+        return want;
+    unsigned fit = cur > 2 * FDS_RESERVED ? (unsigned)(cur - FDS_RESERVED)
+                                          : (unsigned)(cur / 2);
+    log_msg(LOG_WARN,
+            "msg=\"RLIMIT_NOFILE too low: fewer connections\" max=%u "
+            "nofile=%llu",
+            fit, (unsigned long long)cur);
+    return fit;
+}
+
 static struct MHD_Daemon *start_daemon(struct httpd *h,
                                        const struct httpd_options *o,
                                        const struct sockaddr_storage *ss)
@@ -923,13 +1144,13 @@ static struct MHD_Daemon *start_daemon(struct httpd *h,
         on_mhd_log, h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
         MHD_OPTION_THREAD_POOL_SIZE, or_default(o->threads, DEFAULT_THREADS),
         MHD_OPTION_CONNECTION_TIMEOUT, or_default(o->timeout, DEFAULT_TIMEOUT),
-        MHD_OPTION_CONNECTION_LIMIT,
-        or_default(o->max_connections, DEFAULT_CONNECTIONS),
+        MHD_OPTION_CONNECTION_LIMIT, h->max_conns,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         or_default(o->max_per_ip, DEFAULT_PER_IP),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-        MHD_OPTION_ARRAY, o->tls_cert ? tls : tls + 2, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, h, MHD_OPTION_ARRAY,
+        o->tls_cert ? tls : tls + 2, MHD_OPTION_END);
 }
 
 static void set_starting(struct httpd *h, bool starting)
@@ -960,6 +1181,8 @@ struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
     snprintf(h->host, sizeof(h->host), "%s", host);
     pthread_mutex_init(&h->log_mu, NULL);
     reaper_init(h, or_default(o->header_timeout, DEFAULT_HEADER_TIME));
+    h->max_conns = o->max_connections ? o->max_connections
+                                      : connection_limit(DEFAULT_CONNECTIONS);
     pthread_mutex_init(&h->wait_mu, NULL);
     pthread_cond_init(&h->idle, NULL);
     set_starting(h, true);

@@ -26,7 +26,7 @@ struct httpd_options {
     unsigned threads;         /* handler threads; 2 */
     unsigned timeout;         /* idle connection timeout, seconds; 10 */
     unsigned header_timeout;  /* a request's headers in all, seconds; 15 */
-    unsigned max_connections; /* in all; 256 */
+    unsigned max_connections; /* in all; 1024 (fewer by RLIMIT_NOFILE) */
     unsigned max_per_ip;      /* from one address; 64 */
     size_t connection_memory; /* bytes per connection; 64 KiB */
     struct remedy *rem;       /* NULL: no POST endpoints (404) */

@@ -602,14 +602,70 @@ START_TEST(sizes)
     ck_assert_str_eq(err, "alerts[0].labels.nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
                           "nnnnnnnn...: name longer than 1024 bytes");
     ck_assert_int_eq(parse_text(full, err, sizeof(err)), 0);
-    ck_assert_int_eq(parse_text(over, err, sizeof(err)), ALERT_ERR_LIMIT);
-    ck_assert_str_eq(err, "alerts[0].labels: more than 128 entries");
+    /* Alertmanager does not retry a 400: more labels are legal and kept */
+    ck_assert_int_eq(parse_text(over, err, sizeof(err)), 0);
     free(big);
     free(huge);
     free(name);
     free(long_name);
     free(full);
     free(over);
+}
+END_TEST
+
+/* with_annotations: the firing fixture with alert annotations a0 ..
+ * a<n-1> (a0 first), a0's value value_len bytes of 'v' then "\u00e9". */
+static char *with_annotations(size_t n, size_t value_len)
+{
+    size_t len;
+    char *base = fixture(FIRING, &len);
+    struct buf b;
+    char *text;
+
+    buf_init(&b, 0);
+    buf_puts(&b, "\"annotations\":{\"a0\":\"");
+    for (size_t i = 0; i < value_len; i++)
+        buf_puts(&b, "v");
+    buf_puts(&b, "\u00e9\"");
+    for (size_t i = 1; i < n; i++)
+        buf_printf(&b, ",\"a%05zu\":\"%zu\"", i, i);
+    buf_puts(&b, "},\"x\":{");
+    text = edit(base, "\"annotations\":{", b.data);
+    buf_free(&b);
+    free(base);
+    return text;
+}
+
+/* Legal payloads are accepted; only what is kept is bounded. */
+START_TEST(kept_not_refused)
+{
+    static const struct {
+        size_t n, value_len; /* annotations, a0's length before the é */
+        size_t kept, a0_len, trimmed;
+    } cases[] = {
+        {1, 10, 1, 12, 0},
+        {1, ALERT_MAX_VALUE - 2, 1, ALERT_MAX_VALUE, 0},
+        /* é would straddle the cut: cut before it, not inside */
+        {1, ALERT_MAX_VALUE - 1, 1, ALERT_MAX_VALUE - 1, 1},
+        {1, 200000, 1, ALERT_MAX_VALUE, 1},
+        {ALERT_MAX_LABELS, 1, ALERT_MAX_LABELS, 3, 0},
+        {ALERT_MAX_LABELS + 1, 1, ALERT_MAX_LABELS, 3, 1},
+        {1000, 200000, ALERT_MAX_LABELS, ALERT_MAX_VALUE, 1 + 1000 - 128},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char *text = with_annotations(cases[i].n, cases[i].value_len);
+        struct alert_payload *p = NULL;
+        char err[256];
+        int rc = alert_parse(text, strlen(text), &p, err, sizeof(err));
+        ck_assert_msg(rc == 0, "case %zu: %s", i, err);
+        const struct alert_labels *an = &p->alerts[0].annotations;
+        ck_assert_uint_eq(an->n, cases[i].kept);
+        ck_assert_str_eq(an->v[0].name, "a0");
+        ck_assert_uint_eq(strlen(an->v[0].value), cases[i].a0_len);
+        ck_assert_uint_eq(p->trimmed, cases[i].trimmed);
+        alert_payload_free(p);
+        free(text);
+    }
 }
 END_TEST
 
@@ -835,6 +891,7 @@ int main(void)
     tcase_add_test(tc, nesting);
     tcase_add_test(tc, alert_count);
     tcase_add_test(tc, sizes);
+    tcase_add_test(tc, kept_not_refused);
     tcase_add_test(tc, sorted_lookup);
     tcase_add_test(tc, error_buffer);
     tcase_add_loop_test(tc, time_table, 0, (int)ARRAY_LEN(times));

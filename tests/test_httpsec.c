@@ -606,7 +606,9 @@ START_TEST(limits_hold_under_slow_and_flooding_clients)
     int idle = dial("127.0.0.1"), stalled = dial("127.0.0.1");
     ck_assert_int_ge(idle, 0);
     ck_assert_int_ge(stalled, 0);
+    /* (authorized: a refused POST is answered and closed at once) */
     const char part[] = "POST /webhook HTTP/1.1\r\nHost: x\r\n"
+                        "Authorization: Bearer " TOKEN "\r\n"
                         "Content-Length: 100\r\n\r\n{";
     ck_assert_int_eq(send(stalled, part, sizeof(part) - 1, MSG_NOSIGNAL),
                      (ssize_t)sizeof(part) - 1);
