@@ -116,6 +116,9 @@ static void carry_node(struct node_rt *to, struct node_rt *from)
     from->reported = NULL;
     to->health = from->health;
     to->in_rotation = from->in_rotation;
+    memcpy(to->implausible, from->implausible, sizeof(to->implausible));
+    memcpy(to->implausible_on, from->implausible_on,
+           sizeof(to->implausible_on));
     /* the last Merkle verdict stands; a running compare starts over */
     struct merkle_rt *tm = &to->mk, *fm = &from->mk;
     tm->have = fm->have;
@@ -302,6 +305,8 @@ static int send_heartbeat(struct engine *e, struct cluster_rt *c)
     /* remember the value exactly as the node will store and report it,
      * so comparing it with what a replica applied is exact */
     c->hb_value = strtod(ts, NULL);
+    if (c->hb_value > c->hb_max_sent)
+        c->hb_max_sent = c->hb_value;
     snprintf(body, sizeof(body), "{\"ts\": %s}", ts);
     p->scraped = false;
     return poller_post_json(p->req, url, body, e->cfg->poll.timeout,

@@ -253,6 +253,12 @@ static void advance(struct executor *x)
             continue;
         if (fail_stop(x))
             return; /* never act unrecorded */
+        char why[192];
+        const char *refused = act_refusal(x, j, why, sizeof(why));
+        if (refused) { /* live and dry run alike, before any node call */
+            act_refuse(x, j, refused, why);
+            continue;
+        }
         struct slot *s = j->dry_run ? NULL : free_slot(x);
         if (!j->dry_run && !s)
             return; /* waits for a slot; replay resumes it after a crash */
@@ -597,6 +603,7 @@ void executor_tick(struct executor *x, double now)
         if (x->slots[i].child)
             act_poll_child(x, &x->slots[i], now);
     journal_flush(x);
+    guard_demotes_expire(&x->demotes, x->e->view.rounds);
     if (!held) {
         advance(x);
         for (size_t i = 0; i < x->n_throttles; i++)
@@ -925,6 +932,7 @@ void executor_free(struct executor *x)
     runbook_set_free(x->rules);
     runbook_set_free(x->next_rules);
     audit_close(x->audit);
+    guard_demotes_reset(&x->demotes);
     free(x->throttles);
     free(x->counters);
     free(x->samples);
