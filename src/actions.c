@@ -63,6 +63,10 @@ void act_journal_step(struct executor *x, const struct job *j, const char *type,
                             runbook_action_name(j->steps[j->at]->action));
     cJSON_AddStringToObject(o, "cluster", j->cluster);
     cJSON_AddStringToObject(o, "target", j->target);
+    if (!outcome) { /* what an "interrupted" record needs after a crash */
+        cJSON_AddStringToObject(o, "runbook", runbook_name(j->rb));
+        cJSON_AddStringToObject(o, "fingerprint", j->alert->fingerprint);
+    }
     if (outcome)
         cJSON_AddStringToObject(o, "outcome", outcome);
     exec_journal_json(x, o);

@@ -128,6 +128,9 @@ static void judge_values(struct engine *e, struct cluster_rt *c,
     }
     if (!bits)
         return;
+    v->rv.implausible = bits >> GUARD_HEARTBEAT_AHEAD & 1
+                            ? "implausible heartbeat"
+                            : "implausible position";
     if (bits >> GUARD_POSITION_AHEAD & 1)
         /* not a counter reading to carry forward: the next reading is
          * taken as it is (else the offset a lie left would read as
@@ -176,12 +179,7 @@ static void assess_replica(struct engine *e, struct cluster_rt *c,
     enum health h = health_classify(&v->rv, &th);
     v->in_rotation =
         read_rotation_ok(&v->rv, th.read_max_lag, &v->rotation_why);
-    if (n->implausible_on[GUARD_HEARTBEAT_AHEAD] && v->rotation_why &&
-        strcmp(v->rotation_why, "lag unknown") == 0)
-        v->rotation_why = "implausible heartbeat";
-    else if (n->implausible_on[GUARD_POSITION_AHEAD] && v->rotation_why &&
-             strcmp(v->rotation_why, "lag unknown") == 0)
-        v->rotation_why = "implausible position";
+
     if (h != n->health)
         log_msg(LOG_INFO,
                 "msg=\"replica health changed\" cluster=%s replica=%s "

@@ -472,11 +472,35 @@ void engine_step(struct engine *e)
         executor_tick(e->exec, clock_mono(&e->clock));
 }
 
+/* drain: on stop, running actions get up to ENGINE_STOP_GRACE seconds
+ * to finish (polls go on meanwhile, nothing new starts); those still
+ * running then are killed and journaled as interrupted. */
+static void drain(struct engine *e)
+{
+    if (!e->exec)
+        return;
+    executor_drain(e->exec);
+    double deadline = clock_mono(&e->clock) + ENGINE_STOP_GRACE;
+    if (!executor_idle(e->exec))
+        log_msg(LOG_INFO,
+                "msg=\"stopping: waiting for running actions\" grace=%.0f",
+                ENGINE_STOP_GRACE);
+    while (!executor_idle(e->exec) && clock_mono(&e->clock) < deadline)
+        engine_step(e);
+    unsigned n = executor_interrupt(e->exec);
+    if (n)
+        log_msg(LOG_WARN,
+                "msg=\"stopping: actions still running after the grace "
+                "were killed and journaled as interrupted\" count=%u",
+                n);
+}
+
 static void *run(void *arg)
 {
     struct engine *e = arg;
     while (!atomic_load(&e->stop))
         engine_step(e);
+    drain(e);
     return NULL;
 }
 

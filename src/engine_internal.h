@@ -21,6 +21,9 @@
 #define STALE_INTERVALS 3
 #define MERKLE_SLOTS    4 /* Merkle compares running at once */
 #define MERKLE_RECHECKS 5 /* rechecks before a diff is taken as it is */
+/* seconds running actions get to finish once asked to stop (SPEC: exit
+ * within 10 s of SIGTERM) */
+#define ENGINE_STOP_GRACE 8.0
 
 struct cluster_rt;
 struct merklewalk;

@@ -390,6 +390,9 @@ START_TEST(kill_9_mid_action_runs_nothing_twice)
      * same alert re-sent is a duplicate */
     agent_start(&ag);
     wait_audit("interrupted", NULL, NULL, 1);
+    /* with the job's runbook and alert, from the journal */
+    ck_assert_int_eq(audit_count("interrupted", "runbook", "slow-exec"), 1);
+    ck_assert_int_eq(audit_count("interrupted", "fingerprint", "dd01"), 1);
     ck_assert_int_eq(webhook(b.data), 200);
     wait_audit("skipped", "reason", "duplicate", 1);
     sleep_ms(300);
