@@ -570,12 +570,17 @@ void engine_reload(struct engine *e, struct config *cfg)
     poller_wakeup(e->poller);
 }
 
+void engine_begin_stop(struct engine *e)
+{
+    atomic_store(&e->stop, true);
+    poller_wakeup(e->poller);
+}
+
 void engine_stop(struct engine *e)
 {
     if (!e->started)
         return;
-    atomic_store(&e->stop, true);
-    poller_wakeup(e->poller);
+    engine_begin_stop(e);
     pthread_join(e->thread, NULL);
     e->started = false;
 }

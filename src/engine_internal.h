@@ -115,9 +115,9 @@ struct cluster_rt {
     bool primary_seen; /* primary was observed reporting that role */
     struct poshist hist;
     struct hbhist hb;
-    double hb_value;   /* the heartbeat in flight */
+    double hb_value;    /* the heartbeat in flight */
     double hb_max_sent; /* the newest heartbeat sent (0: none yet) */
-    double hb_ok_mono; /* when the primary last took one */
+    double hb_ok_mono;  /* when the primary last took one */
 };
 
 struct engine {

@@ -900,18 +900,16 @@ static void replay_finish(struct replay *rp)
         cJSON_AddNumberToObject(o, "step", it->step);
         cJSON_AddStringToObject(o, "outcome", "interrupted");
         exec_journal_json(x, o);
-        struct audit_record ar = {.time = clock_wall(&x->e->clock),
-                                  .event = "interrupted",
-                                  .cluster = it->cluster,
-                                  .runbook = it->runbook[0] ? it->runbook
-                                                            : NULL,
-                                  .action = it->action,
-                                  .target = it->target,
-                                  .fingerprint = it->fingerprint[0]
-                                                     ? it->fingerprint
-                                                     : NULL,
-                                  .reason = "replguard stopped mid-action; "
-                                            "not run again"};
+        struct audit_record ar = {
+            .time = clock_wall(&x->e->clock),
+            .event = "interrupted",
+            .cluster = it->cluster,
+            .runbook = it->runbook[0] ? it->runbook : NULL,
+            .action = it->action,
+            .target = it->target,
+            .fingerprint = it->fingerprint[0] ? it->fingerprint : NULL,
+            .reason = "replguard stopped mid-action; "
+                      "not run again"};
         if (x->audit)
             audit_write(x->audit, &ar);
         log_msg(LOG_WARN,

@@ -101,8 +101,8 @@ struct executor {
     struct recent recent[RECENT];
     size_t n_recent, recent_head;
     unsigned in_flight;
-    cJSON *batch;      /* journal records not written yet */
-    bool fail_stopped; /* the journal failed: logged, nothing acts */
+    cJSON *batch;                 /* journal records not written yet */
+    bool fail_stopped;            /* the journal failed: logged, nothing acts */
     struct guard_demotes demotes; /* demotes running or not yet polled */
     bool draining; /* stopping: nothing new starts, running ones finish */
     double audit_synced;
@@ -159,8 +159,8 @@ void resume_interrupted(struct resume *r, const char *key, uint64_t seq);
 /* resume_origin: the runbook (borrowed from r) and alert (journal
  * record << 20 | index; 0 when the plan had no steps) of the latest plan
  * of job key. Returns 0, or -1 when no plan has that key. */
-int resume_origin(const struct resume *r, const char *key,
-                  const char **runbook, uint64_t *alert);
+int resume_origin(const struct resume *r, const char *key, const char **runbook,
+                  uint64_t *alert);
 /* resume_finish: puts every job that has steps not started (and was not
  * cancelled or interrupted) back on x, from its first step not started;
  * alerts (n_alerts, in journal order) are the journal's alerts. Returns

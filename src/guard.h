@@ -49,7 +49,7 @@ struct guard_demotes {
         char *cluster, *node;
         uint64_t done_round; /* rounds finished when it ended, or
                                 GUARD_IN_FLIGHT */
-    } *v;
+    } * v;
     size_t n;
 };
 

@@ -133,8 +133,8 @@ void resume_interrupted(struct resume *r, const char *key, uint64_t seq)
     mark(r, key, seq, MARK_INTERRUPTED);
 }
 
-int resume_origin(const struct resume *r, const char *key,
-                  const char **runbook, uint64_t *alert)
+int resume_origin(const struct resume *r, const char *key, const char **runbook,
+                  uint64_t *alert)
 {
     const struct resume_plan *found = NULL;
     for (size_t i = 0; i < r->n_plans; i++)

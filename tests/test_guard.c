@@ -117,8 +117,9 @@ START_TEST(implausible_table)
         uint64_t replica, primary, slack;
         bool ahead;
     } pos[] = {
-        {100, 100, 1, false}, {50, 100, 1, false},  {101, 100, 1, false},
-        {102, 100, 1, true},  {400, 100, 301, false}, {402, 100, 301, true},
+        {100, 100, 1, false},      {50, 100, 1, false},
+        {101, 100, 1, false},      {102, 100, 1, true},
+        {400, 100, 301, false},    {402, 100, 301, true},
         {1000100, 100, 301, true},
     };
     for (size_t i = 0; i < ARRAY_LEN(pos); i++)
@@ -338,8 +339,8 @@ static void settle_demotes(void)
     for (size_t i = 0; i < ARRAY_LEN(replicas); i++) {
         char l[96];
         snprintf(l, sizeof(l), "cluster=\"c1\",replica=\"%s\"", replicas[i]);
-        in_rotation += metric(ag.base, "replguard_replica_in_read_rotation",
-                              l) == 1;
+        in_rotation +=
+            metric(ag.base, "replguard_replica_in_read_rotation", l) == 1;
     }
     ck_assert_int_eq(in_rotation, 1);
 }
@@ -353,8 +354,7 @@ START_TEST(demotes_in_one_notification_leave_a_replica)
     wait_all_healthy();
     struct buf b;
     buf_init(&b, 0);
-    notification(&b, "ReplicaBad", replicas, ARRAY_LEN(replicas), 0xa100,
-                 NULL);
+    notification(&b, "ReplicaBad", replicas, ARRAY_LEN(replicas), 0xa100, NULL);
     post(b.data);
     buf_free(&b);
     settle_demotes();
@@ -446,8 +446,7 @@ START_TEST(dry_run_refuses_as_live_does)
     notification(&b, "ReplicaBad", primary, 1, 0xc200, NULL);
     post(b.data);
     buf_reset(&b);
-    notification(&b, "ReplicaBad", replicas, ARRAY_LEN(replicas), 0xc300,
-                 NULL);
+    notification(&b, "ReplicaBad", replicas, ARRAY_LEN(replicas), 0xc300, NULL);
     post(b.data);
     buf_free(&b);
     wait_audit_with("refused", "reason", "unsupported", 1);
@@ -529,10 +528,12 @@ START_TEST(lying_replica_leaves_rotation)
     wait_all_healthy();
     expect_health(lies[i].node, 200, NULL);
     char body[160], l[160];
-    snprintf(body, sizeof(body), "{\"node\":\"%s\",\"kind\":\"lie\","
-             "\"what\":\"%s\"}", lies[i].node, lies[i].what);
-    ck_assert_int_eq(call(simnode_url(&sn, "node1"), "POST", "/v1/sim/fault",
-                          body), 200);
+    snprintf(body, sizeof(body),
+             "{\"node\":\"%s\",\"kind\":\"lie\","
+             "\"what\":\"%s\"}",
+             lies[i].node, lies[i].what);
+    ck_assert_int_eq(
+        call(simnode_url(&sn, "node1"), "POST", "/v1/sim/fault", body), 200);
     expect_health(lies[i].node, 503, lies[i].why);
     snprintf(l, sizeof(l), "cluster=\"c1\",node=\"%s\",kind=\"%s\"",
              lies[i].node, lies[i].what);
@@ -548,11 +549,10 @@ START_TEST(lying_replica_leaves_rotation)
     for (size_t k = 0; k < ARRAY_LEN(replicas); k++)
         if (strcmp(replicas[k], lies[i].node) != 0)
             expect_health(replicas[k], 200, NULL);
-    ck_assert_int_eq(call(simnode_url(&sn, "node4"), "DELETE",
-                          "/v1/sim/fault", NULL), 200);
+    ck_assert_int_eq(
+        call(simnode_url(&sn, "node4"), "DELETE", "/v1/sim/fault", NULL), 200);
     expect_health(lies[i].node, 200, NULL);
-    ck_assert_int_eq(log_count("node values plausible again", lies[i].node),
-                     1);
+    ck_assert_int_eq(log_count("node values plausible again", lies[i].node), 1);
 }
 END_TEST
 
@@ -574,8 +574,8 @@ static int lines_with(const char *path, const char *word)
 static void start_slow(const char *marker, const char *secs, unsigned fp)
 {
     char extra[256];
-    snprintf(extra, sizeof(extra), ",\"marker\":\"%s\",\"secs\":\"%s\"",
-             marker, secs);
+    snprintf(extra, sizeof(extra), ",\"marker\":\"%s\",\"secs\":\"%s\"", marker,
+             secs);
     struct buf b;
     buf_init(&b, 0);
     notification(&b, "Slow", &replicas[0], 1, fp, extra);

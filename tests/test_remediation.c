@@ -610,8 +610,13 @@ START_TEST(demote_but_never_the_last_healthy_replica)
     r[15] = '3';
     sleep_ms(1100); /* past the cooldown */
     ck_assert_int_eq(webhook(b.data), 200);
-    wait_audit("action", "reason", "refused: it is the last healthy replica",
+    wait_audit("refused", "reason",
+               "last_healthy: node3 is the last healthy replica (counting "
+               "demotes running or done since the last poll)",
                1);
+    assert_wait(ag.base, "replguard_remediation_skipped_total",
+                "cluster=\"c1\",runbook=\"out\",reason=\"last_healthy\"", EQ,
+                1);
     ck_assert_double_eq(admin("node1", "demote"), 1);
     buf_free(&b);
 }
