@@ -596,7 +596,10 @@ START_TEST(sigterm_lets_a_short_action_finish)
     char marker[128];
     snprintf(marker, sizeof(marker), "%s/ran", ag.dir);
     start_slow(marker, "2", 0xd100);
+    double t0 = now_s();
     int st = agent_stop(&ag);
+    fprintf(stderr, "SIGTERM with a 2 s exec running: exited after %.2f s\n",
+            now_s() - t0);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
     ck_assert_int_eq(lines_with(marker, "end"), 1);
     ck_assert_int_eq(agent_audit_count(&ag, "action", "reason", "exit 0"), 1);
@@ -618,6 +621,8 @@ START_TEST(sigterm_interrupts_a_long_action_in_time)
     double t0 = now_s();
     int st = agent_stop(&ag);
     double took = now_s() - t0;
+    fprintf(stderr, "SIGTERM with an exec running: exited after %.2f s\n",
+            took);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
     ck_assert_msg(took >= 7.0, "stopped after %.1f s: no grace", took);
     ck_assert_int_eq(lines_with(marker, "end"), 0);
