@@ -58,8 +58,8 @@ static void fill(struct agent_view *v, char (*names)[16])
             n->position = 123456789 + k;
             if (k == 0)
                 continue;
-            n->rv = (struct replica_view){true,  true, true,
-                                          false, true, 0.012 * (double)k};
+            n->rv = (struct replica_view){
+                true, true, true, false, true, 0.012 * (double)k, NULL};
             n->have_hb_lag = n->have_pos_lag = n->have_reported_lag = true;
             n->have_lag_positions = true;
             n->hb_lag = n->pos_lag = n->reported_lag = n->rv.lag;

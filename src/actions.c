@@ -5,6 +5,7 @@
 
 #include "breakers.h"
 #include "engine_internal.h"
+#include "guard.h"
 #include "log.h"
 #include "planner.h"
 #include "poller.h"
@@ -62,6 +63,10 @@ void act_journal_step(struct executor *x, const struct job *j, const char *type,
                             runbook_action_name(j->steps[j->at]->action));
     cJSON_AddStringToObject(o, "cluster", j->cluster);
     cJSON_AddStringToObject(o, "target", j->target);
+    if (!outcome) { /* what an "interrupted" record needs after a crash */
+        cJSON_AddStringToObject(o, "runbook", runbook_name(j->rb));
+        cJSON_AddStringToObject(o, "fingerprint", j->alert->fingerprint);
+    }
     if (outcome)
         cJSON_AddStringToObject(o, "outcome", outcome);
     exec_journal_json(x, o);
@@ -71,6 +76,12 @@ void act_finish_step(struct executor *x, struct job *j, enum outcome o,
                      const char *detail)
 {
     const char *action = runbook_action_name(j->steps[j->at]->action);
+    if (j->steps[j->at]->action == RUNBOOK_ACT_DEMOTE) {
+        if (o == OUT_DRY_RUN) /* decided as live would: counted alike */
+            guard_demotes_start(&x->demotes, j->cluster, j->target);
+        guard_demotes_done(&x->demotes, j->cluster, j->target,
+                           x->e->view.rounds);
+    }
     act_journal_step(x, j, "outcome", outcome_names[o]);
     exec_audit(x, "action", j, action, detail, o == OUT_DRY_RUN, -1);
     const char *labels[] = {"cluster", "runbook", "action", "outcome", NULL};
@@ -164,7 +175,8 @@ static int set_rate_limit(struct executor *x, struct slot *s,
 }
 
 /* healthy_others: healthy, serving replicas of the target's cluster but
- * it. */
+ * it, as the last poll saw them, less those replguard is demoting or has
+ * demoted since (the poll does not show them yet). */
 static int healthy_others(struct executor *x, const struct job *j)
 {
     int n = 0;
@@ -172,9 +184,77 @@ static int healthy_others(struct executor *x, const struct job *j)
         const struct node_view *v = &x->e->view.nodes[i];
         n += strcmp(v->cluster, j->cluster) == 0 && !v->is_primary &&
              strcmp(v->name, j->target) != 0 && v->health == HEALTH_HEALTHY &&
-             !v->rv.demoted;
+             !v->rv.demoted &&
+             !guard_demotes_has(&x->demotes, j->cluster, v->name);
     }
     return n;
+}
+
+/* target_role: whether j's target is among its cluster's nodes (the
+ * return) and whether it is, or says it is, a primary. */
+static bool target_role(struct executor *x, const struct job *j,
+                        bool *is_primary)
+{
+    for (size_t i = 0; i < x->e->view.n_nodes; i++) {
+        const struct node_view *v = &x->e->view.nodes[i];
+        if (strcmp(v->cluster, j->cluster) != 0 ||
+            strcmp(v->name, j->target) != 0)
+            continue;
+        *is_primary = v->is_primary || strcmp(v->role, "primary") == 0;
+        return true;
+    }
+    *is_primary = false;
+    return false;
+}
+
+const char *act_refusal(struct executor *x, const struct job *j, char *why,
+                        size_t n)
+{
+    enum runbook_action a = j->steps[j->at]->action;
+    const char *name = runbook_action_name(a);
+    bool primary;
+    bool known = target_role(x, j, &primary);
+    if (!guard_role_ok(a, known, primary)) {
+        snprintf(why, n, "%s acts on a replica; %s is %s", name, j->target,
+                 known ? "the primary" : "not a node of the cluster");
+        return "wrong_role";
+    }
+    if (a == RUNBOOK_ACT_DEMOTE && healthy_others(x, j) == 0) {
+        snprintf(why, n,
+                 "%s is the last healthy replica (counting demotes running "
+                 "or done since the last poll)",
+                 j->target);
+        return "last_healthy";
+    }
+    if (a == RUNBOOK_ACT_PROMOTE) {
+        snprintf(why, n, "promote is not supported yet");
+        return "unsupported";
+    }
+    return NULL;
+}
+
+void act_refuse(struct executor *x, struct job *j, const char *reason,
+                const char *why)
+{
+    const char *action = runbook_action_name(j->steps[j->at]->action);
+    char text[256];
+    snprintf(text, sizeof(text), "%s: %s", reason, why);
+    /* an intent closed at once: a restart neither resumes nor reports it
+     * as interrupted */
+    act_journal_step(x, j, "intent", NULL);
+    act_journal_step(x, j, "outcome", "refused");
+    exec_audit(x, "refused", j, action, text, j->dry_run, -1);
+    const char *labels[] = {"cluster", "runbook", "reason", NULL};
+    const char *values[] = {j->cluster, runbook_name(j->rb), reason, NULL};
+    exec_count(x, "replguard_remediation_skipped_total", labels, values, 1);
+    exec_remember(x, j, action, "refused", text);
+    char q[300];
+    log_msg(LOG_WARN,
+            "msg=\"remediation action refused\" cluster=%s runbook=%s "
+            "action=%s target=%s reason=%s detail=%s dry_run=%d",
+            j->cluster, runbook_name(j->rb), action, j->target, reason,
+            log_quote(q, sizeof(q), why), j->dry_run);
+    j->at++;
 }
 
 static const char *lookup_var(void *ctx, const char *name)
@@ -303,17 +383,11 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
                   "/v1/admin/circuit-breakers/tripped", NULL);
         break;
     case RUNBOOK_ACT_DEMOTE:
-        if (healthy_others(x, j) == 0) {
-            act_finish_step(x, j, OUT_FAILURE,
-                            "refused: it is the last healthy replica");
-            return;
-        }
+        /* counted by the last-healthy guard from now until the poll
+         * shows the node's role (act_refusal ran just before) */
+        guard_demotes_start(&x->demotes, j->cluster, j->target);
         rc = replica_call(x, s, "/v1/admin/cluster/demote");
         break;
-    case RUNBOOK_ACT_PROMOTE:
-        act_finish_step(x, j, OUT_FAILURE,
-                        "refused: promote is not supported yet");
-        return;
     case RUNBOOK_ACT_ESCALATE:
         act_escalation(x, j, "runbook step");
         rc = start_escalate(x, s, st);

@@ -222,9 +222,12 @@ int agent_run(struct config *cfg, const struct agent_options *o)
     }
     if (a.rem)
         remedy_stop(a.rem); /* webhooks answer 503 from now on */
+    /* the running actions' grace starts now, while the server stops */
+    if (a.e)
+        engine_begin_stop(a.e);
     httpd_stop(a.h);
     if (a.e)
-        engine_free(a.e); /* running actions are journaled as interrupted */
+        engine_free(a.e); /* waits for the grace (engine_begin_stop) */
     else
         config_free(cfg);
     remedy_close(a.rem);

@@ -81,6 +81,72 @@ static void replica_lags(struct engine *e, struct cluster_rt *c,
     v->reported_lag = r ? r->lag : 0;
 }
 
+/* implausible: which of n's values cannot be true (guard.h): a heartbeat
+ * newer than any replguard sent, a position past the primary's by more
+ * than its writes in one interval. Bit k is set for kind k; *judged says
+ * which kinds this round's scrapes could judge: a position only against
+ * the primary's of the same round (an older one would read a replica
+ * that kept applying while the primary hung as ahead of it). */
+static unsigned implausible(struct engine *e, struct cluster_rt *c,
+                            const struct node_rt *n, unsigned *judged)
+{
+    const struct node_rt *p = &c->nodes[c->primary];
+    unsigned bits = 0;
+    *judged = 0;
+    if (!n->scraped || !n->up)
+        return 0;
+    *judged |= 1u << GUARD_HEARTBEAT_AHEAD;
+    if (n->has_heartbeat && guard_heartbeat_ahead(n->heartbeat, c->hb_max_sent))
+        bits |= 1u << GUARD_HEARTBEAT_AHEAD;
+    if (!c->primary_seen || !p->scraped || !p->up)
+        return bits;
+    *judged |= 1u << GUARD_POSITION_AHEAD;
+    double rate;
+    if (poshist_rate(&c->hist, 10, &rate) < 0)
+        rate = -1; /* unknown: no slack for writes */
+    uint64_t slack = guard_position_slack(rate, e->cfg->poll.interval);
+    if (guard_position_ahead(n->position, p->position, slack))
+        bits |= 1u << GUARD_POSITION_AHEAD;
+    return bits;
+}
+
+/* judge_values: counts n's implausible values once per scrape, logs a
+ * streak's start and end, and makes a lying replica's lag unknown (so
+ * its health is unknown and it leaves read rotation). A kind this round
+ * could not judge keeps its last verdict. */
+static void judge_values(struct engine *e, struct cluster_rt *c,
+                         struct node_rt *n, struct node_view *v)
+{
+    unsigned judged, found = implausible(e, c, n, &judged), bits = 0;
+    for (int k = 0; k < GUARD_IMPLAUSIBLE_KINDS; k++) {
+        bool on = judged >> k & 1 ? found >> k & 1 : n->implausible_on[k];
+        n->implausible[k] += on && judged >> k & 1;
+        if (on != n->implausible_on[k])
+            log_msg(on ? LOG_WARN : LOG_INFO,
+                    "msg=\"%s\" cluster=%s replica=%s kind=%s",
+                    on ? "implausible node value: lag unknown, out of "
+                         "read rotation"
+                       : "node values plausible again",
+                    c->conf->name, n->conf->name,
+                    guard_implausible_name((enum guard_implausible)k));
+        n->implausible_on[k] = on;
+        v->implausible[k] = n->implausible[k];
+        bits |= (unsigned)on << k;
+    }
+    if (!bits)
+        return;
+    v->rv.implausible = bits >> GUARD_HEARTBEAT_AHEAD & 1
+                            ? "implausible heartbeat"
+                            : "implausible position";
+    if (found >> GUARD_POSITION_AHEAD & 1)
+        /* not a counter reading to carry forward: the next reading is
+         * taken as it is (else the offset a lie left would read as
+         * ahead forever) */
+        memset(&n->pos_track, 0, sizeof(n->pos_track));
+    v->have_hb_lag = v->have_pos_lag = v->have_reported_lag = false;
+    v->have_lag_positions = false;
+}
+
 static void choose_lag(const struct config_cluster *conf, struct node_view *v)
 {
     switch (conf->lag_source) {
@@ -114,11 +180,13 @@ static void assess_replica(struct engine *e, struct cluster_rt *c,
     v->rv.connected = v->fresh && n->connected;
     v->rv.demoted = n->role == SEEN_ROLE_DEMOTED;
     replica_lags(e, c, n, v, now);
+    judge_values(e, c, n, v);
     choose_lag(c->conf, v);
     struct thresholds th = thresholds_of(c->conf);
     enum health h = health_classify(&v->rv, &th);
     v->in_rotation =
         read_rotation_ok(&v->rv, th.read_max_lag, &v->rotation_why);
+
     if (h != n->health)
         log_msg(LOG_INFO,
                 "msg=\"replica health changed\" cluster=%s replica=%s "

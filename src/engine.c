@@ -116,6 +116,9 @@ static void carry_node(struct node_rt *to, struct node_rt *from)
     from->reported = NULL;
     to->health = from->health;
     to->in_rotation = from->in_rotation;
+    memcpy(to->implausible, from->implausible, sizeof(to->implausible));
+    memcpy(to->implausible_on, from->implausible_on,
+           sizeof(to->implausible_on));
     /* the last Merkle verdict stands; a running compare starts over */
     struct merkle_rt *tm = &to->mk, *fm = &from->mk;
     tm->have = fm->have;
@@ -302,6 +305,8 @@ static int send_heartbeat(struct engine *e, struct cluster_rt *c)
     /* remember the value exactly as the node will store and report it,
      * so comparing it with what a replica applied is exact */
     c->hb_value = strtod(ts, NULL);
+    if (c->hb_value > c->hb_max_sent)
+        c->hb_max_sent = c->hb_value;
     snprintf(body, sizeof(body), "{\"ts\": %s}", ts);
     p->scraped = false;
     return poller_post_json(p->req, url, body, e->cfg->poll.timeout,
@@ -467,11 +472,35 @@ void engine_step(struct engine *e)
         executor_tick(e->exec, clock_mono(&e->clock));
 }
 
+/* drain: on stop, running actions get up to ENGINE_STOP_GRACE seconds
+ * to finish (polls go on meanwhile, nothing new starts); those still
+ * running then are killed and journaled as interrupted. */
+static void drain(struct engine *e)
+{
+    if (!e->exec)
+        return;
+    executor_drain(e->exec);
+    double deadline = clock_mono(&e->clock) + ENGINE_STOP_GRACE;
+    if (!executor_idle(e->exec))
+        log_msg(LOG_INFO,
+                "msg=\"stopping: waiting for running actions\" grace=%.0f",
+                ENGINE_STOP_GRACE);
+    while (!executor_idle(e->exec) && clock_mono(&e->clock) < deadline)
+        engine_step(e);
+    unsigned n = executor_interrupt(e->exec);
+    if (n)
+        log_msg(LOG_WARN,
+                "msg=\"stopping: actions still running after the grace "
+                "were killed and journaled as interrupted\" count=%u",
+                n);
+}
+
 static void *run(void *arg)
 {
     struct engine *e = arg;
     while (!atomic_load(&e->stop))
         engine_step(e);
+    drain(e);
     return NULL;
 }
 
@@ -541,12 +570,17 @@ void engine_reload(struct engine *e, struct config *cfg)
     poller_wakeup(e->poller);
 }
 
+void engine_begin_stop(struct engine *e)
+{
+    atomic_store(&e->stop, true);
+    poller_wakeup(e->poller);
+}
+
 void engine_stop(struct engine *e)
 {
     if (!e->started)
         return;
-    atomic_store(&e->stop, true);
-    poller_wakeup(e->poller);
+    engine_begin_stop(e);
     pthread_join(e->thread, NULL);
     e->started = false;
 }

@@ -36,8 +36,13 @@ int engine_start(struct engine *e);
  * (taking ownership); it is applied between two rounds, keeping the
  * history of every node that still exists. Safe from any thread. */
 void engine_reload(struct engine *e, struct config *cfg);
-/* engine_stop: asks the thread to stop and waits for it. Safe from any
- * thread but the engine's; a no-op when not started. */
+/* engine_begin_stop: asks the thread to stop without waiting: it plans
+ * and starts nothing more, gives running actions up to ENGINE_STOP_GRACE
+ * (8 s) to finish, journals those still running as interrupted and
+ * ends. Safe from any thread. */
+void engine_begin_stop(struct engine *e);
+/* engine_stop: engine_begin_stop(), then waits for the thread. Safe
+ * from any thread but the engine's; a no-op when not started. */
 void engine_stop(struct engine *e);
 /* engine_free: stops the engine if needed and frees it; NULL is a
  * no-op. */

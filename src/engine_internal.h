@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "config.h"
 #include "engine.h"
+#include "guard.h"
 #include "lag.h"
 #include "scrape.h"
 #include "tilt.h"
@@ -20,6 +21,9 @@
 #define STALE_INTERVALS 3
 #define MERKLE_SLOTS    4 /* Merkle compares running at once */
 #define MERKLE_RECHECKS 5 /* rechecks before a diff is taken as it is */
+/* seconds running actions get to finish once asked to stop (SPEC: exit
+ * within 10 s of SIGTERM) */
+#define ENGINE_STOP_GRACE 8.0
 
 struct cluster_rt;
 struct merklewalk;
@@ -92,6 +96,10 @@ struct node_rt {
     enum node_seen_role role;
     struct reported_lag *reported; /* heap, n_reported entries */
     size_t n_reported;
+    /* implausible values (guard.h): scrapes that showed each kind, and
+     * whether the last one did (a streak is logged once) */
+    uint64_t implausible[GUARD_IMPLAUSIBLE_KINDS];
+    bool implausible_on[GUARD_IMPLAUSIBLE_KINDS];
     /* assessed at the end of each round */
     enum health health;
     bool in_rotation;
@@ -107,8 +115,9 @@ struct cluster_rt {
     bool primary_seen; /* primary was observed reporting that role */
     struct poshist hist;
     struct hbhist hb;
-    double hb_value;   /* the heartbeat in flight */
-    double hb_ok_mono; /* when the primary last took one */
+    double hb_value;    /* the heartbeat in flight */
+    double hb_max_sent; /* the newest heartbeat sent (0: none yet) */
+    double hb_ok_mono;  /* when the primary last took one */
 };
 
 struct engine {

@@ -281,6 +281,12 @@ static void advance(struct executor *x)
             continue;
         if (fail_stop(x))
             return; /* never act unrecorded */
+        char why[192];
+        const char *refused = act_refusal(x, j, why, sizeof(why));
+        if (refused) { /* live and dry run alike, before any node call */
+            act_refuse(x, j, refused, why);
+            continue;
+        }
         struct slot *s = j->dry_run ? NULL : free_slot(x);
         if (!j->dry_run && !s)
             return; /* waits for a slot; replay resumes it after a crash */
@@ -615,6 +621,7 @@ void executor_tick(struct executor *x, double now)
     bool held = tilt_active(&x->e->tilt);
     take_acks(x);
     planner_set_paused(x->planner, remedy_paused(x->rem));
+    held |= x->draining; /* stopping: only running actions go on */
     struct queued_alert *batch[TAKE];
     size_t n = held ? 0 : remedy_take(x->rem, batch, TAKE);
     for (size_t i = 0; i < n; i++) {
@@ -625,6 +632,7 @@ void executor_tick(struct executor *x, double now)
         if (x->slots[i].child)
             act_poll_child(x, &x->slots[i], now);
     journal_flush(x);
+    guard_demotes_expire(&x->demotes, x->e->view.rounds);
     if (!held) {
         advance(x);
         for (size_t i = 0; i < x->n_throttles; i++)
@@ -647,6 +655,41 @@ void executor_tick(struct executor *x, double now)
 bool executor_idle(const struct executor *x)
 {
     return x->in_flight == 0;
+}
+
+void executor_drain(struct executor *x)
+{
+    x->draining = true;
+}
+
+unsigned executor_interrupt(struct executor *x)
+{
+    unsigned n = 0;
+    for (int i = 0; i < SLOTS; i++) {
+        struct slot *s = &x->slots[i];
+        struct job *j = s->job;
+        if (!j)
+            continue;
+        const char *action = runbook_action_name(j->steps[j->at]->action);
+        poller_req_cancel(s->req);
+        act_release_slot(s); /* kills an exec's process group */
+        act_journal_step(x, j, "outcome", "interrupted");
+        exec_audit(x, "interrupted", j, action,
+                   "replguard stopped and the action outlived the stop "
+                   "grace; not run again",
+                   j->dry_run, -1);
+        exec_remember(x, j, action, "interrupted", "stopped");
+        log_msg(LOG_WARN,
+                "msg=\"action interrupted by the stop\" cluster=%s "
+                "runbook=%s action=%s target=%s",
+                j->cluster, runbook_name(j->rb), action, j->target);
+        j->slot = NULL;
+        j->running = false;
+        x->in_flight--;
+        n++;
+    }
+    journal_flush(x);
+    return n;
 }
 
 void executor_reload_rules(struct executor *x, struct runbook_set *rules)
@@ -718,6 +761,7 @@ struct intent {
     char key[PLANNER_KEY_MAX];
     int step;
     char action[32], cluster[PLANNER_NAME_MAX], target[PLANNER_NAME_MAX];
+    char runbook[PLANNER_NAME_MAX], fingerprint[ALERT_MAX_FINGERPRINT + 1];
 };
 
 struct replay {
@@ -776,6 +820,28 @@ static void replay_step(struct replay *rp, const cJSON *o, bool intent)
     snprintf(it->action, sizeof(it->action), "%s", str(o, "action"));
     snprintf(it->cluster, sizeof(it->cluster), "%s", str(o, "cluster"));
     snprintf(it->target, sizeof(it->target), "%s", str(o, "target"));
+    snprintf(it->runbook, sizeof(it->runbook), "%s", str(o, "runbook"));
+    snprintf(it->fingerprint, sizeof(it->fingerprint), "%s",
+             str(o, "fingerprint"));
+}
+
+/* intent_origin: an intent's runbook and alert fingerprint; an intent
+ * journaled before they were recorded in it takes them from its job's
+ * plan and the plan's alert. */
+static void intent_origin(struct replay *rp, struct intent *it)
+{
+    const char *runbook = NULL;
+    uint64_t alert = 0;
+    if (it->runbook[0] && it->fingerprint[0])
+        return;
+    if (resume_origin(rp->resume, it->key, &runbook, &alert) < 0)
+        return;
+    if (!it->runbook[0])
+        snprintf(it->runbook, sizeof(it->runbook), "%s", runbook);
+    for (size_t i = 0; i < rp->n_alerts && !it->fingerprint[0]; i++)
+        if ((rp->alerts[i]->seq << 20 | rp->alerts[i]->index) == alert)
+            snprintf(it->fingerprint, sizeof(it->fingerprint), "%s",
+                     rp->alerts[i]->fingerprint);
 }
 
 static void replay_alerts(struct replay *rp, const char *text, uint64_t seq)
@@ -854,20 +920,24 @@ static void replay_finish(struct replay *rp)
 {
     struct executor *x = rp->x;
     for (size_t i = 0; i < rp->n_open; i++) {
-        const struct intent *it = &rp->open[i];
+        struct intent *it = &rp->open[i];
+        intent_origin(rp, it);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "outcome");
         cJSON_AddStringToObject(o, "job", it->key);
         cJSON_AddNumberToObject(o, "step", it->step);
         cJSON_AddStringToObject(o, "outcome", "interrupted");
         exec_journal_json(x, o);
-        struct audit_record ar = {.time = clock_wall(&x->e->clock),
-                                  .event = "interrupted",
-                                  .cluster = it->cluster,
-                                  .action = it->action,
-                                  .target = it->target,
-                                  .reason = "replguard stopped mid-action; "
-                                            "not run again"};
+        struct audit_record ar = {
+            .time = clock_wall(&x->e->clock),
+            .event = "interrupted",
+            .cluster = it->cluster,
+            .runbook = it->runbook[0] ? it->runbook : NULL,
+            .action = it->action,
+            .target = it->target,
+            .fingerprint = it->fingerprint[0] ? it->fingerprint : NULL,
+            .reason = "replguard stopped mid-action; "
+                      "not run again"};
         if (x->audit)
             audit_write(x->audit, &ar);
         log_msg(LOG_WARN,
@@ -953,6 +1023,7 @@ void executor_free(struct executor *x)
     runbook_set_free(x->rules);
     runbook_set_free(x->next_rules);
     audit_close(x->audit);
+    guard_demotes_reset(&x->demotes);
     free(x->throttles);
     free(x->counters);
     free(x->samples);

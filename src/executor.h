@@ -57,5 +57,14 @@ void executor_reload_rules(struct executor *x, struct runbook_set *rules);
 void executor_fill_view(struct executor *x, struct agent_view *v);
 /* executor_idle: whether no action is running (for shutdown). */
 bool executor_idle(const struct executor *x);
+/* executor_drain: stopping (SIGTERM/SIGINT): from now on executor_tick()
+ * plans nothing and starts no step, ramp move or verify (what is planned
+ * stays journaled, to resume at the next start); running actions go on
+ * until they finish. */
+void executor_drain(struct executor *x);
+/* executor_interrupt: ends every action still running (its child's group
+ * is killed, its request cancelled) and journals and audits each as
+ * interrupted, so a restart does not run it again. Returns how many. */
+unsigned executor_interrupt(struct executor *x);
 
 #endif

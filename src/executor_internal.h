@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "guard.h"
 #include "planner.h"
 #include "runbook.h"
 #include "view.h"
@@ -103,8 +104,10 @@ struct executor {
     struct recent recent[RECENT];
     size_t n_recent, recent_head;
     unsigned in_flight;
-    cJSON *batch;      /* journal records not written yet */
-    bool fail_stopped; /* the journal failed: logged, nothing acts */
+    cJSON *batch;                 /* journal records not written yet */
+    bool fail_stopped;            /* the journal failed: logged, nothing acts */
+    struct guard_demotes demotes; /* demotes running or not yet polled */
+    bool draining; /* stopping: nothing new starts, running ones finish */
     double audit_synced;
 };
 
@@ -156,6 +159,11 @@ void resume_plan(struct resume *r, const cJSON *o, uint64_t seq);
 void resume_intent(struct resume *r, const char *key, int step, uint64_t seq);
 void resume_cancel(struct resume *r, const char *key, uint64_t seq);
 void resume_interrupted(struct resume *r, const char *key, uint64_t seq);
+/* resume_origin: the runbook (borrowed from r) and alert (journal
+ * record << 20 | index; 0 when the plan had no steps) of the latest plan
+ * of job key. Returns 0, or -1 when no plan has that key. */
+int resume_origin(const struct resume *r, const char *key, const char **runbook,
+                  uint64_t *alert);
 /* resume_finish: puts every job that has steps not started (and was not
  * cancelled or interrupted) back on x, from its first step not started;
  * alerts (n_alerts, in journal order) are the journal's alerts. Returns
@@ -172,6 +180,19 @@ void act_release_slot(struct slot *s);
  * for j's current step; outcome may be NULL. */
 void act_journal_step(struct executor *x, const struct job *j, const char *type,
                       const char *outcome);
+/* act_refusal: whether j's current step must not run, checked before
+ * its intent in live and dry-run mode alike: the target's role does not
+ * fit the action (guard.h), a demote of the last healthy replica
+ * (counting demotes running or done since the last poll), promote.
+ * Returns the reason ("wrong_role", "last_healthy", "unsupported") with
+ * a sentence in why, or NULL. */
+const char *act_refusal(struct executor *x, const struct job *j, char *why,
+                        size_t n);
+/* act_refuse: records the refusal of j's current step (journal intent and
+ * outcome "refused", audit event "refused", skipped counter, recent, log)
+ * and moves j to its next step. */
+void act_refuse(struct executor *x, struct job *j, const char *reason,
+                const char *why);
 /* act_finish_step: records outcome o of j's current step (journal, audit,
  * counter, recent, log), frees its slot and moves j to its next step,
  * arming the verify when that was the last one. */

@@ -12,6 +12,9 @@
  *   replguard_ready                                            gauge 0/1
  *   replguard_dry_run                                          gauge 0/1
  *   replguard_merkle_compare_errors_total{cluster,replica}     counter
+ *   replguard_implausible_values_total{cluster,node,kind}      counter
+ *       scrapes of a replica showing a heartbeat or position that
+ *       cannot be true (guard.h)
  *   replguard_tilt                                             gauge 0/1
  *   replguard_tilt_total{reason}                               counter
  *       TILT (tilt.h): 1 while actions are held after a stall or a
@@ -141,6 +144,26 @@ static void render_failures(const struct agent_view *v, struct buf *out)
                                 {"node", n->name},
                                 {"reason", scrape_reason_name(r)}};
             sample(&f, l, ARRAY_LEN(l), int_value(n->failures[r]));
+        }
+    }
+}
+
+static void render_implausible(const struct agent_view *v, struct buf *out)
+{
+    struct family f = {out, "replguard_implausible_values_total", "counter",
+                       "Scrapes of a replica that showed a value that cannot "
+                       "be true, by kind (its lag is unknown meanwhile).",
+                       false};
+    for (size_t i = 0; i < v->n_nodes; i++) {
+        const struct node_view *n = &v->nodes[i];
+        if (!is_replica(n))
+            continue;
+        for (int k = 0; k < GUARD_IMPLAUSIBLE_KINDS; k++) {
+            struct label l[] = {
+                {"cluster", n->cluster},
+                {"node", n->name},
+                {"kind", guard_implausible_name((enum guard_implausible)k)}};
+            sample(&f, l, ARRAY_LEN(l), int_value(n->implausible[k]));
         }
     }
 }
@@ -466,6 +489,7 @@ void exporter_render(const struct agent_view *v, struct buf *out)
     for (size_t i = 0; i < ARRAY_LEN(node_families); i++)
         render_node_family(v, &node_families[i], out);
     render_health(v, out);
+    render_implausible(v, out);
     render_merkle_buckets(v, out);
     render_remediation(v, out);
     render_agent(v, out);

@@ -169,7 +169,7 @@ enum health health_classify(const struct replica_view *v,
         return HEALTH_UNKNOWN;
     if (!v->connected)
         return HEALTH_UNHEALTHY;
-    if (!v->have_lag)
+    if (!v->have_lag || v->implausible)
         return HEALTH_UNKNOWN;
     if (v->lag >= t->critical)
         return HEALTH_UNHEALTHY;
@@ -190,6 +190,8 @@ bool read_rotation_ok(const struct replica_view *v, double max_lag,
         r = "disconnected";
     else if (v->demoted)
         r = "demoted";
+    else if (v->implausible)
+        r = v->implausible;
     else if (!v->have_lag)
         r = "lag unknown";
     else if (v->lag > max_lag)

@@ -117,16 +117,20 @@ struct replica_view {
     bool demoted;
     bool have_lag; /* the chosen lag source has a number */
     double lag;    /* seconds, when have_lag */
+    /* non-NULL: the replica reported a value that cannot be true (this
+     * says which, "implausible heartbeat"); its lag is unknown */
+    const char *implausible;
 };
 
 /* health_classify: healthy below warning, degraded from warning,
  * unhealthy from critical or when disconnected, unknown when stale,
- * unreachable or without a lag number. */
+ * unreachable, implausible or without a lag number. */
 enum health health_classify(const struct replica_view *v,
                             const struct thresholds *t);
 
 /* read_rotation_ok: whether the replica may serve reads: reachable,
- * fresh, connected, not demoted, with a lag of at most max_lag. When it
+ * fresh, connected, not demoted, not implausible, with a lag of at most
+ * max_lag. When it
  * may not, *why (if not NULL) gets a short reason. */
 bool read_rotation_ok(const struct replica_view *v, double max_lag,
                       const char **why);

@@ -133,6 +133,21 @@ void resume_interrupted(struct resume *r, const char *key, uint64_t seq)
     mark(r, key, seq, MARK_INTERRUPTED);
 }
 
+int resume_origin(const struct resume *r, const char *key, const char **runbook,
+                  uint64_t *alert)
+{
+    const struct resume_plan *found = NULL;
+    for (size_t i = 0; i < r->n_plans; i++)
+        if (strcmp(r->plans[i].key, key) == 0 &&
+            (!found || r->plans[i].seq > found->seq))
+            found = &r->plans[i];
+    if (!found)
+        return -1;
+    *runbook = found->runbook;
+    *alert = found->alert;
+    return 0;
+}
+
 /* by_key_seq: plans by key, then journal order. */
 static int by_key_seq(const void *a, const void *b)
 {

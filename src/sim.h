@@ -145,6 +145,7 @@ enum sim_fault_kind {
     SIM_FAULT_GARBAGE,
     SIM_FAULT_SLOW_BODY,
     SIM_FAULT_DOWN,
+    SIM_FAULT_LIE,
     SIM_FAULT_KINDS
 };
 
@@ -159,6 +160,10 @@ struct sim_fault {
     double rate;       /* ingest_burst: writes per second; default ten
                           times the ingest rate */
     char agent_id[64]; /* trip_breaker: default "agent-1" */
+    char what[24];     /* lie: "heartbeat_ahead" (default: /metrics shows
+                          a heartbeat an hour newer than the one applied)
+                          or "position_ahead" (a position a million
+                          writes past the primary's) */
 };
 
 /* sim_fault_name: "slow_apply", ...; sim_fault_parse: the reverse,

@@ -513,7 +513,8 @@ static unsigned parse_fault(struct call *c, struct sim_fault *f, int *ni,
         {"factor", F_NUM, false, &factor, 0},
         {"buckets", F_NUM, false, &buckets, 0},
         {"rate", F_NUM, false, &rate, 0},
-        {"agent_id", F_STR, false, f->agent_id, sizeof(f->agent_id)}};
+        {"agent_id", F_STR, false, f->agent_id, sizeof(f->agent_id)},
+        {"what", F_STR, false, f->what, sizeof(f->what)}};
     if (get_fields(c->rq, fl, ARRAY_LEN(fl), err, errlen) < 0 ||
         check_fault(factor, rate, buckets, err, errlen) < 0)
         return 400;

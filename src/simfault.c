@@ -20,6 +20,7 @@ static const char *const fault_names[SIM_FAULT_KINDS] = {
     [SIM_FAULT_GARBAGE] = "garbage",
     [SIM_FAULT_SLOW_BODY] = "slow_body",
     [SIM_FAULT_DOWN] = "down",
+    [SIM_FAULT_LIE] = "lie",
 };
 
 const char *sim_fault_name(enum sim_fault_kind kind)
@@ -96,6 +97,12 @@ static int fill_defaults(const struct sim *s, struct sim_fault *f, char *err,
         f->buckets = 16;
     if (!bad && f->agent_id[0] == '\0')
         snprintf(f->agent_id, sizeof(f->agent_id), "agent-1");
+    if (!bad && f->what[0] == '\0')
+        snprintf(f->what, sizeof(f->what), "heartbeat_ahead");
+    else if (!bad && f->kind == SIM_FAULT_LIE &&
+             strcmp(f->what, "heartbeat_ahead") != 0 &&
+             strcmp(f->what, "position_ahead") != 0)
+        bad = "what must be heartbeat_ahead or position_ahead";
     if (bad)
         snprintf(err, errlen, "%s", bad);
     return bad ? -1 : 0;

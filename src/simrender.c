@@ -4,6 +4,7 @@
 #include "merkle.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 static const char *const endpoint_names[SIM_EP_COUNT] = {
     [SIM_EP_HEARTBEAT] = "heartbeat",
@@ -91,13 +92,18 @@ void sim_render_metrics(const struct sim *s, unsigned ci, unsigned ni,
 {
     const struct cluster *c = &s->clusters[ci];
     const struct node *n = &c->nodes[ni];
+    /* the lie fault: values no honest node could report */
+    const struct fault_slot *lie = &n->faults[SIM_FAULT_LIE];
+    bool hb_lie = lie->on && strcmp(lie->f.what, "heartbeat_ahead") == 0;
+    bool pos_lie = lie->on && strcmp(lie->f.what, "position_ahead") == 0;
     head(out, "stemedb_assertions_indexed_total", "counter",
          "Position of the last assertion this node applied.");
     buf_printf(out, "stemedb_assertions_indexed_total %" PRIu64 "\n",
-               n->applied);
+               pos_lie ? c->position + 1000000 : n->applied);
     head(out, "stemedb_heartbeat_timestamp_seconds", "gauge",
          "Timestamp carried by the last heartbeat this node applied.");
-    buf_printf(out, "stemedb_heartbeat_timestamp_seconds %.6f\n", n->hb_ts);
+    buf_printf(out, "stemedb_heartbeat_timestamp_seconds %.6f\n",
+               hb_lie ? clock_wall(&s->clock) + 3600 : n->hb_ts);
     render_role(c, ni, out);
     if (c->primary == ni) {
         render_primary(s, c, out);

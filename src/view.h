@@ -26,6 +26,16 @@ enum scrape_reason {
  * "too_large". */
 const char *scrape_reason_name(enum scrape_reason r);
 
+/* Node values that cannot be true (guard.h judges them). */
+enum guard_implausible {
+    GUARD_HEARTBEAT_AHEAD, /* a heartbeat newer than any replguard sent */
+    GUARD_POSITION_AHEAD,  /* a replica's position past its primary's */
+    GUARD_IMPLAUSIBLE_KINDS
+};
+
+/* guard_implausible_name: "heartbeat_ahead", "position_ahead". */
+const char *guard_implausible_name(enum guard_implausible k);
+
 struct node_view {
     const char *cluster;
     const char *name;
@@ -48,6 +58,9 @@ struct node_view {
     double hb_lag, pos_lag, reported_lag; /* seconds */
     uint64_t lag_positions;
     enum health health;
+    /* values that cannot be true (guard.h): scrapes that showed each,
+     * since start; while one shows, the replica's lag is unknown */
+    uint64_t implausible[GUARD_IMPLAUSIBLE_KINDS];
     bool in_rotation;         /* at the cluster's read_max_lag */
     const char *rotation_why; /* NULL when in rotation */
 

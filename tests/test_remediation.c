@@ -390,6 +390,9 @@ START_TEST(kill_9_mid_action_runs_nothing_twice)
      * same alert re-sent is a duplicate */
     agent_start(&ag);
     wait_audit("interrupted", NULL, NULL, 1);
+    /* with the job's runbook and alert, from the journal */
+    ck_assert_int_eq(audit_count("interrupted", "runbook", "slow-exec"), 1);
+    ck_assert_int_eq(audit_count("interrupted", "fingerprint", "dd01"), 1);
     ck_assert_int_eq(webhook(b.data), 200);
     wait_audit("skipped", "reason", "duplicate", 1);
     sleep_ms(300);
@@ -607,8 +610,13 @@ START_TEST(demote_but_never_the_last_healthy_replica)
     r[15] = '3';
     sleep_ms(1100); /* past the cooldown */
     ck_assert_int_eq(webhook(b.data), 200);
-    wait_audit("action", "reason", "refused: it is the last healthy replica",
+    wait_audit("refused", "reason",
+               "last_healthy: node3 is the last healthy replica (counting "
+               "demotes running or done since the last poll)",
                1);
+    assert_wait(ag.base, "replguard_remediation_skipped_total",
+                "cluster=\"c1\",runbook=\"out\",reason=\"last_healthy\"", EQ,
+                1);
     ck_assert_double_eq(admin("node1", "demote"), 1);
     buf_free(&b);
 }
