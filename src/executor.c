@@ -392,18 +392,22 @@ static void journal_plan(struct executor *x, size_t i,
     cJSON_AddStringToObject(o, "runbook", runbook_name(d->rb));
     cJSON_AddStringToObject(o, "cluster", d->cluster);
     cJSON_AddStringToObject(o, "target", d->target);
-    cJSON_AddBoolToObject(o, "ran", d->kind == PLAN_RUN && !d->on_resolved);
     cJSON_AddNumberToObject(o, "cooldown", runbook_cooldown(d->rb));
     cJSON_AddNumberToObject(o, "t", clock_wall(&x->e->clock));
     cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+    /* "ran" as the planner books it: when any step of the key runs, not
+     * only the first (which its `when` may skip) */
+    bool ran = false;
     for (size_t k = i; k < x->plans.n; k++) {
         const struct plan_decision *s = &x->plans.v[k];
         if (strcmp(s->key, d->key) != 0)
             break;
+        ran = ran || (s->kind == PLAN_RUN && !s->on_resolved);
         if (s->step && (s->kind == PLAN_RUN || s->kind == PLAN_ESCALATE))
             cJSON_AddItemToArray(steps, cJSON_CreateNumber(step_index(
                                             s->rb, s->step, s->on_resolved)));
     }
+    cJSON_AddBoolToObject(o, "ran", ran);
     if (cJSON_GetArraySize(steps) > 0) {
         cJSON_AddNumberToObject(o, "record", (double)a->seq);
         cJSON_AddNumberToObject(o, "index", (double)a->index);
