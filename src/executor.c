@@ -311,6 +311,7 @@ static void reap(struct executor *x, double now, bool held)
         }
         *pp = j->next;
         queued_alert_free(j->alert);
+        runbook_set_free(j->set);
         free(j);
     }
 }
@@ -323,6 +324,7 @@ struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
     snprintf(j->cluster, sizeof(j->cluster), "%s", d->cluster);
     snprintf(j->target, sizeof(j->target), "%s", d->target);
     j->rb = d->rb;
+    j->set = x->rules ? runbook_set_ref(x->rules) : NULL;
     j->dry_run = d->dry_run;
     j->on_resolved = d->on_resolved;
     j->lag_before = d->lag_before;
@@ -613,11 +615,6 @@ void executor_tick(struct executor *x, double now)
                                  people, synced once a second */
         x->audit_synced = now;
     }
-    if (!x->jobs && x->next_rules) {
-        runbook_set_free(x->rules);
-        x->rules = x->next_rules;
-        x->next_rules = NULL;
-    }
 }
 
 bool executor_idle(const struct executor *x)
@@ -625,10 +622,21 @@ bool executor_idle(const struct executor *x)
     return x->in_flight == 0;
 }
 
+/* executor_reload_rules: the new set plans every alert from now on; a
+ * job keeps a reference to the set it was planned under and finishes
+ * (steps, verify, on_resolved merge) by its rules. */
 void executor_reload_rules(struct executor *x, struct runbook_set *rules)
 {
-    runbook_set_free(x->next_rules);
-    x->next_rules = rules;
+    size_t old_jobs = 0;
+    for (const struct job *j = x->jobs; j; j = j->next)
+        old_jobs++;
+    runbook_set_free(x->rules);
+    x->rules = rules;
+    log_msg(LOG_INFO,
+            "msg=\"runbooks reloaded: new alerts are planned with them now; "
+            "jobs under way finish under the runbooks they started with\" "
+            "runbooks=%zu jobs_under_previous=%zu",
+            runbook_set_count(rules), old_jobs);
 }
 
 /* --- the view ------------------------------------------------------------- */
@@ -918,6 +926,7 @@ void executor_free(struct executor *x)
         struct job *j = x->jobs;
         x->jobs = j->next;
         queued_alert_free(j->alert);
+        runbook_set_free(j->set);
         free(j);
     }
     for (int i = 0; i < SLOTS; i++) {
@@ -927,7 +936,6 @@ void executor_free(struct executor *x)
     planner_free(x->planner);
     plan_list_free(&x->plans);
     runbook_set_free(x->rules);
-    runbook_set_free(x->next_rules);
     audit_close(x->audit);
     free(x->throttles);
     free(x->counters);
