@@ -243,13 +243,24 @@ static struct slot *free_slot(struct executor *x)
     return NULL;
 }
 
+/* firing_in_flight: whether the firing job key has a step running: its
+ * on_resolved steps wait for it (undo after the act, never before). */
+static bool firing_in_flight(const struct executor *x, const char *key)
+{
+    for (const struct job *k = x->jobs; key[0] && k; k = k->next)
+        if (k->running && !k->on_resolved && strcmp(k->key, key) == 0)
+            return true;
+    return false;
+}
+
 /* advance: starts the next step of every idle job while slots last. A
  * step's intent is journaled only once it has a slot and is about to
  * run: an intent is a promise that the act follows at once. */
 static void advance(struct executor *x)
 {
     for (struct job *j = x->jobs; j; j = j->next) {
-        if (j->running || j->cancelled || j->at == j->n)
+        if (j->running || j->cancelled || j->at == j->n ||
+            firing_in_flight(x, j->after))
             continue;
         if (fail_stop(x))
             return; /* never act unrecorded */
@@ -420,6 +431,8 @@ static void journal_plan(struct executor *x, size_t i,
     exec_journal_json(x, o);
 }
 
+/* cancel: the firing job's steps not started are cancelled, one audit
+ * line each; a step in flight finishes (and is audited) as it ends. */
 static void cancel(struct executor *x, const struct plan_decision *d)
 {
     for (struct job *j = x->jobs; j; j = j->next) {
@@ -430,7 +443,10 @@ static void cancel(struct executor *x, const struct plan_decision *d)
         cJSON_AddStringToObject(o, "type", "cancel");
         cJSON_AddStringToObject(o, "job", j->key);
         exec_journal_json(x, o); /* a restart must not resume it */
-        exec_audit(x, "cancelled", j, NULL, "alert resolved", j->dry_run, -1);
+        for (size_t i = j->at + (j->running ? 1 : 0); i < j->n; i++)
+            exec_audit(x, "cancelled", j,
+                       runbook_action_name(j->steps[i]->action),
+                       "alert resolved", j->dry_run, -1);
     }
 }
 
@@ -455,7 +471,7 @@ static void skipped(struct executor *x, const struct plan_decision *d,
 /* take_decisions: journals, audits and queues the plans of one alert. */
 static void take_decisions(struct executor *x, const struct queued_alert *a)
 {
-    const char *booked = "";
+    const char *booked = "", *cancelled = "";
     for (size_t i = 0; i < x->plans.n; i++) {
         const struct plan_decision *d = &x->plans.v[i];
         /* every key the planner booked is journaled once, before any of
@@ -469,6 +485,7 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
             skipped(x, d, a);
         } else if (d->kind == PLAN_CANCEL) {
             cancel(x, d);
+            cancelled = d->key; /* its on_resolved steps follow */
         } else if (d->kind == PLAN_ESCALATE) {
             struct job *j = exec_new_job(x, d, a);
             act_escalation(x, j, "escalate_when");
@@ -478,6 +495,8 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
             struct job *j = job_for(x, d, a);
             if (j->n < RUNBOOK_MAX_STEPS)
                 j->steps[j->n++] = d->step;
+            if (d->on_resolved)
+                snprintf(j->after, sizeof(j->after), "%s", cancelled);
         }
     }
 }

@@ -55,6 +55,8 @@ struct job {
     double lag_before, verify_at;
     struct queued_alert *alert; /* labels for templates and exec */
     struct slot *slot;
+    char after[PLANNER_KEY_MAX]; /* on_resolved: the firing job whose step
+                                    in flight it waits for ("" none) */
 };
 
 /* A throttle replguard set, and its way back (restore_throttle). */
