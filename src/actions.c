@@ -101,7 +101,7 @@ void act_finish_step(struct executor *x, struct job *j, enum outcome o,
     j->running = false;
     x->in_flight--;
     j->at++;
-    if (j->at == j->n && !j->dry_run && !j->on_resolved &&
+    if (j->at == j->n && !j->dry_run && !j->on_resolved && !j->cancelled &&
         runbook_verify_within(j->rb) > 0)
         j->verify_at = clock_mono(&x->e->clock) + runbook_verify_within(j->rb);
 }

@@ -271,13 +271,24 @@ static struct slot *free_slot(struct executor *x)
     return NULL;
 }
 
+/* firing_in_flight: whether the firing job key has a step running: its
+ * on_resolved steps wait for it (undo after the act, never before). */
+static bool firing_in_flight(const struct executor *x, const char *key)
+{
+    for (const struct job *k = x->jobs; key[0] && k; k = k->next)
+        if (k->running && !k->on_resolved && strcmp(k->key, key) == 0)
+            return true;
+    return false;
+}
+
 /* advance: starts the next step of every idle job while slots last. A
  * step's intent is journaled only once it has a slot and is about to
  * run: an intent is a promise that the act follows at once. */
 static void advance(struct executor *x)
 {
     for (struct job *j = x->jobs; j; j = j->next) {
-        if (j->running || j->cancelled || j->at == j->n)
+        if (j->running || j->cancelled || j->at == j->n ||
+            firing_in_flight(x, j->after))
             continue;
         if (fail_stop(x))
             return; /* never act unrecorded */
@@ -345,6 +356,7 @@ static void reap(struct executor *x, double now, bool held)
         }
         *pp = j->next;
         queued_alert_free(j->alert);
+        runbook_set_free(j->set);
         free(j);
     }
 }
@@ -357,6 +369,7 @@ struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
     snprintf(j->cluster, sizeof(j->cluster), "%s", d->cluster);
     snprintf(j->target, sizeof(j->target), "%s", d->target);
     j->rb = d->rb;
+    j->set = x->rules ? runbook_set_ref(x->rules) : NULL;
     j->dry_run = d->dry_run;
     j->on_resolved = d->on_resolved;
     j->lag_before = d->lag_before;
@@ -426,18 +439,22 @@ static void journal_plan(struct executor *x, size_t i,
     cJSON_AddStringToObject(o, "runbook", runbook_name(d->rb));
     cJSON_AddStringToObject(o, "cluster", d->cluster);
     cJSON_AddStringToObject(o, "target", d->target);
-    cJSON_AddBoolToObject(o, "ran", d->kind == PLAN_RUN && !d->on_resolved);
     cJSON_AddNumberToObject(o, "cooldown", runbook_cooldown(d->rb));
     cJSON_AddNumberToObject(o, "t", clock_wall(&x->e->clock));
     cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+    /* "ran" as the planner books it: when any step of the key runs, not
+     * only the first (which its `when` may skip) */
+    bool ran = false;
     for (size_t k = i; k < x->plans.n; k++) {
         const struct plan_decision *s = &x->plans.v[k];
         if (strcmp(s->key, d->key) != 0)
             break;
+        ran = ran || (s->kind == PLAN_RUN && !s->on_resolved);
         if (s->step && (s->kind == PLAN_RUN || s->kind == PLAN_ESCALATE))
             cJSON_AddItemToArray(steps, cJSON_CreateNumber(step_index(
                                             s->rb, s->step, s->on_resolved)));
     }
+    cJSON_AddBoolToObject(o, "ran", ran);
     if (cJSON_GetArraySize(steps) > 0) {
         cJSON_AddNumberToObject(o, "record", (double)a->seq);
         cJSON_AddNumberToObject(o, "index", (double)a->index);
@@ -448,6 +465,8 @@ static void journal_plan(struct executor *x, size_t i,
     exec_journal_json(x, o);
 }
 
+/* cancel: the firing job's steps not started are cancelled, one audit
+ * line each; a step in flight finishes (and is audited) as it ends. */
 static void cancel(struct executor *x, const struct plan_decision *d)
 {
     for (struct job *j = x->jobs; j; j = j->next) {
@@ -458,7 +477,10 @@ static void cancel(struct executor *x, const struct plan_decision *d)
         cJSON_AddStringToObject(o, "type", "cancel");
         cJSON_AddStringToObject(o, "job", j->key);
         exec_journal_json(x, o); /* a restart must not resume it */
-        exec_audit(x, "cancelled", j, NULL, "alert resolved", j->dry_run, -1);
+        for (size_t i = j->at + (j->running ? 1 : 0); i < j->n; i++)
+            exec_audit(x, "cancelled", j,
+                       runbook_action_name(j->steps[i]->action),
+                       "alert resolved", j->dry_run, -1);
     }
 }
 
@@ -483,7 +505,7 @@ static void skipped(struct executor *x, const struct plan_decision *d,
 /* take_decisions: journals, audits and queues the plans of one alert. */
 static void take_decisions(struct executor *x, const struct queued_alert *a)
 {
-    const char *booked = "";
+    const char *booked = "", *cancelled = "";
     for (size_t i = 0; i < x->plans.n; i++) {
         const struct plan_decision *d = &x->plans.v[i];
         /* every key the planner booked is journaled once, before any of
@@ -497,6 +519,7 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
             skipped(x, d, a);
         } else if (d->kind == PLAN_CANCEL) {
             cancel(x, d);
+            cancelled = d->key; /* its on_resolved steps follow */
         } else if (d->kind == PLAN_ESCALATE) {
             struct job *j = exec_new_job(x, d, a);
             act_escalation(x, j, "escalate_when");
@@ -506,6 +529,8 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
             struct job *j = job_for(x, d, a);
             if (j->n < RUNBOOK_MAX_STEPS)
                 j->steps[j->n++] = d->step;
+            if (d->on_resolved)
+                snprintf(j->after, sizeof(j->after), "%s", cancelled);
         }
     }
 }
@@ -645,11 +670,6 @@ void executor_tick(struct executor *x, double now)
                                  people, synced once a second */
         x->audit_synced = now;
     }
-    if (!x->jobs && x->next_rules) {
-        runbook_set_free(x->rules);
-        x->rules = x->next_rules;
-        x->next_rules = NULL;
-    }
 }
 
 bool executor_idle(const struct executor *x)
@@ -692,10 +712,21 @@ unsigned executor_interrupt(struct executor *x)
     return n;
 }
 
+/* executor_reload_rules: the new set plans every alert from now on; a
+ * job keeps a reference to the set it was planned under and finishes
+ * (steps, verify, on_resolved merge) by its rules. */
 void executor_reload_rules(struct executor *x, struct runbook_set *rules)
 {
-    runbook_set_free(x->next_rules);
-    x->next_rules = rules;
+    size_t old_jobs = 0;
+    for (const struct job *j = x->jobs; j; j = j->next)
+        old_jobs++;
+    runbook_set_free(x->rules);
+    x->rules = rules;
+    log_msg(LOG_INFO,
+            "msg=\"runbooks reloaded: new alerts are planned with them now; "
+            "jobs under way finish under the runbooks they started with\" "
+            "runbooks=%zu jobs_under_previous=%zu",
+            runbook_set_count(rules), old_jobs);
 }
 
 /* --- the view ------------------------------------------------------------- */
@@ -1012,6 +1043,7 @@ void executor_free(struct executor *x)
         struct job *j = x->jobs;
         x->jobs = j->next;
         queued_alert_free(j->alert);
+        runbook_set_free(j->set);
         free(j);
     }
     for (int i = 0; i < SLOTS; i++) {
@@ -1021,7 +1053,6 @@ void executor_free(struct executor *x)
     planner_free(x->planner);
     plan_list_free(&x->plans);
     runbook_set_free(x->rules);
-    runbook_set_free(x->next_rules);
     audit_close(x->audit);
     guard_demotes_reset(&x->demotes);
     free(x->throttles);

@@ -49,8 +49,9 @@ void executor_tick(struct executor *x, double now);
  * wait, running actions finish. */
 void executor_audit_tilt(struct executor *x, const char *event,
                          const char *why);
-/* executor_reload_rules: swaps in new runbooks (owned) once nothing is
- * running; until then the old ones stay. */
+/* executor_reload_rules: swaps in new runbooks (owned) at once: alerts
+ * are planned with them from now on, while jobs already planned finish
+ * under the set they were planned with (each holds a reference). */
 void executor_reload_rules(struct executor *x, struct runbook_set *rules);
 /* executor_fill_view: adds remediation's counters, throttles, pause and
  * recent actions to v (strings owned by x, valid until the next tick). */

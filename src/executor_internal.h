@@ -48,12 +48,16 @@ struct job {
     char key[PLANNER_KEY_MAX];
     char cluster[PLANNER_NAME_MAX], target[PLANNER_NAME_MAX];
     const struct runbook *rb;
+    struct runbook_set *set; /* rb's set: a reference, so a reload that
+                                swaps the rules leaves this job's alone */
     const struct runbook_step *steps[RUNBOOK_MAX_STEPS + 1];
     size_t n, at;
     bool dry_run, cancelled, running, on_resolved;
     double lag_before, verify_at;
     struct queued_alert *alert; /* labels for templates and exec */
     struct slot *slot;
+    char after[PLANNER_KEY_MAX]; /* on_resolved: the firing job whose step
+                                    in flight it waits for ("" none) */
 };
 
 /* A throttle replguard set, and its way back (restore_throttle). */
@@ -89,7 +93,7 @@ struct recent {
 struct executor {
     struct engine *e;
     struct remedy *rem;
-    struct runbook_set *rules, *next_rules;
+    struct runbook_set *rules; /* what new alerts are planned with */
     struct planner *planner;
     struct audit *audit;
     struct plan_list plans;
@@ -136,9 +140,9 @@ void exec_remember(struct executor *x, const struct job *j, const char *action,
  * name (owned by e), or NULL when no cluster has that name. */
 struct cluster_rt *exec_cluster_named(struct engine *e, const char *name);
 
-/* exec_new_job: a job for decision d (no steps yet) on a copy of alert
- * a, put at the tail of x's jobs (they start in that order); owned by
- * x. */
+/* exec_new_job: a job for decision d (no steps yet, d->rb of x->rules,
+ * whose reference the job holds) on a copy of alert a, put at the tail
+ * of x's jobs (they start in that order); owned by x. */
 struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
                          const struct queued_alert *a);
 

@@ -306,12 +306,27 @@ static bool resolve_target(struct job *j, plan_lookup_fn lookup, void *ctx)
     return false;
 }
 
+/* resolve_known: whether j is a firing alert whose resolve (the same
+ * fingerprint and startsAt) was planned already: a late or reordered
+ * notification of an alert that is over, not one to act on. */
+static bool resolve_known(const struct job *j)
+{
+    if (j->a->resolved)
+        return false;
+    struct plan_alert resolved = *j->a;
+    resolved.resolved = true;
+    char key[PLANNER_KEY_MAX];
+    planner_dedupe_key(&resolved, runbook_name(j->rb), key, sizeof(key));
+    return table_get(&j->p->seen, key) > j->now - PLANNER_DEDUPE_TTL;
+}
+
 /* gate: the checks before any step; false when the runbook is skipped. */
 static bool gate(struct job *j)
 {
     struct planner *p = j->p;
     const char *cluster = j->tgt.cluster;
-    if (table_get(&p->seen, j->key) > j->now - PLANNER_DEDUPE_TTL) {
+    if (table_get(&p->seen, j->key) > j->now - PLANNER_DEDUPE_TTL ||
+        resolve_known(j)) {
         skip(j, SKIP_DUPLICATE, NULL);
         return false;
     }

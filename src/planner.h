@@ -13,7 +13,8 @@
  *              alert's `cluster` label, else the one cluster having a
  *              node of that name (none or several: unknown_target)
  *   duplicate  the same alert (fingerprint, startsAt, status) for this
- *              runbook was planned before
+ *              runbook was planned before, or a firing alert's resolve
+ *              was (a late or reordered firing: it must not act)
  *   paused     remediation is paused
  *   blocked    an escalation latched the cluster until an ack
  *   stale      the target or its primary was not polled successfully in
@@ -26,7 +27,9 @@
  *              or the runbook says so); `when` false or unknown: skipped
  *              with reason condition
  * A resolved alert runs the runbook's on_resolved steps (no cooldown or
- * budget: they undo) and cancels the firing alert's steps not started. */
+ * budget: they undo) and cancels the firing alert's steps not started
+ * (its PLAN_CANCEL comes first; the executor starts on_resolved only once
+ * the firing job's step in flight has finished). */
 #ifndef REPLGUARD_PLANNER_H
 #define REPLGUARD_PLANNER_H
 

@@ -28,6 +28,7 @@ struct remedy {
     char *dir;
     struct queued_alert **q; /* ring of REMEDY_QUEUE_CAP */
     size_t head, len;
+    size_t reserved; /* places held for submissions being journaled */
     char *acks[MAX_ACKS];
     size_t n_acks;
     bool paused, stopping;
@@ -234,22 +235,28 @@ static void wake(struct remedy *r)
 static bool push(struct remedy *r, struct queued_alert *a)
 {
     pthread_mutex_lock(&r->mu);
-    bool ok = r->len < REMEDY_QUEUE_CAP;
+    bool ok = r->len + r->reserved < REMEDY_QUEUE_CAP;
     if (ok)
         r->q[(r->head + r->len++) % REMEDY_QUEUE_CAP] = a;
     pthread_mutex_unlock(&r->mu);
     return ok;
 }
 
-static bool has_room(struct remedy *r, size_t n, enum remedy_status *why)
+/* reserve: holds n places in the queue for a submission before any of
+ * it is journaled, so that what is journaled always finds its place
+ * (the answer is then 200, never a 503 for a payload already durable);
+ * false, holding nothing, when it is full, stopping or failed. */
+static bool reserve(struct remedy *r, size_t n, enum remedy_status *why)
 {
+    *why = journal_failed(r->journal) ? REMEDY_FAILED : REMEDY_OK;
     pthread_mutex_lock(&r->mu);
-    *why = r->stopping                     ? REMEDY_STOPPING
-           : r->len + n > REMEDY_QUEUE_CAP ? REMEDY_FULL
-                                           : REMEDY_OK;
+    if (*why == REMEDY_OK)
+        *why = r->stopping                                   ? REMEDY_STOPPING
+               : r->len + r->reserved + n > REMEDY_QUEUE_CAP ? REMEDY_FULL
+                                                             : REMEDY_OK;
+    if (*why == REMEDY_OK)
+        r->reserved += n;
     pthread_mutex_unlock(&r->mu);
-    if (*why == REMEDY_OK && journal_failed(r->journal))
-        *why = REMEDY_FAILED;
     return *why == REMEDY_OK;
 }
 
@@ -306,25 +313,23 @@ struct submission {
 };
 
 /* finish: queues the alerts of the records that are durable, in order,
- * and tells the caller. */
+ * in the places reserved for them, and tells the caller. */
 static void finish(struct submission *s)
 {
     enum remedy_status st = REMEDY_OK;
+    struct remedy *r = s->r;
+    pthread_mutex_lock(&r->mu);
+    r->reserved -= s->n;
     for (size_t i = 0; i < s->n; i++) {
         struct queued_alert *a = s->alerts[i];
         if (s->chunks[i / CHUNK].rc < 0) {
             st = REMEDY_FAILED;
             queued_alert_free(a);
-        } else if (!push(s->r, a)) {
-            /* room was checked, but another request may have taken it:
-             * an alert journaled and not queued is found by the restart
-             * replay and sent again by Alertmanager, which retries the
-             * 503 */
-            if (st == REMEDY_OK)
-                st = REMEDY_FULL;
-            queued_alert_free(a);
+        } else {
+            r->q[(r->head + r->len++) % REMEDY_QUEUE_CAP] = a;
         }
     }
+    pthread_mutex_unlock(&r->mu);
     wake(s->r);
     s->done(s->ctx, st);
     free(s->alerts);
@@ -349,7 +354,7 @@ void remedy_submit_async(struct remedy *r, const struct alert_payload *p,
                          remedy_done_fn done, void *ctx)
 {
     enum remedy_status st;
-    if (!has_room(r, p->nalerts, &st)) {
+    if (!reserve(r, p->nalerts, &st)) {
         done(ctx, st);
         return;
     }

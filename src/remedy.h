@@ -61,8 +61,10 @@ enum remedy_status {
     REMEDY_FAILED,   /* the journal failed (fail-stop): 503 */
 };
 
-/* remedy_submit: journals the alerts of p (records of at most 100,
- * durable, group-committed) and queues them. Returns a remedy_status. */
+/* remedy_submit: reserves places in the queue for the alerts of p, then
+ * journals them (records of at most 100, durable, group-committed) and
+ * queues them in those places. Returns a remedy_status: REMEDY_FULL
+ * (nothing reserved) only before anything was journaled. */
 enum remedy_status remedy_submit(struct remedy *r,
                                  const struct alert_payload *p);
 

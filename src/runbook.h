@@ -133,8 +133,14 @@ int runbook_load(const char *path, struct runbook_set **out,
 int runbook_load_string(const char *name, const char *text, size_t len,
                         struct runbook_set **out, struct config_errors *errs);
 
-/* runbook_set_free: frees set and all its runbooks; NULL is a no-op. */
+/* runbook_set_free: drops a reference to set; the last one frees set and
+ * all its runbooks. NULL is a no-op. */
 void runbook_set_free(struct runbook_set *set);
+
+/* runbook_set_ref: takes one more reference to set (a loaded set has
+ * one), released with runbook_set_free(); returns set. Not atomic: every
+ * holder must be on one thread (the engine's). */
+struct runbook_set *runbook_set_ref(struct runbook_set *set);
 
 /* runbook_set_count: how many runbooks set holds. */
 size_t runbook_set_count(const struct runbook_set *set);

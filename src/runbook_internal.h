@@ -58,6 +58,7 @@ struct runbook {
 struct runbook_set {
     struct runbook **rb;
     size_t n, cap;
+    size_t refs; /* references besides the loader's */
 };
 
 /* --- reading ---------------------------------------------------------- */

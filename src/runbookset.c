@@ -39,10 +39,20 @@ static void free_runbook(struct runbook *rb)
     free(rb);
 }
 
+struct runbook_set *runbook_set_ref(struct runbook_set *set)
+{
+    set->refs++;
+    return set;
+}
+
 void runbook_set_free(struct runbook_set *set)
 {
     if (!set)
         return;
+    if (set->refs > 0) {
+        set->refs--;
+        return;
+    }
     for (size_t i = 0; i < set->n; i++)
         free_runbook(set->rb[i]);
     free(set->rb);

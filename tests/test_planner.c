@@ -250,6 +250,46 @@ START_TEST(resolve_cancels_and_restores)
 }
 END_TEST
 
+/* A resolve that comes before its firing (the same fingerprint and
+ * startsAt), or before a repeat of it: the firing must not act. Another
+ * firing instance (startsAt) is a new alert; a restart keeps the resolve
+ * (its key is journaled and restored). */
+START_TEST(firing_after_its_resolve_is_skipped)
+{
+    static const struct {
+        double starts, now;
+        bool resolved;
+        const char *want;
+    } cases[] = {
+        {100, 10, true, "cancel run:restore_throttle"},
+        {100, 11, false, "skip:duplicate"},
+        {100, 12, false, "skip:duplicate"},
+        /* another firing instance is a new alert */
+        {200, 13, false,
+         "skip:throttle:condition skip:force_sync:condition "
+         "run:reset_circuit_breakers skip:escalate:condition"},
+    };
+    struct fx f;
+    fx_init(&f);
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+        ck_assert_str_eq(plan(&f, LAG, "node2", "c1", cases[i].starts,
+                              cases[i].resolved, cases[i].now),
+                         cases[i].want);
+    /* after a restart, from the resolve's journaled key */
+    struct planner *q = planner_new();
+    char key[PLANNER_KEY_MAX];
+    struct label l[] = {{"alertname", LAG}, {"replica", "node2"}};
+    struct plan_alert a = {l, 2, "fp1", 300, true};
+    planner_dedupe_key(&a, "lag", key, sizeof(key));
+    planner_restore_key(q, key, 50);
+    planner_free(f.p);
+    f.p = q;
+    ck_assert_str_eq(plan(&f, LAG, "node2", "c1", 300, false, 60),
+                     "skip:duplicate");
+    fx_free(&f);
+}
+END_TEST
+
 START_TEST(dry_run_same_path)
 {
     struct fx f;
@@ -299,6 +339,7 @@ int main(void)
     tcase_add_test(tc, pause_stale_and_unknown_targets);
     tcase_add_test(tc, escalation_latches_until_ack);
     tcase_add_test(tc, resolve_cancels_and_restores);
+    tcase_add_test(tc, firing_after_its_resolve_is_skipped);
     tcase_add_test(tc, dry_run_same_path);
     tcase_add_test(tc, restore_rebuilds_bookkeeping);
     suite_add_tcase(s, tc);

@@ -167,6 +167,22 @@ START_TEST(defaults)
 }
 END_TEST
 
+/* A set lives while anyone holds a reference (a job planned under it
+ * after a reload swapped it out); ASan catches a use after the free. */
+START_TEST(set_references)
+{
+    struct runbook_set *set =
+        load_ok(STEP("  - action: http\n    url: \"http://h/x\"\n"));
+    ck_assert_ptr_eq(runbook_set_ref(set), set);
+    ck_assert_ptr_eq(runbook_set_ref(set), set);
+    runbook_set_free(set); /* the loader's */
+    runbook_set_free(set);
+    ck_assert_uint_eq(runbook_set_count(set), 1);
+    ck_assert_str_eq(runbook_name(runbook_set_get(set, 0)), "r");
+    runbook_set_free(set); /* the last: freed (LeakSanitizer checks) */
+}
+END_TEST
+
 START_TEST(directory)
 {
     char *dir = fixture("tests/fixtures/runbooks/dir/");
@@ -654,6 +670,7 @@ static Suite *runbook_suite(void)
 
     tcase_add_test(tc, spec_example);
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, set_references);
     tcase_add_test(tc, directory);
     tcase_add_test(tc, duplicate_across_files);
     tcase_add_test(tc, several_errors_in_order);
