@@ -1,5 +1,4 @@
 /* demostate.c: the demo's state directory and runbooks. */
-#define _XOPEN_SOURCE 700
 #include "demostate.h"
 
 #include "util.h"
