@@ -28,7 +28,7 @@ check() {
         contrib/grafana/replguard-dashboard.json; do
         [ -f "$d$share/$f" ] || fail "$d$share/$f missing"
     done
-    for f in README.md config.md; do
+    for f in README.md config.md reference.md; do
         [ -f "$d$docdir/$f" ] || fail "$d$docdir/$f missing"
     done
     unit="$d$unitdir/replguard.service"

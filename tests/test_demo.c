@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "simnode_harness.h"
 #include "demofeed.h"
 #include "demostate.h"
 #include "util.h"
@@ -78,19 +79,18 @@ static void demo_start(struct demo_run *r, const char *extra)
     replguard_path(bin, sizeof(bin));
     snprintf(ports, sizeof(ports), "%u,0,%u,%u", r->port[0], r->port[2],
              r->port[3]);
+    pid_t parent = getpid();
     r->pid = fork();
     ck_assert_int_ge(r->pid, 0);
     if (r->pid == 0) {
         int out = open(r->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int err = open(r->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(out, STDOUT_FILENO);
         dup2(err, STDERR_FILENO);
         setenv("REPLGUARD_DEMO_DIR", r->state, 1);
         setenv("REPLGUARD_DEMO_PORTS", ports, 1);
         setenv("REPLGUARD_DEMO_FIRST", "2", 1);
         const char *argv[] = {bin, "--demo", extra, NULL};
-        execv(bin, (char *const *)argv);
-        _exit(127);
+        exec_child(parent, out, argv); /* under valgrind in check-valgrind */
     }
 }
 
@@ -123,6 +123,7 @@ static void wait_for(const struct demo_run *r, const char *path,
                      const char *text, int secs)
 {
     struct timespec nap = {0, 200 * 1000000L};
+    secs = (int)(secs * wait_scale());
     for (int i = 0; i < secs * 5; i++) {
         if (file_has(path, text))
             return;
