@@ -46,6 +46,7 @@ struct demo {
     pthread_cond_t cv;
     bool stopping;
     char node1[128];
+    double limit; /* node1's ingest limit as last printed; 0: none */
 };
 
 /* One episode: what the terminal is told, and the faults injected. */
@@ -112,6 +113,53 @@ static void inject(const struct demo *d, const char *json)
     curl_easy_cleanup(c);
 }
 
+static size_t keep(char *p, size_t size, size_t n, void *ud)
+{
+    return buf_append(ud, p, size * n) == 0 ? size * n : 0;
+}
+
+/* ingest_limit: node1's rate limit from its /metrics; -1 when unknown. */
+static double ingest_limit(const struct demo *d)
+{
+    static const char name[] = "\nstemedb_rate_limit_assertions_per_second ";
+    char url[192];
+    snprintf(url, sizeof(url), "%s/metrics", d->node1);
+    CURL *c = curl_easy_init();
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    double v = -1;
+    if (!c)
+        return v;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 800L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    if (curl_easy_perform(c) == CURLE_OK && buf_puts(&b, "") == 0) {
+        const char *p = strstr(b.data, name);
+        if (p && sscanf(p + strlen(name), "%lf", &v) != 1)
+            v = -1;
+    }
+    curl_easy_cleanup(c);
+    buf_free(&b);
+    return v;
+}
+
+/* show_limit: prints node1's ingest limit when it changed, so that the
+ * throttle and each step of its restore ramp are seen as they happen. */
+static void show_limit(struct demo *d)
+{
+    double v = ingest_limit(d);
+    if (v < 0 || v == d->limit)
+        return;
+    if (v > 0)
+        printf("demo: node1's ingest limit is now %.0f/s\n", v);
+    else
+        printf("demo: node1's ingest limit is removed\n");
+    fflush(stdout);
+    d->limit = v;
+}
+
 /* sleep_until_stop: waits secs or until the demo stops; true if it
  * stopped. */
 static bool sleep_until_stop(struct demo *d, int secs)
@@ -148,6 +196,7 @@ static void *episode_main(void *arg)
     unsigned k = 0;
     while (!sleep_until_stop(d, 1)) {
         demostack_check(d->stack);
+        show_limit(d);
         if (--wait > 0)
             continue;
         run_episode(d, k++);

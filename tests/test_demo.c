@@ -42,7 +42,8 @@
 struct demo_run {
     pid_t pid;
     char dir[64], state[96], out[96], err[96];
-    unsigned port[4]; /* replguard, simnode (0), Prometheus, Alertmanager */
+    unsigned port[4];  /* replguard, simnode (0), Prometheus, Alertmanager */
+    const char *every; /* REPLGUARD_DEMO_EVERY, or NULL */
 };
 
 /* free_port: a port nothing listens on now (bound to 0, then closed). */
@@ -89,6 +90,8 @@ static void demo_start(struct demo_run *r, const char *extra)
         setenv("REPLGUARD_DEMO_DIR", r->state, 1);
         setenv("REPLGUARD_DEMO_PORTS", ports, 1);
         setenv("REPLGUARD_DEMO_FIRST", "2", 1);
+        if (r->every)
+            setenv("REPLGUARD_DEMO_EVERY", r->every, 1);
         const char *argv[] = {bin, "--demo", extra, NULL};
         exec_child(parent, out, argv); /* under valgrind in check-valgrind */
     }
@@ -216,6 +219,30 @@ START_TEST(episode_acts_fresh_state)
     ck_assert(!file_has(r.out, "from-the-last-run"));
     ck_assert(!file_has(r.out, "{\"ok\""));
     ck_assert(!file_has(r.err, "cluster=c1"));
+    demo_cleanup(&r);
+}
+END_TEST
+
+/* The third episode, an ingest burst two replicas cannot follow: the
+ * runbook throttles the primary, and the terminal shows both the
+ * decision and node1's new limit. Episodes every 15 s: node2 is in the
+ * first episode's cooldown by then, node3 is not. */
+START_TEST(burst_throttles)
+{
+    if (!STACK_OK) {
+        printf("SKIP: no prometheus and prometheus-alertmanager\n");
+        return;
+    }
+    struct demo_run r;
+    demo_init(&r);
+    r.every = "15";
+    demo_start(&r, NULL);
+    wait_for(&r, r.out, "demo: episode 3: node1: an ingest burst", 120);
+    wait_for(&r, r.out,
+             "acted     high-replication-lag throttle node3: ingest limit ",
+             120);
+    wait_for(&r, r.out, "demo: node1's ingest limit is now ", 10);
+    ck_assert_int_eq(demo_stop(&r), 0);
     demo_cleanup(&r);
 }
 END_TEST
@@ -392,6 +419,7 @@ static Suite *suite(void)
     tc = tcase_create("demo");
     tcase_set_timeout(tc, 400);
     tcase_add_test(tc, episode_acts_fresh_state);
+    tcase_add_test(tc, burst_throttles);
     tcase_add_test(tc, keep_state_and_foreign_dir);
     tcase_add_test(tc, stack_failures_reported);
     suite_add_tcase(s, tc);
