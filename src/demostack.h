@@ -11,16 +11,27 @@
 
 struct demostack;
 
+/* Where everything listens, on 127.0.0.1. */
+struct demostack_ports {
+    unsigned replguard, prometheus, alertmanager;
+};
+
 /* demostack_start: writes the configs into dir and starts what is
- * installed; node_urls are the simulated nodes, replguard listens on
- * 127.0.0.1:replguard_port. Returns NULL when neither program is
- * installed or the shipped rules are missing (the demo then runs
- * without). Stop with demostack_stop(). */
+ * installed; node_urls are the simulated nodes. Each program must answer
+ * on its port within 20 s: one that cannot (its port is taken, it exits)
+ * is reported on stderr and in the log with the path of its log file
+ * (dir/NAME.log), and left out of the banner. Returns NULL when neither
+ * program is installed, the shipped rules are missing or neither came
+ * up (the demo then runs without alerting). Stop with demostack_stop(). */
 struct demostack *demostack_start(const char *dir, const char *srcdir,
                                   const char *const *node_urls, unsigned n,
-                                  unsigned replguard_port);
-/* demostack_running: a line for the banner, "" when nothing runs. */
+                                  const struct demostack_ports *ports);
+/* demostack_banner: lines for the banner, "" when nothing runs. */
 const char *demostack_banner(const struct demostack *s);
+/* demostack_check: reaps a program that exited since the last call and
+ * reports it (stderr and log, with its log file). Call it every second
+ * or so; NULL ok. Returns how many of the programs still run. */
+int demostack_check(struct demostack *s);
 /* demostack_stop: SIGTERM to what it started, then waits; NULL ok. */
 void demostack_stop(struct demostack *s);
 

@@ -2,36 +2,57 @@
 #include "agent.h"
 #include "config.h"
 #include "demo.h"
+#include "demostate.h"
 #include "log.h"
 #include "poller.h"
 #include "runbook.h"
 #include "secrets.h"
 #include "spawn.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/replguard/replguard.yml"
 
 static void usage(FILE *f)
 {
+    char doc[1024], example[1024];
+    demostate_docs(doc, sizeof(doc), example, sizeof(example));
     fprintf(
         f,
-        "usage: replguard [-c FILE] [--check-config] [--dry-run] [--demo]\n"
-        "                 [--log-level debug|info|warn|error] [--version] "
-        "[--help]\n"
+        "usage: replguard [-c FILE] [--check-config] [--dry-run]\n"
+        "                 [--log-level debug|info|warn|error]\n"
+        "       replguard --demo [--keep-state] [--dry-run]\n"
+        "       replguard -V | --version | -h | --help\n"
         "\n"
         "  -c, --config FILE   config file (default " DEFAULT_CONFIG ")\n"
-        "  --check-config      validate the config and runbooks, then exit\n"
+        "  --check-config      validate the config, its runbooks and its\n"
+        "                      credential files, then exit (default: run)\n"
         "  --dry-run           decide and record everything, change nothing\n"
-        "  --demo              run against an embedded simulated cluster\n"
-        "  --log-level LEVEL   debug, info (default), warn or error\n");
+        "                      (default: the config's dry_run, false)\n"
+        "  --demo              no config: a simulated cluster on loopback,\n"
+        "                      replguard and, when installed, Prometheus and\n"
+        "                      Alertmanager, with fault episodes the shipped\n"
+        "                      runbooks repair (state in " DEMO_DIR ")\n"
+        "  --keep-state        with --demo: keep the last run's state\n"
+        "                      (default: start from an empty state dir)\n"
+        "  --log-level LEVEL   debug, info, warn or error (default info)\n"
+        "  -V, --version       print the version and exit\n"
+        "  -h, --help          print this and exit\n"
+        "\n"
+        "Config reference: %s\n"
+        "An example config with every key and its default: %s\n"
+        "Logs go to stderr (logfmt).\n",
+        doc, example);
 }
 
 struct args {
     const char *config;
-    int check, dry_run, demo;
+    int check, dry_run, demo, keep_state;
 };
 
 /* parse_args: returns -1 to continue, else an exit code. */
@@ -42,6 +63,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"check-config", no_argument, NULL, 'k'},
         {"dry-run", no_argument, NULL, 'n'},
         {"demo", no_argument, NULL, 'd'},
+        {"keep-state", no_argument, NULL, 'K'},
         {"log-level", required_argument, NULL, 'l'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
@@ -49,7 +71,7 @@ static int parse_args(int argc, char **argv, struct args *a)
     };
     enum log_level level;
     for (;;) {
-        int c = getopt_long(argc, argv, "c:h", opts, NULL);
+        int c = getopt_long(argc, argv, "c:hV", opts, NULL);
         if (c == -1)
             break;
         switch (c) {
@@ -64,6 +86,9 @@ static int parse_args(int argc, char **argv, struct args *a)
             break;
         case 'd':
             a->demo = 1;
+            break;
+        case 'K':
+            a->keep_state = 1;
             break;
         case 'l':
             if (log_parse_level(optarg, &level) < 0) {
@@ -87,11 +112,36 @@ static int parse_args(int argc, char **argv, struct args *a)
         fprintf(stderr, "replguard: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    if (a->keep_state && !a->demo) {
+        fprintf(stderr, "replguard: --keep-state goes with --demo\n");
+        return 2;
+    }
     return -1;
+}
+
+/* no_config: the default config is missing: what now. */
+static void no_config(const char *path)
+{
+    int err = errno;
+    char doc[1024], example[1024];
+    demostate_docs(doc, sizeof(doc), example, sizeof(example));
+    fprintf(stderr,
+            "replguard: no config at %s (%s).\n"
+            "  Write one from the example, which has every key with its "
+            "default:\n"
+            "    %s\n"
+            "  (reference: %s), or name another with -c FILE.\n"
+            "  To see replguard at work first: replguard --demo. "
+            "All options: replguard --help.\n",
+            path, strerror(err), example, doc);
 }
 
 static struct config *load(const char *path)
 {
+    if (access(path, F_OK) != 0) {
+        no_config(path);
+        return NULL;
+    }
     struct config *cfg = NULL;
     struct config_errors errs;
     config_errors_init(&errs);
@@ -142,7 +192,9 @@ int main(int argc, char **argv)
         return rc;
     if (a.demo) {
         poller_global_init();
-        rc = demo_run(a.dry_run);
+        struct demo_options d = {.dry_run = a.dry_run,
+                                 .keep_state = a.keep_state};
+        rc = demo_run(&d);
         poller_global_cleanup();
         return rc;
     }

@@ -26,6 +26,7 @@ void sim_options_default(struct sim_options *o)
     o->merkle_depth = 4;
     o->keys = 65536;
     o->seed = 1;
+    o->name = NULL;
 }
 
 const char *sim_strerror(int err)
@@ -71,7 +72,11 @@ static int check_options(const struct sim_options *o, char *err, size_t errlen)
 
 static void cluster_init(struct sim *s, struct cluster *c, unsigned ci)
 {
-    snprintf(c->name, sizeof(c->name), "c%u", ci + 1);
+    if (s->opt.name && ci == 0)
+        snprintf(c->name, sizeof(c->name), "%s", s->opt.name);
+    else
+        snprintf(c->name, sizeof(c->name), "%s%u",
+                 s->opt.name ? s->opt.name : "c", ci + 1);
     c->seed = mix64(s->opt.seed * 0x9e3779b97f4a7c15ULL + ci);
     c->fault_rng = c->seed ^ 0x5851f42d4c957f2dULL;
     c->hist = xcalloc(HIST_CAP, sizeof(*c->hist));
@@ -100,6 +105,7 @@ struct sim *sim_new(const struct sim_options *o, const struct rg_clock *clock,
     s->clusters = xcalloc(o->clusters, sizeof(*s->clusters));
     for (unsigned ci = 0; ci < o->clusters; ci++)
         cluster_init(s, &s->clusters[ci], ci);
+    s->opt.name = NULL; /* borrowed */
     return s;
 }
 

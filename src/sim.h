@@ -39,6 +39,8 @@ struct sim_options {
     unsigned merkle_depth; /* default 4 */
     uint32_t keys;         /* default 65536 */
     uint64_t seed;         /* default 1 */
+    const char *name;      /* cluster names NAME, NAME2, ...; default c1,
+                              c2, ...; borrowed for sim_new() only */
 };
 
 /* sim_options_default: fills o with the defaults above. */
