@@ -42,7 +42,9 @@
  *       name, url, role required (role: primary | replica)
  *       priority        0
  *
- * Durations need a unit ("250ms", "5s", "3m", "1h") and must be > 0.
+ * Durations need a unit ("250ms", "5s", "3m", "1h") and a range per key:
+ * poll.interval and poll.timeout 10ms-1h, poll.merkle_interval
+ * 100ms-24h, thresholds 1ms-168h, throttle.restore_interval 1s-168h.
  * Names (clusters, nodes) are 1-64 characters of [A-Za-z0-9._-]: they
  * appear in URL paths and metric labels. Node URLs are http:// or
  * https://, a host, an optional port 1-65535 and an optional path; they
