@@ -47,7 +47,8 @@ struct spawn;
 /* The caller's environment entries: n "NAME=value" strings, caller-owned,
  * needed only during spawn_start(). NAME must be non-empty, neither PATH
  * nor LANG, and unique among the entries (spawn_start() refuses two entries
- * with one NAME: the child could getenv() either). A NULL struct spawn_env means no entries. */
+ * with one NAME: the child could getenv() either). A NULL struct spawn_env
+ * means no entries. */
 struct spawn_env {
     const char *const *vars;
     size_t n;

@@ -501,7 +501,8 @@ static bool read_duration(struct yr_ctx *c, yaml_node_t *v,
     return true;
 }
 
-static const struct yr_range any_duration = {0.001, 30 * 86400.0, "1ms", "720h"};
+static const struct yr_range any_duration = {0.001, 30 * 86400.0, "1ms",
+                                             "720h"};
 
 bool yr_read_duration(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {

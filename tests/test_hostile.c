@@ -522,8 +522,10 @@ START_TEST(rules_and_state_dir_errors_have_a_place)
     write_exec_rules();
     agent_write(path_state, "a file, not a directory\n");
     write_config(NULL, "");
-    snprintf(want, sizeof(want), "%s:2:12: state_dir: %s exists and is not a "
-             "directory", ag.cfg, path_state);
+    snprintf(want, sizeof(want),
+             "%s:2:12: state_dir: %s exists and is not a "
+             "directory",
+             ag.cfg, path_state);
     refused_with(want);
     ck_assert_int_eq(unlink(path_state), 0);
     snprintf(path_state, sizeof(path_state), "%s/no/such", ag.dir);
