@@ -1,4 +1,4 @@
-/* test_hostile.c: config and environment defects found by hostile
+/* test_hostile_input.c: config and environment defects found by hostile
  * testing (issue 12), each against the built replguard (and a running
  * replguard-simnode): token files, colliding exec environment names, a
  * full audit disk, proxy variables, FIFOs and deep YAML on a reload,
