@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void signal_set(sigset_t *set)
 {
@@ -127,10 +128,68 @@ int agent_load_rules(const struct config *cfg, struct runbook_set **out,
 {
     struct stat st;
     *out = NULL;
-    if (strcmp(cfg->rules, AGENT_DEFAULT_RULES) == 0 &&
-        stat(cfg->rules, &st) < 0 && errno == ENOENT)
-        return 0; /* no runbooks installed: watch only */
+    if (stat(cfg->rules, &st) < 0) {
+        if (errno == ENOENT && strcmp(cfg->rules, AGENT_DEFAULT_RULES) == 0)
+            return 0; /* no runbooks installed: watch only */
+        config_key_error(cfg, errs, "rules", cfg->where_rules,
+                         "cannot read %s: %s", cfg->rules, strerror(errno));
+        return 1;
+    }
     return runbook_load(cfg->rules, out, errs);
+}
+
+/* parent_of: the directory holding path (heap), "." for a bare name. */
+static char *parent_of(const char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    while (n > 0 && path[n - 1] != '/')
+        n--;
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    return n == 0 ? xstrdup(".") : xstrndup(path, n);
+}
+
+/* dir_problem: why replguard could not create (when absent) or use the
+ * directory dir, or NULL; *err the errno behind it, or 0. */
+static const char *dir_problem(const char *dir, int *err)
+{
+    struct stat st;
+    *err = 0;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return "exists and is not a directory";
+        if (access(dir, R_OK | W_OK | X_OK) < 0) {
+            *err = errno;
+            return "is not writable";
+        }
+        return NULL;
+    }
+    *err = errno;
+    if (errno != ENOENT)
+        return "cannot be read";
+    char *parent = parent_of(dir);
+    const char *why = NULL;
+    if (stat(parent, &st) < 0 || !S_ISDIR(st.st_mode))
+        why = "cannot be created: its parent directory does not exist";
+    else if (access(parent, W_OK | X_OK) < 0)
+        why = "cannot be created: its parent directory is not writable";
+    *err = 0;
+    free(parent);
+    return why;
+}
+
+int agent_check_state_dir(const struct config *cfg, struct config_errors *errs)
+{
+    int err;
+    const char *why = dir_problem(cfg->state_dir, &err);
+    if (!why)
+        return 0;
+    config_key_error(cfg, errs, "state_dir", cfg->where_state_dir, "%s %s%s%s",
+                     cfg->state_dir, why, err ? ": " : "",
+                     err ? strerror(err) : "");
+    return 1;
 }
 
 static void log_errors(const struct config_errors *errs)
@@ -160,6 +219,13 @@ static int start_remediation(struct agent *a, struct config *cfg, char *err,
         log_errors(&errs);
         config_errors_reset(&errs);
         snprintf(err, errlen, "the runbooks in %s have errors", cfg->rules);
+        return -1;
+    }
+    if (rules && agent_check_state_dir(cfg, &errs) != 0) {
+        log_errors(&errs);
+        config_errors_reset(&errs);
+        runbook_set_free(rules);
+        snprintf(err, errlen, "state_dir %s is unusable", cfg->state_dir);
         return -1;
     }
     config_errors_reset(&errs);

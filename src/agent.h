@@ -23,9 +23,17 @@ void agent_block_signals(void);
 
 /* agent_load_rules: the runbooks cfg->rules names, into *out (NULL when
  * the default rules directory does not exist: then replguard only
- * watches). Returns 0 or the number of errors (in errs). */
+ * watches). Returns 0 or the number of errors (in errs); a rules path
+ * that cannot be read is "FILE:LINE:COLUMN: rules: cannot read ...". */
 int agent_load_rules(const struct config *cfg, struct runbook_set **out,
                      struct config_errors *errs);
+
+/* agent_check_state_dir: the checks of cfg->state_dir that the agent
+ * makes before opening the journal there, without creating anything:
+ * a directory replguard may write, or one it can create (its parent
+ * exists and is writable). Returns 0, or 1 after appending the error
+ * ("FILE:LINE:COLUMN: state_dir: ...") to errs. */
+int agent_check_state_dir(const struct config *cfg, struct config_errors *errs);
 
 /* agent_run: serves cfg (taking ownership) until SIGINT or SIGTERM,
  * reloading on SIGHUP. Returns the process exit code: 0 after a clean

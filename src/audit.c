@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -20,6 +21,9 @@ struct audit {
     int fd;
     bool dirty; /* written since the last fsync */
     bool torn;  /* the last write failed, maybe mid-line */
+    char *path;
+    uint64_t failures; /* lines lost to failed writes, since open */
+    uint64_t streak;   /* of them, since the last good write */
 };
 
 /* ---- formatting ------------------------------------------------------- */
@@ -178,6 +182,7 @@ struct audit *audit_open(const char *path, const struct fileio_ops *ops,
     struct audit *a = xcalloc(1, sizeof(*a));
     a->ops = fileio_or_posix(ops);
     pthread_mutex_init(&a->mu, NULL);
+    a->path = xstrdup(path);
     int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC;
     int rc = a->ops->open(a->ops->ctx, path, flags, 0640);
     a->fd = rc;
@@ -200,6 +205,28 @@ struct audit *audit_open(const char *path, const struct fileio_ops *ops,
     return a;
 }
 
+/* note_result: counts a failed write and logs the first of a streak
+ * (with the path and errno) and its end; under a->mu. */
+static void note_result(struct audit *a, int rc)
+{
+    char q[512];
+    if (rc == 0 && a->streak) {
+        log_msg(LOG_INFO,
+                "msg=\"audit log writable again\" path=%s lines_lost=%" PRIu64,
+                log_quote(q, sizeof(q), a->path), a->streak);
+        a->streak = 0;
+    }
+    if (rc == 0)
+        return;
+    a->failures++;
+    if (a->streak++ == 0)
+        log_msg(LOG_ERROR,
+                "msg=\"audit write failed: actions go on, recorded in the "
+                "journal; audit lines are lost until a write succeeds\" "
+                "path=%s errno=%d error=%s",
+                log_quote(q, sizeof(q), a->path), -rc, strerror(-rc));
+}
+
 int audit_write(struct audit *a, const struct audit_record *r)
 {
     char *line = audit_format(r);
@@ -211,9 +238,18 @@ int audit_write(struct audit *a, const struct audit_record *r)
         rc = fileio_write_all(a->ops, a->fd, line, strlen(line));
     a->torn = rc != 0;
     a->dirty = true;
+    note_result(a, rc);
     pthread_mutex_unlock(&a->mu);
     free(line);
     return rc;
+}
+
+uint64_t audit_failures(struct audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    uint64_t n = a->failures;
+    pthread_mutex_unlock(&a->mu);
+    return n;
 }
 
 int audit_sync(struct audit *a)
@@ -244,6 +280,7 @@ int audit_close(struct audit *a)
         rc = rc ? rc : crc;
     }
     pthread_mutex_destroy(&a->mu);
+    free(a->path);
     free(a);
     return rc;
 }

@@ -27,6 +27,7 @@
 #define REPLGUARD_AUDIT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "fileio.h"
 
@@ -66,8 +67,15 @@ struct audit *audit_open(const char *path, const struct fileio_ops *ops,
 char *audit_format(const struct audit_record *r);
 
 /* audit_write: appends r's line. Thread-safe. Returns 0 or -errno from
- * write(2); after an error the next line starts on a fresh line. */
+ * write(2); after an error the next line starts on a fresh line. A failed
+ * write (a full disk) is counted (audit_failures()) and logged, with the
+ * path and errno, once per streak of failures; a good write after a
+ * streak logs how many lines were lost. The caller does not log. */
 int audit_write(struct audit *a, const struct audit_record *r);
+
+/* audit_failures: lines lost to failed writes since audit_open().
+ * Thread-safe. */
+uint64_t audit_failures(struct audit *a);
 
 /* audit_sync: fsyncs the log when something was written since the last
  * sync. Thread-safe. Returns 0 or -errno. */

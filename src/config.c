@@ -54,15 +54,46 @@ static bool read_profile(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return true;
 }
 
+/* --- durations -------------------------------------------------------- */
+
+/* The range of each duration key: a poll interval past an hour, or a
+ * threshold past a week, is a typo that would freeze polling or never
+ * fire while health answers "healthy". */
+static const struct yr_range poll_range = {0.01, 3600, "10ms", "1h"};
+static const struct yr_range merkle_range = {0.1, 86400, "100ms", "24h"};
+static const struct yr_range threshold_range = {0.001, 7 * 86400, "1ms",
+                                                "168h"};
+static const struct yr_range restore_range = {1, 7 * 86400, "1s", "168h"};
+
+static bool read_poll_duration(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    return yr_read_duration_in(c, v, &poll_range, dst);
+}
+
+static bool read_merkle_duration(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    return yr_read_duration_in(c, v, &merkle_range, dst);
+}
+
+static bool read_threshold(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    return yr_read_duration_in(c, v, &threshold_range, dst);
+}
+
+static bool read_restore_interval(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    return yr_read_duration_in(c, v, &restore_range, dst);
+}
+
 /* --- poll, auth, tls -------------------------------------------------- */
 
 enum { P_INTERVAL, P_TIMEOUT, P_MERKLE };
 static const struct yr_field poll_fields[] = {
-    [P_INTERVAL] = {"interval", yr_read_duration,
+    [P_INTERVAL] = {"interval", read_poll_duration,
                     offsetof(struct config_poll, interval), false},
-    [P_TIMEOUT] = {"timeout", yr_read_duration,
+    [P_TIMEOUT] = {"timeout", read_poll_duration,
                    offsetof(struct config_poll, timeout), false},
-    [P_MERKLE] = {"merkle_interval", yr_read_duration,
+    [P_MERKLE] = {"merkle_interval", read_merkle_duration,
                   offsetof(struct config_poll, merkle_interval), false},
 };
 
@@ -104,13 +135,13 @@ static bool read_tls(struct yr_ctx *c, yaml_node_t *v, void *dst)
 
 enum { T_WARNING, T_CRITICAL, T_ESCALATE, T_READ };
 static const struct yr_field threshold_fields[] = {
-    [T_WARNING] = {"warning", yr_read_duration,
+    [T_WARNING] = {"warning", read_threshold,
                    offsetof(struct config_thresholds, warning), false},
-    [T_CRITICAL] = {"critical", yr_read_duration,
+    [T_CRITICAL] = {"critical", read_threshold,
                     offsetof(struct config_thresholds, critical), false},
-    [T_ESCALATE] = {"escalate", yr_read_duration,
+    [T_ESCALATE] = {"escalate", read_threshold,
                     offsetof(struct config_thresholds, escalate), false},
-    [T_READ] = {"read_max_lag", yr_read_duration,
+    [T_READ] = {"read_max_lag", read_threshold,
                 offsetof(struct config_thresholds, read_max_lag), false},
 };
 
@@ -173,7 +204,7 @@ static const struct yr_field throttle_fields[] = {
     [TH_FLOOR] = {"floor", cfg_read_floor,
                   offsetof(struct config_throttle, floor), false},
     [TH_STEPS] = {"restore_steps", read_steps, 0, false},
-    [TH_INTERVAL] = {"restore_interval", yr_read_duration,
+    [TH_INTERVAL] = {"restore_interval", read_restore_interval,
                      offsetof(struct config_throttle, restore_interval), false},
 };
 
@@ -373,6 +404,7 @@ enum {
     F_RULES,
     F_AUTH,
     F_TLS,
+    F_PROXY,
     F_POLL,
     F_CL
 };
@@ -388,6 +420,7 @@ static const struct yr_field top_fields[] = {
                  false},
     [F_AUTH] = {"auth", read_auth, 0, false},
     [F_TLS] = {"tls", read_tls, 0, false},
+    [F_PROXY] = {"proxy", cfg_read_url, offsetof(struct config, proxy), false},
     [F_POLL] = {"poll", read_poll, offsetof(struct config, poll), false},
     [F_CL] = {"clusters", read_clusters, 0, true},
 };
@@ -416,10 +449,27 @@ static void string_defaults(struct config *cfg)
     cfg->audit_log = buf_detach(&b);
 }
 
+static struct config_where where_of(const struct yr_seen *s, size_t i)
+{
+    struct config_where w = {0, 0};
+    if (s->state[i] == YR_GOOD) {
+        w.line = (int)s->mark[i].line + 1;
+        w.column = (int)s->mark[i].column + 1;
+    }
+    return w;
+}
+
+static void walk_top(struct yr_ctx *c, yaml_node_t *root, struct config *cfg)
+{
+    struct yr_seen s;
+    yr_walk_map(c, root, top_fields, ARRAY_LEN(top_fields), cfg, &s);
+    cfg->where_state_dir = where_of(&s, F_STATE);
+    cfg->where_rules = where_of(&s, F_RULES);
+}
+
 static struct config *build(struct yr_ctx *c, yaml_node_t *root)
 {
     struct config *cfg = xcalloc(1, sizeof(*cfg));
-    struct yr_seen s;
     yaml_mark_t start = {0, 0, 0};
 
     cfg->path = xstrdup(c->name);
@@ -430,7 +480,7 @@ static struct config *build(struct yr_ctx *c, yaml_node_t *root)
     if (!root)
         yr_err_at(c, start, "empty config: missing required key \"clusters\"");
     else if (yr_want_map(c, root))
-        yr_walk_map(c, root, top_fields, ARRAY_LEN(top_fields), cfg, &s);
+        walk_top(c, root, cfg);
     string_defaults(cfg);
     return cfg;
 }
@@ -479,7 +529,7 @@ int config_load_string(const char *name, const char *text, size_t len,
         yr_err_plain(c.errs, name, "larger than %d bytes",
                      CONFIG_MAX_FILE_SIZE);
         c.count++;
-    } else if (load_doc(&c, &doc) == 0) {
+    } else if (yr_check_depth(&c, YR_MAX_DEPTH) && load_doc(&c, &doc) == 0) {
         cfg = build(&c, yaml_document_get_root_node(&doc));
         yaml_document_delete(&doc);
     }
@@ -536,6 +586,7 @@ void config_free(struct config *cfg)
     free(cfg->token_file);
     free(cfg->tls_cert_file);
     free(cfg->tls_key_file);
+    free(cfg->proxy);
     free(cfg);
 }
 

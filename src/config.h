@@ -22,6 +22,9 @@
  *   auth.token_file     none: POST endpoints accept loopback only
  *   tls                 none (plain HTTP); if given, cert_file and
  *                       key_file are both required
+ *   proxy               none: node calls, admin calls and http/escalate
+ *                       actions go direct, whatever http_proxy says;
+ *                       an http:// or https:// URL: all go through it
  *   poll.interval       1s
  *   poll.timeout        800ms   (must be less than poll.interval)
  *   poll.merkle_interval 30s
@@ -39,7 +42,9 @@
  *       name, url, role required (role: primary | replica)
  *       priority        0
  *
- * Durations need a unit ("250ms", "5s", "3m", "1h") and must be > 0.
+ * Durations need a unit ("250ms", "5s", "3m", "1h") and a range per key:
+ * poll.interval and poll.timeout 10ms-1h, poll.merkle_interval
+ * 100ms-24h, thresholds 1ms-168h, throttle.restore_interval 1s-168h.
  * Names (clusters, nodes) are 1-64 characters of [A-Za-z0-9._-]: they
  * appear in URL paths and metric labels. Node URLs are http:// or
  * https://, a host, an optional port 1-65535 and an optional path; they
@@ -109,6 +114,11 @@ struct config_poll {
     double merkle_interval;
 };
 
+/* Where a key's value was written, 1-based; line 0: defaulted. */
+struct config_where {
+    int line, column;
+};
+
 struct config {
     char *path;        /* the name it was loaded under */
     char *listen_host; /* without brackets for IPv6 */
@@ -120,9 +130,12 @@ struct config {
     char *token_file;    /* NULL: no token, loopback-only POSTs */
     char *tls_cert_file; /* both NULL (no TLS) or both set */
     char *tls_key_file;
+    char *proxy; /* NULL: none; proxy variables in the environment are
+                    ignored either way */
     struct config_poll poll;
     struct config_cluster *clusters;
     size_t n_clusters;
+    struct config_where where_state_dir, where_rules; /* for later checks */
 };
 
 /* Error messages collected by a load, each "FILE:LINE:COLUMN: message". */
@@ -137,6 +150,15 @@ void config_errors_init(struct config_errors *errs);
 /* config_errors_reset: frees every message; the list is empty and may be
  * reused. */
 void config_errors_reset(struct config_errors *errs);
+
+/* config_key_error: appends to errs an error about the value of key at
+ * where in cfg's file: "FILE:LINE:COLUMN: KEY: message", or "FILE: KEY
+ * (the default): message" when the key was not written. For checks made
+ * after loading (the rules directory, state_dir). */
+void config_key_error(const struct config *cfg, struct config_errors *errs,
+                      const char *key, struct config_where where,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* config_load: reads and validates the config file at path. On success
  * sets *out to a config the caller frees with config_free() and returns

@@ -4,6 +4,8 @@
  * config.c. */
 #include "config_internal.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,27 @@ void config_errors_reset(struct config_errors *errs)
         free(errs->msg[i]);
     free(errs->msg);
     config_errors_init(errs);
+}
+
+void config_key_error(const struct config *cfg, struct config_errors *errs,
+                      const char *key, struct config_where where,
+                      const char *fmt, ...)
+{
+    struct buf name;
+    va_list ap;
+    char msg[1024];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    buf_init(&name, 0);
+    if (where.line > 0)
+        buf_printf(&name, "%s:%d:%d", cfg->path, where.line, where.column);
+    else
+        buf_puts(&name, cfg->path);
+    yr_err_plain(errs, name.data, "%s%s: %s", key,
+                 where.line > 0 ? "" : " (the default)", msg);
+    buf_free(&name);
 }
 
 /* --- scalar readers --------------------------------------------------- */

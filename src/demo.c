@@ -102,6 +102,7 @@ static void inject(const struct demo *d, const char *json)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* loopback: never a proxy */
     long code = 0;
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK)

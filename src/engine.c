@@ -162,6 +162,7 @@ static void apply_reload(struct engine *e, struct config *cfg)
     free(e->view.clusters);
     free(e->view.nodes);
     e->cfg = cfg;
+    poller_set_proxy(e->poller, cfg->proxy);
     build_clusters(e);
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
         const char *name = e->clusters[ci].conf->name;
@@ -514,6 +515,7 @@ struct engine *engine_new(struct config *cfg, struct snapbox *box,
     e->box = box;
     e->clock = *clock;
     e->poller = poller_new();
+    poller_set_proxy(e->poller, cfg->proxy);
     pthread_mutex_init(&e->mu, NULL);
     atomic_init(&e->stop, false);
     divergence_init(e);

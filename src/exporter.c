@@ -20,6 +20,7 @@
  *       TILT (tilt.h): 1 while actions are held after a stall or a
  *       clock jump; triggers by reason (stall, clock_jump)
  *   replguard_journal_failed                                   gauge 0/1
+ *   replguard_audit_write_failures_total                       counter
  *
  * Each family is written by one pass over the node array, so the output
  * groups its samples and costs O(families x nodes). */
@@ -427,6 +428,11 @@ static void render_remediation(const struct agent_view *v, struct buf *out)
                         "stopped (fail-stop) until restart.",
                         false};
     sample(&jf, NULL, 0, int_value(v->journal_failed));
+    struct family af = {out, "replguard_audit_write_failures_total", "counter",
+                        "Audit log lines lost to failed writes (actions go "
+                        "on; the journal records them).",
+                        false};
+    sample(&af, NULL, 0, int_value(v->audit_write_failures));
     struct family ta = {out, "replguard_throttle_active", "gauge",
                         "1 while replguard limits the primary's ingest.",
                         false};

@@ -162,6 +162,8 @@ static int check_config(struct config *cfg)
     struct config_errors errs;
     config_errors_init(&errs);
     int rc = agent_load_rules(cfg, &rules, &errs);
+    if (rules) /* the agent opens state_dir when it remediates */
+        rc += agent_check_state_dir(cfg, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s\n", errs.msg[i]);
     struct secrets sec;

@@ -30,6 +30,7 @@ struct poller {
     double timer_due; /* libcurl's next timeout, monotonic s; < 0: none */
     int running;
     long slots, max_slots; /* request slots alive, and the most ever */
+    char *proxy;           /* NULL: none (the environment's is ignored) */
 };
 
 struct poll_req {
@@ -126,6 +127,7 @@ void poller_free(struct poller *p)
     curl_multi_cleanup(p->multi);
     close(p->epfd);
     close(p->wakefd);
+    free(p->proxy);
     free(p);
 }
 
@@ -153,6 +155,12 @@ static void keep_connections(struct poller *p, long delta)
         p->max_slots = p->slots;
         curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, p->max_slots);
     }
+}
+
+void poller_set_proxy(struct poller *p, const char *url)
+{
+    free(p->proxy);
+    p->proxy = url ? xstrdup(url) : NULL;
 }
 
 struct poll_req *poller_req_new(struct poller *p, size_t body_cap)
@@ -228,6 +236,8 @@ static int start(struct poll_req *r, const char *url, double timeout,
     curl_easy_setopt(e, CURLOPT_USERAGENT, "replguard/" PACKAGE_VERSION);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->cap);
+    /* "" disables proxies, http_proxy and friends in the environment too */
+    curl_easy_setopt(e, CURLOPT_PROXY, r->p->proxy ? r->p->proxy : "");
     r->fn = fn;
     r->ctx = ctx;
     if (curl_multi_add_handle(r->p->multi, e) != CURLM_OK)

@@ -43,6 +43,11 @@ void poller_global_cleanup(void);
 
 /* poller_new: a multi handle. Free with poller_free(). */
 struct poller *poller_new(void);
+/* poller_set_proxy: the proxy every request from now on goes through
+ * (a copy of url), or none when url is NULL. Without one, requests go
+ * direct: http_proxy, https_proxy and ALL_PROXY in the environment are
+ * ignored. */
+void poller_set_proxy(struct poller *p, const char *url);
 /* poller_free: aborts every request still running (their callbacks are
  * not called) and frees p; the slots must be freed first. NULL is a
  * no-op. */

@@ -10,11 +10,13 @@
 #include "runbook.h"
 
 #include "expr.h"
+#include "log.h"
 #include "runbook_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -475,7 +477,8 @@ static int load_text(const char *name, const char *text, size_t len,
         return 1;
     }
     yr_init(&c, name, text, len, errs);
-    read_documents(&c, set);
+    if (yr_check_depth(&c, YR_MAX_DEPTH))
+        read_documents(&c, set);
     return yr_finish(&c);
 }
 
@@ -508,6 +511,21 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* warn_subdir: logs a warning when name, in the open directory d (dir),
+ * is a directory: runbooks are read from dir itself, not below it. */
+static void warn_subdir(DIR *d, const char *dir, const char *name)
+{
+    struct stat st;
+    char q[512], qn[512];
+    if (name[0] == '.' || fstatat(dirfd(d), name, &st, 0) < 0 ||
+        !S_ISDIR(st.st_mode))
+        return;
+    log_msg(LOG_WARN,
+            "msg=\"runbook subdirectory not read: runbooks are loaded from "
+            "the rules directory itself\" rules=%s subdirectory=%s",
+            log_quote(q, sizeof(q), dir), log_quote(qn, sizeof(qn), name));
+}
+
 /* list_dir: the names of dir's runbook files, sorted, into *names (the
  * caller frees each and the array). Returns how many, -E2BIG past
  * RUNBOOK_MAX_FILES, or -errno. */
@@ -524,8 +542,10 @@ static int list_dir(const char *dir, char ***names)
         de = readdir(d);
         if (!de || n > RUNBOOK_MAX_FILES)
             break;
-        if (!is_rule_file(de->d_name))
+        if (!is_rule_file(de->d_name)) {
+            warn_subdir(d, dir, de->d_name);
             continue;
+        }
         *names = xrealloc(*names, (n + 1) * sizeof(**names));
         (*names)[n++] = xstrdup(de->d_name);
     }
@@ -558,6 +578,13 @@ static int load_dir(const char *dir, struct runbook_set *set,
     if (n < 0) {
         yr_err_plain(errs, dir, "cannot read: %s", strerror(-n));
         return 1;
+    }
+    if (n == 0) {
+        char q[512];
+        log_msg(LOG_WARN,
+                "msg=\"rules directory has no *.yml or *.yaml file: no "
+                "runbook will act\" rules=%s",
+                log_quote(q, sizeof(q), dir));
     }
     buf_init(&path, 0);
     for (int i = 0; i < n; i++) {

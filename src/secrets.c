@@ -109,7 +109,24 @@ int secret_file_read(const char *path, const char *what, bool secret,
     return rc;
 }
 
-/* read_token: the token is the file's first line (without CR/LF). */
+/* token_problem: what is wrong with the token file's n bytes tok, whose
+ * first line is tok[0..line), or NULL. A NUL byte would cut the token
+ * where C strings end; a blank token or a second line is a mistake. */
+static const char *token_problem(const char *tok, size_t n, size_t line)
+{
+    if (memchr(tok, '\0', n))
+        return "contains a NUL byte";
+    if (line == 0)
+        return "the first line is empty";
+    if (strspn(tok, " \t") == line)
+        return "the token is only whitespace";
+    if (tok[line + strspn(tok + line, "\r\n")] != '\0')
+        return "more than one line (the token is the whole file, one "
+               "line)";
+    return NULL;
+}
+
+/* read_token: the token is the file's one line (without CR/LF). */
 static int read_token(const char *path, char **out, char *err, size_t errlen)
 {
     size_t n;
@@ -119,13 +136,14 @@ static int read_token(const char *path, char **out, char *err, size_t errlen)
         return rc;
     char *tok = *out;
     size_t line = strcspn(tok, "\r\n");
+    const char *why = token_problem(tok, n, line);
     explicit_bzero(tok + line, n - line);
-    if (line == 0) {
+    if (why) {
+        explicit_bzero(tok, line);
         free(tok);
         *out = NULL;
-        snprintf(err, errlen, "auth.token_file %s: the first line is empty",
-                 path);
-        return -ENODATA;
+        snprintf(err, errlen, "auth.token_file %s: %s", path, why);
+        return -EINVAL;
     }
     return 0;
 }

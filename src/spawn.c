@@ -171,8 +171,27 @@ static bool env_entry_ok(const char *v)
            strncmp(v, SPAWN_FIXED_LANG, len) != 0;
 }
 
+/* same_name: whether NAME=value entries a and b have the same NAME. */
+static bool same_name(const char *a, const char *b)
+{
+    size_t len = (size_t)(strchr(a, '=') - a) + 1; /* with the '=' */
+    return strncmp(a, b, len) == 0;
+}
+
+/* dup_entry: the index of an entry before i with vars[i]'s NAME, or -1. */
+static long dup_entry(const struct spawn_env *env, size_t i)
+{
+    for (size_t j = 0; j < i; j++) {
+        if (same_name(env->vars[j], env->vars[i]))
+            return (long)j;
+    }
+    return -1;
+}
+
 /* The child's environment: the fixed variables, then the caller's entries,
- * then NULL. The caller frees the array (not the strings). */
+ * then NULL; two entries with one NAME (labels "cluster" and "Cluster"
+ * both become REPLGUARD_LABEL_CLUSTER) are refused, since getenv() could
+ * return either. The caller frees the array (not the strings). */
 static char **build_envp(const struct spawn_env *env, char *err, size_t errlen)
 {
     size_t n = env ? env->n : 0;
@@ -185,6 +204,16 @@ static char **build_envp(const struct spawn_env *env, char *err, size_t errlen)
                      "environment entry %zu is not NAME=value with a NAME "
                      "other than PATH and LANG",
                      i);
+            free(envp);
+            return NULL;
+        }
+        long d = dup_entry(env, i);
+        if (d >= 0) {
+            snprintf(err, errlen,
+                     "environment entries %ld and %zu both set %.*s: two "
+                     "labels differ only in case or punctuation",
+                     d, i, (int)(strchr(env->vars[i], '=') - env->vars[i]),
+                     env->vars[i]);
             free(envp);
             return NULL;
         }

@@ -45,8 +45,10 @@ struct buf;
 struct spawn;
 
 /* The caller's environment entries: n "NAME=value" strings, caller-owned,
- * needed only during spawn_start(). NAME must be non-empty and neither PATH
- * nor LANG. A NULL struct spawn_env means no entries. */
+ * needed only during spawn_start(). NAME must be non-empty, neither PATH
+ * nor LANG, and unique among the entries (spawn_start() refuses two entries
+ * with one NAME: the child could getenv() either). A NULL struct spawn_env
+ * means no entries. */
 struct spawn_env {
     const char *const *vars;
     size_t n;

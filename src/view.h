@@ -127,6 +127,7 @@ struct agent_view {
     bool remediation; /* runbooks are loaded and the intake is open */
     bool paused;
     bool journal_failed; /* the journal refused a record: fail-stop */
+    uint64_t audit_write_failures; /* audit lines lost (audit.h) */
     unsigned in_flight;  /* actions running */
     const struct view_sample *samples;
     size_t n_samples;

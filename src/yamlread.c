@@ -4,11 +4,14 @@
 #include "yamlread.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* An error found in one text, sorted into file order before it is
  * handed out. */
@@ -160,6 +163,33 @@ void yr_parser_init(yaml_parser_t *p, const char *text, size_t len)
     yaml_parser_set_input_string(p, (const unsigned char *)text, len);
 }
 
+bool yr_check_depth(struct yr_ctx *c, int max)
+{
+    yaml_parser_t p;
+    yaml_event_t ev;
+    int depth = 0;
+    bool ok = true, done = false;
+
+    yr_parser_init(&p, c->text, c->len);
+    while (ok && !done && yaml_parser_parse(&p, &ev)) {
+        if (ev.type == YAML_MAPPING_START_EVENT ||
+            ev.type == YAML_SEQUENCE_START_EVENT)
+            depth++;
+        else if (ev.type == YAML_MAPPING_END_EVENT ||
+                 ev.type == YAML_SEQUENCE_END_EVENT)
+            depth--;
+        if (depth > max) {
+            yr_err_at(c, ev.start_mark,
+                      "nested more than %d levels deep; refused", max);
+            ok = false;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    return ok; /* a syntax error is the loader's to report */
+}
+
 /* offset_mark: the line and column of byte offset off, for reader errors
  * (bad UTF-8), which libyaml reports as an offset only. */
 static yaml_mark_t offset_mark(const char *text, size_t len, size_t off)
@@ -191,29 +221,42 @@ void yr_syntax_error(struct yr_ctx *c, const yaml_parser_t *p)
         yr_err_at(c, m, "YAML syntax error: %s", problem);
 }
 
-/* slurp: reads the file at path into b (created with its size limit).
- * Returns 0, -EFBIG when it is too large, or -errno. */
-static int slurp(const char *path, struct buf *b)
+/* read_fd: reads fd to its end into b. Returns 0, -EFBIG when it is too
+ * large, or -errno. */
+static int read_fd(int fd, struct buf *b)
 {
     char chunk[8192];
-    size_t n;
-    int rc = 0;
-    FILE *f = fopen(path, "rb");
-
-    if (!f)
-        return -errno;
     for (;;) {
-        n = fread(chunk, 1, sizeof(chunk), f);
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
         if (n == 0)
-            break;
-        if (buf_append(b, chunk, n) < 0) {
-            rc = -EFBIG;
-            break;
-        }
+            return 0;
+        if (buf_append(b, chunk, (size_t)n) < 0)
+            return -EFBIG;
     }
-    if (rc == 0 && ferror(f))
-        rc = errno ? -errno : -EIO;
-    fclose(f);
+}
+
+/* slurp: reads the file at path into b (created with its size limit).
+ * The file is opened without blocking (a FIFO's open would wait for a
+ * writer) and must be a regular file: a FIFO or a device could block
+ * the read, and the main thread reloads with SIGTERM blocked. Returns
+ * 0, -EFBIG when it is too large, -EINVAL when it is not a regular
+ * file, or -errno. */
+static int slurp(const char *path, struct buf *b)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    int rc = fstat(fd, &st) < 0 ? -errno : 0;
+    if (rc == 0 && !S_ISREG(st.st_mode))
+        rc = -EINVAL;
+    if (rc == 0)
+        rc = read_fd(fd, b);
+    close(fd);
     return rc;
 }
 
@@ -226,6 +269,10 @@ int yr_slurp(const char *path, struct buf *b, struct config_errors *errs)
     rc = slurp(path, b);
     if (rc == -EFBIG && errs)
         yr_err_plain(errs, path, "larger than %d bytes", CONFIG_MAX_FILE_SIZE);
+    else if (rc == -EINVAL && errs)
+        yr_err_plain(errs, path,
+                     "not a regular file (a FIFO, device or directory); "
+                     "refused without reading it");
     else if (rc < 0 && errs)
         yr_err_plain(errs, path, "cannot read: %s", strerror(-rc));
     return rc < 0 ? -1 : 0;
@@ -420,9 +467,10 @@ bool yr_read_bool(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return false;
 }
 
-/* yr_read_duration: "250ms", "5s", "3m", "1h", greater than 0. A bare
- * number is refused: "5" could mean seconds or milliseconds. */
-bool yr_read_duration(struct yr_ctx *c, yaml_node_t *v, void *dst)
+/* read_duration: "250ms", "5s", "3m", "1h" within r. A bare number is
+ * refused: "5" could mean seconds or milliseconds. */
+static bool read_duration(struct yr_ctx *c, yaml_node_t *v,
+                          const struct yr_range *r, void *dst)
 {
     const char *s;
     size_t n;
@@ -444,8 +492,27 @@ bool yr_read_duration(struct yr_ctx *c, yaml_node_t *v, void *dst)
         yr_err_at(c, v->start_mark, "must be greater than 0, got \"%.80s\"", s);
         return false;
     }
+    if (d < r->min || d > r->max) {
+        yr_err_at(c, v->start_mark, "must be from %s to %s, got \"%.80s\"",
+                  r->min_text, r->max_text, s);
+        return false;
+    }
     *(double *)dst = d;
     return true;
+}
+
+static const struct yr_range any_duration = {0.001, 30 * 86400.0, "1ms",
+                                             "720h"};
+
+bool yr_read_duration(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    return read_duration(c, v, &any_duration, dst);
+}
+
+bool yr_read_duration_in(struct yr_ctx *c, yaml_node_t *v,
+                         const struct yr_range *r, void *dst)
+{
+    return read_duration(c, v, r, dst);
 }
 
 bool yr_read_uint(struct yr_ctx *c, const yaml_node_t *v, uint64_t min,

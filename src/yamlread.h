@@ -81,6 +81,12 @@ void yr_path_pop(struct yr_ctx *c, size_t saved);
 /* yr_parser_init: a parser over text[0..len); aborts when libyaml is
  * out of memory. The caller deletes it with yaml_parser_delete(). */
 void yr_parser_init(yaml_parser_t *p, const char *text, size_t len);
+/* yr_check_depth: false, after reporting where, when c->text nests
+ * mappings and sequences more than max deep (YR_MAX_DEPTH); run before
+ * loading a document, so no walk sees one. A syntax error returns true:
+ * the loader reports it. */
+#define YR_MAX_DEPTH 64
+bool yr_check_depth(struct yr_ctx *c, int max);
 /* yr_syntax_error: reports the error that stopped parser p, at its
  * line and column (reader errors: at the byte offset, in c->text). */
 void yr_syntax_error(struct yr_ctx *c, const yaml_parser_t *p);
@@ -124,12 +130,26 @@ bool yr_each_item(struct yr_ctx *c, const yaml_node_t *seq, yr_item_fn *item,
 yaml_mark_t yr_inner_mark(const struct yr_ctx *c, const yaml_node_t *v,
                           size_t off, bool *exact);
 
+/* A range of durations in seconds, with its bounds as written in
+ * messages ("10ms", "1h"). */
+struct yr_range {
+    double min, max;
+    const char *min_text, *max_text;
+};
+
 /* Readers for struct yr_field, storing into dst: a non-empty string
  * (char *, heap, the caller frees), true or false (bool), a duration
- * > 0 with a unit (double, seconds). On error they store nothing. */
+ * with a unit from 1ms to 720h (30 days: larger ones are typos, and
+ * freeze whatever waits for them) (double, seconds). On error they store
+ * nothing. */
 bool yr_read_string(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool yr_read_bool(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool yr_read_duration(struct yr_ctx *c, yaml_node_t *v, void *dst);
+
+/* yr_read_duration_in: a duration with a unit within r into the double
+ * at dst (seconds), for readers of keys with their own range. */
+bool yr_read_duration_in(struct yr_ctx *c, yaml_node_t *v,
+                         const struct yr_range *r, void *dst);
 
 /* yr_read_uint: a plain whole number in [min, max] into *out. */
 bool yr_read_uint(struct yr_ctx *c, const yaml_node_t *v, uint64_t min,

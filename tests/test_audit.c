@@ -324,9 +324,18 @@ START_TEST(failed_write_does_not_glue_lines)
     struct audit_record r = {.time = 4.0, .event = "action", .reason = "first"};
     f.max_write = 20;
     f.fail_after = 1; /* 20 bytes, then ENOSPC */
+    ck_assert_uint_eq(audit_failures(a), 0);
     ck_assert_int_eq(audit_write(a, &r), -ENOSPC);
+    ck_assert_uint_eq(audit_failures(a), 1); /* counted */
     f.fail_after = -1;
     r.reason = "second";
+    ck_assert_int_eq(audit_write(a, &r), 0);
+    ck_assert_uint_eq(audit_failures(a), 1); /* a good write: no more */
+    f.fail_after = 0;
+    ck_assert_int_eq(audit_write(a, &r), -ENOSPC);
+    ck_assert_int_eq(audit_write(a, &r), -ENOSPC);
+    ck_assert_uint_eq(audit_failures(a), 3);
+    f.fail_after = -1;
     ck_assert_int_eq(audit_write(a, &r), 0);
     ck_assert_int_eq(audit_close(a), 0);
     char *text = slurp(t.path);

@@ -121,6 +121,7 @@ START_TEST(minimal_gets_every_default)
     ck_assert_str_eq(cfg->audit_log, "/var/lib/replguard/audit.jsonl");
     ck_assert_str_eq(cfg->rules, "/etc/replguard/rules");
     ck_assert_ptr_null(cfg->token_file);
+    ck_assert_ptr_null(cfg->proxy);
     ck_assert_ptr_null(cfg->tls_cert_file);
     ck_assert_ptr_null(cfg->tls_key_file);
     ck_assert_double_eq_tol(cfg->poll.interval, 1, TOL);
@@ -238,7 +239,7 @@ static const struct {
     /* keys */
     {"lisen: x\n" CLUSTERS,
      "t.yml:1:1: unknown key \"lisen\" (expected one of: listen, dry_run, "
-     "state_dir, audit_log, rules, auth, tls, poll, clusters)"},
+     "state_dir, audit_log, rules, auth, tls, proxy, poll, clusters)"},
     {CLUSTER_A("    thresholds: {warnig: 5s}\n"),
      "t.yml:3:18: clusters[0].thresholds: unknown key \"warnig\" (expected "
      "one of: warning, critical, escalate, read_max_lag)"},
@@ -289,6 +290,29 @@ static const struct {
     {CLUSTER_A("    throttle: {restore_interval: -5m}\n"),
      "t.yml:3:34: clusters[0].throttle.restore_interval: bad duration "
      "\"-5m\""},
+    {"proxy: socks5://127.0.0.1:1080\n" CLUSTERS,
+     "t.yml:1:8: proxy: bad URL \"socks5://127.0.0.1:1080\": must start "
+     "with http:// or https://"},
+    /* each duration key has its range */
+    {"poll: {interval: 99999999999999999999h}\n" CLUSTERS,
+     "t.yml:1:18: poll.interval: must be from 10ms to 1h, got "
+     "\"99999999999999999999h\""},
+    {"poll: {interval: 61m}\n" CLUSTERS,
+     "t.yml:1:18: poll.interval: must be from 10ms to 1h, got \"61m\""},
+    {"poll: {interval: 5ms}\n" CLUSTERS,
+     "t.yml:1:18: poll.interval: must be from 10ms to 1h, got \"5ms\""},
+    {"poll: {merkle_interval: 25h}\n" CLUSTERS,
+     "t.yml:1:25: poll.merkle_interval: must be from 100ms to 24h, got "
+     "\"25h\""},
+    {CLUSTER_A("    thresholds: {escalate: 169h}\n"),
+     "t.yml:3:28: clusters[0].thresholds.escalate: must be from 1ms to "
+     "168h, got \"169h\""},
+    {CLUSTER_A("    thresholds: {read_max_lag: 0.5ms}\n"),
+     "t.yml:3:32: clusters[0].thresholds.read_max_lag: must be from 1ms to "
+     "168h, got \"0.5ms\""},
+    {CLUSTER_A("    throttle: {restore_interval: 500ms}\n"),
+     "t.yml:3:34: clusters[0].throttle.restore_interval: must be from 1s to "
+     "168h, got \"500ms\""},
     {CLUSTER_A("    thresholds: {read_max_lag: 0ms}\n"),
      "t.yml:3:32: clusters[0].thresholds.read_max_lag: must be greater than "
      "0, got \"0ms\""},
@@ -492,7 +516,8 @@ START_TEST(file_errors)
     load_one_error("two_documents.yml",
                    ":5:1: only one YAML document is allowed");
     load_one_error("missing.yml", ": cannot read: No such file or directory");
-    load_one_error("", ": cannot read: Is a directory");
+    load_one_error("", ": not a regular file (a FIFO, device or directory); "
+                       "refused without reading it");
 }
 END_TEST
 

@@ -448,6 +448,11 @@ static const struct {
      "t.yml:7:14: steps[0].timeout: bad duration \"10\" (expected a number "
      "and a unit: ms, s, m or h)"},
     {KEY("cooldown: -5m\n"), "t.yml:4:11: cooldown: bad duration \"-5m\""},
+    {KEY("cooldown: 721h\n"),
+     "t.yml:4:11: cooldown: must be from 1ms to 720h, got \"721h\""},
+    {KEY("cooldown: 99999999999999999999h\n"),
+     "t.yml:4:11: cooldown: must be from 1ms to 720h, got "
+     "\"99999999999999999999h\""},
     {KEY("max_actions_per_hour: 0\n"),
      "t.yml:4:23: max_actions_per_hour: expected a whole number from 1 to "
      "1000, got \"0\""},

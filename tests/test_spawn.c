@@ -200,6 +200,24 @@ START_TEST(start_errors)
         struct spawn_env env = {bad[i], 1};
         start_fails(ok, &env, 10, "environment entry 0");
     }
+    /* labels "cluster" and "Cluster" both become REPLGUARD_LABEL_CLUSTER */
+    const char *dup[][3] = {
+        {"REPLGUARD_LABEL_CLUSTER=a", "REPLGUARD_LABEL_CLUSTER=b", "X=1"},
+        {"A=1", "REPLGUARD_LABEL_X_Y=a", "REPLGUARD_LABEL_X_Y=a"},
+        {"A=1", "B=2", "A="},
+    };
+    const char *want[] = {"entries 0 and 1 both set REPLGUARD_LABEL_CLUSTER",
+                          "entries 1 and 2 both set REPLGUARD_LABEL_X_Y",
+                          "entries 0 and 2 both set A:"};
+    for (size_t i = 0; i < ARRAY_LEN(dup); i++) {
+        struct spawn_env env = {dup[i], 3};
+        start_fails(ok, &env, 10, want[i]);
+    }
+    const char *distinct[] = {"AB=1", "A=2", "ABC=3"}; /* prefixes differ */
+    struct spawn_env env = {distinct, 3};
+    struct spawn *s = spawn_start(ok, &env, 10, 0, NULL, 0);
+    ck_assert_ptr_nonnull(s);
+    spawn_free(s);
     char err[8];
     ck_assert_ptr_null(spawn_start(relative, NULL, 10, 0, err, sizeof(err)));
     ck_assert_ptr_null(spawn_start(relative, NULL, 10, 0, NULL, 0));
