@@ -439,6 +439,7 @@ static void h_ack(const struct request *r, struct reply *rep)
     cJSON_AddStringToObject(o, "acked", r->tail);
     reply_json(rep, MHD_HTTP_OK, o);
 }
+
 /* --- routing ------------------------------------------------------------- */
 
 enum { M_GET = 1u << 0, M_HEAD = 1u << 1, M_POST = 1u << 2 };
