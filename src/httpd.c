@@ -1,10 +1,7 @@
-/* httpd.c: the HTTP endpoints, answered from the current snapshot.
- *
- * A request is matched against a route table; a route names its path
- * (or path prefix), the methods it takes and its handler. A handler
- * fills a struct reply: an owned body, or a span of the snapshot held
- * by a reference the response drops once sent. Every error body is
- * {"error": "..."}.
+/* httpd.c: the daemon serving replguard's endpoints (SPEC section 4):
+ * libmicrohttpd started and stopped, its limits, the connection table's
+ * header deadline and shedding, and the request framing checks. What a
+ * request is answered is routes.c's; who may POST, httpauth.c's.
  *
  * libmicrohttpd's timeout is an idle one: a client trickling a header
  * byte every few seconds would hold its connection forever. So every
@@ -14,8 +11,6 @@
  * later, and libmicrohttpd closes them as it would a dropped peer. */
 #include "httpd.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -28,16 +23,11 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#include "alert.h"
-#include "lag.h"
 #include "log.h"
-#include "remedy.h"
-#include "snapshot.h"
+#include "routes.h"
 #include "util.h"
 
 #define DEFAULT_HOST        "127.0.0.1"
@@ -49,11 +39,6 @@
 #define SHED_GRACE          0.5  /* seconds a new request's headers may take */
 #define DEFAULT_PER_IP      64
 #define DEFAULT_CONN_MEMORY (64 * 1024)
-#define WEBHOOK_MAX_BODY    (1024 * 1024) /* SPEC section 4: 413 past it */
-
-#define CT_JSON    "application/json"
-#define CT_TEXT    "text/plain; charset=utf-8"
-#define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
 
 /* A connection on the reaper's list (its MHD socket context). */
 struct conn_clock {
@@ -68,9 +53,7 @@ struct conn_clock {
 
 struct httpd {
     struct MHD_Daemon *d;
-    struct snapbox *box;
-    struct remedy *rem;
-    char *token; /* NULL: POSTs from loopback only */
+    struct routes *routes; /* what each request is answered */
     unsigned port;
     char host[NI_MAXHOST];
     /* While MHD_start_daemon() runs, its first error message is kept
@@ -78,9 +61,6 @@ struct httpd {
     pthread_mutex_t log_mu;
     bool starting;
     char start_err[256];
-    /* Refused POSTs are logged at most once a second (under log_mu). */
-    double refused_logged;
-    unsigned refused_unlogged;
     /* The reaper: conns (a ring with a sentinel) under conns_mu. */
     pthread_mutex_t conns_mu;
     pthread_cond_t conns_cv;
@@ -91,13 +71,6 @@ struct httpd {
     double header_timeout;
     bool reaper_running, reaper_stop;
     pthread_t reaper;
-    /* Webhooks waiting for the journal hold their connection suspended;
-     * httpd_stop() lets them finish first (libmicrohttpd must not stop
-     * with a connection suspended) and refuses new ones meanwhile. */
-    pthread_mutex_t wait_mu;
-    pthread_cond_t idle;
-    unsigned suspended;
-    bool stopping;
 };
 
 static double mono_now(void)
@@ -105,499 +78,6 @@ static double mono_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* --- replies ------------------------------------------------------------- */
-
-struct reply {
-    unsigned status;
-    const char *ctype;
-    const char *allow;     /* the Allow header of a 405 */
-    bool close;            /* Connection: close (framing not trusted) */
-    struct buf body;       /* an owned body, or */
-    struct snapshot *hold; /* a reference keeping bytes/len alive, or */
-    bool from_file;        /* len bytes of the file fd (owned), from 0 */
-    int fd;
-    const char *bytes;
-    size_t len;
-};
-
-static void reply_text(struct reply *rep, unsigned status, const char *text)
-{
-    rep->status = status;
-    rep->ctype = CT_TEXT;
-    buf_puts(&rep->body, text);
-}
-
-/* reply_json: prints root as the body and frees it. */
-static void reply_json(struct reply *rep, unsigned status, cJSON *root)
-{
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!s) {
-        fputs("replguard: out of memory rendering a reply\n", stderr);
-        abort();
-    }
-    rep->status = status;
-    rep->ctype = CT_JSON;
-    buf_puts(&rep->body, s);
-    cJSON_free(s);
-}
-
-static void reply_error(struct reply *rep, unsigned status, const char *msg)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "error", msg);
-    reply_json(rep, status, root);
-}
-
-/* reply_snapshot: serves len bytes at p, owned by s, without a copy. */
-static void reply_snapshot(struct reply *rep, struct snapshot *s,
-                           const char *ctype, const char *p, size_t len)
-{
-    rep->status = MHD_HTTP_OK;
-    rep->ctype = ctype;
-    rep->hold = snapshot_ref(s);
-    rep->bytes = p;
-    rep->len = len;
-}
-
-/* reply_file: serves the len bytes of file fd (taken) from offset 0;
- * libmicrohttpd sends them with sendfile() and closes fd. */
-static void reply_file(struct reply *rep, const char *ctype, int fd, size_t len)
-{
-    rep->status = MHD_HTTP_OK;
-    rep->ctype = ctype;
-    rep->from_file = true;
-    rep->fd = fd;
-    rep->len = len;
-}
-
-static void release_snapshot(void *cls)
-{
-    snapshot_unref(cls);
-}
-
-static struct MHD_Response *make_response(struct reply *rep)
-{
-    struct MHD_Response *resp;
-    if (rep->from_file) {
-        resp = MHD_create_response_from_fd_at_offset64(rep->len, rep->fd, 0);
-        if (!resp)
-            close(rep->fd);
-        return resp;
-    }
-    if (rep->hold) {
-        resp = MHD_create_response_from_buffer_with_free_callback_cls(
-            rep->len, (void *)rep->bytes, release_snapshot, rep->hold);
-        if (!resp)
-            snapshot_unref(rep->hold);
-        rep->hold = NULL;
-        return resp;
-    }
-    size_t len = rep->body.len;
-    char *body = buf_detach(&rep->body);
-    resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (!resp)
-        free(body);
-    return resp;
-}
-
-static enum MHD_Result send_reply(struct MHD_Connection *conn,
-                                  struct reply *rep)
-{
-    struct MHD_Response *resp = make_response(rep);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->ctype);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (rep->allow)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
-    if (rep->close)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result rc = MHD_queue_response(conn, rep->status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
-/* --- handlers ------------------------------------------------------------ */
-
-/* A POST being received: its body, up to the limit; for a webhook, its
- * answer once the journal has it. */
-struct upload {
-    struct buf body;
-    bool too_large;
-    bool answered;         /* st and n_alerts are set */
-    enum remedy_status st; /* the submission's outcome */
-    size_t n_alerts;
-    struct httpd *h; /* while suspended: who to resume */
-    struct MHD_Connection *conn;
-};
-
-struct request {
-    struct MHD_Connection *conn;
-    const char *tail;      /* what follows a prefix route's prefix */
-    struct snapshot *snap; /* the current snapshot, or NULL */
-    struct httpd *h;
-    const struct buf *body; /* POST: the request body */
-    struct upload *up;      /* POST: the body and the request's state */
-};
-
-static void h_healthy(const struct request *r, struct reply *rep)
-{
-    reply_text(rep, MHD_HTTP_OK, "healthy\n");
-}
-
-static void h_ready(const struct request *r, struct reply *rep)
-{
-    if (r->snap && snapshot_ready(r->snap))
-        reply_text(rep, MHD_HTTP_OK, "ready\n");
-    else
-        reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
-}
-
-/* h_metrics: from the snapshot's file when it has one (sendfile: the
- * kernel sends the pages, no copy per scrape), else from its bytes. */
-static void h_metrics(const struct request *r, struct reply *rep)
-{
-    size_t len;
-    const char *p = snapshot_metrics(r->snap, &len);
-    int fd = snapshot_metrics_fd(r->snap);
-    if (fd >= 0)
-        fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (fd >= 0)
-        reply_file(rep, CT_METRICS, fd, len);
-    else
-        reply_snapshot(rep, r->snap, CT_METRICS, p, len);
-}
-
-static void h_state(const struct request *r, struct reply *rep)
-{
-    size_t len;
-    const char *p = snapshot_state(r->snap, &len);
-    reply_snapshot(rep, r->snap, CT_JSON, p, len);
-}
-
-/* split_target: "{cluster}/{node}" into a heap copy of the cluster
- * (*cluster, which the caller frees) and the node (pointing into tail).
- * Returns -1 when either part is empty or there is a third one. */
-static int split_target(const char *tail, char **cluster, const char **node)
-{
-    const char *slash = strchr(tail, '/');
-    if (!slash || slash == tail || slash[1] == '\0' || strchr(slash + 1, '/'))
-        return -1;
-    *cluster = xstrndup(tail, (size_t)(slash - tail));
-    *node = slash + 1;
-    return 0;
-}
-
-/* find_target: the node a /health/{kind}/{cluster}/{node} path names;
- * NULL after a 404 reply when there is none. */
-static const struct snap_node *find_target(const struct request *r,
-                                           struct reply *rep)
-{
-    char *cluster;
-    const char *node;
-    if (split_target(r->tail, &cluster, &node) < 0) {
-        reply_error(rep, MHD_HTTP_NOT_FOUND, "not found");
-        return NULL;
-    }
-    const struct snap_node *n = snapshot_find(r->snap, cluster, node);
-    if (!n)
-        reply_error(rep, MHD_HTTP_NOT_FOUND,
-                    snapshot_has_cluster(r->snap, cluster) ? "unknown node"
-                                                           : "unknown cluster");
-    free(cluster);
-    return n;
-}
-
-/* query_max_lag: ?max_lag=DURATION into *out (*given tells whether it
- * was there); -1 after a 400 reply when it does not parse. */
-static int query_max_lag(const struct request *r, double *out, bool *given,
-                         struct reply *rep)
-{
-    const char *q =
-        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "max_lag");
-    *given = q != NULL;
-    size_t n = q ? strlen(q) : 0;
-    bool unit =
-        n > 0 && (q[n - 1] == 's' || q[n - 1] == 'm' || q[n - 1] == 'h');
-    if (!q || (unit && parse_duration(q, out) == 0))
-        return 0;
-    reply_error(rep, MHD_HTTP_BAD_REQUEST,
-                "invalid max_lag: want a duration such as 250ms or 2s");
-    return -1;
-}
-
-static cJSON *target_json(const struct snap_node *n, bool ok, const char *why)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "cluster", n->cluster);
-    cJSON_AddStringToObject(o, "node", n->node);
-    cJSON_AddStringToObject(o, "status", ok ? "ok" : "unavailable");
-    if (ok || !why)
-        cJSON_AddNullToObject(o, "reason");
-    else
-        cJSON_AddStringToObject(o, "reason", why);
-    return o;
-}
-
-/* h_replica: 200 when the node is a replica fit to serve reads at
- * max_lag (the cluster's read_max_lag unless the query says), else 503;
- * the body says why. */
-static void h_replica(const struct request *r, struct reply *rep)
-{
-    double max_lag = 0;
-    bool given;
-    if (query_max_lag(r, &max_lag, &given, rep) < 0)
-        return;
-    const struct snap_node *n = find_target(r, rep);
-    if (!n)
-        return;
-    if (!given)
-        max_lag = n->read_max_lag;
-    const char *why = "not a replica";
-    bool replica = !n->is_primary;
-    bool ok = replica && read_rotation_ok(&n->rv, max_lag, &why);
-    cJSON *o = target_json(n, ok, why);
-    if (replica && n->rv.fresh && n->rv.have_lag)
-        cJSON_AddNumberToObject(o, "lag", n->rv.lag);
-    else
-        cJSON_AddNullToObject(o, "lag");
-    cJSON_AddNumberToObject(o, "max_lag", max_lag);
-    if (replica)
-        cJSON_AddStringToObject(o, "health", health_name(n->health));
-    else
-        cJSON_AddNullToObject(o, "health");
-    reply_json(rep, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
-}
-
-/* h_primary: 200 when the node is its cluster's current primary and was
- * scraped successfully, recently; else 503 with the reason. */
-static void h_primary(const struct request *r, struct reply *rep)
-{
-    const struct snap_node *n = find_target(r, rep);
-    if (!n)
-        return;
-    const char *why = NULL;
-    if (!n->is_primary)
-        why = "not the primary";
-    else if (!n->up)
-        why = "unreachable";
-    else if (!n->fresh)
-        why = "stale";
-    cJSON *o = target_json(n, why == NULL, why);
-    cJSON_AddStringToObject(o, "role", n->role);
-    reply_json(rep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
-}
-
-/* --- POST endpoints ------------------------------------------------------ */
-
-/* webhook_answer: the answer of a webhook whose submission is done. */
-static void webhook_answer(const struct upload *u, struct reply *rep)
-{
-    if (u->st != REMEDY_OK) {
-        reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE,
-                    u->st == REMEDY_FULL       ? "queue full, retry later"
-                    : u->st == REMEDY_STOPPING ? "shutting down"
-                                               : "journal failed: remediation "
-                                                 "stopped");
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", "accepted");
-    cJSON_AddNumberToObject(o, "alerts", (double)u->n_alerts);
-    reply_json(rep, MHD_HTTP_OK, o);
-}
-
-/* on_journaled: the journal has the webhook's alerts (or failed):
- * wakes its connection, whose handler then answers. Any thread. */
-static void on_journaled(void *ctx, enum remedy_status st)
-{
-    struct upload *u = ctx;
-    struct httpd *h = u->h;
-    u->st = st;
-    u->answered = true;
-    MHD_resume_connection(u->conn); /* u may be gone once this returns */
-    pthread_mutex_lock(&h->wait_mu);
-    if (--h->suspended == 0)
-        pthread_cond_broadcast(&h->idle);
-    pthread_mutex_unlock(&h->wait_mu);
-}
-
-/* suspend: holds the connection for the journal; false when stopping. */
-static bool suspend(struct httpd *h, struct MHD_Connection *conn)
-{
-    pthread_mutex_lock(&h->wait_mu);
-    bool ok = !h->stopping;
-    if (ok) {
-        h->suspended++;
-        MHD_suspend_connection(conn);
-    }
-    pthread_mutex_unlock(&h->wait_mu);
-    return ok;
-}
-
-/* h_webhook: journals the payload's alerts without holding a handler
- * thread: the connection is suspended until the journal's fsync (shared
- * with every webhook arriving meanwhile) and then answered on the call
- * libmicrohttpd makes when it resumes. */
-static void h_webhook(const struct request *r, struct reply *rep)
-{
-    struct upload *u = r->up;
-    if (u->answered) {
-        webhook_answer(u, rep);
-        return;
-    }
-    struct alert_payload *p = NULL;
-    char err[256];
-    int rc = alert_parse(r->body->data ? r->body->data : "", r->body->len, &p,
-                         err, sizeof(err));
-    if (rc < 0) {
-        reply_error(rep, MHD_HTTP_BAD_REQUEST, err);
-        return;
-    }
-    u->n_alerts = p->nalerts;
-    u->h = r->h;
-    u->conn = r->conn;
-    if (suspend(r->h, r->conn)) {
-        remedy_submit_async(r->h->rem, p, on_journaled, u); /* no reply yet */
-    } else {
-        u->st = REMEDY_STOPPING;
-        webhook_answer(u, rep);
-    }
-    alert_payload_free(p);
-}
-
-static void set_pause(const struct request *r, struct reply *rep, bool on)
-{
-    if (remedy_set_paused(r->h->rem, on) < 0) {
-        reply_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                    "cannot persist the pause flag");
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "paused", on);
-    reply_json(rep, MHD_HTTP_OK, o);
-}
-
-static void h_pause(const struct request *r, struct reply *rep)
-{
-    set_pause(r, rep, true);
-}
-
-static void h_resume(const struct request *r, struct reply *rep)
-{
-    set_pause(r, rep, false);
-}
-
-static void h_ack(const struct request *r, struct reply *rep)
-{
-    if (r->tail[0] == '\0' || strchr(r->tail, '/')) {
-        reply_error(rep, MHD_HTTP_NOT_FOUND, "usage: /api/v1/ack/{cluster}");
-        return;
-    }
-    if (!snapshot_has_cluster(r->snap, r->tail)) {
-        reply_error(rep, MHD_HTTP_NOT_FOUND, "unknown cluster");
-        return;
-    }
-    remedy_ack(r->h->rem, r->tail);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "acked", r->tail);
-    reply_json(rep, MHD_HTTP_OK, o);
-}
-
-/* same_token: constant time in the token's length. */
-static bool same_token(const char *want, const char *got)
-{
-    size_t n = strlen(want), m = strlen(got);
-    unsigned char diff = (unsigned char)(n != m);
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
-    return diff == 0;
-}
-
-static bool from_loopback(struct MHD_Connection *conn)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    if (sa && sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >>
-                24) == 127;
-    if (sa && sa->sa_family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK(
-            &((const struct sockaddr_in6 *)sa)->sin6_addr);
-    return false;
-}
-
-/* client_text: the connection's peer address as text into out. */
-static const char *client_text(struct MHD_Connection *conn, char *out, size_t n)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    const void *a = NULL;
-    if (sa && sa->sa_family == AF_INET)
-        a = &((const struct sockaddr_in *)sa)->sin_addr;
-    else if (sa && sa->sa_family == AF_INET6)
-        a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-    if (!a || !inet_ntop(sa->sa_family, a, out, (socklen_t)n))
-        snprintf(out, n, "unknown");
-    return out;
-}
-
-/* note_refused: logs a refused POST, why but never the credentials it
- * carried; at most one line a second, counting those not logged. */
-static void note_refused(struct httpd *h, struct MHD_Connection *conn,
-                         const char *path, const char *why)
-{
-    double now = mono_now();
-    pthread_mutex_lock(&h->log_mu);
-    bool due = h->refused_logged == 0 || now - h->refused_logged >= 1.0;
-    unsigned unlogged = h->refused_unlogged;
-    if (due) {
-        h->refused_logged = now;
-        h->refused_unlogged = 0;
-    } else {
-        h->refused_unlogged++;
-    }
-    pthread_mutex_unlock(&h->log_mu);
-    if (!due)
-        return;
-    char addr[INET6_ADDRSTRLEN];
-    log_msg(LOG_WARN,
-            "msg=\"POST refused\" path=%s reason=\"%s\" client=%s "
-            "unlogged_before=%u",
-            path, why, client_text(conn, addr, sizeof(addr)), unlogged);
-}
-
-/* authorized: false with the error reply filled (and a log line) when
- * the POST to path may not proceed: a bearer token when one is
- * configured, else loopback only. */
-static bool authorized(struct httpd *h, struct MHD_Connection *conn,
-                       const char *path, struct reply *rep)
-{
-    if (!h->token) {
-        if (from_loopback(conn))
-            return true;
-        note_refused(h, conn, path, "not from loopback");
-        reply_error(rep, MHD_HTTP_FORBIDDEN,
-                    "without auth.token_file, POSTs are taken from loopback "
-                    "only");
-        return false;
-    }
-    const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                MHD_HTTP_HEADER_AUTHORIZATION);
-    bool bearer = a && strncasecmp(a, "Bearer ", 7) == 0; /* RFC 7235 */
-    if (bearer && same_token(h->token, a + 7))
-        return true;
-    note_refused(h, conn, path,
-                 !a       ? "no token"
-                 : bearer ? "wrong token"
-                          : "not a bearer token");
-    reply_error(rep, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
-    return false;
 }
 
 /* --- the header deadline ------------------------------------------------- */
@@ -822,124 +302,7 @@ static void reaper_stop(struct httpd *h)
     }
 }
 
-/* --- routing ------------------------------------------------------------- */
-
-enum { M_GET = 1u << 0, M_HEAD = 1u << 1, M_POST = 1u << 2 };
-
-struct route {
-    const char *path;    /* the whole path, or a prefix */
-    bool prefix;         /* the rest of the path is the request's tail */
-    unsigned methods;    /* M_* */
-    const char *allow;   /* the Allow header for the others */
-    bool needs_snapshot; /* 503 "not ready" before the first publish */
-    void (*handle)(const struct request *r, struct reply *rep);
-};
-
-#define GET_HEAD M_GET | M_HEAD, "GET, HEAD"
-
-/* POST routes (webhook, pause/resume, ack) join this table. Their bodies
- * must be read before handle() runs: on_request() will then keep a
- * per-request context in *con_cls, collect the upload into a struct buf
- * created with the route's size limit (413 past it) and call handle()
- * on the final call, when *upload_data_size is 0. */
-static const struct route routes[] = {
-    {"/webhook", false, M_POST, "POST", false, h_webhook},
-    {"/api/v1/pause", false, M_POST, "POST", false, h_pause},
-    {"/api/v1/resume", false, M_POST, "POST", false, h_resume},
-    {"/api/v1/ack/", true, M_POST, "POST", true, h_ack},
-    {"/metrics", false, GET_HEAD, true, h_metrics},
-    {"/-/healthy", false, GET_HEAD, false, h_healthy},
-    {"/-/ready", false, GET_HEAD, false, h_ready},
-    {"/health/replica/", true, GET_HEAD, true, h_replica},
-    {"/health/primary/", true, GET_HEAD, true, h_primary},
-    {"/api/v1/state", false, GET_HEAD, true, h_state},
-};
-
-static const struct route *find_route(const char *url, const char **tail)
-{
-    for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
-        const struct route *rt = &routes[i];
-        size_t n = strlen(rt->path);
-        if (rt->prefix ? strncmp(url, rt->path, n) == 0
-                       : strcmp(url, rt->path) == 0) {
-            *tail = url + n;
-            return rt;
-        }
-    }
-    return NULL;
-}
-
-static unsigned method_bit(const char *method)
-{
-    if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
-        return M_GET;
-    if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
-        return M_HEAD;
-    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
-        return M_POST;
-    return 0;
-}
-
-static void dispatch(struct httpd *h, struct MHD_Connection *conn,
-                     const struct route *rt, const char *tail,
-                     struct upload *up, struct reply *rep)
-{
-    struct request r = {
-        conn, tail, snapbox_get(h->box), h, up ? &up->body : NULL, up};
-    if (rt->needs_snapshot && !r.snap)
-        reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
-    else
-        rt->handle(&r, rep);
-    snapshot_unref(r.snap); /* a reply serving its bytes took its own */
-}
-
-/* receive: collects a POST body over MHD's calls; returns true once it
- * is complete (the final call, with nothing more to upload). */
-static bool receive(void **con_cls, const char *data, size_t *size)
-{
-    struct upload *u = *con_cls;
-    if (!u) {
-        u = xcalloc(1, sizeof(*u));
-        buf_init(&u->body, WEBHOOK_MAX_BODY);
-        *con_cls = u;
-        return false;
-    }
-    if (*size) {
-        if (!u->too_large && buf_append(&u->body, data, *size) < 0) {
-            u->too_large = true; /* read on, keep nothing */
-            buf_free(&u->body);
-        }
-        *size = 0;
-        return false;
-    }
-    return true;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode tc)
-{
-    next_request(cls, conn);
-    struct upload *u = *con_cls;
-    if (!u)
-        return;
-    buf_free(&u->body);
-    free(u);
-    *con_cls = NULL;
-}
-
-static void post(struct httpd *h, struct MHD_Connection *conn,
-                 const struct route *rt, const char *tail, struct upload *u,
-                 struct reply *rep)
-{
-    if (!h->rem)
-        reply_error(rep, MHD_HTTP_NOT_FOUND, "remediation is not configured");
-    else if (authorized(h, conn, rt->path, rep) && u->too_large)
-        reply_error(rep, MHD_HTTP_CONTENT_TOO_LARGE, "body over 1 MiB");
-    else if (rep->status == 0)
-        dispatch(h, conn, rt, tail, u, rep);
-    if (rt->handle == h_webhook && h->rem && rep->status)
-        remedy_count_request(h->rem, rep->status);
-}
+/* --- request framing ----------------------------------------------------- */
 
 /* unescape: decodes %XX in place as libmicrohttpd does (path, query
  * names and values); a %00 marks the request, which would otherwise be
@@ -994,62 +357,31 @@ static const char *framing_error(struct MHD_Connection *conn,
     return NULL;
 }
 
-/* refuse_early: on a request's first call, before any of its body is
- * read or libmicrohttpd answers "100 Continue": 400 for ambiguous
- * framing or a NUL in the path or query; for a POST, 404 without
- * remediation or the authorization refusal. True with rep filled (the
- * connection then closes: its body was not read). */
-static bool refuse_early(struct httpd *h, struct MHD_Connection *conn,
-                         const char *version, const struct route *rt,
-                         unsigned m, struct reply *rep)
-{
-    const char *why = framing_error(conn, version);
-    if (why)
-        reply_error(rep, MHD_HTTP_BAD_REQUEST, why);
-    else if (!rt || !(rt->methods & m) || m != M_POST)
-        return false;
-    else if (!h->rem)
-        reply_error(rep, MHD_HTTP_NOT_FOUND, "remediation is not configured");
-    else if (authorized(h, conn, rt->path, rep))
-        return false;
-    rep->close = true;
-    if (rt && rt->handle == h_webhook && h->rem && (rt->methods & m))
-        remedy_count_request(h->rem, rep->status);
-    return true;
-}
-
+/* on_request: the access handler; the request's headers are complete.
+ * Its framing is checked on its first call, then the routes answer. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
     struct httpd *h = cls;
-    struct reply rep = {0};
-    const char *tail = NULL;
     headers_done(h, conn);
-    const struct route *rt = find_route(url, &tail);
-    unsigned m = method_bit(method);
-    buf_init(&rep.body, 0);
-    if (!*con_cls && refuse_early(h, conn, version, rt, m, &rep))
-        return send_reply(conn, &rep);
-    if (rt && (rt->methods & m) && m == M_POST &&
-        !receive(con_cls, upload, upload_size))
-        return MHD_YES; /* more of the body to come */
-    if (!rt) {
-        reply_error(&rep, MHD_HTTP_NOT_FOUND, "not found");
-    } else if (!(rt->methods & m)) {
-        reply_error(&rep, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-        rep.allow = rt->allow;
-    } else if (m == M_POST) {
-        post(h, conn, rt, tail, *con_cls, &rep);
-        if (rep.status == 0) { /* suspended: answered when resumed */
-            buf_free(&rep.body);
-            return MHD_YES;
-        }
-    } else {
-        dispatch(h, conn, rt, tail, NULL, &rep);
-    }
-    return send_reply(conn, &rep);
+    struct routes_call c = {.conn = conn,
+                            .url = url,
+                            .method = method,
+                            .upload = upload,
+                            .upload_size = upload_size,
+                            .con_cls = con_cls};
+    if (!*con_cls)
+        c.bad_framing = framing_error(conn, version);
+    return routes_answer(h->routes, &c);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode tc)
+{
+    next_request(cls, conn);
+    routes_completed(con_cls);
 }
 
 /* --- the daemon ---------------------------------------------------------- */
@@ -1175,16 +507,12 @@ struct httpd *httpd_start(const struct httpd_options *o, struct snapbox *box,
     if (resolve(host, o->port, &ss, err, errlen) < 0)
         return NULL;
     struct httpd *h = xcalloc(1, sizeof(*h));
-    h->box = box;
-    h->rem = o->rem;
-    h->token = o->token ? xstrdup(o->token) : NULL;
+    h->routes = routes_new(box, o->rem, o->token);
     snprintf(h->host, sizeof(h->host), "%s", host);
     pthread_mutex_init(&h->log_mu, NULL);
     reaper_init(h, or_default(o->header_timeout, DEFAULT_HEADER_TIME));
     h->max_conns = o->max_connections ? o->max_connections
                                       : connection_limit(DEFAULT_CONNECTIONS);
-    pthread_mutex_init(&h->wait_mu, NULL);
-    pthread_cond_init(&h->idle, NULL);
     set_starting(h, true);
     h->d = start_daemon(h, o, &ss);
     set_starting(h, false);
@@ -1225,11 +553,7 @@ void httpd_stop(struct httpd *h)
     if (!h)
         return;
     reaper_stop(h);
-    pthread_mutex_lock(&h->wait_mu);
-    h->stopping = true;
-    while (h->suspended > 0)
-        pthread_cond_wait(&h->idle, &h->wait_mu);
-    pthread_mutex_unlock(&h->wait_mu);
+    routes_drain(h->routes);
     if (h->d) {
         MHD_stop_daemon(h->d);
         char q[NI_MAXHOST + 8];
@@ -1239,8 +563,6 @@ void httpd_stop(struct httpd *h)
     pthread_mutex_destroy(&h->log_mu);
     pthread_mutex_destroy(&h->conns_mu);
     pthread_cond_destroy(&h->conns_cv);
-    pthread_mutex_destroy(&h->wait_mu);
-    pthread_cond_destroy(&h->idle);
-    free(h->token);
+    routes_free(h->routes);
     free(h);
 }

@@ -1,5 +1,7 @@
 /* httpd.h: replguard's HTTP endpoints (SPEC section 4) on
- * libmicrohttpd.
+ * libmicrohttpd. httpd.c runs the daemon (limits, header deadline,
+ * framing checks); routes.h says what each path answers, httpauth.h
+ * who may POST.
  *
  * Handler threads never do network I/O of their own, never render and
  * never wait on the engine: each request takes a reference to the
