@@ -278,6 +278,20 @@ int yr_slurp(const char *path, struct buf *b, struct config_errors *errs)
     return rc < 0 ? -1 : 0;
 }
 
+int yr_load_file(const char *path, yr_text_fn load, void *arg,
+                 struct config_errors *errs)
+{
+    struct buf b;
+    int rc;
+
+    if (yr_slurp(path, &b, errs) < 0)
+        rc = 1;
+    else
+        rc = load(path, b.data ? b.data : "", b.len, arg, errs);
+    buf_free(&b);
+    return rc;
+}
+
 /* --- nodes and types -------------------------------------------------- */
 
 yaml_node_t *yr_node(const struct yr_ctx *c, int i)
