@@ -119,6 +119,12 @@ bool yr_is_null(const yaml_node_t *n);
 bool yr_want_map(struct yr_ctx *c, const yaml_node_t *v);
 bool yr_want_seq(struct yr_ctx *c, const yaml_node_t *v);
 bool yr_want_scalar(struct yr_ctx *c, const yaml_node_t *v, const char *what);
+/* yr_want_url: true when v is a URL scalar: no space or control
+ * character, http:// or https://, and check(what follows the scheme)
+ * returns NULL; else reports "bad URL" with the reason at v. check says
+ * what the reader demands of the host, port and path. */
+bool yr_want_url(struct yr_ctx *c, const yaml_node_t *v,
+                 const char *(*check)(const char *rest));
 
 /* yr_want_items: true when v is a list of min to max items, their
  * number in *n; else reports that v is no list or "expected MIN to MAX
