@@ -3,6 +3,7 @@
 #include "agent_harness.h"
 
 #include <check.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -162,6 +163,20 @@ void agent_finish(struct agent *ag, struct simnode *sn)
         reap(sn->pid);
     sn->pid = 0;
     agent_cleanup(ag);
+}
+
+void agent_setup(struct agent *ag, struct simnode *sn,
+                 const char *const *simnode_args)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    spawn(sn, simnode_args);
+    agent_init(ag);
+}
+
+void agent_teardown(struct agent *ag, struct simnode *sn)
+{
+    agent_finish(ag, sn);
+    curl_global_cleanup();
 }
 
 int agent_audit_count(const struct agent *ag, const char *event,

@@ -37,6 +37,13 @@ void agent_kill(struct agent *ag);
  * sn is reaped and the temp dir removed. */
 struct simnode;
 void agent_finish(struct agent *ag, struct simnode *sn);
+/* agent_setup: the usual fixture: curl_global_init(), a simnode spawned
+ * into sn with the extra arguments simnode_args (NULL: none), and ag
+ * initialized (not started). agent_teardown: agent_finish(), then
+ * curl_global_cleanup(). */
+void agent_setup(struct agent *ag, struct simnode *sn,
+                 const char *const *simnode_args);
+void agent_teardown(struct agent *ag, struct simnode *sn);
 /* agent_cleanup: stops it if running and removes the temp dir. */
 void agent_cleanup(struct agent *ag);
 /* agent_log_has: whether the log holds a line containing text. */

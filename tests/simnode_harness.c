@@ -134,6 +134,9 @@ static void read_nodes(struct simnode *s, int fd)
 
 /* spawn: starts replguard-simnode on ephemeral loopback ports with the
  * extra arguments (NULL-terminated) and waits for "ready". */
+const char *const SIMNODE_FOUR_NODES[] = {
+    "--nodes", "4", "--ingest-rate", "1000", "--apply-rate", "5000", NULL};
+
 void spawn(struct simnode *s, const char *const *extra)
 {
     char bin[PATH_MAX];

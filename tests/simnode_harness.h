@@ -42,6 +42,9 @@ void exec_child(pid_t parent, int out_fd, const char *const *argv);
 /* spawn: starts replguard-simnode on ephemeral loopback ports with the
  * extra arguments (NULL-terminated) and waits for "ready". */
 void spawn(struct simnode *s, const char *const *extra);
+/* SIMNODE_FOUR_NODES: spawn()'s extra arguments for a primary and three
+ * replicas, ingesting 1000 and applying 5000 writes a second. */
+extern const char *const SIMNODE_FOUR_NODES[];
 /* simnode_url: the base URL of the node called name (aborts the test
  * when there is none). */
 const char *simnode_url(const struct simnode *s, const char *name);

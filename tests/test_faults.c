@@ -63,19 +63,14 @@ static void write_config(void)
 
 static void setup(void)
 {
-    static const char *const args[] = {
-        "--nodes", "4", "--ingest-rate", "1000", "--apply-rate", "5000", NULL};
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, args);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, SIMNODE_FOUR_NODES);
     write_config();
     agent_start(&ag);
 }
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 static const char *node_url(const char *name)

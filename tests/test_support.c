@@ -7,9 +7,11 @@
 #include <cjson/cJSON.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "simnode_harness.h"
+#include "util.h"
 
 /* field_matches: whether o's key is the string value (its prefix, when
  * prefix is set), or the boolean value spells ("true", "false"). */
@@ -80,16 +82,39 @@ void wait_audit_prefix(const char *path, const char *event, const char *key,
     wait_count(path, event, key, prefix, true, n, secs);
 }
 
+char *file_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    struct buf b;
+    buf_init(&b, 0);
+    char chunk[4096];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(&b, chunk, n);
+    if (f)
+        fclose(f);
+    buf_puts(&b, "");
+    return buf_detach(&b);
+}
+
 bool file_has(const char *path, const char *text)
+{
+    char *s = file_text(path);
+    bool has = strstr(s, text) != NULL;
+    free(s);
+    return has;
+}
+
+int file_count(const char *path, const char *text)
 {
     FILE *f = fopen(path, "r");
     char line[4096];
-    bool found = false;
-    while (f && !found && fgets(line, sizeof(line), f))
-        found = strstr(line, text) != NULL;
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f))
+        n += strstr(line, text) != NULL;
     if (f)
         fclose(f);
-    return found;
+    return n;
 }
 
 void wait_file_has(const char *path, const char *text, double secs)

@@ -27,9 +27,15 @@ void wait_audit(const char *path, const char *event, const char *key,
 void wait_audit_prefix(const char *path, const char *event, const char *key,
                        const char *prefix, int n, double secs);
 
-/* file_has: whether a line of path (up to 4 KiB) contains text; false
- * when path does not exist. */
+/* file_text: the whole of path as a heap string the caller frees ("" when
+ * it cannot be read). */
+char *file_text(const char *path);
+/* file_has: whether path's content contains text (false when it does
+ * not exist). */
 bool file_has(const char *path, const char *text);
+/* file_count: the lines of path (up to 4 KiB each) that contain text;
+ * 0 when it does not exist. */
+int file_count(const char *path, const char *text);
 /* wait_file_has: waits up to secs for file_has(); fails the test when
  * it stays false. */
 void wait_file_has(const char *path, const char *text, double secs);
