@@ -3,6 +3,7 @@
 #include "agent_harness.h"
 
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -211,4 +212,23 @@ void alert_payload(struct buf *b, const char *alertname, const char *status,
 long agent_webhook(const struct agent *ag, const char *body)
 {
     return call(ag->base, "POST", "/webhook", body);
+}
+
+long agent_replica_health(const struct agent *ag, const char *cluster,
+                          const char *node, char *why, size_t n)
+{
+    char path[160];
+    struct resp r;
+    snprintf(path, sizeof(path), "/health/replica/%s/%s", cluster, node);
+    get(ag->base, path, &r);
+    snprintf(why, n, "(no JSON body)");
+    cJSON *o = r.body.data ? cJSON_Parse(r.body.data) : NULL;
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
+    if (cJSON_IsString(reason))
+        snprintf(why, n, "%s", reason->valuestring);
+    else if (cJSON_IsNull(reason))
+        snprintf(why, n, "null");
+    cJSON_Delete(o);
+    buf_free(&r.body);
+    return r.rc == CURLE_OK ? r.status : 0;
 }

@@ -70,5 +70,10 @@ void alert_payload(struct buf *b, const char *alertname, const char *status,
 /* agent_webhook: POSTs body to ag's /webhook (from loopback, no token);
  * returns the HTTP status, 0 on a transport error. */
 long agent_webhook(const struct agent *ag, const char *body);
+/* agent_replica_health: GET /health/replica/CLUSTER/NODE from ag; returns
+ * the status (0 on a transport error) and the body's "reason" into why
+ * ("null" when it is JSON null, "(no JSON body)" when there is none). */
+long agent_replica_health(const struct agent *ag, const char *cluster,
+                          const char *node, char *why, size_t n);
 
 #endif

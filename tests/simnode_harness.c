@@ -374,6 +374,13 @@ double metric(const char *base, const char *name, const char *labels)
     return v;
 }
 
+double admin_requests(const char *base, const char *endpoint)
+{
+    char labels[64];
+    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
+    return metric(base, "stemedb_admin_requests_total", labels);
+}
+
 static bool holds(double v, enum cmp op, double want)
 {
     return op == GT ? v > want : op == LT ? v < want : v == want;

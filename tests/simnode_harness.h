@@ -93,6 +93,10 @@ void expect_error(const char *base, const char *path, const struct opts *o,
  * like "replica=\"node2\"", NULL for none); NAN when there is none. */
 double metric(const char *base, const char *name, const char *labels);
 
+/* admin_requests: base's stemedb_admin_requests_total{endpoint=...}, the
+ * node's own count of admin calls to endpoint; NAN when there is none. */
+double admin_requests(const char *base, const char *endpoint);
+
 /* metric_in: the sample name{labels} in a /metrics text (labels as for
  * metric()); NAN when there is none. */
 double metric_in(const char *text, const char *name, const char *labels);

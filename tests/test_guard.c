@@ -263,10 +263,7 @@ static void post(const char *body)
 /* admin: simnode's own count of admin calls to endpoint on node. */
 static double admin(const char *node, const char *endpoint)
 {
-    char l[64];
-    snprintf(l, sizeof(l), "endpoint=\"%s\"", endpoint);
-    double v =
-        metric(simnode_url(&sn, node), "stemedb_admin_requests_total", l);
+    double v = admin_requests(simnode_url(&sn, node), endpoint);
     return isnan(v) ? 0 : v;
 }
 
@@ -442,29 +439,13 @@ static const struct {
     {"position", "position_ahead", "node3", "implausible position"},
 };
 
-/* health_why: GET /health/replica/c1/node: status; reason into why. */
-static long health_why(const char *node, char *why, size_t n)
-{
-    char path[96];
-    struct resp r;
-    snprintf(path, sizeof(path), "/health/replica/c1/%s", node);
-    get(ag.base, path, &r);
-    snprintf(why, n, "-");
-    cJSON *o = r.body.data ? cJSON_Parse(r.body.data) : NULL;
-    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
-    if (cJSON_IsString(reason))
-        snprintf(why, n, "%s", reason->valuestring);
-    cJSON_Delete(o);
-    buf_free(&r.body);
-    return r.status;
-}
-
 static void expect_health(const char *node, long status, const char *reason)
 {
     char why[128];
     double deadline = now_s() + DEADLINE;
     long st;
-    while (((st = health_why(node, why, sizeof(why))) != status ||
+    while (((st = agent_replica_health(&ag, "c1", node, why, sizeof(why))) !=
+                status ||
             (reason && strcmp(why, reason) != 0)) &&
            now_s() < deadline)
         sleep_ms(20);

@@ -120,18 +120,12 @@ static long post_alert(const char *alertname, const char *status,
 
 static double admin(const char *endpoint)
 {
-    char labels[64];
-    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
-    return metric(simnode_url(&sn, "node2"), "stemedb_admin_requests_total",
-                  labels);
+    return admin_requests(simnode_url(&sn, "node2"), endpoint);
 }
 
 static double primary_admin(const char *endpoint)
 {
-    char labels[64];
-    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
-    return metric(simnode_url(&sn, "node1"), "stemedb_admin_requests_total",
-                  labels);
+    return admin_requests(simnode_url(&sn, "node1"), endpoint);
 }
 
 static char *journal_text(void)

@@ -136,9 +136,7 @@ static long post(const char *path, const char *body, const char *token,
 
 static double admin(const char *node, const char *endpoint)
 {
-    char labels[64];
-    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
-    return metric(node_url(node), "stemedb_admin_requests_total", labels);
+    return admin_requests(node_url(node), endpoint);
 }
 
 START_TEST(alert_makes_exactly_the_expected_calls)
