@@ -543,19 +543,17 @@ int config_load_string(const char *name, const char *text, size_t len,
     return count;
 }
 
+static int load_text(const char *name, const char *text, size_t len, void *out,
+                     struct config_errors *errs)
+{
+    return config_load_string(name, text, len, out, errs);
+}
+
 int config_load(const char *path, struct config **out,
                 struct config_errors *errs)
 {
-    struct buf b;
-    int rc;
-
     *out = NULL;
-    if (yr_slurp(path, &b, errs) < 0)
-        rc = 1;
-    else
-        rc = config_load_string(path, b.data ? b.data : "", b.len, out, errs);
-    buf_free(&b);
-    return rc;
+    return yr_load_file(path, load_text, out, errs);
 }
 
 /* --- the loaded config ------------------------------------------------ */

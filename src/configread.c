@@ -177,24 +177,14 @@ bool cfg_read_listen(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return true;
 }
 
-/* check_url: http:// or https://, a host, an optional port and an
- * optional path. Returns NULL or what is wrong. */
-static const char *check_url(const char *s)
+/* check_authority: what follows a URL's scheme: a host, an optional port
+ * and an optional path. Returns NULL or what is wrong. */
+static const char *check_authority(const char *auth)
 {
-    const char *auth, *end, *why;
+    const char *end, *why;
     char *host = NULL;
     unsigned port;
 
-    for (const char *p = s; *p; p++) {
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return "contains a space or control character";
-    }
-    if (strncmp(s, "http://", 7) == 0)
-        auth = s + 7;
-    else if (strncmp(s, "https://", 8) == 0)
-        auth = s + 8;
-    else
-        return "must start with http:// or https://";
     if (strpbrk(auth, "?#"))
         return "must not have a query or fragment";
     end = strchr(auth, '/');
@@ -211,16 +201,10 @@ static const char *check_url(const char *s)
  * append "/metrics" and the like. */
 bool cfg_read_url(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
-    const char *why;
     size_t n;
 
-    if (!yr_want_scalar(c, v, "a URL"))
+    if (!yr_want_url(c, v, check_authority))
         return false;
-    why = check_url(yr_sval(v));
-    if (why) {
-        yr_err_at(c, v->start_mark, "bad URL \"%.80s\": %s", yr_sval(v), why);
-        return false;
-    }
     n = strlen(yr_sval(v));
     while (n > 0 && yr_sval(v)[n - 1] == '/')
         n--;

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "engine_internal.h"
 #include "journal.h"
+#include "jsonget.h"
 #include "log.h"
 #include "planner.h"
 #include "poller.h"
@@ -808,34 +809,23 @@ struct replay {
     uint64_t seq; /* of the record being replayed */
 };
 
-static const char *str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 static void replay_plan(struct replay *rp, const cJSON *o)
 {
     struct planner *p = rp->x->planner;
-    planner_restore_key(p, str(o, "key"), num(o, "t"));
+    planner_restore_key(p, jsonget_str(o, "key"), jsonget_num(o, "t"));
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ran")))
-        planner_restore_run(p, str(o, "runbook"), str(o, "cluster"),
-                            str(o, "target"), num(o, "t"), num(o, "cooldown"));
+        planner_restore_run(p, jsonget_str(o, "runbook"),
+                            jsonget_str(o, "cluster"), jsonget_str(o, "target"),
+                            jsonget_num(o, "t"), jsonget_num(o, "cooldown"));
 }
 
 static void replay_step(struct replay *rp, const cJSON *o, bool intent)
 {
-    int step = (int)num(o, "step");
+    int step = (int)jsonget_num(o, "step");
     if (!intent) {
         for (size_t i = rp->n_open; i-- > 0;) {
             if (rp->open[i].step == step &&
-                strcmp(rp->open[i].key, str(o, "job")) == 0) {
+                strcmp(rp->open[i].key, jsonget_str(o, "job")) == 0) {
                 rp->open[i] = rp->open[--rp->n_open];
                 return;
             }
@@ -847,14 +837,14 @@ static void replay_step(struct replay *rp, const cJSON *o, bool intent)
         rp->open = xrealloc(rp->open, rp->cap_open * sizeof(*rp->open));
     }
     struct intent *it = &rp->open[rp->n_open++];
-    snprintf(it->key, sizeof(it->key), "%s", str(o, "job"));
+    snprintf(it->key, sizeof(it->key), "%s", jsonget_str(o, "job"));
     it->step = step;
-    snprintf(it->action, sizeof(it->action), "%s", str(o, "action"));
-    snprintf(it->cluster, sizeof(it->cluster), "%s", str(o, "cluster"));
-    snprintf(it->target, sizeof(it->target), "%s", str(o, "target"));
-    snprintf(it->runbook, sizeof(it->runbook), "%s", str(o, "runbook"));
+    snprintf(it->action, sizeof(it->action), "%s", jsonget_str(o, "action"));
+    snprintf(it->cluster, sizeof(it->cluster), "%s", jsonget_str(o, "cluster"));
+    snprintf(it->target, sizeof(it->target), "%s", jsonget_str(o, "target"));
+    snprintf(it->runbook, sizeof(it->runbook), "%s", jsonget_str(o, "runbook"));
     snprintf(it->fingerprint, sizeof(it->fingerprint), "%s",
-             str(o, "fingerprint"));
+             jsonget_str(o, "fingerprint"));
 }
 
 /* intent_origin: an intent's runbook and alert fingerprint; an intent
@@ -897,13 +887,13 @@ static void replay_done(struct replay *rp, const cJSON *o)
         rp->cap_done = rp->cap_done ? 2 * rp->cap_done : 64;
         rp->done = xrealloc(rp->done, rp->cap_done * sizeof(*rp->done));
     }
-    rp->done[rp->n_done++] =
-        (uint64_t)num(o, "record") << 20 | (uint64_t)num(o, "index");
+    rp->done[rp->n_done++] = (uint64_t)jsonget_num(o, "record") << 20 |
+                             (uint64_t)jsonget_num(o, "index");
 }
 
 static void replay_obj(struct replay *rp, const cJSON *o)
 {
-    const char *type = str(o, "type");
+    const char *type = jsonget_str(o, "type");
     if (strcmp(type, "processed") == 0) {
         replay_done(rp, o);
     } else if (strcmp(type, "plan") == 0) {
@@ -912,12 +902,12 @@ static void replay_obj(struct replay *rp, const cJSON *o)
     } else if (strcmp(type, "intent") == 0 || strcmp(type, "outcome") == 0) {
         replay_step(rp, o, type[0] == 'i');
         if (type[0] == 'i')
-            resume_intent(rp->resume, str(o, "job"), (int)num(o, "step"),
-                          rp->seq);
-        else if (strcmp(str(o, "outcome"), "interrupted") == 0)
-            resume_interrupted(rp->resume, str(o, "job"), rp->seq);
+            resume_intent(rp->resume, jsonget_str(o, "job"),
+                          (int)jsonget_num(o, "step"), rp->seq);
+        else if (strcmp(jsonget_str(o, "outcome"), "interrupted") == 0)
+            resume_interrupted(rp->resume, jsonget_str(o, "job"), rp->seq);
     } else if (strcmp(type, "cancel") == 0) {
-        resume_cancel(rp->resume, str(o, "job"), rp->seq);
+        resume_cancel(rp->resume, jsonget_str(o, "job"), rp->seq);
     }
 }
 
@@ -926,7 +916,7 @@ static int replay_one(void *ctx, const struct journal_record *r)
     struct replay *rp = ctx;
     rp->seq = r->seq;
     cJSON *o = cJSON_Parse(r->payload);
-    const char *type = str(o, "type");
+    const char *type = jsonget_str(o, "type");
     const cJSON *it;
     if (strcmp(type, "alerts") == 0) {
         replay_alerts(rp, r->payload, r->seq);

@@ -12,6 +12,7 @@
  * the latest plan counts. */
 #include "executor_internal.h"
 
+#include "jsonget.h"
 #include "log.h"
 #include "remedy.h"
 #include "util.h"
@@ -65,18 +66,6 @@ void resume_free(struct resume *r)
     free(r);
 }
 
-static const char *str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 void resume_plan(struct resume *r, const cJSON *o, uint64_t seq)
 {
     if (r->n_plans == r->cap_plans) {
@@ -85,12 +74,13 @@ void resume_plan(struct resume *r, const cJSON *o, uint64_t seq)
     }
     struct resume_plan *p = &r->plans[r->n_plans++];
     memset(p, 0, sizeof(*p));
-    snprintf(p->key, sizeof(p->key), "%s", str(o, "key"));
-    snprintf(p->runbook, sizeof(p->runbook), "%s", str(o, "runbook"));
-    snprintf(p->cluster, sizeof(p->cluster), "%s", str(o, "cluster"));
-    snprintf(p->target, sizeof(p->target), "%s", str(o, "target"));
+    snprintf(p->key, sizeof(p->key), "%s", jsonget_str(o, "key"));
+    snprintf(p->runbook, sizeof(p->runbook), "%s", jsonget_str(o, "runbook"));
+    snprintf(p->cluster, sizeof(p->cluster), "%s", jsonget_str(o, "cluster"));
+    snprintf(p->target, sizeof(p->target), "%s", jsonget_str(o, "target"));
     p->seq = seq;
-    p->alert = (uint64_t)num(o, "record") << 20 | (uint64_t)num(o, "index");
+    p->alert = (uint64_t)jsonget_num(o, "record") << 20 |
+               (uint64_t)jsonget_num(o, "index");
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "steps"))
     {
@@ -101,7 +91,7 @@ void resume_plan(struct resume *r, const cJSON *o, uint64_t seq)
         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "on_resolved"));
     p->dry_run = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "dry_run"));
     p->lag_before = cJSON_GetObjectItemCaseSensitive(o, "lag_before")
-                        ? num(o, "lag_before")
+                        ? jsonget_num(o, "lag_before")
                         : -1;
 }
 

@@ -467,8 +467,8 @@ static void read_documents(struct yr_ctx *c, struct runbook_set *set)
 }
 
 /* load_text: one file's runbooks into set; returns its error count. */
-static int load_text(const char *name, const char *text, size_t len,
-                     struct runbook_set *set, struct config_errors *errs)
+static int load_text(const char *name, const char *text, size_t len, void *set,
+                     struct config_errors *errs)
 {
     struct yr_ctx c;
 
@@ -480,20 +480,6 @@ static int load_text(const char *name, const char *text, size_t len,
     if (yr_check_depth(&c, YR_MAX_DEPTH))
         read_documents(&c, set);
     return yr_finish(&c);
-}
-
-static int load_file(const char *path, struct runbook_set *set,
-                     struct config_errors *errs)
-{
-    struct buf b;
-    int rc;
-
-    if (yr_slurp(path, &b, errs) < 0)
-        rc = 1;
-    else
-        rc = load_text(path, b.data ? b.data : "", b.len, set, errs);
-    buf_free(&b);
-    return rc;
 }
 
 static bool is_rule_file(const char *name)
@@ -591,7 +577,7 @@ static int load_dir(const char *dir, struct runbook_set *set,
         buf_reset(&path);
         buf_printf(&path, "%s%s%s", dir, len && dir[len - 1] == '/' ? "" : "/",
                    names[i]);
-        count += load_file(path.data, set, errs);
+        count += yr_load_file(path.data, load_text, set, errs);
         free(names[i]);
     }
     free(names);
@@ -627,7 +613,7 @@ int runbook_load(const char *path, struct runbook_set **out,
     } else if (S_ISDIR(st.st_mode)) {
         count = load_dir(path, set, errs);
     } else {
-        count = load_file(path, set, errs);
+        count = yr_load_file(path, load_text, set, errs);
     }
     config_errors_reset(&discard);
     return finish(set, count, out);

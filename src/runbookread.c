@@ -132,23 +132,12 @@ bool rb_read_template(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return false;
 }
 
-/* check_url: http:// or https://, then a host without placeholders.
- * Returns NULL or what is wrong. */
-static const char *check_url(const char *s)
+/* check_host: what follows a URL's scheme: a host without placeholders,
+ * then anything. Returns NULL or what is wrong. */
+static const char *check_host(const char *host)
 {
-    const char *host;
     size_t n;
 
-    for (const char *p = s; *p; p++) {
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return "contains a space or control character";
-    }
-    if (strncmp(s, "http://", 7) == 0)
-        host = s + 7;
-    else if (strncmp(s, "https://", 8) == 0)
-        host = s + 8;
-    else
-        return "must start with http:// or https://";
     n = strcspn(host, "/?#");
     if (n == 0)
         return "missing host";
@@ -162,14 +151,7 @@ static const char *check_url(const char *s)
 
 bool rb_read_url(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
-    const char *why;
-
-    if (!yr_want_scalar(c, v, "a URL"))
+    if (!yr_want_url(c, v, check_host))
         return false;
-    why = check_url(yr_sval(v));
-    if (why) {
-        yr_err_at(c, v->start_mark, "bad URL \"%.80s\": %s", yr_sval(v), why);
-        return false;
-    }
     return rb_read_template(c, v, dst);
 }

@@ -278,6 +278,20 @@ int yr_slurp(const char *path, struct buf *b, struct config_errors *errs)
     return rc < 0 ? -1 : 0;
 }
 
+int yr_load_file(const char *path, yr_text_fn load, void *arg,
+                 struct config_errors *errs)
+{
+    struct buf b;
+    int rc;
+
+    if (yr_slurp(path, &b, errs) < 0)
+        rc = 1;
+    else
+        rc = load(path, b.data ? b.data : "", b.len, arg, errs);
+    buf_free(&b);
+    return rc;
+}
+
 /* --- nodes and types -------------------------------------------------- */
 
 yaml_node_t *yr_node(const struct yr_ctx *c, int i)
@@ -344,6 +358,39 @@ bool yr_want_scalar(struct yr_ctx *c, const yaml_node_t *v, const char *what)
     if (strlen(yr_sval(v)) == v->data.scalar.length)
         return true;
     yr_err_at(c, v->start_mark, "contains a NUL character");
+    return false;
+}
+
+/* url_scheme: the part of s after http:// or https:// into *rest.
+ * Returns NULL or what is wrong. */
+static const char *url_scheme(const char *s, const char **rest)
+{
+    for (const char *p = s; *p; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return "contains a space or control character";
+    }
+    if (strncmp(s, "http://", 7) == 0)
+        *rest = s + 7;
+    else if (strncmp(s, "https://", 8) == 0)
+        *rest = s + 8;
+    else
+        return "must start with http:// or https://";
+    return NULL;
+}
+
+bool yr_want_url(struct yr_ctx *c, const yaml_node_t *v,
+                 const char *(*check)(const char *rest))
+{
+    const char *rest = NULL, *why;
+
+    if (!yr_want_scalar(c, v, "a URL"))
+        return false;
+    why = url_scheme(yr_sval(v), &rest);
+    if (!why)
+        why = check(rest);
+    if (!why)
+        return true;
+    yr_err_at(c, v->start_mark, "bad URL \"%.80s\": %s", yr_sval(v), why);
     return false;
 }
 

@@ -95,6 +95,15 @@ void yr_syntax_error(struct yr_ctx *c, const yaml_parser_t *p);
  * in every case. Returns 0, or -1 after appending the reason ("larger
  * than ..." or "cannot read: ...") to errs when errs is not NULL. */
 int yr_slurp(const char *path, struct buf *b, struct config_errors *errs);
+/* yr_text_fn: loads len bytes of text (NUL-terminated) read from name
+ * into arg; returns its error count, each appended to errs. */
+typedef int (*yr_text_fn)(const char *name, const char *text, size_t len,
+                          void *arg, struct config_errors *errs);
+/* yr_load_file: yr_slurp() the file at path, then load(path, its text,
+ * arg, errs). Returns load's error count, or 1 when the file could not be
+ * read (the reason appended to errs, which may be NULL). */
+int yr_load_file(const char *path, yr_text_fn load, void *arg,
+                 struct config_errors *errs);
 
 /* yr_node: node i of c->doc. */
 yaml_node_t *yr_node(const struct yr_ctx *c, int i);
@@ -110,6 +119,12 @@ bool yr_is_null(const yaml_node_t *n);
 bool yr_want_map(struct yr_ctx *c, const yaml_node_t *v);
 bool yr_want_seq(struct yr_ctx *c, const yaml_node_t *v);
 bool yr_want_scalar(struct yr_ctx *c, const yaml_node_t *v, const char *what);
+/* yr_want_url: true when v is a URL scalar: no space or control
+ * character, http:// or https://, and check(what follows the scheme)
+ * returns NULL; else reports "bad URL" with the reason at v. check says
+ * what the reader demands of the host, port and path. */
+bool yr_want_url(struct yr_ctx *c, const yaml_node_t *v,
+                 const char *(*check)(const char *rest));
 
 /* yr_want_items: true when v is a list of min to max items, their
  * number in *n; else reports that v is no list or "expected MIN to MAX

@@ -4,8 +4,8 @@
 
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "simnode_harness.h"
+#include "test_support.h"
 
 void replguard_path(char *out, size_t n)
 {
@@ -44,14 +45,7 @@ void agent_write(const char *path, const char *text)
 
 int agent_log_has(const struct agent *ag, const char *text)
 {
-    FILE *f = fopen(ag->log, "r");
-    char line[4096];
-    int found = 0;
-    while (f && !found && fgets(line, sizeof(line), f))
-        found = strstr(line, text) != NULL;
-    if (f)
-        fclose(f);
-    return found;
+    return file_has(ag->log, text);
 }
 
 /* listening: reads the port replguard logged; 1 found, 0 not yet. */
@@ -152,21 +146,11 @@ void agent_kill(struct agent *ag)
     ag->pid = 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 void agent_cleanup(struct agent *ag)
 {
     agent_kill(ag);
     if (ag->dir[0])
-        nftw(ag->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        rm_tree(ag->dir);
 }
 
 void agent_finish(struct agent *ag, struct simnode *sn)
@@ -182,45 +166,30 @@ void agent_finish(struct agent *ag, struct simnode *sn)
     agent_cleanup(ag);
 }
 
-/* field_is: whether o's key is the string value, or the boolean value
- * spells ("true", "false"). */
-static bool field_is(const cJSON *o, const char *key, const char *value)
+void agent_setup(struct agent *ag, struct simnode *sn,
+                 const char *const *simnode_args)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (cJSON_IsString(v))
-        return strcmp(v->valuestring, value) == 0;
-    return cJSON_IsBool(v) &&
-           strcmp(value, cJSON_IsTrue(v) ? "true" : "false") == 0;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    spawn(sn, simnode_args);
+    agent_init(ag);
+}
+
+void agent_teardown(struct agent *ag, struct simnode *sn)
+{
+    agent_finish(ag, sn);
+    curl_global_cleanup();
 }
 
 int agent_audit_count(const struct agent *ag, const char *event,
                       const char *key, const char *value)
 {
-    char line[8192];
-    FILE *f = fopen(ag->audit, "r");
-    int n = 0;
-    while (f && fgets(line, sizeof(line), f)) {
-        cJSON *o = cJSON_Parse(line);
-        ck_assert_msg(o != NULL, "audit line is not JSON: %s", line);
-        if (field_is(o, "event", event) && (!key || field_is(o, key, value)))
-            n++;
-        cJSON_Delete(o);
-    }
-    if (f)
-        fclose(f);
-    return n;
+    return audit_count(ag->audit, event, key, value);
 }
 
 void agent_wait_audit(const struct agent *ag, const char *event,
                       const char *key, const char *value, int n, double secs)
 {
-    double deadline = now_s() + secs;
-    while (agent_audit_count(ag, event, key, value) < n && now_s() < deadline)
-        sleep_ms(20);
-    int have = agent_audit_count(ag, event, key, value);
-    ck_assert_msg(have >= n, "audit: %d %s lines with %s=%s, want %d (see %s)",
-                  have, event, key ? key : "-", value ? value : "-", n,
-                  ag->audit);
+    wait_audit(ag->audit, event, key, value, n, secs);
 }
 
 void alert_payload(struct buf *b, const char *alertname, const char *status,
@@ -243,4 +212,23 @@ void alert_payload(struct buf *b, const char *alertname, const char *status,
 long agent_webhook(const struct agent *ag, const char *body)
 {
     return call(ag->base, "POST", "/webhook", body);
+}
+
+long agent_replica_health(const struct agent *ag, const char *cluster,
+                          const char *node, char *why, size_t n)
+{
+    char path[160];
+    struct resp r;
+    snprintf(path, sizeof(path), "/health/replica/%s/%s", cluster, node);
+    get(ag->base, path, &r);
+    snprintf(why, n, "(no JSON body)");
+    cJSON *o = r.body.data ? cJSON_Parse(r.body.data) : NULL;
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
+    if (cJSON_IsString(reason))
+        snprintf(why, n, "%s", reason->valuestring);
+    else if (cJSON_IsNull(reason))
+        snprintf(why, n, "null");
+    cJSON_Delete(o);
+    buf_free(&r.body);
+    return r.rc == CURLE_OK ? r.status : 0;
 }

@@ -37,6 +37,13 @@ void agent_kill(struct agent *ag);
  * sn is reaped and the temp dir removed. */
 struct simnode;
 void agent_finish(struct agent *ag, struct simnode *sn);
+/* agent_setup: the usual fixture: curl_global_init(), a simnode spawned
+ * into sn with the extra arguments simnode_args (NULL: none), and ag
+ * initialized (not started). agent_teardown: agent_finish(), then
+ * curl_global_cleanup(). */
+void agent_setup(struct agent *ag, struct simnode *sn,
+                 const char *const *simnode_args);
+void agent_teardown(struct agent *ag, struct simnode *sn);
 /* agent_cleanup: stops it if running and removes the temp dir. */
 void agent_cleanup(struct agent *ag);
 /* agent_log_has: whether the log holds a line containing text. */
@@ -63,5 +70,10 @@ void alert_payload(struct buf *b, const char *alertname, const char *status,
 /* agent_webhook: POSTs body to ag's /webhook (from loopback, no token);
  * returns the HTTP status, 0 on a transport error. */
 long agent_webhook(const struct agent *ag, const char *body);
+/* agent_replica_health: GET /health/replica/CLUSTER/NODE from ag; returns
+ * the status (0 on a transport error) and the body's "reason" into why
+ * ("null" when it is JSON null, "(no JSON body)" when there is none). */
+long agent_replica_health(const struct agent *ag, const char *cluster,
+                          const char *node, char *why, size_t n);
 
 #endif

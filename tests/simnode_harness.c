@@ -134,6 +134,9 @@ static void read_nodes(struct simnode *s, int fd)
 
 /* spawn: starts replguard-simnode on ephemeral loopback ports with the
  * extra arguments (NULL-terminated) and waits for "ready". */
+const char *const SIMNODE_FOUR_NODES[] = {
+    "--nodes", "4", "--ingest-rate", "1000", "--apply-rate", "5000", NULL};
+
 void spawn(struct simnode *s, const char *const *extra)
 {
     char bin[PATH_MAX];
@@ -369,6 +372,13 @@ double metric(const char *base, const char *name, const char *labels)
         v = NAN;
     buf_free(&r.body);
     return v;
+}
+
+double admin_requests(const char *base, const char *endpoint)
+{
+    char labels[64];
+    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
+    return metric(base, "stemedb_admin_requests_total", labels);
 }
 
 static bool holds(double v, enum cmp op, double want)

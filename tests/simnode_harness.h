@@ -42,6 +42,9 @@ void exec_child(pid_t parent, int out_fd, const char *const *argv);
 /* spawn: starts replguard-simnode on ephemeral loopback ports with the
  * extra arguments (NULL-terminated) and waits for "ready". */
 void spawn(struct simnode *s, const char *const *extra);
+/* SIMNODE_FOUR_NODES: spawn()'s extra arguments for a primary and three
+ * replicas, ingesting 1000 and applying 5000 writes a second. */
+extern const char *const SIMNODE_FOUR_NODES[];
 /* simnode_url: the base URL of the node called name (aborts the test
  * when there is none). */
 const char *simnode_url(const struct simnode *s, const char *name);
@@ -89,6 +92,10 @@ void expect_error(const char *base, const char *path, const struct opts *o,
 /* metric: scrapes base's /metrics for the sample name{labels} (labels
  * like "replica=\"node2\"", NULL for none); NAN when there is none. */
 double metric(const char *base, const char *name, const char *labels);
+
+/* admin_requests: base's stemedb_admin_requests_total{endpoint=...}, the
+ * node's own count of admin calls to endpoint; NAN when there is none. */
+double admin_requests(const char *base, const char *endpoint);
 
 /* metric_in: the sample name{labels} in a /metrics text (labels as for
  * metric()); NAN when there is none. */

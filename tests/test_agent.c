@@ -59,17 +59,14 @@ static void setup(void)
 {
     static const char *const args[] = {"--ingest-rate", "1000", "--apply-rate",
                                        "5000", NULL};
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, args);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, args);
     write_config("100ms");
     agent_start(&ag);
 }
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 static const char *node_url(const char *name)

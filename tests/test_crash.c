@@ -356,15 +356,12 @@ static unsigned env_uint(const char *name, unsigned dflt)
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, NULL);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, NULL);
 }
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 START_TEST(kill_9_storm_loses_nothing_and_repeats_nothing)

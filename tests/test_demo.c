@@ -17,7 +17,6 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 #include "simnode_harness.h"
 #include "demofeed.h"
 #include "demostate.h"
+#include "test_support.h"
 #include "util.h"
 
 #define STACK_OK                                                               \
@@ -97,29 +97,6 @@ static void demo_start(struct demo_run *r, const char *extra)
     }
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    struct buf b;
-    buf_init(&b, 0);
-    char chunk[4096];
-    size_t n;
-    while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        buf_append(&b, chunk, n);
-    if (f)
-        fclose(f);
-    buf_puts(&b, "");
-    return buf_detach(&b);
-}
-
-static bool file_has(const char *path, const char *text)
-{
-    char *s = slurp(path);
-    bool has = strstr(s, text) != NULL;
-    free(s);
-    return has;
-}
-
 /* wait_for: waits up to secs for path to hold text; the demo must not
  * exit meanwhile. Fails the test with both outputs. */
 static void wait_for(const struct demo_run *r, const char *path,
@@ -134,7 +111,7 @@ static void wait_for(const struct demo_run *r, const char *path,
                       "the demo exited before printing '%s'", text);
         nanosleep(&nap, NULL);
     }
-    char *out = slurp(r->out), *err = slurp(r->err);
+    char *out = file_text(r->out), *err = file_text(r->err);
     ck_abort_msg("no '%s' in %s within %d s\nstdout:\n%s\nstderr:\n%s", text,
                  path, secs, out, err);
 }
@@ -155,18 +132,9 @@ static int demo_stop(struct demo_run *r)
     return -1;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void demo_cleanup(struct demo_run *r)
 {
-    ck_assert_int_eq(nftw(r->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+    ck_assert_int_eq(rm_tree(r->dir), 0);
 }
 
 static void write_file(const char *path, const char *text)

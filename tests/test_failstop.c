@@ -11,7 +11,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include "runbook.h"
 #include "simnode_harness.h"
 #include "snapshot.h"
+#include "test_support.h"
 #include "util.h"
 
 /* --- a fileio whose fsync fails on demand ------------------------------ */
@@ -146,15 +146,6 @@ static void setup(void)
     start_parts();
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void teardown(void)
 {
     remedy_stop(rem);
@@ -165,7 +156,7 @@ static void teardown(void)
     reap(sn.pid);
     dup2(saved_stderr, STDERR_FILENO);
     close(saved_stderr);
-    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree(dir);
     curl_global_cleanup();
 }
 
@@ -205,26 +196,6 @@ static int count_lines(const char *path, const char *text)
     if (f)
         fclose(f);
     return n;
-}
-
-static int log_has(const char *text)
-{
-    FILE *f = fopen(logpath, "r");
-    char line[4096];
-    int found = 0;
-    while (f && !found && fgets(line, sizeof(line), f))
-        found = strstr(line, text) != NULL;
-    if (f)
-        fclose(f);
-    return found;
-}
-
-static void wait_log(const char *text)
-{
-    double deadline = now_s() + WAIT_S;
-    while (!log_has(text) && now_s() < deadline)
-        sleep_ms(20);
-    ck_assert_msg(log_has(text), "no log line with %s", text);
 }
 
 static double syncs(void)
@@ -268,7 +239,7 @@ START_TEST(webhook_answers_503_when_fsync_fails)
     buf_free(&r.body);
     ck_assert_int_eq(webhook("a3", &r), 503);
     buf_free(&r.body);
-    wait_log("fail-stop");
+    wait_file_has(logpath, "fail-stop", WAIT_S);
     still_monitoring();
     /* nothing acted */
     ck_assert_int_eq(count_lines(ran, "a2"), 0);
@@ -287,7 +258,7 @@ START_TEST(no_action_when_the_intent_cannot_be_made_durable)
     struct resp r;
     ck_assert_int_eq(webhook("b1", &r), 200);
     buf_free(&r.body);
-    wait_log("fail-stop");
+    wait_file_has(logpath, "fail-stop", WAIT_S);
     assert_wait(base, "replguard_journal_failed", NULL, EQ, 1);
     ck_assert_int_eq(webhook("b2", &r), 503);
     assert_error(&r, 503);

@@ -63,19 +63,14 @@ static void write_config(void)
 
 static void setup(void)
 {
-    static const char *const args[] = {
-        "--nodes", "4", "--ingest-rate", "1000", "--apply-rate", "5000", NULL};
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, args);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, SIMNODE_FOUR_NODES);
     write_config();
     agent_start(&ag);
 }
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 static const char *node_url(const char *name)
@@ -118,35 +113,16 @@ static void wait_health_metric(const char *node, const char *health)
     rg_wait("replguard_replica_health", "replica", node, h, EQ, 1);
 }
 
-/* health: GET /health/replica/c1/node; its status, and the body's
- * "reason" into why ("null" when it is JSON null). */
-static long health(const char *node, char *why, size_t n)
-{
-    char path[96];
-    struct resp r;
-    snprintf(path, sizeof(path), "/health/replica/c1/%s", node);
-    get(ag.base, path, &r);
-    snprintf(why, n, "(no JSON body)");
-    cJSON *o = r.body.data ? cJSON_Parse(r.body.data) : NULL;
-    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
-    if (cJSON_IsString(reason))
-        snprintf(why, n, "%s", reason->valuestring);
-    else if (cJSON_IsNull(reason))
-        snprintf(why, n, "null");
-    cJSON_Delete(o);
-    buf_free(&r.body);
-    return r.rc == CURLE_OK ? r.status : 0;
-}
-
 /* expect_health: waits for the replica's health endpoint to answer
  * status, then checks its JSON reason ("null" when in rotation). */
 static void expect_health(const char *node, long status, const char *reason)
 {
     char why[128];
     double deadline = now_s() + DEADLINE;
-    while (health(node, why, sizeof(why)) != status && now_s() < deadline)
+    while (agent_replica_health(&ag, "c1", node, why, sizeof(why)) != status &&
+           now_s() < deadline)
         sleep_ms(20);
-    long st = health(node, why, sizeof(why));
+    long st = agent_replica_health(&ag, "c1", node, why, sizeof(why));
     ck_assert_msg(st == status, "/health/replica/c1/%s: %ld (%s), want %ld",
                   node, st, why, status);
     ck_assert_msg(strcmp(why, reason) == 0,
@@ -200,11 +176,8 @@ static void alert(const char *alertname, const char *status, const char *node,
 /* admin: the node's own count of admin calls to endpoint. */
 static double admin(const char *node, const char *endpoint)
 {
-    char l[64];
-    snprintf(l, sizeof(l), "endpoint=\"%s\"", endpoint);
-    double v = metric(node_url(node), "stemedb_admin_requests_total", l);
-    ck_assert_msg(!isnan(v), "%s: no stemedb_admin_requests_total{%s}", node,
-                  l);
+    double v = admin_requests(node_url(node), endpoint);
+    ck_assert_msg(!isnan(v), "%s: no admin count for %s", node, endpoint);
     return v;
 }
 

@@ -24,6 +24,7 @@
 #include "agent_harness.h"
 #include "guard.h"
 #include "simnode_harness.h"
+#include "test_support.h"
 #include "util.h"
 
 #define DEADLINE (20.0 * wait_scale())
@@ -207,17 +208,12 @@ static void write_config(const char *rules, bool dry_run, const char *source)
 
 static void setup(void)
 {
-    static const char *const args[] = {
-        "--nodes", "4", "--ingest-rate", "1000", "--apply-rate", "5000", NULL};
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, args);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, SIMNODE_FOUR_NODES);
 }
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 static const char *const replicas[] = {"node2", "node3", "node4"};
@@ -267,45 +263,8 @@ static void post(const char *body)
 /* admin: simnode's own count of admin calls to endpoint on node. */
 static double admin(const char *node, const char *endpoint)
 {
-    char l[64];
-    snprintf(l, sizeof(l), "endpoint=\"%s\"", endpoint);
-    double v =
-        metric(simnode_url(&sn, node), "stemedb_admin_requests_total", l);
+    double v = admin_requests(simnode_url(&sn, node), endpoint);
     return isnan(v) ? 0 : v;
-}
-
-/* audit_with: audit lines of event whose key starts with prefix (NULL:
- * any), and, when fp is set, whose runbook and fingerprint are rb, fp. */
-static int audit_with(const char *event, const char *key, const char *prefix)
-{
-    FILE *f = fopen(ag.audit, "r");
-    char line[8192];
-    int n = 0;
-    while (f && fgets(line, sizeof(line), f)) {
-        cJSON *o = cJSON_Parse(line);
-        ck_assert_msg(o != NULL, "audit line is not JSON: %s", line);
-        const cJSON *ev = cJSON_GetObjectItem(o, "event");
-        const cJSON *v = key ? cJSON_GetObjectItem(o, key) : NULL;
-        n += cJSON_IsString(ev) && strcmp(ev->valuestring, event) == 0 &&
-             (!key || (cJSON_IsString(v) &&
-                       strncmp(v->valuestring, prefix, strlen(prefix)) == 0));
-        cJSON_Delete(o);
-    }
-    if (f)
-        fclose(f);
-    return n;
-}
-
-static void wait_audit_with(const char *event, const char *key,
-                            const char *prefix, int n)
-{
-    double deadline = now_s() + DEADLINE;
-    while (audit_with(event, key, prefix) < n && now_s() < deadline)
-        sleep_ms(20);
-    ck_assert_msg(audit_with(event, key, prefix) >= n,
-                  "audit: %d %s lines with %s=%s*, want %d",
-                  audit_with(event, key, prefix), event, key ? key : "-",
-                  prefix ? prefix : "-", n);
 }
 
 /* demoted_nodes: replicas simnode reports as demoted. */
@@ -322,8 +281,9 @@ static int demoted_nodes(void)
  * replica, and one replica left serving reads. */
 static void settle_demotes(void)
 {
-    wait_audit_with("refused", "reason", "last_healthy", 1);
-    wait_audit_with("action", "action", "demote", 2);
+    wait_audit_prefix(ag.audit, "refused", "reason", "last_healthy", 1,
+                      DEADLINE);
+    wait_audit_prefix(ag.audit, "action", "action", "demote", 2, DEADLINE);
     assert_wait_for(simnode_url(&sn, "node1"), "stemedb_admin_requests_total",
                     "endpoint=\"demote\"", EQ, 2, DEADLINE);
     assert_wait_for(ag.base, "replguard_remediation_skipped_total",
@@ -334,7 +294,8 @@ static void settle_demotes(void)
     sleep_ms(1000);
     ck_assert_double_eq(admin("node1", "demote"), 2);
     ck_assert_int_eq(demoted_nodes(), 2);
-    ck_assert_int_eq(audit_with("refused", "reason", "last_healthy"), 1);
+    ck_assert_int_eq(
+        audit_count_prefix(ag.audit, "refused", "reason", "last_healthy"), 1);
     int in_rotation = 0;
     for (size_t i = 0; i < ARRAY_LEN(replicas); i++) {
         char l[96];
@@ -395,7 +356,7 @@ START_TEST(replica_actions_never_reach_the_primary)
     buf_init(&b, 0);
     notification(&b, "ReplicaDisconnected", primary, 1, 0xb100, NULL);
     post(b.data);
-    wait_audit_with("refused", "reason", "wrong_role", 1);
+    wait_audit_prefix(ag.audit, "refused", "reason", "wrong_role", 1, DEADLINE);
     agent_wait_audit(&ag, "refused", "action", "demote", 1, DEADLINE);
     assert_wait_for(ag.base, "replguard_remediation_skipped_total",
                     "cluster=\"c1\",runbook=\"replica-down\","
@@ -412,12 +373,14 @@ START_TEST(replica_actions_never_reach_the_primary)
     notification(&b, "Resync", primary, 1, 0xb200, NULL);
     post(b.data);
     buf_free(&b);
-    wait_audit_with("refused", "reason", "wrong_role", 2);
+    wait_audit_prefix(ag.audit, "refused", "reason", "wrong_role", 2, DEADLINE);
     sleep_ms(600); /* two rounds: a call, had one gone, would show */
     ck_assert_double_eq(admin("node1", "demote"), 0);
     ck_assert_double_eq(admin("node1", "sync"), 0);
-    ck_assert_int_eq(audit_with("action", "action", "demote"), 0);
-    ck_assert_int_eq(audit_with("action", "action", "force_sync"), 0);
+    ck_assert_int_eq(audit_count_prefix(ag.audit, "action", "action", "demote"),
+                     0);
+    ck_assert_int_eq(
+        audit_count_prefix(ag.audit, "action", "action", "force_sync"), 0);
     /* a replica is still a fine target */
     buf_init(&b, 0);
     notification(&b, "Resync", &replicas[0], 1, 0xb300, NULL);
@@ -449,11 +412,14 @@ START_TEST(dry_run_refuses_as_live_does)
     notification(&b, "ReplicaBad", replicas, ARRAY_LEN(replicas), 0xc300, NULL);
     post(b.data);
     buf_free(&b);
-    wait_audit_with("refused", "reason", "unsupported", 1);
-    wait_audit_with("refused", "reason", "wrong_role", 1);
-    wait_audit_with("refused", "reason", "last_healthy", 1);
+    wait_audit_prefix(ag.audit, "refused", "reason", "unsupported", 1,
+                      DEADLINE);
+    wait_audit_prefix(ag.audit, "refused", "reason", "wrong_role", 1, DEADLINE);
+    wait_audit_prefix(ag.audit, "refused", "reason", "last_healthy", 1,
+                      DEADLINE);
     agent_wait_audit(&ag, "action", "dry_run", "true", 2, DEADLINE);
-    ck_assert_int_eq(audit_with("action", "action", "promote"), 0);
+    ck_assert_int_eq(
+        audit_count_prefix(ag.audit, "action", "action", "promote"), 0);
     ck_assert_int_eq(agent_audit_count(&ag, "refused", "dry_run", "true"), 3);
     assert_wait_for(ag.base, "replguard_remediation_skipped_total",
                     "cluster=\"c1\",runbook=\"promote\","
@@ -473,29 +439,13 @@ static const struct {
     {"position", "position_ahead", "node3", "implausible position"},
 };
 
-/* health_why: GET /health/replica/c1/node: status; reason into why. */
-static long health_why(const char *node, char *why, size_t n)
-{
-    char path[96];
-    struct resp r;
-    snprintf(path, sizeof(path), "/health/replica/c1/%s", node);
-    get(ag.base, path, &r);
-    snprintf(why, n, "-");
-    cJSON *o = r.body.data ? cJSON_Parse(r.body.data) : NULL;
-    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
-    if (cJSON_IsString(reason))
-        snprintf(why, n, "%s", reason->valuestring);
-    cJSON_Delete(o);
-    buf_free(&r.body);
-    return r.status;
-}
-
 static void expect_health(const char *node, long status, const char *reason)
 {
     char why[128];
     double deadline = now_s() + DEADLINE;
     long st;
-    while (((st = health_why(node, why, sizeof(why))) != status ||
+    while (((st = agent_replica_health(&ag, "c1", node, why, sizeof(why))) !=
+                status ||
             (reason && strcmp(why, reason) != 0)) &&
            now_s() < deadline)
         sleep_ms(20);
@@ -558,18 +508,6 @@ END_TEST
 
 /* --- SIGTERM while an exec action runs ------------------------------------ */
 
-static int lines_with(const char *path, const char *word)
-{
-    FILE *f = fopen(path, "r");
-    char line[256];
-    int n = 0;
-    while (f && fgets(line, sizeof(line), f))
-        n += strstr(line, word) != NULL;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 /* start_slow: the Slow runbook's exec (sleeping secs) runs. */
 static void start_slow(const char *marker, const char *secs, unsigned fp)
 {
@@ -582,9 +520,9 @@ static void start_slow(const char *marker, const char *secs, unsigned fp)
     post(b.data);
     buf_free(&b);
     double deadline = now_s() + DEADLINE;
-    while (lines_with(marker, "start") < 1 && now_s() < deadline)
+    while (file_count(marker, "start") < 1 && now_s() < deadline)
         sleep_ms(20);
-    ck_assert_int_eq(lines_with(marker, "start"), 1);
+    ck_assert_int_eq(file_count(marker, "start"), 1);
 }
 
 /* An action that finishes within the grace is let finish: exit 0, the
@@ -601,7 +539,7 @@ START_TEST(sigterm_lets_a_short_action_finish)
     fprintf(stderr, "SIGTERM with a 2 s exec running: exited after %.2f s\n",
             now_s() - t0);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
-    ck_assert_int_eq(lines_with(marker, "end"), 1);
+    ck_assert_int_eq(file_count(marker, "end"), 1);
     ck_assert_int_eq(agent_audit_count(&ag, "action", "reason", "exit 0"), 1);
     ck_assert_int_eq(agent_audit_count(&ag, "interrupted", NULL, NULL), 0);
 }
@@ -625,14 +563,14 @@ START_TEST(sigterm_interrupts_a_long_action_in_time)
             took);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
     ck_assert_msg(took >= 7.0, "stopped after %.1f s: no grace", took);
-    ck_assert_int_eq(lines_with(marker, "end"), 0);
+    ck_assert_int_eq(file_count(marker, "end"), 0);
     ck_assert_int_eq(agent_audit_count(&ag, "interrupted", "runbook", "slow"),
                      1);
     ck_assert_int_eq(
         agent_audit_count(&ag, "interrupted", "fingerprint", "d200"), 1);
     agent_start(&ag);
     sleep_ms(1000);
-    ck_assert_int_eq(lines_with(marker, "start"), 1);
+    ck_assert_int_eq(file_count(marker, "start"), 1);
     ck_assert_int_eq(agent_audit_count(&ag, "interrupted", NULL, NULL), 1);
 }
 END_TEST

@@ -42,9 +42,7 @@ static const char RULES[] = "runbook: lag\n"
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, NULL);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, NULL);
     snprintf(path_token, sizeof(path_token), "%s/token", ag.dir);
     snprintf(path_rules, sizeof(path_rules), "%s/rules.yml", ag.dir);
     agent_write(path_token, TOKEN "\n");
@@ -68,8 +66,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 /* post: POSTs body to path with the token; returns the status. */

@@ -23,6 +23,7 @@
 
 #include "agent_harness.h"
 #include "simnode_harness.h"
+#include "test_support.h"
 #include "util.h"
 
 static struct simnode sn;
@@ -31,9 +32,7 @@ static char path_rules[256], path_state[256], path_ran[256];
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, NULL);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, NULL);
     snprintf(path_rules, sizeof(path_rules), "%s/rules", ag.dir);
     snprintf(path_state, sizeof(path_state), "%s/state", ag.dir);
     snprintf(path_ran, sizeof(path_ran), "%s/ran.env", ag.dir);
@@ -42,8 +41,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 /* write_config: a config on sn's nodes; extra is more top-level YAML.
@@ -249,44 +247,13 @@ END_TEST
 
 /* --- item 8: the audit log on a full disk ---------------------------- */
 
-/* metric_value: the value of the unlabelled sample name on ag's
- * /metrics, or -1 when absent. */
-static double metric_value(const char *name)
-{
-    char url[160];
-    snprintf(url, sizeof(url), "%s/metrics", ag.base);
-    struct resp r;
-    http(url, NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    double v = -1;
-    char want[128];
-    snprintf(want, sizeof(want), "\n%s ", name);
-    const char *p = r.body.data ? strstr(r.body.data, want) : NULL;
-    if (p)
-        v = strtod(p + strlen(want), NULL);
-    buf_free(&r.body);
-    return v;
-}
-
-/* log_count: the lines of ag's log holding text. */
-static int log_count(const char *text)
-{
-    FILE *f = fopen(ag.log, "r");
-    char line[4096];
-    int n = 0;
-    while (f && fgets(line, sizeof(line), f))
-        n += strstr(line, text) != NULL;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 START_TEST(audit_write_failures_are_counted_and_actions_go_on)
 {
     write_exec_rules();
     write_config("/dev/full", ""); /* every write: ENOSPC */
     agent_start(&ag);
-    ck_assert(metric_value("replguard_audit_write_failures_total") == 0);
+    ck_assert(metric(ag.base, "replguard_audit_write_failures_total", NULL) ==
+              0);
     struct buf b;
     buf_init(&b, 0);
     for (int i = 0; i < 3; i++) {
@@ -302,13 +269,9 @@ START_TEST(audit_write_failures_are_counted_and_actions_go_on)
         ck_assert_int_eq(unlink(path_ran), 0);
     }
     buf_free(&b);
-    double deadline = now_s() + WAIT_S;
-    while (metric_value("replguard_audit_write_failures_total") < 3 &&
-           now_s() < deadline)
-        sleep_ms(50);
-    ck_assert(metric_value("replguard_audit_write_failures_total") >= 3);
+    assert_wait(ag.base, "replguard_audit_write_failures_total", NULL, GT, 2);
     /* one line for the streak, with the path and the errno */
-    ck_assert_int_eq(log_count("msg=\"audit write failed"), 1);
+    ck_assert_int_eq(file_count(ag.log, "msg=\"audit write failed"), 1);
     ck_assert(agent_log_has(&ag, "path=/dev/full errno=28 "));
 }
 END_TEST
@@ -403,7 +366,7 @@ START_TEST(proxy_variables_are_ignored_unless_configured)
     while (now_s() < deadline)
         sleep_ms(50);
     ck_assert_int_eq(atomic_load(&p.conns), 0);
-    ck_assert(metric_value("replguard_poll_rounds_total") > 0);
+    ck_assert(metric(ag.base, "replguard_poll_rounds_total", NULL) > 0);
     agent_stop(&ag);
     /* the proxy key is the only way to one */
     char extra[96];

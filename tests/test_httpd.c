@@ -7,7 +7,6 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "log.h"
 #include "remedy.h"
 #include "snapshot.h"
+#include "test_support.h"
 #include "util.h"
 
 #define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
@@ -545,42 +545,6 @@ END_TEST
 
 /* --- webhooks and the journal ------------------------------------------- */
 
-/* gate: POSIX file operations whose fsync waits while the gate is held. */
-struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool held;
-    int fsyncs; /* fsyncs begun */
-    struct fileio_ops ops;
-};
-
-static int gated_fsync(void *ctx, int fd)
-{
-    struct gate *g = ctx;
-    pthread_mutex_lock(&g->mu);
-    g->fsyncs++;
-    while (g->held)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-    return fileio_posix()->fsync(NULL, fd);
-}
-
-static void gate_hold(struct gate *g, bool held)
-{
-    pthread_mutex_lock(&g->mu);
-    g->held = held;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static int gate_fsyncs(struct gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    int n = g->fsyncs;
-    pthread_mutex_unlock(&g->mu);
-    return n;
-}
-
 /* One webhook POST from its own thread. */
 struct poster {
     const struct server *s;
@@ -616,15 +580,6 @@ static void *post_webhook(void *arg)
     return NULL;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* A webhook waiting for its journal fsync holds no handler thread: with
  * the fsync held, more webhooks than the two handler threads are in
  * flight, unanswered, and GET /-/healthy still answers at once; when
@@ -634,28 +589,24 @@ START_TEST(webhooks_wait_for_the_journal_without_a_thread)
     enum { POSTS = 6 };
     char dir[] = "/tmp/replguard-httpd.XXXXXX", err[256];
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    struct gate g = {.held = false};
-    pthread_mutex_init(&g.mu, NULL);
-    pthread_cond_init(&g.cv, NULL);
-    g.ops = *fileio_posix();
-    g.ops.fsync = gated_fsync;
-    g.ops.ctx = &g;
+    struct fsync_gate g;
+    fsync_gate_init(&g);
     struct remedy *rem = remedy_open(dir, &g.ops, err, sizeof(err));
     ck_assert_msg(rem != NULL, "%s", err);
     struct server s;
     server_start_with(&s, rem);
-    gate_hold(&g, true);
-    int before = gate_fsyncs(&g);
+    fsync_gate_hold(&g, true);
+    int before = fsync_gate_fsyncs(&g);
     struct poster p[POSTS];
     for (int i = 0; i < POSTS; i++) {
         p[i] = (struct poster){.s = &s, .id = i};
         ck_assert_int_eq(pthread_create(&p[i].t, NULL, post_webhook, &p[i]), 0);
     }
-    for (int i = 0; i < 10000 && gate_fsyncs(&g) == before; i++) {
+    for (int i = 0; i < 10000 && fsync_gate_fsyncs(&g) == before; i++) {
         struct timespec ts = {0, 1000000L};
         nanosleep(&ts, NULL);
     }
-    ck_assert_int_gt(gate_fsyncs(&g), before); /* the journal is held */
+    ck_assert_int_gt(fsync_gate_fsyncs(&g), before); /* the journal is held */
     /* every webhook reaches the journal: none holds a thread waiting */
     struct journal_stats st = {0};
     for (int i = 0; i < 10000; i++) {
@@ -672,7 +623,7 @@ START_TEST(webhooks_wait_for_the_journal_without_a_thread)
     resp_free(&r);
     struct queued_alert *q[POSTS + 1];
     ck_assert_uint_eq(remedy_take(rem, q, POSTS + 1), 0); /* none durable */
-    gate_hold(&g, false);
+    fsync_gate_hold(&g, false);
     for (int i = 0; i < POSTS; i++) {
         pthread_join(p[i].t, NULL);
         ck_assert_int_eq(p[i].status, 200);
@@ -687,7 +638,8 @@ START_TEST(webhooks_wait_for_the_journal_without_a_thread)
     ck_assert_int_eq(p[0].status, 503);
     server_stop(&s);
     remedy_close(rem);
-    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree(dir);
+    fsync_gate_destroy(&g);
 }
 END_TEST
 

@@ -26,6 +26,7 @@
 
 #include "agent_harness.h"
 #include "simnode_harness.h"
+#include "test_support.h"
 #include "util.h"
 
 #define TOKEN  "tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -113,9 +114,7 @@ static void write_config(bool tls, bool token)
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, NULL);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, NULL);
     snprintf(path_token, sizeof(path_token), "%s/token", ag.dir);
     snprintf(path_rules, sizeof(path_rules), "%s/rules.yml", ag.dir);
     agent_write(path_token, TOKEN "\n");
@@ -124,8 +123,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 /* payload: a one-alert Alertmanager webhook body. */
@@ -166,27 +164,6 @@ static long status_of(const char *method, const char *path, const char *body,
     request(method, path, body, auth, NULL, &r);
     buf_free(&r.body);
     return r.rc == CURLE_OK ? r.status : 0;
-}
-
-/* file_has: whether path's content contains text (a missing file does
- * not). */
-static bool file_has(const char *path, const char *text)
-{
-    char *s = NULL;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    struct buf b;
-    buf_init(&b, 0);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    s = b.data;
-    bool found = s && memmem(s, b.len, text, strlen(text)) != NULL;
-    buf_free(&b);
-    return found;
 }
 
 /* --- TLS ----------------------------------------------------------------- */

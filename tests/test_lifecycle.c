@@ -18,6 +18,7 @@
 
 #include "agent_harness.h"
 #include "simnode_harness.h"
+#include "test_support.h"
 #include "util.h"
 
 static struct simnode sn;
@@ -97,16 +98,13 @@ static void write_config(double poll_ms, int blackhole_port)
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, NULL);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, NULL);
     write_rules(RULES);
 }
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 static long post_alert(const char *alertname, const char *status,
@@ -122,26 +120,12 @@ static long post_alert(const char *alertname, const char *status,
 
 static double admin(const char *endpoint)
 {
-    char labels[64];
-    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
-    return metric(simnode_url(&sn, "node2"), "stemedb_admin_requests_total",
-                  labels);
+    return admin_requests(simnode_url(&sn, "node2"), endpoint);
 }
 
 static double primary_admin(const char *endpoint)
 {
-    char labels[64];
-    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
-    return metric(simnode_url(&sn, "node1"), "stemedb_admin_requests_total",
-                  labels);
-}
-
-static void wait_log(const char *text)
-{
-    double deadline = now_s() + WAIT_S;
-    while (!agent_log_has(&ag, text) && now_s() < deadline)
-        sleep_ms(10);
-    ck_assert_msg(agent_log_has(&ag, text), "no \"%s\" in %s", text, ag.log);
+    return admin_requests(simnode_url(&sn, "node1"), endpoint);
 }
 
 static char *journal_text(void)
@@ -223,7 +207,8 @@ START_TEST(reload_applies_runbooks_while_a_job_lives)
                 "steps:\n"
                 "  - action: reset_circuit_breakers\n");
     kill(ag.pid, SIGHUP);
-    wait_log("config reloaded"); /* the rules are swapped in the same step */
+    wait_file_has(ag.log, "config reloaded",
+                  WAIT_S); /* the rules are swapped in the same step */
     ck_assert_int_eq(post_alert("Lag", "firing", "d002"), 200);
     ck_assert_int_eq(post_alert("Added", "firing", "d003"), 200);
     agent_wait_audit(&ag, "action", "runbook", "added", 1, WAIT_S);

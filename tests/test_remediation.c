@@ -99,34 +99,23 @@ static void write_config(bool dry_run, const char *token_file)
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, NULL);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, NULL);
 }
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
-/* payload: an Alertmanager 0.25 webhook body (the shape of
- * ../shared/fixtures) for one alert. */
+/* payload: an Alertmanager 0.25 webhook body for one alert on node2,
+ * with extra labels (",\"k\":\"v\"...") when not NULL. */
 static void payload(struct buf *b, const char *alertname, const char *status,
                     const char *fp, const char *extra_labels)
 {
-    buf_printf(b,
-               "{\"receiver\":\"replguard\",\"status\":\"%s\",\"alerts\":[{"
-               "\"status\":\"%s\",\"labels\":{\"alertname\":\"%s\","
-               "\"replica\":\"node2\",\"severity\":\"critical\"%s},"
-               "\"annotations\":{\"summary\":\"lag\"},"
-               "\"startsAt\":\"2026-11-22T00:00:00.123456789Z\","
-               "\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"\","
-               "\"fingerprint\":\"%s\"}],\"groupLabels\":{},"
-               "\"commonLabels\":{},\"commonAnnotations\":{},"
-               "\"externalURL\":\"http://am\",\"version\":\"4\","
-               "\"groupKey\":\"{}:{}\",\"truncatedAlerts\":0}",
-               status, status, alertname, extra_labels ? extra_labels : "", fp);
+    char labels[512];
+    snprintf(labels, sizeof(labels), "\"replica\":\"node2\"%s",
+             extra_labels ? extra_labels : "");
+    alert_payload(b, alertname, status, fp, labels);
 }
 
 /* post: POST body to path, with "Authorization: Bearer token" when
@@ -145,56 +134,9 @@ static long post(const char *path, const char *body, const char *token,
     return r->status;
 }
 
-static long webhook(const char *body)
-{
-    struct resp r;
-    long st = post("/webhook", body, NULL, &r);
-    buf_free(&r.body);
-    return st;
-}
-
 static double admin(const char *node, const char *endpoint)
 {
-    char labels[64];
-    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
-    return metric(node_url(node), "stemedb_admin_requests_total", labels);
-}
-
-/* audit_count: audit lines with event and (if not NULL) a field value. */
-static int audit_count(const char *event, const char *key, const char *value)
-{
-    char path[128], line[8192];
-    snprintf(path, sizeof(path), "%s/audit.jsonl", ag.dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    while (f && fgets(line, sizeof(line), f)) {
-        cJSON *o = cJSON_Parse(line);
-        ck_assert_msg(o != NULL, "audit line is not JSON: %s", line);
-        const cJSON *ev = cJSON_GetObjectItem(o, "event");
-        const cJSON *v = key ? cJSON_GetObjectItem(o, key) : NULL;
-        if (cJSON_IsString(ev) && strcmp(ev->valuestring, event) == 0 &&
-            (!key ||
-             (cJSON_IsString(v) && strcmp(v->valuestring, value) == 0) ||
-             (cJSON_IsBool(v) &&
-              strcmp(value, cJSON_IsTrue(v) ? "true" : "false") == 0)))
-            n++;
-        cJSON_Delete(o);
-    }
-    if (f)
-        fclose(f);
-    return n;
-}
-
-static void wait_audit(const char *event, const char *key, const char *value,
-                       int n)
-{
-    double deadline = now_s() + WAIT_S;
-    while (audit_count(event, key, value) < n && now_s() < deadline)
-        sleep_ms(20);
-    ck_assert_msg(audit_count(event, key, value) >= n,
-                  "audit: %d %s lines (%s=%s), want %d",
-                  audit_count(event, key, value), event, key ? key : "-",
-                  value ? value : "-", n);
+    return admin_requests(node_url(node), endpoint);
 }
 
 START_TEST(alert_makes_exactly_the_expected_calls)
@@ -209,7 +151,7 @@ START_TEST(alert_makes_exactly_the_expected_calls)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "ReplicationLagCritical", "firing", "0e05ed67e762832d", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     assert_wait(node_url("node2"), "stemedb_admin_requests_total",
                 "endpoint=\"circuit-breaker-reset\"", EQ, 1);
     ck_assert_double_eq(admin("node1", "sync"), 1);
@@ -220,7 +162,7 @@ START_TEST(alert_makes_exactly_the_expected_calls)
     /* the same payload 20 more times, as repeat_interval and a second
      * Alertmanager peer would send it: nothing runs again */
     for (int i = 0; i < 20; i++)
-        ck_assert_int_eq(webhook(b.data), 200);
+        ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     /* and from a second Alertmanager peer: its own receiver and group */
     struct buf peer;
     buf_init(&peer, 0);
@@ -230,9 +172,9 @@ START_TEST(alert_makes_exactly_the_expected_calls)
     ck_assert_ptr_nonnull(at);
     memcpy(at, "\"receiver\":\"peer2zzzz\"", 22);
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(webhook(peer.data), 200);
+        ck_assert_int_eq(agent_webhook(&ag, peer.data), 200);
     buf_free(&peer);
-    wait_audit("skipped", "reason", "duplicate", 25);
+    agent_wait_audit(&ag, "skipped", "reason", "duplicate", 25, WAIT_S);
     sleep_ms(500);
     ck_assert_double_eq(admin("node1", "sync"), 1);
     ck_assert_double_eq(admin("node2", "circuit-breaker-reset"), 1);
@@ -255,11 +197,12 @@ START_TEST(dry_run_touches_no_node)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "ReplicationLagCritical", "firing", "aa01", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
-    wait_audit("action", "action", "force_sync", 1);
-    wait_audit("action", "action", "reset_circuit_breakers", 1);
-    ck_assert_int_eq(audit_count("action", "dry_run", "true"), 2);
-    ck_assert_int_eq(audit_count("action", "dry_run", "false"), 0);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    agent_wait_audit(&ag, "action", "action", "force_sync", 1, WAIT_S);
+    agent_wait_audit(&ag, "action", "action", "reset_circuit_breakers", 1,
+                     WAIT_S);
+    ck_assert_int_eq(agent_audit_count(&ag, "action", "dry_run", "true"), 2);
+    ck_assert_int_eq(agent_audit_count(&ag, "action", "dry_run", "false"), 0);
     sleep_ms(500);
     ck_assert_double_eq(admin("node1", "sync"), 0);
     ck_assert_double_eq(admin("node2", "circuit-breakers"), 0);
@@ -345,13 +288,13 @@ START_TEST(pause_survives_restart)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "ReplicationLagCritical", "firing", "cc01", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
-    wait_audit("skipped", "reason", "paused", 1);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    agent_wait_audit(&ag, "skipped", "reason", "paused", 1, WAIT_S);
     ck_assert_double_eq(admin("node1", "sync"), 0);
     /* resumed, Alertmanager's repeat of the alert acts */
     ck_assert_int_eq(call(ag.base, "POST", "/api/v1/resume", ""), 200);
     assert_wait(ag.base, "replguard_remediation_paused", NULL, EQ, 0);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"sync\"", EQ, 1);
     buf_free(&b);
@@ -379,7 +322,7 @@ START_TEST(kill_9_mid_action_runs_nothing_twice)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "SlowExec", "firing", "dd01", labels);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     /* the command started (journaled before it ran) and is mid-way */
     double deadline = now_s() + WAIT_S;
     while (lines_in(marker) < 1 && now_s() < deadline)
@@ -389,12 +332,14 @@ START_TEST(kill_9_mid_action_runs_nothing_twice)
     /* after the restart: recorded as interrupted, not run again, and the
      * same alert re-sent is a duplicate */
     agent_start(&ag);
-    wait_audit("interrupted", NULL, NULL, 1);
+    agent_wait_audit(&ag, "interrupted", NULL, NULL, 1, WAIT_S);
     /* with the job's runbook and alert, from the journal */
-    ck_assert_int_eq(audit_count("interrupted", "runbook", "slow-exec"), 1);
-    ck_assert_int_eq(audit_count("interrupted", "fingerprint", "dd01"), 1);
-    ck_assert_int_eq(webhook(b.data), 200);
-    wait_audit("skipped", "reason", "duplicate", 1);
+    ck_assert_int_eq(
+        agent_audit_count(&ag, "interrupted", "runbook", "slow-exec"), 1);
+    ck_assert_int_eq(
+        agent_audit_count(&ag, "interrupted", "fingerprint", "dd01"), 1);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    agent_wait_audit(&ag, "skipped", "reason", "duplicate", 1, WAIT_S);
     sleep_ms(300);
     ck_assert_int_eq(lines_in(marker), 1);
     buf_free(&b);
@@ -409,7 +354,7 @@ START_TEST(throttle_then_gradual_restore)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "PrimaryOverload", "firing", "ee01", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     /* half the ingest rate (1000/s by default) */
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"rate-limit\"", EQ, 1);
@@ -421,7 +366,7 @@ START_TEST(throttle_then_gradual_restore)
      * no limit */
     buf_reset(&b);
     payload(&b, "PrimaryOverload", "resolved", "ee01", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
                 NULL, EQ, 600);
     assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
@@ -441,21 +386,21 @@ START_TEST(escalation_blocks_until_ack)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "Runaway", "firing", "ff01", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     assert_wait(ag.base, "replguard_escalations_total",
                 "cluster=\"c1\",runbook=\"runaway\"", EQ, 1);
     /* escalated instead of acting, and the cluster is latched */
     buf_reset(&b);
     payload(&b, "ReplicationLagCritical", "firing", "ff02", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
-    wait_audit("skipped", "reason", "blocked", 1);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    agent_wait_audit(&ag, "skipped", "reason", "blocked", 1, WAIT_S);
     ck_assert_double_eq(admin("node1", "sync"), 0);
     /* an operator acks: the next alert acts */
     ck_assert_int_eq(call(ag.base, "POST", "/api/v1/ack/c1", ""), 200);
     buf_reset(&b);
     payload(&b, "ReplicationLagCritical", "firing", "ff03", NULL);
     sleep_ms(300);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"sync\"", EQ, 1);
     buf_free(&b);
@@ -474,8 +419,8 @@ START_TEST(verify_escalates_when_lag_does_not_fall)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "Checked", "firing", "ab01", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
-    wait_audit("verify_failed", "runbook", "checked", 1);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    agent_wait_audit(&ag, "verify_failed", "runbook", "checked", 1, WAIT_S);
     assert_wait(ag.base, "replguard_escalations_total",
                 "cluster=\"c1\",runbook=\"checked\"", EQ, 1);
     /* the audit line has the lag before and after */
@@ -537,10 +482,10 @@ START_TEST(sighup_loads_new_runbooks_and_http_templates)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "ViaHttp", "firing", "ac01", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"sync\"", EQ, 1);
-    wait_audit("action", "action", "http", 1);
+    agent_wait_audit(&ag, "action", "action", "http", 1, WAIT_S);
     buf_free(&b);
 }
 END_TEST
@@ -566,9 +511,9 @@ START_TEST(alert_right_after_reload)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "ReplicationLagCritical", "firing", "ab0e", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     buf_free(&b);
-    wait_audit("action", "action", "force_sync", 1);
+    agent_wait_audit(&ag, "action", "action", "force_sync", 1, WAIT_S);
     ck_assert_int_eq(call(ag.base, "GET", "/-/healthy", NULL), 200);
     ck_assert_int_eq(call(node_url("node1"), "DELETE", "/v1/sim/fault", NULL),
                      200);
@@ -591,7 +536,7 @@ START_TEST(demote_but_never_the_last_healthy_replica)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "TakeOut", "firing", "ad01", NULL);
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"demote\"", EQ, 1);
     /* out of read rotation within a poll */
@@ -609,11 +554,12 @@ START_TEST(demote_but_never_the_last_healthy_replica)
     ck_assert_ptr_nonnull(r);
     r[15] = '3';
     sleep_ms(1100); /* past the cooldown */
-    ck_assert_int_eq(webhook(b.data), 200);
-    wait_audit("refused", "reason",
-               "last_healthy: node3 is the last healthy replica (counting "
-               "demotes running or done since the last poll)",
-               1);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    agent_wait_audit(
+        &ag, "refused", "reason",
+        "last_healthy: node3 is the last healthy replica (counting "
+        "demotes running or done since the last poll)",
+        1, WAIT_S);
     assert_wait(ag.base, "replguard_remediation_skipped_total",
                 "cluster=\"c1\",runbook=\"out\",reason=\"last_healthy\"", EQ,
                 1);

@@ -2,7 +2,6 @@
  * the pause flag across reopen. */
 #define _XOPEN_SOURCE 700
 #include <check.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "fileio.h"
 #include "journal.h"
 #include "remedy.h"
+#include "test_support.h"
 #include "util.h"
 
 /* payload: n alerts with fingerprints from first on. */
@@ -37,15 +37,6 @@ static struct alert_payload *payload(size_t n, unsigned first)
     return p;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static char dir[64];
 
 static void setup(void)
@@ -56,7 +47,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree(dir);
 }
 
 START_TEST(journal_then_queue)
@@ -82,53 +73,6 @@ START_TEST(journal_then_queue)
     remedy_close(r);
 }
 END_TEST
-
-/* gate: POSIX file operations whose fsync waits while the gate is held. */
-struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool held;
-    int fsyncs; /* fsyncs begun */
-    struct fileio_ops ops;
-};
-
-static int gated_fsync(void *ctx, int fd)
-{
-    struct gate *g = ctx;
-    pthread_mutex_lock(&g->mu);
-    g->fsyncs++;
-    while (g->held)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-    return fileio_posix()->fsync(NULL, fd);
-}
-
-static void gate_init(struct gate *g)
-{
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    g->held = false;
-    g->fsyncs = 0;
-    g->ops = *fileio_posix();
-    g->ops.fsync = gated_fsync;
-    g->ops.ctx = g;
-}
-
-static void gate_hold(struct gate *g, bool held)
-{
-    pthread_mutex_lock(&g->mu);
-    g->held = held;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static int gate_fsyncs(struct gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    int n = g->fsyncs;
-    pthread_mutex_unlock(&g->mu);
-    return n;
-}
 
 /* The outcome of an asynchronous submission. */
 struct outcome {
@@ -164,25 +108,26 @@ static void pause_ms(long ms)
  * are queued, and the caller told, only after their fsync. */
 START_TEST(submit_async_answers_after_the_fsync)
 {
-    struct gate g;
-    gate_init(&g);
+    struct fsync_gate g;
+    fsync_gate_init(&g);
     char err[256];
     struct remedy *r = remedy_open(dir, &g.ops, err, sizeof(err));
     ck_assert_msg(r != NULL, "%s", err);
     struct alert_payload *p = payload(150, 1); /* two records */
     struct outcome o = {.done = false};
     pthread_mutex_init(&o.mu, NULL);
-    gate_hold(&g, true);
-    int before = gate_fsyncs(&g);
+    fsync_gate_hold(&g, true);
+    int before = fsync_gate_fsyncs(&g);
     remedy_submit_async(r, p, on_outcome, &o);
     alert_payload_free(p); /* copied */
-    for (int i = 0; i < 10000 && gate_fsyncs(&g) == before; i++)
+    for (int i = 0; i < 10000 && fsync_gate_fsyncs(&g) == before; i++)
         pause_ms(1);
-    ck_assert_int_gt(gate_fsyncs(&g), before); /* the writer is in fsync */
+    ck_assert_int_gt(fsync_gate_fsyncs(&g),
+                     before); /* the writer is in fsync */
     struct queued_alert *q[160];
     ck_assert(!outcome_done(&o));
     ck_assert_uint_eq(remedy_take(r, q, 160), 0);
-    gate_hold(&g, false);
+    fsync_gate_hold(&g, false);
     for (int i = 0; i < 10000 && !outcome_done(&o); i++)
         pause_ms(1);
     ck_assert(outcome_done(&o));
@@ -194,6 +139,7 @@ START_TEST(submit_async_answers_after_the_fsync)
     for (int i = 0; i < 150; i++)
         queued_alert_free(q[i]);
     remedy_close(r);
+    fsync_gate_destroy(&g);
 }
 END_TEST
 

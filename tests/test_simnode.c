@@ -52,13 +52,6 @@ static double position(const char *base)
     return metric(base, "stemedb_assertions_indexed_total", NULL);
 }
 
-static double admin_count(const char *base, const char *endpoint)
-{
-    char labels[64];
-    snprintf(labels, sizeof(labels), "endpoint=\"%s\"", endpoint);
-    return metric(base, "stemedb_admin_requests_total", labels);
-}
-
 /* root: the node's Merkle root, as a heap string the caller frees. */
 static char *root(const char *base)
 {
@@ -176,10 +169,10 @@ START_TEST(positions_grow_and_heartbeats_replicate)
     double p0 = position(p);
     assert_wait(p, "stemedb_assertions_indexed_total", NULL, GT, p0);
     assert_wait(r2, "stemedb_assertions_indexed_total", NULL, GT, p0);
-    double hb0 = admin_count(p, "heartbeat");
+    double hb0 = admin_requests(p, "heartbeat");
     ck_assert_int_eq(
         call(p, "POST", "/v1/admin/heartbeat", "{\"ts\": 1763769600.25}"), 200);
-    ck_assert_double_eq(admin_count(p, "heartbeat"), hb0 + 1);
+    ck_assert_double_eq(admin_requests(p, "heartbeat"), hb0 + 1);
     assert_wait(p, "stemedb_heartbeat_timestamp_seconds", NULL, EQ,
                 1763769600.25);
     assert_wait(r2, "stemedb_heartbeat_timestamp_seconds", NULL, EQ,
@@ -188,7 +181,7 @@ START_TEST(positions_grow_and_heartbeats_replicate)
                 EQ, 1763769600.25);
     struct opts o = {.method = "POST", .body = "{\"ts\": 5}"};
     expect_error(r2, "/v1/admin/heartbeat", &o, 409); /* not the primary */
-    ck_assert_double_eq(admin_count(r2, "heartbeat"), 1);
+    ck_assert_double_eq(admin_requests(r2, "heartbeat"), 1);
 }
 END_TEST
 
@@ -203,7 +196,7 @@ START_TEST(rate_limit_slows_ingest)
         metric(p, "stemedb_rate_limit_assertions_per_second", NULL), 20);
     double g = growth(500, &dt);
     ck_assert_msg(g <= 20 * (dt + 0.1) + 2, "grew %g in %gs at 20/s", g, dt);
-    ck_assert_double_eq(admin_count(p, "rate-limit"), 1);
+    ck_assert_double_eq(admin_requests(p, "rate-limit"), 1);
     struct opts o = {.method = "POST",
                      .body = "{\"max_assertions_per_sec\": -1}"};
     expect_error(p, "/v1/admin/rate-limit", &o, 400);
@@ -214,7 +207,7 @@ START_TEST(rate_limit_slows_ingest)
                      200);
     ck_assert_double_eq(
         metric(p, "stemedb_rate_limit_assertions_per_second", NULL), 0);
-    ck_assert_double_eq(admin_count(p, "rate-limit"), 3);
+    ck_assert_double_eq(admin_requests(p, "rate-limit"), 3);
 }
 END_TEST
 
@@ -250,7 +243,7 @@ START_TEST(merkle_endpoints)
     cJSON_free(b);
     cJSON_Delete(lvl);
     cJSON_Delete(kids);
-    ck_assert_double_eq(admin_count(p, "merkle"), 2);
+    ck_assert_double_eq(admin_requests(p, "merkle"), 2);
 }
 END_TEST
 
@@ -278,7 +271,7 @@ START_TEST(merkle_bad_queries)
         struct opts o = {.method = "POST", .body = bodies[i]};
         expect_error(p, "/v1/admin/merkle/children", &o, 400);
     }
-    ck_assert_double_eq(admin_count(p, "merkle"),
+    ck_assert_double_eq(admin_requests(p, "merkle"),
                         ARRAY_LEN(bad) + ARRAY_LEN(bodies));
 }
 END_TEST
@@ -340,7 +333,7 @@ START_TEST(diverge_then_forced_sync_repairs)
     ck_assert_int_eq(call(p, "POST", "/v1/admin/cluster/sync",
                           "{\"replica_id\": \"node2\", \"force\": true}"),
                      202);
-    ck_assert_double_eq(admin_count(p, "sync"), 1);
+    ck_assert_double_eq(admin_requests(p, "sync"), 1);
     assert_wait(r2, "stemedb_merkle_sync_duration_seconds", NULL, GT, 0);
     ck_assert_double_eq(metric(r2, "stemedb_merkle_sync_progress", NULL), 1);
     ck_assert(same_root(p, r2));
@@ -389,8 +382,8 @@ START_TEST(breaker_trip_list_reset)
     buf_free(&r.body);
     struct opts o = {.method = "POST", .body = "{\"agent_id\": \"agent-7\"}"};
     expect_error(r2, "/v1/admin/circuit-breaker/reset", &o, 404);
-    ck_assert_double_eq(admin_count(r2, "circuit-breakers"), 2);
-    ck_assert_double_eq(admin_count(r2, "circuit-breaker-reset"), 2);
+    ck_assert_double_eq(admin_requests(r2, "circuit-breakers"), 2);
+    ck_assert_double_eq(admin_requests(r2, "circuit-breaker-reset"), 2);
 }
 END_TEST
 
@@ -410,13 +403,13 @@ START_TEST(demote_and_promote)
     expect_error(p, "/v1/admin/cluster/demote", &o, 409); /* the primary */
     o.body = "{\"replica_id\": \"node7\"}";
     expect_error(p, "/v1/admin/cluster/demote", &o, 404);
-    ck_assert_double_eq(admin_count(p, "demote"), 3);
+    ck_assert_double_eq(admin_requests(p, "demote"), 3);
     ck_assert_int_eq(call(r2, "POST", "/v1/admin/cluster/promote",
                           "{\"replica_id\": \"node3\"}"),
                      200);
     ck_assert_double_eq(metric(r3, "stemedb_node_role", "role=\"primary\""), 1);
     ck_assert_double_eq(metric(p, "stemedb_node_role", "role=\"primary\""), 0);
-    ck_assert_double_eq(admin_count(r2, "promote"), 1);
+    ck_assert_double_eq(admin_requests(r2, "promote"), 1);
     ck_assert_int_eq(call(r3, "POST", "/v1/admin/heartbeat", "{\"ts\": 7}"),
                      200);
     ck_assert_int_eq(call(p, "POST", "/v1/admin/heartbeat", "{\"ts\": 8}"),
@@ -572,11 +565,11 @@ static const struct {
 START_TEST(every_admin_call_is_counted)
 {
     const char *node = admin_calls[_i].node;
-    double before = admin_count(url_of(node), admin_calls[_i].endpoint);
+    double before = admin_requests(url_of(node), admin_calls[_i].endpoint);
     ck_assert_int_eq(call(url_of(node), admin_calls[_i].method,
                           admin_calls[_i].path, admin_calls[_i].body),
                      admin_calls[_i].status);
-    ck_assert_double_eq(admin_count(url_of(node), admin_calls[_i].endpoint),
+    ck_assert_double_eq(admin_requests(url_of(node), admin_calls[_i].endpoint),
                         before + 1);
 }
 END_TEST
@@ -644,7 +637,7 @@ START_TEST(oversized_bodies_get_413)
     expect_error(p, "/v1/admin/heartbeat", &o, 413);
     expect_error(p, "/v1/sim/fault", &o, 413);
     free(big);
-    ck_assert_double_eq(admin_count(p, "heartbeat"), 2);
+    ck_assert_double_eq(admin_requests(p, "heartbeat"), 2);
     ck_assert_int_eq(call(p, "GET", "/v1/sim/fault", NULL), 200);
     struct resp r;
     get(p, "/v1/sim/fault", &r);

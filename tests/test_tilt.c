@@ -23,6 +23,7 @@
 #include "runbook.h"
 #include "simnode_harness.h"
 #include "snapshot.h"
+#include "test_support.h"
 #include "tilt.h"
 #include "util.h"
 
@@ -180,15 +181,12 @@ static const char RULES[] = "runbook: lag\n"
 
 static void setup(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    spawn(&sn, NULL);
-    agent_init(&ag);
+    agent_setup(&ag, &sn, NULL);
 }
 
 static void teardown(void)
 {
-    agent_finish(&ag, &sn);
-    curl_global_cleanup();
+    agent_teardown(&ag, &sn);
 }
 
 /* syncs: force_sync calls that reached any node. */
@@ -207,41 +205,8 @@ static double syncs(void)
  * node2. */
 static void payload(struct buf *b, const char *fp)
 {
-    buf_printf(b,
-               "{\"receiver\":\"replguard\",\"status\":\"firing\",\"alerts\":"
-               "[{\"status\":\"firing\",\"labels\":{\"alertname\":"
-               "\"ReplicationLagCritical\",\"replica\":\"node2\"},"
-               "\"annotations\":{},"
-               "\"startsAt\":\"2026-11-22T00:00:00.123456789Z\","
-               "\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"\","
-               "\"fingerprint\":\"%s\"}],\"groupLabels\":{},"
-               "\"commonLabels\":{},\"commonAnnotations\":{},"
-               "\"externalURL\":\"http://am\",\"version\":\"4\","
-               "\"groupKey\":\"{}:{}\",\"truncatedAlerts\":0}",
-               fp);
-}
-
-/* audit_count: audit lines in path with event (and, when prefix is not
- * NULL, a reason starting with it). */
-static int audit_count(const char *path, const char *event, const char *prefix)
-{
-    char line[8192];
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    while (f && fgets(line, sizeof(line), f)) {
-        cJSON *o = cJSON_Parse(line);
-        ck_assert_msg(o != NULL, "audit line is not JSON: %s", line);
-        const cJSON *ev = cJSON_GetObjectItem(o, "event");
-        const cJSON *r = cJSON_GetObjectItem(o, "reason");
-        if (cJSON_IsString(ev) && strcmp(ev->valuestring, event) == 0 &&
-            (!prefix || (cJSON_IsString(r) &&
-                         strncmp(r->valuestring, prefix, strlen(prefix)) == 0)))
-            n++;
-        cJSON_Delete(o);
-    }
-    if (f)
-        fclose(f);
-    return n;
+    alert_payload(b, "ReplicationLagCritical", "firing", fp,
+                  "\"replica\":\"node2\"");
 }
 
 static struct manual_clock mc;
@@ -300,7 +265,8 @@ START_TEST(engine_holds_an_alert_until_tilt_ends)
     ck_assert(tilt_active(&e->tilt));
     ck_assert_int_eq(e->tilt.reason, TILT_STALL);
     ck_assert_double_eq_tol(e->tilt.amount, 3, 1e-6);
-    ck_assert_int_eq(audit_count(audit, "tilt_enter", "stall"), 1);
+    ck_assert_int_eq(audit_count_prefix(audit, "tilt_enter", "reason", "stall"),
+                     1);
     ck_assert(e->view.tilt);
     ck_assert_double_eq_tol(e->view.tilt_until_wall, mc.wall + TILT_HOLD, 1e-6);
 
@@ -318,13 +284,13 @@ START_TEST(engine_holds_an_alert_until_tilt_ends)
     ck_assert(tilt_active(&e->tilt));          /* 29 s after the stall */
     ck_assert_uint_eq(e->rounds, rounds + 29); /* monitoring went on */
     ck_assert_double_eq(syncs(), 0);
-    ck_assert_int_eq(audit_count(audit, "action", NULL), 0);
+    ck_assert_int_eq(audit_count(audit, "action", NULL, NULL), 0);
 
     /* 30 s after the stall: TILT ends and the held alert is planned on
      * fresh polls and acts, once */
     round_after(e, 1);
     ck_assert(!tilt_active(&e->tilt));
-    ck_assert_int_eq(audit_count(audit, "tilt_exit", NULL), 1);
+    ck_assert_int_eq(audit_count(audit, "tilt_exit", NULL, NULL), 1);
     double deadline = now_s() + WAIT_S;
     while (syncs() < 1 && now_s() < deadline)
         engine_step(e);
@@ -332,8 +298,8 @@ START_TEST(engine_holds_an_alert_until_tilt_ends)
     for (int i = 0; i < 5; i++)
         round_after(e, 1);
     ck_assert_double_eq(syncs(), 1);
-    ck_assert_int_eq(audit_count(audit, "action", NULL), 1);
-    ck_assert_int_eq(audit_count(audit, "tilt_enter", NULL), 1);
+    ck_assert_int_eq(audit_count(audit, "action", NULL, NULL), 1);
+    ck_assert_int_eq(audit_count(audit, "tilt_enter", NULL, NULL), 1);
 
     /* a wall clock stepped back 10 s is a TILT too */
     mc.wall -= 10;
@@ -341,7 +307,8 @@ START_TEST(engine_holds_an_alert_until_tilt_ends)
     ck_assert(tilt_active(&e->tilt));
     ck_assert_int_eq(e->tilt.reason, TILT_CLOCK_JUMP);
     ck_assert_double_eq_tol(e->tilt.amount, -10, 1e-6);
-    ck_assert_int_eq(audit_count(audit, "tilt_enter", "clock_jump"), 1);
+    ck_assert_int_eq(
+        audit_count_prefix(audit, "tilt_enter", "reason", "clock_jump"), 1);
 
     engine_free(e);
     snapbox_destroy(&box);
@@ -387,17 +354,6 @@ static void dump(const char *path)
         fclose(f);
 }
 
-static long webhook(const char *body)
-{
-    char url[128];
-    snprintf(url, sizeof(url), "%s/webhook", ag.base);
-    struct opts o = {.method = "POST", .body = body};
-    struct resp r;
-    http(url, &o, &r);
-    buf_free(&r.body);
-    return r.status;
-}
-
 /* state_tilt: /api/v1/state's "tilt" object, as a parsed copy the caller
  * frees with cJSON_Delete. */
 static cJSON *state_tilt(void)
@@ -431,7 +387,8 @@ START_TEST(sigstop_holds_actions_while_monitoring_goes_on)
         metric(ag.base, "replguard_tilt_total", "reason=\"stall\""), 1);
     ck_assert_double_eq(
         metric(ag.base, "replguard_tilt_total", "reason=\"clock_jump\""), 0);
-    ck_assert_int_eq(audit_count(audit, "tilt_enter", "stall"), 1);
+    ck_assert_int_eq(audit_count_prefix(audit, "tilt_enter", "reason", "stall"),
+                     1);
     ck_assert(agent_log_has(&ag, "msg=\"TILT entered: actions held\" "
                                  "reason=stall gap="));
     cJSON *t = state_tilt();
@@ -451,14 +408,14 @@ START_TEST(sigstop_holds_actions_while_monitoring_goes_on)
     struct buf b;
     buf_init(&b, 0);
     payload(&b, "5e1f");
-    ck_assert_int_eq(webhook(b.data), 200);
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
     buf_free(&b);
     double rounds = metric(ag.base, "replguard_poll_rounds_total", NULL);
     sleep_ms(2000);
     ck_assert_double_eq(syncs(), 0);
     ck_assert_double_eq(metric(ag.base, "replguard_tilt", NULL), 1);
     assert_wait(ag.base, "replguard_poll_rounds_total", NULL, GT, rounds + 1);
-    ck_assert_int_eq(audit_count(audit, "action", NULL), 0);
+    ck_assert_int_eq(audit_count(audit, "action", NULL, NULL), 0);
 
     /* TILT ends 30 s after the stall; then the alert acts, once */
     double deadline = now_s() + TILT_HOLD + 10;
@@ -466,7 +423,7 @@ START_TEST(sigstop_holds_actions_while_monitoring_goes_on)
         sleep_ms(200);
     ck_assert_double_eq(metric(ag.base, "replguard_tilt", NULL), 0);
     ck_assert(agent_log_has(&ag, "msg=\"TILT over: actions resume\""));
-    ck_assert_int_eq(audit_count(audit, "tilt_exit", NULL), 1);
+    ck_assert_int_eq(audit_count(audit, "tilt_exit", NULL, NULL), 1);
     deadline = now_s() + WAIT_S;
     while (syncs() < 1 && now_s() < deadline)
         sleep_ms(50);
@@ -477,7 +434,7 @@ START_TEST(sigstop_holds_actions_while_monitoring_goes_on)
     ck_assert_double_eq(syncs(), 1);
     sleep_ms(1000);
     ck_assert_double_eq(syncs(), 1);
-    ck_assert_int_eq(audit_count(audit, "action", NULL), 1);
+    ck_assert_int_eq(audit_count(audit, "action", NULL, NULL), 1);
     t = state_tilt();
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(t, "active")));
     ck_assert(cJSON_IsNull(cJSON_GetObjectItem(t, "until")));
