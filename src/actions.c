@@ -87,7 +87,7 @@ void act_finish_step(struct executor *x, struct job *j, enum outcome o,
     const char *labels[] = {"cluster", "runbook", "action", "outcome", NULL};
     const char *values[] = {j->cluster, runbook_name(j->rb), action,
                             outcome_names[o], NULL};
-    exec_count(x, "replguard_remediation_actions_total", labels, values, 1);
+    exec_count(x, MF_REMEDIATION_ACTIONS_TOTAL, labels, values, 1);
     exec_remember(x, j, action, outcome_names[o], detail);
     char q[192];
     log_msg(o == OUT_FAILURE ? LOG_WARN : LOG_INFO,
@@ -110,7 +110,7 @@ void act_escalation(struct executor *x, const struct job *j, const char *why)
 {
     const char *labels[] = {"cluster", "runbook", NULL};
     const char *values[] = {j->cluster, runbook_name(j->rb), NULL};
-    exec_count(x, "replguard_escalations_total", labels, values, 1);
+    exec_count(x, MF_ESCALATIONS_TOTAL, labels, values, 1);
     planner_block(x->planner, j->cluster);
     log_msg(LOG_ERROR,
             "msg=\"escalation: cluster blocked until acked\" cluster=%s "
@@ -246,7 +246,7 @@ void act_refuse(struct executor *x, struct job *j, const char *reason,
     exec_audit(x, "refused", j, action, text, j->dry_run, -1);
     const char *labels[] = {"cluster", "runbook", "reason", NULL};
     const char *values[] = {j->cluster, runbook_name(j->rb), reason, NULL};
-    exec_count(x, "replguard_remediation_skipped_total", labels, values, 1);
+    exec_count(x, MF_REMEDIATION_SKIPPED_TOTAL, labels, values, 1);
     exec_remember(x, j, action, "refused", text);
     char q[300];
     log_msg(LOG_WARN,

@@ -31,7 +31,8 @@
 
 /* find_series: the counter of family with these values, or NULL; *after
  * is where a new one goes, *n how many the family has. */
-static struct counter *find_series(struct executor *x, const char *family,
+static struct counter *find_series(struct executor *x,
+                                   enum metric_family family,
                                    const char *const *labels,
                                    const char *const *values, size_t *after,
                                    size_t *n)
@@ -40,7 +41,7 @@ static struct counter *find_series(struct executor *x, const char *family,
     *n = 0;
     for (size_t i = 0; i < x->n_counters; i++) {
         struct counter *c = &x->counters[i];
-        if (strcmp(c->family, family) != 0)
+        if (c->family != family)
             continue;
         *after = i + 1;
         (*n)++;
@@ -58,11 +59,19 @@ static struct counter *find_series(struct executor *x, const char *family,
  * copies them in one pass. Alert labels reach the first label of some
  * families (alertname, cluster): once a family has EXEC_MAX_SERIES
  * series, a new one has that value folded into "_other", counted in
- * replguard_alert_labels_folded_total{metric}. */
-void exec_count(struct executor *x, const char *family,
+ * replguard_alert_labels_folded_total{metric}. Only a family whose row
+ * in metrics.c says sampled is counted here; the others have their own
+ * renderer, so counting one is a bug, logged and ignored. */
+void exec_count(struct executor *x, enum metric_family family,
                 const char *const *labels, const char *const *values,
                 double add)
 {
+    const struct metric_info *m = metric_info(family);
+    if (!m || !m->sampled) {
+        log_msg(LOG_ERROR, "msg=\"bug: not a counted family\" metric=%s",
+                metric_name(family));
+        return;
+    }
     size_t after, n;
     struct counter *c = find_series(x, family, labels, values, &after, &n);
     const char *folded[5];
@@ -71,8 +80,9 @@ void exec_count(struct executor *x, const char *family,
             folded[k] = k == 0 ? "_other" : values[k];
         values = folded;
         c = find_series(x, family, labels, values, &after, &n);
-        const char *fl[] = {"metric", NULL}, *fv[] = {family, NULL};
-        exec_count(x, "replguard_alert_labels_folded_total", fl, fv, add);
+        const char *fl[] = {"metric", NULL},
+                   *fv[] = {metric_name(family), NULL};
+        exec_count(x, MF_ALERT_LABELS_FOLDED_TOTAL, fl, fv, add);
     }
     if (c) {
         c->v += add;
@@ -85,7 +95,7 @@ void exec_count(struct executor *x, const char *family,
     x->n_counters++;
     c = &x->counters[after];
     memset(c, 0, sizeof(*c));
-    snprintf(c->family, sizeof(c->family), "%s", family);
+    c->family = family;
     for (int k = 0; k < 4 && labels[k]; k++) {
         snprintf(c->label[k], sizeof(c->label[k]), "%s", labels[k]);
         snprintf(c->value[k], sizeof(c->value[k]), "%s", values[k]);
@@ -492,7 +502,7 @@ static void skipped(struct executor *x, const struct plan_decision *d,
     const char *values[] = {d->cluster[0] ? d->cluster : "unknown",
                             runbook_name(d->rb), skip_reason_name(d->reason),
                             NULL};
-    exec_count(x, "replguard_remediation_skipped_total", labels, values, 1);
+    exec_count(x, MF_REMEDIATION_SKIPPED_TOTAL, labels, values, 1);
     struct job tmp = {.rb = d->rb,
                       .lag_before = d->lag_before,
                       .alert = (struct queued_alert *)a};
@@ -542,7 +552,7 @@ static void count_alert(struct executor *x, const struct queued_alert *a)
     const char *labels[] = {"alertname", "status", NULL};
     const char *values[] = {name ? name : "",
                             a->resolved ? "resolved" : "firing", NULL};
-    exec_count(x, "replguard_alerts_received_total", labels, values, 1);
+    exec_count(x, MF_ALERTS_RECEIVED_TOTAL, labels, values, 1);
 }
 
 static void plan_alert(struct executor *x, struct queued_alert *a)
@@ -761,7 +771,7 @@ void executor_fill_view(struct executor *x, struct agent_view *v)
     for (size_t i = 0; i < ARRAY_LEN(codes); i++) {
         struct view_sample *s = &x->samples[k++];
         memset(s, 0, sizeof(*s));
-        s->family = "replguard_webhook_requests_total";
+        s->family = MF_WEBHOOK_REQUESTS_TOTAL;
         s->label[0] = "code";
         s->value[0] = code_names[i];
         s->v = (double)counts[i];

@@ -75,7 +75,7 @@ struct throttle {
 #define EXEC_MAX_SERIES 512
 
 struct counter {
-    char family[48];
+    enum metric_family family;
     char label[4][24];
     char value[4][PLANNER_NAME_MAX];
     double v;
@@ -120,7 +120,7 @@ struct executor {
 /* exec_count: adds add to the counter of family with labels = values
  * (NULL-terminated, at most 4), creating it at 0 first. The counters are
  * owned by x and live until executor_free. */
-void exec_count(struct executor *x, const char *family,
+void exec_count(struct executor *x, enum metric_family family,
                 const char *const *labels, const char *const *values,
                 double add);
 /* exec_journal_json: queues journal record o (owned from now on) for the

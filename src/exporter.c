@@ -1,7 +1,7 @@
 /* exporter.c: Prometheus text format 0.0.4 for replguard's own metrics.
  *
- * The families of SPEC section 5 that the poll loop knows about, plus
- * these, which the SPEC does not list:
+ * The families of SPEC section 5, plus these, which the SPEC does not
+ * list; names, types and help of all of them are in metrics.c:
  *
  *   replguard_replica_heartbeat_lag_seconds{cluster,replica}  gauge
  *   replguard_replica_position_lag_seconds{cluster,replica}   gauge
@@ -25,6 +25,8 @@
  * Each family is written by one pass over the node array, so the output
  * groups its samples and costs O(families x nodes). */
 #include "exporter.h"
+
+#include "metrics.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -68,7 +70,7 @@ struct label {
  * sample, so a family without samples leaves no trace. */
 struct family {
     struct buf *out;
-    const char *name, *type, *help;
+    enum metric_family mf;
     bool started;
 };
 
@@ -91,15 +93,16 @@ static void put_escaped(struct buf *out, const char *s)
 static void sample(struct family *f, const struct label *l, size_t nl,
                    struct value v)
 {
-    if (!v.integer && !isfinite(v.d))
+    const struct metric_info *m = metric_info(f->mf);
+    if (!m || (!v.integer && !isfinite(v.d)))
         return;
     if (!f->started) {
-        buf_printf(f->out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
-                   f->name, f->type);
+        buf_printf(f->out, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
+                   m->name, metric_type_name(m->type));
         f->started = true;
     }
     struct buf *out = f->out;
-    buf_puts(out, f->name);
+    buf_puts(out, m->name);
     for (size_t i = 0; i < nl; i++) {
         buf_append(out, i ? "," : "{", 1);
         buf_puts(out, l[i].name);
@@ -124,8 +127,7 @@ static bool is_replica(const struct node_view *n)
 
 static void render_up(const struct agent_view *v, struct buf *out)
 {
-    struct family f = {out, "replguard_up", "gauge",
-                       "Whether the last scrape of the node succeeded.", false};
+    struct family f = {out, MF_UP, false};
     for (size_t i = 0; i < v->n_nodes; i++) {
         const struct node_view *n = &v->nodes[i];
         struct label l[] = {
@@ -136,8 +138,7 @@ static void render_up(const struct agent_view *v, struct buf *out)
 
 static void render_failures(const struct agent_view *v, struct buf *out)
 {
-    struct family f = {out, "replguard_scrape_failures_total", "counter",
-                       "Failed scrapes of the node, by reason.", false};
+    struct family f = {out, MF_SCRAPE_FAILURES_TOTAL, false};
     for (size_t i = 0; i < v->n_nodes; i++) {
         const struct node_view *n = &v->nodes[i];
         for (int r = 0; r < SCRAPE_REASONS; r++) {
@@ -151,10 +152,7 @@ static void render_failures(const struct agent_view *v, struct buf *out)
 
 static void render_implausible(const struct agent_view *v, struct buf *out)
 {
-    struct family f = {out, "replguard_implausible_values_total", "counter",
-                       "Scrapes of a replica that showed a value that cannot "
-                       "be true, by kind (its lag is unknown meanwhile).",
-                       false};
+    struct family f = {out, MF_IMPLAUSIBLE_VALUES_TOTAL, false};
     for (size_t i = 0; i < v->n_nodes; i++) {
         const struct node_view *n = &v->nodes[i];
         if (!is_replica(n))
@@ -171,10 +169,7 @@ static void render_implausible(const struct agent_view *v, struct buf *out)
 
 static void render_health(const struct agent_view *v, struct buf *out)
 {
-    struct family f = {out, "replguard_replica_health", "gauge",
-                       "1 for the replica's current health, 0 for the "
-                       "others.",
-                       false};
+    struct family f = {out, MF_REPLICA_HEALTH, false};
     for (size_t i = 0; i < v->n_nodes; i++) {
         const struct node_view *n = &v->nodes[i];
         if (!is_replica(n))
@@ -193,7 +188,7 @@ static void render_health(const struct agent_view *v, struct buf *out)
  * the series and gives its value. A stale node's lags are never
  * exported, whatever the have_ flags say (SPEC section 3). */
 struct node_family {
-    const char *name, *type, *help;
+    enum metric_family mf;
     bool replicas_only;
     bool (*get)(const struct node_view *n, struct value *out);
 };
@@ -289,55 +284,27 @@ static bool get_merkle_errors(const struct node_view *n, struct value *o)
 }
 
 static const struct node_family node_families[] = {
-    {"replguard_scrape_duration_seconds", "gauge",
-     "Duration of the last scrape of the node.", false, get_scrape_duration},
-    {"replguard_scrape_last_success_timestamp_seconds", "gauge",
-     "When the last successful scrape of the node finished (Unix time).", false,
-     get_last_ok},
-    {"replguard_node_position", "gauge",
-     "Applied position of the node (assertions indexed, reset-corrected).",
-     false, get_position},
-    {"replguard_replica_lag_seconds", "gauge",
-     "Replication lag of the replica, from the cluster's lag_source.", true,
-     get_lag},
-    {"replguard_replica_heartbeat_lag_seconds", "gauge",
-     "Replication lag of the replica measured by heartbeats.", true,
-     get_hb_lag},
-    {"replguard_replica_position_lag_seconds", "gauge",
-     "Replication lag of the replica measured by positions.", true,
-     get_pos_lag},
-    {"replguard_replica_reported_lag_seconds", "gauge",
-     "Replication lag of the replica as its primary reports it.", true,
-     get_reported_lag},
-    {"replguard_replica_lag_positions", "gauge",
-     "Positions the replica is behind its primary.", true, get_lag_positions},
-    {"replguard_replica_connected", "gauge",
-     "Whether the replica's replication stream is up.", true, get_connected},
-    {"replguard_merkle_diff_buckets", "gauge",
-     "Leaf buckets whose Merkle hash differs from the primary's, as of the "
-     "last finished compare (writes in flight excluded).",
-     true, get_merkle_diff},
-    {"replguard_merkle_compare_duration_seconds", "gauge",
-     "Duration of the last finished Merkle compare, rechecks included.", true,
-     get_merkle_duration},
-    {"replguard_merkle_compare_bytes_total", "counter",
-     "Answer bytes fetched from both nodes by Merkle compares.", true,
-     get_merkle_bytes},
-    {"replguard_merkle_last_compare_timestamp_seconds", "gauge",
-     "When the last Merkle compare finished (Unix time).", true,
-     get_merkle_last},
-    {"replguard_merkle_compare_errors_total", "counter",
-     "Merkle compares that ended in an error (bad answer, timeout).", true,
-     get_merkle_errors},
-    {"replguard_replica_in_read_rotation", "gauge",
-     "Whether the replica may serve reads at the cluster's read_max_lag.", true,
-     get_in_rotation},
+    {MF_SCRAPE_DURATION_SECONDS, false, get_scrape_duration},
+    {MF_SCRAPE_LAST_SUCCESS_TIMESTAMP_SECONDS, false, get_last_ok},
+    {MF_NODE_POSITION, false, get_position},
+    {MF_REPLICA_LAG_SECONDS, true, get_lag},
+    {MF_REPLICA_HEARTBEAT_LAG_SECONDS, true, get_hb_lag},
+    {MF_REPLICA_POSITION_LAG_SECONDS, true, get_pos_lag},
+    {MF_REPLICA_REPORTED_LAG_SECONDS, true, get_reported_lag},
+    {MF_REPLICA_LAG_POSITIONS, true, get_lag_positions},
+    {MF_REPLICA_CONNECTED, true, get_connected},
+    {MF_MERKLE_DIFF_BUCKETS, true, get_merkle_diff},
+    {MF_MERKLE_COMPARE_DURATION_SECONDS, true, get_merkle_duration},
+    {MF_MERKLE_COMPARE_BYTES_TOTAL, true, get_merkle_bytes},
+    {MF_MERKLE_LAST_COMPARE_TIMESTAMP_SECONDS, true, get_merkle_last},
+    {MF_MERKLE_COMPARE_ERRORS_TOTAL, true, get_merkle_errors},
+    {MF_REPLICA_IN_READ_ROTATION, true, get_in_rotation},
 };
 
 static void render_node_family(const struct agent_view *v,
                                const struct node_family *nf, struct buf *out)
 {
-    struct family f = {out, nf->name, nf->type, nf->help, false};
+    struct family f = {out, nf->mf, false};
     for (size_t i = 0; i < v->n_nodes; i++) {
         const struct node_view *n = &v->nodes[i];
         struct value val;
@@ -353,8 +320,7 @@ static void render_node_family(const struct agent_view *v,
 
 static void render_merkle_buckets(const struct agent_view *v, struct buf *out)
 {
-    struct family f = {out, "replguard_merkle_buckets", "gauge",
-                       "Leaf buckets of the cluster's Merkle trees.", false};
+    struct family f = {out, MF_MERKLE_BUCKETS, false};
     for (size_t i = 0; i < v->n_clusters; i++) {
         const struct cluster_view *c = &v->clusters[i];
         struct label l[] = {{"cluster", c->name}};
@@ -365,45 +331,20 @@ static void render_merkle_buckets(const struct agent_view *v, struct buf *out)
 
 /* --- remediation --------------------------------------------------------- */
 
-struct family_meta {
-    const char *name, *type, *help;
-};
-
-static const struct family_meta rem_families[] = {
-    {"replguard_alerts_received_total", "counter",
-     "Alerts received from Alertmanager, by alertname and status."},
-    {"replguard_webhook_requests_total", "counter",
-     "Webhook requests answered, by HTTP status."},
-    {"replguard_remediation_actions_total", "counter",
-     "Remediation actions taken, by outcome (dry_run: recorded only)."},
-    {"replguard_remediation_skipped_total", "counter",
-     "Remediation decisions not acted on, by reason."},
-    {"replguard_escalations_total", "counter",
-     "Escalations raised (escalate_when, failed verify, escalate steps)."},
-    {"replguard_alert_labels_folded_total", "counter",
-     "Counts that went to a series with an alert-given label folded into "
-     "\"_other\", by metric (series per metric are bounded)."},
-};
-
-static const struct family_meta *rem_family(const char *name)
-{
-    for (size_t i = 0; i < ARRAY_LEN(rem_families); i++)
-        if (strcmp(rem_families[i].name, name) == 0)
-            return &rem_families[i];
-    return NULL;
-}
-
+/* render_samples: the executor's labelled counters, each family's
+ * samples consecutive. A sample of a family that is not a labelled
+ * counter (metric_info's sampled) is dropped: its family has its own
+ * renderer, and a second header would split it. */
 static void render_samples(const struct agent_view *v, struct buf *out)
 {
-    struct family f = {0};
+    struct family f = {out, MF_COUNT, false};
     for (size_t i = 0; i < v->n_samples; i++) {
         const struct view_sample *s = &v->samples[i];
-        if (!f.name || strcmp(f.name, s->family) != 0) {
-            const struct family_meta *meta = rem_family(s->family);
-            if (!meta)
-                continue;
-            f = (struct family){out, meta->name, meta->type, meta->help, false};
-        }
+        const struct metric_info *m = metric_info(s->family);
+        if (!m || !m->sampled)
+            continue;
+        if (f.mf != s->family)
+            f = (struct family){out, s->family, false};
         struct label l[4];
         size_t n = 0;
         for (; n < 4 && s->label[n]; n++)
@@ -417,33 +358,20 @@ static void render_remediation(const struct agent_view *v, struct buf *out)
     if (!v->remediation)
         return;
     render_samples(v, out);
-    struct family fl = {out, "replguard_remediation_in_flight", "gauge",
-                        "Remediation actions running.", false};
+    struct family fl = {out, MF_REMEDIATION_IN_FLIGHT, false};
     sample(&fl, NULL, 0, int_value(v->in_flight));
-    struct family fp = {out, "replguard_remediation_paused", "gauge",
-                        "1 while remediation is paused.", false};
+    struct family fp = {out, MF_REMEDIATION_PAUSED, false};
     sample(&fp, NULL, 0, int_value(v->paused));
-    struct family jf = {out, "replguard_journal_failed", "gauge",
-                        "1 once a journal write or fsync failed: remediation "
-                        "stopped (fail-stop) until restart.",
-                        false};
+    struct family jf = {out, MF_JOURNAL_FAILED, false};
     sample(&jf, NULL, 0, int_value(v->journal_failed));
-    struct family af = {out, "replguard_audit_write_failures_total", "counter",
-                        "Audit log lines lost to failed writes (actions go "
-                        "on; the journal records them).",
-                        false};
+    struct family af = {out, MF_AUDIT_WRITE_FAILURES_TOTAL, false};
     sample(&af, NULL, 0, int_value(v->audit_write_failures));
-    struct family ta = {out, "replguard_throttle_active", "gauge",
-                        "1 while replguard limits the primary's ingest.",
-                        false};
+    struct family ta = {out, MF_THROTTLE_ACTIVE, false};
     for (size_t i = 0; i < v->n_clusters; i++) {
         struct label l[] = {{"cluster", v->clusters[i].name}};
         sample(&ta, l, 1, int_value(v->clusters[i].throttle_active));
     }
-    struct family tl = {out, "replguard_throttle_limit", "gauge",
-                        "The ingest limit replguard set (assertions per "
-                        "second), 0 when none.",
-                        false};
+    struct family tl = {out, MF_THROTTLE_LIMIT, false};
     for (size_t i = 0; i < v->n_clusters; i++) {
         struct label l[] = {{"cluster", v->clusters[i].name}};
         sample(&tl, l, 1,
@@ -457,27 +385,17 @@ static void render_remediation(const struct agent_view *v, struct buf *out)
 
 static void render_agent(const struct agent_view *v, struct buf *out)
 {
-    struct family rounds = {out, "replguard_poll_rounds_total", "counter",
-                            "Poll rounds finished.", false};
+    struct family rounds = {out, MF_POLL_ROUNDS_TOTAL, false};
     sample(&rounds, NULL, 0, int_value(v->rounds));
-    struct family dur = {out, "replguard_poll_round_duration_seconds", "gauge",
-                         "Duration of the last poll round.", false};
+    struct family dur = {out, MF_POLL_ROUND_DURATION_SECONDS, false};
     sample(&dur, NULL, 0, dbl_value(v->round_duration));
-    struct family ready = {
-        out, "replguard_ready", "gauge",
-        "Whether the config is loaded and a poll round finished.", false};
+    struct family ready = {out, MF_READY, false};
     sample(&ready, NULL, 0, int_value(v->ready));
-    struct family dry = {out, "replguard_dry_run", "gauge",
-                         "Whether replguard runs in dry-run mode.", false};
+    struct family dry = {out, MF_DRY_RUN, false};
     sample(&dry, NULL, 0, int_value(v->dry_run));
-    struct family tilt = {out, "replguard_tilt", "gauge",
-                          "1 while actions are held after an engine stall "
-                          "or a clock jump (TILT).",
-                          false};
+    struct family tilt = {out, MF_TILT, false};
     sample(&tilt, NULL, 0, int_value(v->tilt));
-    struct family tt = {out, "replguard_tilt_total", "counter",
-                        "TILT triggers (entering or extending it), by reason.",
-                        false};
+    struct family tt = {out, MF_TILT_TOTAL, false};
     for (int r = 0; r < TILT_REASONS; r++) {
         struct label l[] = {{"reason", tilt_reason_name((enum tilt_reason)r)}};
         sample(&tt, l, ARRAY_LEN(l), int_value(v->tilt_total[r]));
@@ -486,8 +404,7 @@ static void render_agent(const struct agent_view *v, struct buf *out)
 
 void exporter_render(const struct agent_view *v, struct buf *out)
 {
-    struct family info = {out, "replguard_build_info", "gauge",
-                          "replguard's version; always 1.", false};
+    struct family info = {out, MF_BUILD_INFO, false};
     struct label l[] = {{"version", v->version}};
     sample(&info, l, ARRAY_LEN(l), int_value(1));
     render_up(v, out);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "lag.h"
+#include "metrics.h"
 #include "tilt.h"
 
 /* Why a scrape failed (replguard_scrape_failures_total{reason}). */
@@ -88,10 +89,10 @@ struct cluster_view {
     double throttle_limit;   /* assertions per second, when active */
 };
 
-/* One labelled sample of a remediation family. Samples of one family are
- * consecutive; the exporter knows each family's help and type. */
+/* One labelled sample of a remediation family (metrics.h: a family whose
+ * row says sampled). Samples of one family are consecutive. */
 struct view_sample {
-    const char *family;
+    enum metric_family family;
     const char *label[4]; /* names, NULL after the last */
     const char *value[4];
     double v;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "exporter.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "statejson.h"
 #include "util.h"
@@ -410,6 +411,152 @@ START_TEST(exporter_passes_promtool)
     struct fixture fx;
     fixture_init(&fx);
     char *text = render(&fx.v);
+    promtool_check(text);
+    free(text);
+}
+END_TEST
+
+/* Every family SPEC section 5 names, then the extras README lists under
+ * "Endpoints and metrics", with their types: written out here rather than
+ * taken from metrics.c, so a family renamed or dropped there fails. */
+static const struct {
+    const char *name, *type;
+} every_family[] = {
+    {"replguard_build_info", "gauge"},
+    {"replguard_up", "gauge"},
+    {"replguard_scrape_duration_seconds", "gauge"},
+    {"replguard_scrape_failures_total", "counter"},
+    {"replguard_node_position", "gauge"},
+    {"replguard_replica_lag_seconds", "gauge"},
+    {"replguard_replica_lag_positions", "gauge"},
+    {"replguard_replica_reported_lag_seconds", "gauge"},
+    {"replguard_replica_connected", "gauge"},
+    {"replguard_replica_health", "gauge"},
+    {"replguard_replica_in_read_rotation", "gauge"},
+    {"replguard_merkle_diff_buckets", "gauge"},
+    {"replguard_merkle_buckets", "gauge"},
+    {"replguard_merkle_compare_duration_seconds", "gauge"},
+    {"replguard_merkle_compare_bytes_total", "counter"},
+    {"replguard_merkle_last_compare_timestamp_seconds", "gauge"},
+    {"replguard_throttle_active", "gauge"},
+    {"replguard_throttle_limit", "gauge"},
+    {"replguard_alerts_received_total", "counter"},
+    {"replguard_webhook_requests_total", "counter"},
+    {"replguard_remediation_actions_total", "counter"},
+    {"replguard_remediation_skipped_total", "counter"},
+    {"replguard_remediation_in_flight", "gauge"},
+    {"replguard_remediation_paused", "gauge"},
+    {"replguard_escalations_total", "counter"},
+    /* the extras */
+    {"replguard_replica_heartbeat_lag_seconds", "gauge"},
+    {"replguard_replica_position_lag_seconds", "gauge"},
+    {"replguard_poll_rounds_total", "counter"},
+    {"replguard_poll_round_duration_seconds", "gauge"},
+    {"replguard_ready", "gauge"},
+    {"replguard_dry_run", "gauge"},
+    {"replguard_merkle_compare_errors_total", "counter"},
+    {"replguard_scrape_last_success_timestamp_seconds", "gauge"},
+    {"replguard_implausible_values_total", "counter"},
+    {"replguard_tilt", "gauge"},
+    {"replguard_tilt_total", "counter"},
+    {"replguard_journal_failed", "gauge"},
+    {"replguard_audit_write_failures_total", "counter"},
+    {"replguard_alert_labels_folded_total", "counter"},
+};
+
+/* One sample of each labelled counter family the executor keeps, and
+ * one of a family that has its own renderer (it must not show twice). */
+static const struct view_sample every_sample[] = {
+    {MF_ALERTS_RECEIVED_TOTAL, {"alertname", "status"}, {"Lag", "firing"}, 2},
+    {MF_WEBHOOK_REQUESTS_TOTAL, {"code"}, {"200"}, 5},
+    {MF_REMEDIATION_ACTIONS_TOTAL,
+     {"cluster", "runbook", "action", "outcome"},
+     {"main", "lag", "throttle", "success"},
+     1},
+    {MF_REMEDIATION_SKIPPED_TOTAL,
+     {"cluster", "runbook", "reason"},
+     {"main", "lag", "cooldown"},
+     1},
+    {MF_ESCALATIONS_TOTAL, {"cluster", "runbook"}, {"main", "lag"}, 1},
+    {MF_ALERT_LABELS_FOLDED_TOTAL,
+     {"metric"},
+     {"replguard_alerts_received_total"},
+     3},
+    {MF_UP, {"cluster", "node", "role"}, {"main", "node1", "primary"}, 0},
+};
+
+/* full_view: the fixture with every family filled: a Merkle compare,
+ * remediation on with a throttle, TILT and the failure gauges. */
+static void full_view(struct fixture *fx)
+{
+    fixture_init(fx);
+    struct node_view *n = &fx->nodes[1];
+    n->have_merkle = true;
+    n->merkle_diff = 2;
+    n->merkle_duration = 0.5;
+    n->merkle_bytes_total = 4096;
+    n->merkle_last_wall = 1763769600.5;
+    n->merkle_errors_total = 1;
+    n->implausible[0] = 1;
+    fx->clusters[0].merkle_buckets = 64;
+    fx->clusters[0].throttle_active = true;
+    fx->clusters[0].throttle_limit = 250;
+    fx->v.tilt = true;
+    fx->v.tilt_total[0] = 1;
+    fx->v.remediation = true;
+    fx->v.paused = true;
+    fx->v.journal_failed = true;
+    fx->v.audit_write_failures = 2;
+    fx->v.in_flight = 1;
+    fx->v.samples = every_sample;
+    fx->v.n_samples = ARRAY_LEN(every_sample);
+}
+
+/* has_family: whether text has name's TYPE line (with type) once, and a
+ * sample of it. */
+static bool has_family(const char *text, const char *name, const char *type)
+{
+    char line[128];
+    snprintf(line, sizeof(line), "# TYPE %s %s", name, type);
+    if (!has_line(text, line))
+        return false;
+    snprintf(line, sizeof(line), "# TYPE %s ", name);
+    if (count(text, line) != 1)
+        return false;
+    snprintf(line, sizeof(line), "\n%s{", name);
+    bool labelled = strstr(text, line) != NULL;
+    snprintf(line, sizeof(line), "\n%s ", name);
+    return labelled || strstr(text, line) != NULL;
+}
+
+/* The table in metrics.c and the list above agree, every family renders
+ * with its type and a sample, and the whole passes promtool. */
+START_TEST(exporter_renders_every_family)
+{
+    ck_assert_uint_eq(ARRAY_LEN(every_family), MF_COUNT);
+    for (int f = 0; f < MF_COUNT; f++) {
+        const struct metric_info *m = metric_info((enum metric_family)f);
+        ck_assert_msg(m != NULL, "family %d has no row in metrics.c", f);
+        ck_assert_msg(m->help && *m->help && !strpbrk(m->help, "\\\n"),
+                      "%s: help", m->name);
+    }
+    ck_assert_ptr_null(metric_info(MF_COUNT));
+    struct fixture fx;
+    full_view(&fx);
+    char *text = render(&fx.v);
+    for (size_t i = 0; i < ARRAY_LEN(every_family); i++)
+        ck_assert_msg(
+            has_family(text, every_family[i].name, every_family[i].type),
+            "%s (%s): no TYPE line, two, or no sample", every_family[i].name,
+            every_family[i].type);
+    ck_assert_uint_eq(count(text, "# TYPE "), MF_COUNT);
+    ck_assert(has_line(text, "replguard_alert_labels_folded_total{metric="
+                             "\"replguard_alerts_received_total\"} 3"));
+    ck_assert(has_line(text, "replguard_remediation_actions_total{cluster="
+                             "\"main\",runbook=\"lag\",action=\"throttle\","
+                             "outcome=\"success\"} 1"));
+    ck_assert(!has_line(text, "replguard_up{cluster=\"main\",node=\"node1\","
+                              "role=\"primary\"} 0"));
     promtool_check(text);
     free(text);
 }
@@ -864,6 +1011,7 @@ int main(void)
     tcase_add_test(tc, exporter_groups_families);
     tcase_add_test(tc, exporter_escapes_labels);
     tcase_add_test(tc, exporter_passes_promtool);
+    tcase_add_test(tc, exporter_renders_every_family);
     tcase_add_test(tc, exporter_thousand_replicas);
     suite_add_tcase(s, tc);
     tc = tcase_create("statejson");
