@@ -543,45 +543,48 @@ START_TEST(alert_count)
 }
 END_TEST
 
-/* with_label: the firing fixture with one more alert label. */
-static char *with_label(size_t name_len, size_t value_len)
+/* firing_with: the firing fixture with its first `at` replaced by the
+ * text b holds; frees b's buffer. The caller frees the result. */
+static char *firing_with(const char *at, struct buf *b)
 {
     size_t len;
     char *base = fixture(FIRING, &len);
-    struct buf b;
-    char *text;
-
-    buf_init(&b, 0);
-    buf_puts(&b, "\"labels\":{\"");
-    for (size_t i = 0; i < name_len; i++)
-        buf_puts(&b, "n");
-    buf_puts(&b, "\":\"");
-    for (size_t i = 0; i < value_len; i++)
-        buf_puts(&b, "v");
-    buf_puts(&b, "\",");
-    text = edit(base, "\"labels\":{", b.data);
-    buf_free(&b);
+    char *text = edit(base, at, b->data);
+    buf_free(b);
     free(base);
     return text;
+}
+
+/* put_n: appends n copies of character c to b. */
+static void put_n(struct buf *b, char c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buf_append(b, &c, 1);
+}
+
+/* with_label: the firing fixture with one more alert label. */
+static char *with_label(size_t name_len, size_t value_len)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, "\"labels\":{\"");
+    put_n(&b, 'n', name_len);
+    buf_puts(&b, "\":\"");
+    put_n(&b, 'v', value_len);
+    buf_puts(&b, "\",");
+    return firing_with("\"labels\":{", &b);
 }
 
 /* with_labels: the firing fixture with n alert labels l0 .. l<n-1>. */
 static char *with_labels(size_t n)
 {
-    size_t len;
-    char *base = fixture(FIRING, &len);
     struct buf b;
-    char *text;
-
     buf_init(&b, 0);
     buf_puts(&b, "\"labels\":{");
     for (size_t i = 0; i < n; i++)
         buf_printf(&b, "%s\"l%zu\":\"%zu\"", i > 0 ? "," : "", i, i);
     buf_puts(&b, "},\"x\":{");
-    text = edit(base, "\"labels\":{", b.data);
-    buf_free(&b);
-    free(base);
-    return text;
+    return firing_with("\"labels\":{", &b);
 }
 
 START_TEST(sizes)
@@ -617,23 +620,15 @@ END_TEST
  * a<n-1> (a0 first), a0's value value_len bytes of 'v' then "\u00e9". */
 static char *with_annotations(size_t n, size_t value_len)
 {
-    size_t len;
-    char *base = fixture(FIRING, &len);
     struct buf b;
-    char *text;
-
     buf_init(&b, 0);
     buf_puts(&b, "\"annotations\":{\"a0\":\"");
-    for (size_t i = 0; i < value_len; i++)
-        buf_puts(&b, "v");
+    put_n(&b, 'v', value_len);
     buf_puts(&b, "\u00e9\"");
     for (size_t i = 1; i < n; i++)
         buf_printf(&b, ",\"a%05zu\":\"%zu\"", i, i);
     buf_puts(&b, "},\"x\":{");
-    text = edit(base, "\"annotations\":{", b.data);
-    buf_free(&b);
-    free(base);
-    return text;
+    return firing_with("\"annotations\":{", &b);
 }
 
 /* Legal payloads are accepted; only what is kept is bounded. */
