@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 static double now_s(void)
 {

@@ -14,8 +14,8 @@
  * found, requests per node, answer bytes from both nodes and the median
  * time of a compare; the same for the full fetch; and the ratios. Exit
  * 1 when a request or the compare fails. */
-#include "merklewalk.h"
-#include "util.h"
+#include "profiles/stemedb/merklewalk.h"
+#include "lib/util.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "exporter.h"
-#include "snapshot.h"
-#include "statejson.h"
-#include "util.h"
-#include "view.h"
+#include "monitor/exporter.h"
+#include "monitor/snapshot.h"
+#include "monitor/statejson.h"
+#include "lib/util.h"
+#include "model/view.h"
 
 #define CLUSTERS 250
 #define PER      5

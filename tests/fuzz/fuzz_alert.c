@@ -1,7 +1,7 @@
 /* fuzz_alert.c: Alertmanager's webhook payload (alert.h), the body of
  * POST /webhook, and what the intake derives from a parsed alert: label
  * look-ups, the dedupe key and the environment names of exec actions. */
-#include "alert.h"
+#include "formats/alert.h"
 #include "fuzz.h"
 
 #include <stdlib.h>

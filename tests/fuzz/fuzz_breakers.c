@@ -1,7 +1,7 @@
 /* fuzz_breakers.c: a node's tripped circuit-breaker list (breakers.h),
  * and the reset body made from each id it yields, which must be JSON
  * that gives the id back. */
-#include "breakers.h"
+#include "profiles/stemedb/breakers.h"
 #include "fuzz.h"
 
 #include <cjson/cJSON.h>

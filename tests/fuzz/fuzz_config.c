@@ -1,6 +1,6 @@
 /* fuzz_config.c: the agent's config loader (config.h) on YAML text, the
  * whole path of config_load() but the file read. */
-#include "config.h"
+#include "config/config.h"
 #include "fuzz.h"
 
 #include <string.h>
@@ -8,8 +8,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct config *cfg = NULL;
-    struct config_errors errs;
-    config_errors_init(&errs);
+    struct errlist errs;
+    errlist_init(&errs);
     int n =
         config_load_string("fuzz.yml", (const char *)data, size, &cfg, &errs);
     if ((n == 0) != (cfg != NULL) || (size_t)n != errs.n)
@@ -26,6 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     config_free(cfg);
-    config_errors_reset(&errs);
+    errlist_reset(&errs);
     return 0;
 }

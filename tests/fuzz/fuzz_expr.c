@@ -2,9 +2,9 @@
  * as a condition; when it parses, format it, parse the formatted text
  * again (it must parse), and evaluate both against environments drawn
  * from the input's bytes, with values known, unknown and extreme. */
-#include "expr.h"
+#include "formats/expr.h"
 #include "fuzz.h"
-#include "util.h"
+#include "lib/util.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
  *           of leaves (0..15), then 4 bytes per leaf (little-endian,
  *           taken modulo 16^depth + 1, so one may be out of range) */
 #include "fuzz.h"
-#include "merklewalk.h"
+#include "profiles/stemedb/merklewalk.h"
 
 #include <string.h>
 

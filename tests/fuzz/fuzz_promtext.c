@@ -3,8 +3,8 @@
  * stemedb profile's reader (scrape.h) on the same bytes, as a node's
  * /metrics answer reaches it. */
 #include "fuzz.h"
-#include "promtext.h"
-#include "scrape.h"
+#include "formats/promtext.h"
+#include "profiles/stemedb/scrape.h"
 
 #include <string.h>
 

@@ -1,10 +1,10 @@
 /* fuzz_runbook.c: the runbook loader (runbook.h) on one file's YAML text,
  * then what the engine does with a loaded runbook: match alert labels,
  * evaluate conditions and render every template. */
-#include "expr.h"
+#include "formats/expr.h"
 #include "fuzz.h"
-#include "runbook.h"
-#include "util.h"
+#include "config/runbook.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -45,11 +45,11 @@ static void use_step(const struct runbook_step *st, const struct expr_env *env)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct runbook_set *set = NULL;
-    struct config_errors errs;
+    struct errlist errs;
     struct expr_env env;
     bool b;
 
-    config_errors_init(&errs);
+    errlist_init(&errs);
     int n =
         runbook_load_string("fuzz.yml", (const char *)data, size, &set, &errs);
     if ((n == 0) != (set != NULL) || (size_t)n != errs.n)
@@ -73,6 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             use_step(runbook_on_resolved(rb, k), &env);
     }
     runbook_set_free(set);
-    config_errors_reset(&errs);
+    errlist_reset(&errs);
     return 0;
 }

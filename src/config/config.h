@@ -1,0 +1,198 @@
+/* config.h: the agent's configuration (SPEC section 2).
+ *
+ * config_load() reads the YAML file into the plain structs below and
+ * validates it strictly: unknown keys, wrong types, bad values and broken
+ * cross-field rules are all errors, every one of them reported as
+ * "FILE:LINE:COLUMN: message" (1-based, pointing at the offending key or
+ * value), all errors of one run at once, in file order (except after a
+ * YAML syntax error, where parsing stops; and past CONFIG_MAX_ERRORS,
+ * where one last line says so).
+ *
+ * A loaded struct config is immutable: readers in any thread may use it
+ * freely; a reload (SIGHUP) loads a new one and swaps the pointer.
+ *
+ * Defaults (every key not listed as required is optional):
+ *   listen              127.0.0.1:9650   (HOST:PORT or [IPV6]:PORT,
+ *                                         port 0-65535; 0 = any free
+ *                                         port, logged at start)
+ *   dry_run             false            (true or false, unquoted)
+ *   state_dir           /var/lib/replguard
+ *   audit_log           <state_dir>/audit.jsonl
+ *   rules               /etc/replguard/rules
+ *   auth.token_file     none: POST endpoints accept loopback only
+ *   tls                 none (plain HTTP); if given, cert_file and
+ *                       key_file are both required
+ *   proxy               none: node calls, admin calls and http/escalate
+ *                       actions go direct, whatever http_proxy says;
+ *                       an http:// or https:// URL: all go through it
+ *   poll.interval       1s
+ *   poll.timeout        800ms   (must be less than poll.interval)
+ *   poll.merkle_interval 30s
+ *   clusters            required, at least one, unique names
+ *     name              required
+ *     profile           stemedb
+ *     lag_source        heartbeat    (heartbeat | position | reported)
+ *     thresholds        warning 5s, critical 10s, escalate 60s,
+ *                       read_max_lag 100ms; warning < critical < escalate
+ *     throttle.floor    100 assertions per second
+ *     throttle.restore_steps    [100, 500, 1000, 2000], strictly
+ *                       increasing, the first not below floor
+ *     throttle.restore_interval 5m
+ *     nodes             required, unique names, exactly one primary
+ *       name, url, role required (role: primary | replica)
+ *       priority        0
+ *
+ * Durations need a unit ("250ms", "5s", "3m", "1h") and a range per key:
+ * poll.interval and poll.timeout 10ms-1h, poll.merkle_interval
+ * 100ms-24h, thresholds 1ms-168h, throttle.restore_interval 1s-168h.
+ * Names (clusters, nodes) are 1-64 characters of [A-Za-z0-9._-]: they
+ * appear in URL paths and metric labels. Node URLs are http:// or
+ * https://, a host, an optional port 1-65535 and an optional path; they
+ * are stored without a trailing slash. Paths are kept as written. */
+#ifndef REPLGUARD_CONFIG_H
+#define REPLGUARD_CONFIG_H
+
+#include "lib/errlist.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_CLUSTERS      256
+#define CONFIG_MAX_NODES         256 /* per cluster */
+#define CONFIG_MAX_RESTORE_STEPS 64
+#define CONFIG_MAX_ERRORS        ERRLIST_MAX /* then one "too many errors" line */
+#define CONFIG_MAX_FILE_SIZE     LOAD_MAX_FILE_SIZE
+
+enum lag_source {
+    LAG_SOURCE_HEARTBEAT,
+    LAG_SOURCE_POSITION,
+    LAG_SOURCE_REPORTED
+};
+
+enum node_role { NODE_ROLE_PRIMARY, NODE_ROLE_REPLICA };
+
+enum cluster_profile { PROFILE_STEMEDB };
+
+struct config_node {
+    char *name;
+    char *url; /* "http(s)://host[:port][/path]", no trailing slash */
+    enum node_role role;
+    unsigned priority;
+    int line, column; /* where the node's mapping starts, 1-based */
+};
+
+/* Lags in seconds. */
+struct config_thresholds {
+    double warning;
+    double critical;
+    double escalate;
+    double read_max_lag;
+};
+
+struct config_throttle {
+    uint64_t floor; /* assertions per second, never below */
+    uint64_t *restore_steps;
+    size_t n_restore_steps;
+    double restore_interval; /* seconds */
+};
+
+struct config_cluster {
+    char *name;
+    enum cluster_profile profile;
+    enum lag_source lag_source;
+    struct config_thresholds thresholds;
+    struct config_throttle throttle;
+    struct config_node *nodes;
+    size_t n_nodes;
+    size_t primary;   /* index of the one primary in nodes */
+    int line, column; /* where the cluster's mapping starts, 1-based */
+};
+
+/* Seconds. */
+struct config_poll {
+    double interval;
+    double timeout;
+    double merkle_interval;
+};
+
+/* Where a key's value was written, 1-based; line 0: defaulted. */
+struct config_where {
+    int line, column;
+};
+
+struct config {
+    char *path;        /* the name it was loaded under */
+    char *listen_host; /* without brackets for IPv6 */
+    uint16_t listen_port;
+    bool dry_run;
+    char *state_dir;
+    char *audit_log;
+    char *rules;
+    char *token_file;    /* NULL: no token, loopback-only POSTs */
+    char *tls_cert_file; /* both NULL (no TLS) or both set */
+    char *tls_key_file;
+    char *proxy; /* NULL: none; proxy variables in the environment are
+                    ignored either way */
+    struct config_poll poll;
+    struct config_cluster *clusters;
+    size_t n_clusters;
+    struct config_where where_state_dir, where_rules; /* for later checks */
+};
+
+/* config_key_error: appends to errs an error about the value of key at
+ * where in cfg's file: "FILE:LINE:COLUMN: KEY: message", or "FILE: KEY
+ * (the default): message" when the key was not written. For checks made
+ * after loading (the rules directory, state_dir). */
+void config_key_error(const struct config *cfg, struct errlist *errs,
+                      const char *key, struct config_where where,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* config_load: reads and validates the config file at path. On success
+ * sets *out to a config the caller frees with config_free() and returns
+ * 0. Otherwise sets *out to NULL, appends every error to errs (which may
+ * be NULL to discard them) and returns how many it appended (> 0).
+ * Errors that have no place in the file (cannot open, too large) read
+ * "FILE: message". */
+int config_load(const char *path, struct config **out, struct errlist *errs);
+
+/* config_load_string: config_load() on len bytes of YAML text; name is
+ * the file name used in messages and stored in cfg->path. */
+int config_load_string(const char *name, const char *text, size_t len,
+                       struct config **out, struct errlist *errs);
+
+/* config_free: frees cfg and everything in it; NULL is a no-op. */
+void config_free(struct config *cfg);
+
+/* config_find_cluster: the cluster called name, or NULL. The result
+ * belongs to cfg. */
+const struct config_cluster *config_find_cluster(const struct config *cfg,
+                                                 const char *name);
+/* config_cluster_index: the index of the cluster called name in
+ * cfg->clusters, or -1. */
+int config_cluster_index(const struct config *cfg, const char *name);
+
+/* config_find_node: the node of cluster c called name, or NULL. The
+ * result belongs to the cluster. */
+const struct config_node *config_find_node(const struct config_cluster *c,
+                                           const char *name);
+/* config_node_index: the index of the node called name in c->nodes, or
+ * -1. */
+int config_node_index(const struct config_cluster *c, const char *name);
+
+/* config_primary_index: the index of c's configured primary in c->nodes
+ * (a loaded cluster always has exactly one). */
+size_t config_primary_index(const struct config_cluster *c);
+
+/* config_node_count: the number of nodes over all clusters. */
+size_t config_node_count(const struct config *cfg);
+
+/* config_lag_source_name, config_role_name, config_profile_name: the
+ * config spelling of an enum value ("heartbeat", "primary", "stemedb"),
+ * a static string; "unknown" for a value out of range. */
+const char *config_lag_source_name(enum lag_source s);
+const char *config_role_name(enum node_role r);
+const char *config_profile_name(enum cluster_profile p);
+
+#endif

@@ -1,0 +1,131 @@
+/* metrics.c: the table of metric families (metrics.h). Help strings are
+ * written as /metrics shows them. The rows are indexed by enum, so their
+ * order here is free; a row left out has no name, which test_exporter's
+ * exporter_renders_every_family catches. */
+#include "model/metrics.h"
+
+#include <stddef.h>
+
+#define GAUGE(mf, n, h)   [mf] = {n, METRIC_GAUGE, h, false}
+#define COUNTER(mf, n, h) [mf] = {n, METRIC_COUNTER, h, false}
+#define SAMPLED(mf, n, h) [mf] = {n, METRIC_COUNTER, h, true}
+
+static const struct metric_info rows[MF_COUNT] = {
+    GAUGE(MF_BUILD_INFO, "replguard_build_info",
+          "replguard's version; always 1."),
+    COUNTER(MF_POLL_ROUNDS_TOTAL, "replguard_poll_rounds_total",
+            "Poll rounds finished."),
+    GAUGE(MF_POLL_ROUND_DURATION_SECONDS,
+          "replguard_poll_round_duration_seconds",
+          "Duration of the last poll round."),
+    GAUGE(MF_READY, "replguard_ready",
+          "Whether the config is loaded and a poll round finished."),
+    GAUGE(MF_DRY_RUN, "replguard_dry_run",
+          "Whether replguard runs in dry-run mode."),
+    GAUGE(MF_TILT, "replguard_tilt",
+          "1 while actions are held after an engine stall or a clock jump "
+          "(TILT)."),
+    COUNTER(MF_TILT_TOTAL, "replguard_tilt_total",
+            "TILT triggers (entering or extending it), by reason."),
+    GAUGE(MF_UP, "replguard_up",
+          "Whether the last scrape of the node succeeded."),
+    COUNTER(MF_SCRAPE_FAILURES_TOTAL, "replguard_scrape_failures_total",
+            "Failed scrapes of the node, by reason."),
+    GAUGE(MF_SCRAPE_DURATION_SECONDS, "replguard_scrape_duration_seconds",
+          "Duration of the last scrape of the node."),
+    GAUGE(MF_SCRAPE_LAST_SUCCESS_TIMESTAMP_SECONDS,
+          "replguard_scrape_last_success_timestamp_seconds",
+          "When the last successful scrape of the node finished (Unix "
+          "time)."),
+    GAUGE(MF_NODE_POSITION, "replguard_node_position",
+          "Applied position of the node (assertions indexed, "
+          "reset-corrected)."),
+    GAUGE(MF_REPLICA_LAG_SECONDS, "replguard_replica_lag_seconds",
+          "Replication lag of the replica, from the cluster's lag_source."),
+    GAUGE(MF_REPLICA_HEARTBEAT_LAG_SECONDS,
+          "replguard_replica_heartbeat_lag_seconds",
+          "Replication lag of the replica measured by heartbeats."),
+    GAUGE(MF_REPLICA_POSITION_LAG_SECONDS,
+          "replguard_replica_position_lag_seconds",
+          "Replication lag of the replica measured by positions."),
+    GAUGE(MF_REPLICA_REPORTED_LAG_SECONDS,
+          "replguard_replica_reported_lag_seconds",
+          "Replication lag of the replica as its primary reports it."),
+    GAUGE(MF_REPLICA_LAG_POSITIONS, "replguard_replica_lag_positions",
+          "Positions the replica is behind its primary."),
+    GAUGE(MF_REPLICA_CONNECTED, "replguard_replica_connected",
+          "Whether the replica's replication stream is up."),
+    GAUGE(MF_REPLICA_HEALTH, "replguard_replica_health",
+          "1 for the replica's current health, 0 for the others."),
+    GAUGE(MF_REPLICA_IN_READ_ROTATION, "replguard_replica_in_read_rotation",
+          "Whether the replica may serve reads at the cluster's "
+          "read_max_lag."),
+    COUNTER(MF_IMPLAUSIBLE_VALUES_TOTAL, "replguard_implausible_values_total",
+            "Scrapes of a replica that showed a value that cannot be true, "
+            "by kind (its lag is unknown meanwhile)."),
+    GAUGE(MF_MERKLE_DIFF_BUCKETS, "replguard_merkle_diff_buckets",
+          "Leaf buckets whose Merkle hash differs from the primary's, as of "
+          "the last finished compare (writes in flight excluded)."),
+    GAUGE(MF_MERKLE_BUCKETS, "replguard_merkle_buckets",
+          "Leaf buckets of the cluster's Merkle trees."),
+    GAUGE(MF_MERKLE_COMPARE_DURATION_SECONDS,
+          "replguard_merkle_compare_duration_seconds",
+          "Duration of the last finished Merkle compare, rechecks included."),
+    COUNTER(MF_MERKLE_COMPARE_BYTES_TOTAL,
+            "replguard_merkle_compare_bytes_total",
+            "Answer bytes fetched from both nodes by Merkle compares."),
+    GAUGE(MF_MERKLE_LAST_COMPARE_TIMESTAMP_SECONDS,
+          "replguard_merkle_last_compare_timestamp_seconds",
+          "When the last Merkle compare finished (Unix time)."),
+    COUNTER(MF_MERKLE_COMPARE_ERRORS_TOTAL,
+            "replguard_merkle_compare_errors_total",
+            "Merkle compares that ended in an error (bad answer, timeout)."),
+    GAUGE(MF_THROTTLE_ACTIVE, "replguard_throttle_active",
+          "1 while replguard limits the primary's ingest."),
+    GAUGE(MF_THROTTLE_LIMIT, "replguard_throttle_limit",
+          "The ingest limit replguard set (assertions per second), 0 when "
+          "none."),
+    GAUGE(MF_REMEDIATION_IN_FLIGHT, "replguard_remediation_in_flight",
+          "Remediation actions running."),
+    GAUGE(MF_REMEDIATION_PAUSED, "replguard_remediation_paused",
+          "1 while remediation is paused."),
+    GAUGE(MF_JOURNAL_FAILED, "replguard_journal_failed",
+          "1 once a journal write or fsync failed: remediation stopped "
+          "(fail-stop) until restart."),
+    COUNTER(MF_AUDIT_WRITE_FAILURES_TOTAL,
+            "replguard_audit_write_failures_total",
+            "Audit log lines lost to failed writes (actions go on; the "
+            "journal records them)."),
+    SAMPLED(MF_ALERTS_RECEIVED_TOTAL, "replguard_alerts_received_total",
+            "Alerts received from Alertmanager, by alertname and status."),
+    SAMPLED(MF_WEBHOOK_REQUESTS_TOTAL, "replguard_webhook_requests_total",
+            "Webhook requests answered, by HTTP status."),
+    SAMPLED(MF_REMEDIATION_ACTIONS_TOTAL, "replguard_remediation_actions_total",
+            "Remediation actions taken, by outcome (dry_run: recorded only)."),
+    SAMPLED(MF_REMEDIATION_SKIPPED_TOTAL, "replguard_remediation_skipped_total",
+            "Remediation decisions not acted on, by reason."),
+    SAMPLED(MF_ESCALATIONS_TOTAL, "replguard_escalations_total",
+            "Escalations raised (escalate_when, failed verify, escalate "
+            "steps)."),
+    SAMPLED(MF_ALERT_LABELS_FOLDED_TOTAL, "replguard_alert_labels_folded_total",
+            "Counts that went to a series with an alert-given label folded "
+            "into \"_other\", by metric (series per metric are bounded)."),
+};
+
+const struct metric_info *metric_info(enum metric_family f)
+{
+    if ((unsigned)f >= MF_COUNT || !rows[f].name)
+        return NULL;
+    return &rows[f];
+}
+
+const char *metric_name(enum metric_family f)
+{
+    const struct metric_info *m = metric_info(f);
+    return m ? m->name : "unknown";
+}
+
+const char *metric_type_name(enum metric_type t)
+{
+    return t == METRIC_COUNTER ? "counter" : "gauge";
+}

@@ -1,0 +1,139 @@
+/* view.h: a plain-data picture of what replguard knows, rebuilt by the
+ * engine after every poll round and read by the renderers (exporter,
+ * state JSON) and by snapshot_new(). The engine owns every view and the
+ * strings it points to; a renderer only reads it, on the engine thread. */
+#ifndef REPLGUARD_VIEW_H
+#define REPLGUARD_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/lag.h"
+#include "model/metrics.h"
+#include "model/tilt.h"
+
+/* Why a scrape failed (replguard_scrape_failures_total{reason}). */
+enum scrape_reason {
+    SCRAPE_TIMEOUT,
+    SCRAPE_CONNECT,
+    SCRAPE_HTTP_STATUS,
+    SCRAPE_PARSE,
+    SCRAPE_TOO_LARGE,
+    SCRAPE_REASONS
+};
+
+/* scrape_reason_name: "timeout", "connect", "http_status", "parse",
+ * "too_large". */
+const char *scrape_reason_name(enum scrape_reason r);
+
+/* Node values that cannot be true (guard.h judges them). */
+enum guard_implausible {
+    GUARD_HEARTBEAT_AHEAD, /* a heartbeat newer than any replguard sent */
+    GUARD_POSITION_AHEAD,  /* a replica's position past its primary's */
+    GUARD_IMPLAUSIBLE_KINDS
+};
+
+/* guard_implausible_name: "heartbeat_ahead", "position_ahead". */
+const char *guard_implausible_name(enum guard_implausible k);
+
+struct node_view {
+    const char *cluster;
+    const char *name;
+    const char *url;
+    const char *role;       /* "primary", "replica" or "demoted": as last
+                               scraped, else as configured */
+    bool is_primary;        /* the cluster's current primary */
+    bool up;                /* the last scrape succeeded */
+    bool fresh;             /* a good scrape within the last 3 intervals */
+    int last_failure;       /* enum scrape_reason of the last scrape, or -1 */
+    double last_ok_wall;    /* wall time of the last good scrape, 0: never */
+    double scrape_duration; /* seconds, of the last scrape */
+    uint64_t failures[SCRAPE_REASONS]; /* since start */
+    bool have_position;
+    uint64_t position; /* stemedb_assertions_indexed_total, reset-corrected */
+
+    /* Replicas only (is_primary false). */
+    struct replica_view rv; /* rv.lag is the cluster's lag_source */
+    bool have_hb_lag, have_pos_lag, have_reported_lag, have_lag_positions;
+    double hb_lag, pos_lag, reported_lag; /* seconds */
+    uint64_t lag_positions;
+    enum health health;
+    /* values that cannot be true (guard.h): scrapes that showed each,
+     * since start; while one shows, the replica's lag is unknown */
+    uint64_t implausible[GUARD_IMPLAUSIBLE_KINDS];
+    bool in_rotation;         /* at the cluster's read_max_lag */
+    const char *rotation_why; /* NULL when in rotation */
+
+    /* Merkle divergence from the primary (replicas only): the last
+     * finished compare, when have_merkle. */
+    bool have_merkle;
+    uint64_t merkle_diff;         /* differing leaf buckets */
+    uint64_t merkle_buckets;      /* leaf buckets per tree */
+    const char *merkle_ranges;    /* the first differing buckets, "1-4,9" */
+    double merkle_duration;       /* seconds, walk and rechecks */
+    double merkle_last_wall;      /* when it finished */
+    uint64_t merkle_bytes_total;  /* answer bytes of every compare */
+    uint64_t merkle_errors_total; /* compares that failed */
+};
+
+struct cluster_view {
+    const char *name;
+    const char *lag_source; /* "heartbeat", "position" or "reported" */
+    struct thresholds th;
+    size_t first_node;       /* this cluster's nodes are */
+    size_t n_nodes;          /* agent_view.nodes[first_node .. + n_nodes) */
+    int primary;             /* index into agent_view.nodes, or -1: none up */
+    uint64_t merkle_buckets; /* leaf buckets per tree; 0: not known yet */
+    bool throttle_active;    /* replguard set the primary's ingest limit */
+    double throttle_limit;   /* assertions per second, when active */
+};
+
+/* One labelled sample of a remediation family (metrics.h: a family whose
+ * row says sampled). Samples of one family are consecutive. */
+struct view_sample {
+    enum metric_family family;
+    const char *label[4]; /* names, NULL after the last */
+    const char *value[4];
+    double v;
+};
+
+/* One recent action, for /api/v1/state. */
+struct view_action {
+    double time;
+    const char *cluster, *runbook, *action, *target, *outcome, *detail;
+    bool dry_run;
+};
+
+struct agent_view {
+    const char *version;
+    double generated_wall; /* when the view was built */
+    uint64_t rounds;       /* poll rounds finished */
+    double round_duration; /* seconds, of the last round */
+    double interval;       /* configured poll interval, seconds */
+    bool ready;            /* config loaded and a round finished */
+    bool dry_run;
+    /* TILT (tilt.h): actions held after a stall or a clock jump */
+    bool tilt;
+    double tilt_until_wall;            /* when it ends, while tilt */
+    const char *tilt_reason;           /* of the last trigger; NULL: none yet */
+    double tilt_amount;                /* seconds: the stall, or the jump */
+    uint64_t tilt_total[TILT_REASONS]; /* triggers since start */
+    struct cluster_view *clusters;
+    size_t n_clusters;
+    struct node_view *nodes;
+    size_t n_nodes;
+
+    /* Remediation (filled by the executor). */
+    bool remediation; /* runbooks are loaded and the intake is open */
+    bool paused;
+    bool journal_failed; /* the journal refused a record: fail-stop */
+    uint64_t audit_write_failures; /* audit lines lost (audit.h) */
+    unsigned in_flight;  /* actions running */
+    const struct view_sample *samples;
+    size_t n_samples;
+    const struct view_action *recent; /* newest first */
+    size_t n_recent;
+};
+
+#endif

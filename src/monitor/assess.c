@@ -1,0 +1,286 @@
+/* assess.c: from a round's scrapes to lag, health, read rotation and the
+ * view the renderers read. Runs on the engine thread after each round. */
+#include "monitor/engine_internal.h"
+
+#include "act/executor.h"
+#include "lib/log.h"
+
+#include <string.h>
+
+static bool is_fresh(const struct engine *e, const struct node_rt *n,
+                     double now)
+{
+    return n->have_sample &&
+           now - n->ok_mono <= STALE_INTERVALS * e->cfg->poll.interval;
+}
+
+/* choose_primary: the node that reports itself primary (the configured
+ * one if several do), else the last one known. A change of primary
+ * empties the position history: positions of two primaries need not be
+ * comparable. */
+static void choose_primary(struct engine *e, struct cluster_rt *c, double now)
+{
+    size_t found = c->n;
+    for (size_t ni = 0; ni < c->n; ni++) {
+        const struct node_rt *n = &c->nodes[ni];
+        if (!is_fresh(e, n, now) || n->role != SEEN_ROLE_PRIMARY)
+            continue;
+        if (found == c->n || ni == c->conf->primary)
+            found = ni;
+    }
+    if (found == c->n) {
+        c->primary_seen = false;
+        return;
+    }
+    if (found != c->primary) {
+        log_msg(LOG_WARN, "msg=\"primary changed\" cluster=%s from=%s to=%s",
+                c->conf->name, c->conf->nodes[c->primary].name,
+                c->conf->nodes[found].name);
+        poshist_reset(&c->hist);
+        c->primary = found;
+    }
+    c->primary_seen = true;
+    const struct node_rt *p = &c->nodes[found];
+    if (p->up && p->scraped)
+        poshist_add(&c->hist, p->ok_mono, p->position);
+}
+
+static const struct reported_lag *find_reported(const struct node_rt *p,
+                                                const char *replica)
+{
+    for (size_t i = 0; i < p->n_reported; i++)
+        if (strcmp(p->reported[i].replica, replica) == 0)
+            return &p->reported[i];
+    return NULL;
+}
+
+static void replica_lags(struct engine *e, struct cluster_rt *c,
+                         const struct node_rt *n, struct node_view *v,
+                         double now)
+{
+    const struct node_rt *p = &c->nodes[c->primary];
+    bool pfresh = c->primary_seen && is_fresh(e, p, now);
+    /* heartbeat lag needs heartbeats: once the primary has taken none
+     * for 3 intervals, a replica that applied the last one it took may
+     * still lack any number of writes; its lag is unknown */
+    bool hbfresh = /* (none ever taken: the history is empty) */
+        now - c->hb_ok_mono <= STALE_INTERVALS * e->cfg->poll.interval;
+    if (v->fresh && hbfresh && n->has_heartbeat)
+        v->have_hb_lag =
+            hbhist_lag(&c->hb, n->heartbeat, n->ok_wall, &v->hb_lag) == 0;
+    if (v->fresh && pfresh) {
+        v->have_pos_lag =
+            poshist_lag(&c->hist, n->position, n->ok_mono, &v->pos_lag) == 0;
+        v->have_lag_positions = true;
+        v->lag_positions =
+            p->position > n->position ? p->position - n->position : 0;
+    }
+    const struct reported_lag *r =
+        pfresh ? find_reported(p, n->conf->name) : NULL;
+    v->have_reported_lag = r != NULL;
+    v->reported_lag = r ? r->lag : 0;
+}
+
+/* implausible: which of n's values cannot be true (guard.h): a heartbeat
+ * newer than any replguard sent, a position past the primary's by more
+ * than its writes in one interval. Bit k is set for kind k; *judged says
+ * which kinds this round's scrapes could judge: a position only against
+ * the primary's of the same round (an older one would read a replica
+ * that kept applying while the primary hung as ahead of it). */
+static unsigned implausible(struct engine *e, struct cluster_rt *c,
+                            const struct node_rt *n, unsigned *judged)
+{
+    const struct node_rt *p = &c->nodes[c->primary];
+    unsigned bits = 0;
+    *judged = 0;
+    if (!n->scraped || !n->up)
+        return 0;
+    *judged |= 1u << GUARD_HEARTBEAT_AHEAD;
+    if (n->has_heartbeat && guard_heartbeat_ahead(n->heartbeat, c->hb_max_sent))
+        bits |= 1u << GUARD_HEARTBEAT_AHEAD;
+    if (!c->primary_seen || !p->scraped || !p->up)
+        return bits;
+    *judged |= 1u << GUARD_POSITION_AHEAD;
+    double rate;
+    if (poshist_rate(&c->hist, 10, &rate) < 0)
+        rate = -1; /* unknown: no slack for writes */
+    uint64_t slack = guard_position_slack(rate, e->cfg->poll.interval);
+    if (guard_position_ahead(n->position, p->position, slack))
+        bits |= 1u << GUARD_POSITION_AHEAD;
+    return bits;
+}
+
+/* judge_values: counts n's implausible values once per scrape, logs a
+ * streak's start and end, and makes a lying replica's lag unknown (so
+ * its health is unknown and it leaves read rotation). A kind this round
+ * could not judge keeps its last verdict. */
+static void judge_values(struct engine *e, struct cluster_rt *c,
+                         struct node_rt *n, struct node_view *v)
+{
+    unsigned judged, found = implausible(e, c, n, &judged), bits = 0;
+    for (int k = 0; k < GUARD_IMPLAUSIBLE_KINDS; k++) {
+        bool on = judged >> k & 1 ? found >> k & 1 : n->implausible_on[k];
+        n->implausible[k] += on && judged >> k & 1;
+        if (on != n->implausible_on[k])
+            log_msg(on ? LOG_WARN : LOG_INFO,
+                    "msg=\"%s\" cluster=%s replica=%s kind=%s",
+                    on ? "implausible node value: lag unknown, out of "
+                         "read rotation"
+                       : "node values plausible again",
+                    c->conf->name, n->conf->name,
+                    guard_implausible_name((enum guard_implausible)k));
+        n->implausible_on[k] = on;
+        v->implausible[k] = n->implausible[k];
+        bits |= (unsigned)on << k;
+    }
+    if (!bits)
+        return;
+    v->rv.implausible = bits >> GUARD_HEARTBEAT_AHEAD & 1
+                            ? "implausible heartbeat"
+                            : "implausible position";
+    if (found >> GUARD_POSITION_AHEAD & 1)
+        /* not a counter reading to carry forward: the next reading is
+         * taken as it is (else the offset a lie left would read as
+         * ahead forever) */
+        memset(&n->pos_track, 0, sizeof(n->pos_track));
+    v->have_hb_lag = v->have_pos_lag = v->have_reported_lag = false;
+    v->have_lag_positions = false;
+}
+
+static void choose_lag(const struct config_cluster *conf, struct node_view *v)
+{
+    switch (conf->lag_source) {
+    case LAG_SOURCE_HEARTBEAT:
+        v->rv.have_lag = v->have_hb_lag;
+        v->rv.lag = v->hb_lag;
+        break;
+    case LAG_SOURCE_POSITION:
+        v->rv.have_lag = v->have_pos_lag;
+        v->rv.lag = v->pos_lag;
+        break;
+    case LAG_SOURCE_REPORTED:
+        v->rv.have_lag = v->have_reported_lag;
+        v->rv.lag = v->reported_lag;
+        break;
+    }
+}
+
+static struct thresholds thresholds_of(const struct config_cluster *conf)
+{
+    const struct config_thresholds *t = &conf->thresholds;
+    return (struct thresholds){t->warning, t->critical, t->escalate,
+                               t->read_max_lag};
+}
+
+static void assess_replica(struct engine *e, struct cluster_rt *c,
+                           struct node_rt *n, struct node_view *v, double now)
+{
+    v->rv.reachable = n->up;
+    v->rv.fresh = v->fresh;
+    v->rv.connected = v->fresh && n->connected;
+    v->rv.demoted = n->role == SEEN_ROLE_DEMOTED;
+    replica_lags(e, c, n, v, now);
+    judge_values(e, c, n, v);
+    choose_lag(c->conf, v);
+    struct thresholds th = thresholds_of(c->conf);
+    enum health h = health_classify(&v->rv, &th);
+    v->in_rotation =
+        read_rotation_ok(&v->rv, th.read_max_lag, &v->rotation_why);
+
+    if (h != n->health)
+        log_msg(LOG_INFO,
+                "msg=\"replica health changed\" cluster=%s replica=%s "
+                "from=%s to=%s lag=%.3f",
+                c->conf->name, n->conf->name, health_name(n->health),
+                health_name(h), v->rv.have_lag ? v->rv.lag : -1.0);
+    if (v->in_rotation != n->in_rotation)
+        log_msg(LOG_INFO,
+                "msg=\"read rotation changed\" cluster=%s replica=%s "
+                "in_rotation=%d reason=\"%s\"",
+                c->conf->name, n->conf->name, v->in_rotation,
+                v->rotation_why ? v->rotation_why : "ok");
+    n->health = h;
+    n->in_rotation = v->in_rotation;
+    v->health = h;
+}
+
+static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
+                      struct node_view *v, double now)
+{
+    struct node_rt *n = &c->nodes[ni];
+    memset(v, 0, sizeof(*v));
+    v->cluster = c->conf->name;
+    v->name = n->conf->name;
+    v->url = n->conf->url;
+    v->role = scrape_role_name(n->role);
+    if (!v->role)
+        v->role = config_role_name(n->conf->role);
+    v->is_primary = ni == c->primary;
+    v->up = n->up;
+    v->fresh = is_fresh(e, n, now);
+    v->last_failure = n->last_failure;
+    v->last_ok_wall = n->have_sample ? n->ok_wall : 0;
+    v->scrape_duration = n->duration;
+    memcpy(v->failures, n->failures, sizeof(v->failures));
+    v->have_position = v->fresh;
+    v->position = n->position;
+    v->health = HEALTH_UNKNOWN;
+    if (v->is_primary)
+        return;
+    assess_replica(e, c, n, v, now);
+    const struct merkle_rt *m = &n->mk;
+    v->have_merkle = m->have;
+    v->merkle_diff = m->diff;
+    v->merkle_buckets = m->buckets;
+    v->merkle_ranges = m->ranges;
+    v->merkle_duration = m->duration;
+    v->merkle_last_wall = m->last_wall;
+    v->merkle_bytes_total = m->bytes_total;
+    v->merkle_errors_total = m->errors;
+}
+
+void assess_round(struct engine *e)
+{
+    double now = clock_mono(&e->clock);
+    struct agent_view *av = &e->view;
+    size_t k = 0;
+    for (size_t ci = 0; ci < e->n_clusters; ci++) {
+        struct cluster_rt *c = &e->clusters[ci];
+        struct cluster_view *cv = &av->clusters[ci];
+        choose_primary(e, c, now);
+        cv->name = c->conf->name;
+        cv->lag_source = config_lag_source_name(c->conf->lag_source);
+        cv->th = thresholds_of(c->conf);
+        cv->first_node = k;
+        cv->n_nodes = c->n;
+        cv->primary = -1;
+        cv->merkle_buckets = 0;
+        for (size_t ni = 0; ni < c->n; ni++, k++) {
+            view_node(e, c, ni, &av->nodes[k], now);
+            if (av->nodes[k].is_primary && av->nodes[k].up &&
+                av->nodes[k].fresh)
+                cv->primary = (int)k;
+            if (av->nodes[k].have_merkle)
+                cv->merkle_buckets = av->nodes[k].merkle_buckets;
+        }
+    }
+    av->n_clusters = e->n_clusters;
+    av->n_nodes = k;
+    av->generated_wall = clock_wall(&e->clock);
+    av->rounds = e->rounds;
+    av->round_duration = e->round_duration;
+    av->interval = e->cfg->poll.interval;
+    av->ready = e->ready;
+    av->dry_run = e->cfg->dry_run;
+    const struct tilt *t = &e->tilt;
+    av->tilt = tilt_active(t);
+    av->tilt_until_wall =
+        av->tilt ? av->generated_wall + (t->until - clock_mono(&e->clock)) : 0;
+    av->tilt_reason = t->total[TILT_STALL] + t->total[TILT_CLOCK_JUMP]
+                          ? tilt_reason_name(t->reason)
+                          : NULL;
+    av->tilt_amount = t->amount;
+    memcpy(av->tilt_total, t->total, sizeof(av->tilt_total));
+    if (e->exec)
+        executor_fill_view(e->exec, av);
+}

@@ -1,0 +1,178 @@
+/* engine_internal.h: the engine's state, shared by engine.c (the loop,
+ * rounds and reloads), assess.c (lag, health and the view) and
+ * divergence.c (Merkle compares). Nothing
+ * else includes it. Everything here belongs to the engine thread. */
+#ifndef REPLGUARD_ENGINE_INTERNAL_H
+#define REPLGUARD_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "lib/clock.h"
+#include "config/config.h"
+#include "monitor/engine.h"
+#include "act/guard.h"
+#include "model/lag.h"
+#include "profiles/stemedb/scrape.h"
+#include "model/tilt.h"
+#include "model/view.h"
+
+#define BODY_CAP        (4u << 20) /* a node answer over this is too_large */
+#define STALE_INTERVALS 3
+#define MERKLE_SLOTS    4 /* Merkle compares running at once */
+#define MERKLE_RECHECKS 5 /* rechecks before a diff is taken as it is */
+/* seconds running actions get to finish once asked to stop (SPEC: exit
+ * within 10 s of SIGTERM) */
+#define ENGINE_STOP_GRACE 8.0
+
+struct cluster_rt;
+struct merklewalk;
+struct node_rt;
+
+enum merkle_phase {
+    MK_IDLE,    /* waiting for its next turn */
+    MK_WALK,    /* a full top-down compare is running */
+    MK_WAIT,    /* found differences: waiting for the replica to apply
+                   past the primary's position at the compare's start */
+    MK_RECHECK, /* re-comparing only the differing leaves */
+};
+
+/* What a compare's request callback gets: whose, and which end. */
+struct merkle_ctx {
+    struct node_rt *n;
+    int side; /* 0 primary, 1 replica */
+};
+
+/* One pair of request slots (primary, replica) for a running compare. */
+struct merkle_slot {
+    struct poll_req *req[2];
+    struct node_rt *owner; /* NULL: free */
+    struct merkle_ctx ctx[2];
+};
+
+/* A replica's Merkle compares and their last result. */
+struct merkle_rt {
+    enum merkle_phase phase;
+    struct merklewalk *w;
+    struct merkle_slot *slot;
+    double due;      /* monotonic: when the next compare starts */
+    double started;  /* monotonic start of the running compare */
+    uint64_t target; /* primary position the replica must pass */
+    double wait_start;
+    int rechecks;
+    bool rewalk;    /* too many differences to list: walk again */
+    uint64_t bytes; /* of the running compare, walk and rechecks */
+    uint64_t *cand; /* leaves to recheck */
+    size_t ncand;
+    unsigned depth;
+    /* the last finished compare */
+    bool have;
+    uint64_t diff, buckets;
+    uint64_t *listed; /* the first MERKLE_LISTED differing leaves */
+    size_t nlisted;
+    char *ranges; /* "12-15,400,..." of listed, for the state API */
+    double duration, last_wall;
+    uint64_t bytes_total, errors;
+};
+
+struct node_rt {
+    struct cluster_rt *c;
+    const struct config_node *conf;
+    char *metrics_url;
+    struct poll_req *req;
+    bool scraped; /* answered (well or not) in this round */
+    /* the last scrape */
+    bool up;
+    int last_failure; /* enum scrape_reason, or -1 */
+    double duration;
+    uint64_t failures[SCRAPE_REASONS];
+    /* the last good scrape */
+    bool have_sample;
+    double ok_mono, ok_wall;
+    uint64_t position; /* reset-corrected */
+    struct counter_track pos_track;
+    bool connected, has_heartbeat;
+    double heartbeat;
+    enum node_seen_role role;
+    struct reported_lag *reported; /* heap, n_reported entries */
+    size_t n_reported;
+    /* implausible values (guard.h): scrapes that showed each kind, and
+     * whether the last one did (a streak is logged once) */
+    uint64_t implausible[GUARD_IMPLAUSIBLE_KINDS];
+    bool implausible_on[GUARD_IMPLAUSIBLE_KINDS];
+    /* assessed at the end of each round */
+    enum health health;
+    bool in_rotation;
+    struct merkle_rt mk; /* replicas only */
+};
+
+struct cluster_rt {
+    struct engine *e;
+    const struct config_cluster *conf;
+    struct node_rt *nodes;
+    size_t n;
+    size_t primary;    /* the current primary: observed, else configured */
+    bool primary_seen; /* primary was observed reporting that role */
+    struct poshist hist;
+    struct hbhist hb;
+    double hb_value;    /* the heartbeat in flight */
+    double hb_max_sent; /* the newest heartbeat sent (0: none yet) */
+    double hb_ok_mono;  /* when the primary last took one */
+};
+
+struct engine {
+    struct config *cfg;
+    struct rg_clock clock;
+    struct poller *poller;
+    struct snapbox *box;
+    struct cluster_rt *clusters;
+    size_t n_clusters, n_nodes;
+    struct node_sample scratch; /* parse target, copied on success */
+
+    double next_round; /* monotonic */
+    double round_start;
+    bool round_active;
+    size_t pending; /* nodes of the running round not answered yet */
+    uint64_t rounds;
+    double round_duration;
+    bool ready;
+
+    struct agent_view view; /* arrays sized for n_nodes, refilled */
+
+    struct merkle_slot mk_slots[MERKLE_SLOTS];
+    double mk_next_tick;
+
+    struct tilt tilt; /* actions held after a stall or a clock jump */
+
+    struct executor *exec;          /* NULL: no remediation */
+    struct runbook_set *next_rules; /* a reload waiting for the loop */
+
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    pthread_mutex_t mu;      /* guards next_cfg */
+    struct config *next_cfg; /* a reload waiting for the loop */
+};
+
+/* engine_step: one iteration of the engine thread's loop: TILT check,
+ * reload, round start, curl (waiting up to 50 ms), round end, Merkle
+ * compares, TILT check again, executor. The thread runs it until stopped; tests
+ * with a manual clock call it directly instead of engine_start(). */
+void engine_step(struct engine *e);
+
+/* assess_round: derives lag, health and read rotation for every
+ * replica from the round's scrapes and rebuilds e->view. */
+void assess_round(struct engine *e);
+
+/* divergence_init: the slot pool; divergence_free releases it and every
+ * replica's compare state. divergence_schedule: spreads the first
+ * compare of every replica over one merkle_interval from now.
+ * divergence_tick: starts due compares and rechecks (cheap; call it
+ * from the loop). divergence_node_free: one node's compare state. */
+void divergence_init(struct engine *e);
+void divergence_free(struct engine *e);
+void divergence_schedule(struct engine *e, double now);
+void divergence_tick(struct engine *e, double now);
+void divergence_node_free(struct engine *e, struct node_rt *n);
+
+#endif

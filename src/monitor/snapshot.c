@@ -1,0 +1,240 @@
+/* snapshot.c: immutable, reference-counted snapshots and their box. */
+#include "monitor/snapshot.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "monitor/exporter.h"
+#include "lib/fileio.h"
+#include "monitor/statejson.h"
+#include "lib/util.h"
+
+struct snapshot {
+    atomic_size_t refs;
+    bool ready;
+    char *metrics;
+    size_t metrics_len;
+    int metrics_fd; /* the same bytes in an anonymous file, or -1 */
+    char *state;
+    size_t state_len;
+    struct snap_node *nodes; /* sorted by (cluster, node) */
+    size_t n_nodes;
+    char *strings; /* every string the table points to, back to back */
+};
+
+/* --- building ---------------------------------------------------------- */
+
+static size_t strsize(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+/* keep: copies s (NULL stays NULL) to *cursor and advances it. */
+static const char *keep(char **cursor, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = *cursor;
+    memcpy(p, s, n);
+    *cursor += n;
+    return p;
+}
+
+/* cluster_count: how many nodes of v->nodes belong to c (its range,
+ * clamped to the array). */
+static size_t cluster_count(const struct agent_view *v,
+                            const struct cluster_view *c)
+{
+    if (c->first_node >= v->n_nodes)
+        return 0;
+    size_t left = v->n_nodes - c->first_node;
+    return c->n_nodes < left ? c->n_nodes : left;
+}
+
+/* table_size: the table's rows and the bytes of every string it keeps,
+ * counted as fill_cluster() copies them. */
+static size_t table_size(const struct agent_view *v, size_t *strings)
+{
+    size_t rows = 0;
+    *strings = 1;
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        const struct cluster_view *c = &v->clusters[i];
+        size_t n = cluster_count(v, c);
+        *strings += strsize(c->name) + strsize(c->lag_source);
+        for (size_t k = 0; k < n; k++)
+            *strings += strsize(v->nodes[c->first_node + k].name) +
+                        strsize(v->nodes[c->first_node + k].role);
+        rows += n;
+    }
+    return rows;
+}
+
+static void fill_cluster(struct snapshot *s, const struct agent_view *v,
+                         const struct cluster_view *c, char **cursor)
+{
+    const char *name = keep(cursor, c->name);
+    const char *lag_source = keep(cursor, c->lag_source);
+    size_t count = cluster_count(v, c);
+    for (size_t i = 0; i < count; i++) {
+        const struct node_view *n = &v->nodes[c->first_node + i];
+        struct snap_node *sn = &s->nodes[s->n_nodes++];
+        sn->cluster = name ? name : "";
+        sn->node = n->name ? keep(cursor, n->name) : "";
+        sn->role = n->role ? keep(cursor, n->role) : "";
+        sn->is_primary = n->is_primary;
+        sn->up = n->up;
+        sn->fresh = n->fresh;
+        sn->rv = n->rv;
+        sn->health = n->health;
+        sn->read_max_lag = c->th.read_max_lag;
+        sn->lag_source = lag_source ? lag_source : "";
+    }
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+    const struct snap_node *x = a, *y = b;
+    int c = strcmp(x->cluster, y->cluster);
+    return c ? c : strcmp(x->node, y->node);
+}
+
+/* metrics_file: the body in an anonymous file, which responses send
+ * with sendfile() (no copy per scrape); -1 when that fails. */
+static int metrics_file(const char *p, size_t len)
+{
+    int fd = memfd_create("replguard-metrics", MFD_CLOEXEC);
+    if (fd >= 0 && fileio_write_all(NULL, fd, p, len) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+struct snapshot *snapshot_new(const struct agent_view *v)
+{
+    struct snapshot *s = xcalloc(1, sizeof(*s));
+    struct buf b;
+    atomic_init(&s->refs, 1);
+    s->ready = v->ready;
+    buf_init(&b, 0);
+    exporter_render(v, &b);
+    s->metrics_len = b.len;
+    s->metrics = buf_detach(&b);
+    s->metrics_fd = metrics_file(s->metrics, s->metrics_len);
+    statejson_render(v, &b);
+    s->state_len = b.len;
+    s->state = buf_detach(&b);
+
+    size_t strings;
+    size_t rows = table_size(v, &strings);
+    s->nodes = xcalloc(rows ? rows : 1, sizeof(*s->nodes));
+    s->strings = xmalloc(strings);
+    char *cursor = s->strings;
+    for (size_t i = 0; i < v->n_clusters; i++)
+        fill_cluster(s, v, &v->clusters[i], &cursor);
+    qsort(s->nodes, s->n_nodes, sizeof(*s->nodes), cmp_node);
+    return s;
+}
+
+/* --- references -------------------------------------------------------- */
+
+struct snapshot *snapshot_ref(struct snapshot *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void snapshot_unref(struct snapshot *s)
+{
+    if (!s)
+        return;
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    free(s->metrics);
+    if (s->metrics_fd >= 0)
+        close(s->metrics_fd);
+    free(s->state);
+    free(s->nodes);
+    free(s->strings);
+    free(s);
+}
+
+/* --- reading ----------------------------------------------------------- */
+
+const char *snapshot_metrics(const struct snapshot *s, size_t *len)
+{
+    *len = s->metrics_len;
+    return s->metrics;
+}
+
+int snapshot_metrics_fd(const struct snapshot *s)
+{
+    return s->metrics_fd;
+}
+
+const char *snapshot_state(const struct snapshot *s, size_t *len)
+{
+    *len = s->state_len;
+    return s->state;
+}
+
+bool snapshot_ready(const struct snapshot *s)
+{
+    return s->ready;
+}
+
+const struct snap_node *snapshot_find(const struct snapshot *s,
+                                      const char *cluster, const char *node)
+{
+    struct snap_node key = {.cluster = cluster, .node = node};
+    return bsearch(&key, s->nodes, s->n_nodes, sizeof(*s->nodes), cmp_node);
+}
+
+bool snapshot_has_cluster(const struct snapshot *s, const char *cluster)
+{
+    size_t lo = 0, hi = s->n_nodes; /* the first row not before cluster */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->nodes[mid].cluster, cluster) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_nodes && strcmp(s->nodes[lo].cluster, cluster) == 0;
+}
+
+/* --- the box ----------------------------------------------------------- */
+
+void snapbox_init(struct snapbox *box)
+{
+    pthread_mutex_init(&box->mu, NULL);
+    box->cur = NULL;
+}
+
+void snapbox_publish(struct snapbox *box, struct snapshot *snap)
+{
+    pthread_mutex_lock(&box->mu);
+    struct snapshot *old = box->cur;
+    box->cur = snap;
+    pthread_mutex_unlock(&box->mu);
+    snapshot_unref(old); /* outside the lock: freeing takes a while */
+}
+
+struct snapshot *snapbox_get(struct snapbox *box)
+{
+    pthread_mutex_lock(&box->mu);
+    struct snapshot *s = box->cur ? snapshot_ref(box->cur) : NULL;
+    pthread_mutex_unlock(&box->mu);
+    return s;
+}
+
+void snapbox_destroy(struct snapbox *box)
+{
+    snapshot_unref(box->cur);
+    box->cur = NULL;
+    pthread_mutex_destroy(&box->mu);
+}

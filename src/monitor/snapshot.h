@@ -1,0 +1,113 @@
+/* snapshot.h: an immutable, reference-counted picture of one poll round,
+ * and the box the engine publishes it in.
+ *
+ * The engine builds a snapshot from its agent_view after every round
+ * (rendering /metrics and /api/v1/state once) and publishes it with
+ * snapbox_publish(). HTTP handler threads take a reference with
+ * snapbox_get(), read it without any lock, and drop it with
+ * snapshot_unref():
+ *
+ *   struct snapshot *s = snapbox_get(box);
+ *   if (!s)
+ *       ... not ready: nothing published yet
+ *   const struct snap_node *n = snapshot_find(s, "main", "node2");
+ *   ...
+ *   snapshot_unref(s);
+ *
+ * A snapshot never changes once built, so any number of threads may
+ * read it at once; the box's mutex covers only the pointer swap and the
+ * reference count increment. */
+#ifndef REPLGUARD_SNAPSHOT_H
+#define REPLGUARD_SNAPSHOT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model/lag.h"
+#include "model/view.h"
+
+struct snapshot;
+
+/* What the health endpoints need to know of one node. The strings
+ * belong to the snapshot and live as long as it does. */
+struct snap_node {
+    const char *cluster;
+    const char *node;
+    const char *role;       /* "primary", "replica" or "demoted" */
+    bool is_primary;        /* the cluster's current primary */
+    bool up;                /* its last scrape succeeded */
+    bool fresh;             /* a good scrape within the last 3 intervals */
+    struct replica_view rv; /* replicas only */
+    enum health health;     /* replicas only */
+    double read_max_lag;    /* the cluster's thresholds.read_max_lag */
+    const char *lag_source; /* the cluster's */
+};
+
+/* snapshot_new: renders v's metrics and state and copies the node table
+ * (sorted by cluster, then node). v is only read; the snapshot copies
+ * every string it keeps. The result has one reference, owned by the
+ * caller: hand it to snapbox_publish() or drop it with
+ * snapshot_unref(). Never returns NULL. */
+struct snapshot *snapshot_new(const struct agent_view *v);
+
+/* snapshot_ref: takes one more reference to s (which must not be NULL)
+ * and returns s. Safe from any thread. */
+struct snapshot *snapshot_ref(struct snapshot *s);
+
+/* snapshot_unref: drops one reference; the last one frees s. NULL is a
+ * no-op. Safe from any thread. */
+void snapshot_unref(struct snapshot *s);
+
+/* snapshot_metrics: the rendered /metrics body (NUL-terminated, its
+ * length in *len), owned by s and valid while the caller holds a
+ * reference. */
+const char *snapshot_metrics(const struct snapshot *s, size_t *len);
+
+/* snapshot_metrics_fd: a file holding the same /metrics body from offset
+ * 0, never written again (read it with pread() or sendfile(), which do
+ * not move its offset; dup() it to keep it past the reference), or -1
+ * when there is none. Owned by s. */
+int snapshot_metrics_fd(const struct snapshot *s);
+
+/* snapshot_state: the rendered /api/v1/state body, as
+ * snapshot_metrics(). */
+const char *snapshot_state(const struct snapshot *s, size_t *len);
+
+/* snapshot_ready: the view's ready flag (config loaded, a round
+ * finished). */
+bool snapshot_ready(const struct snapshot *s);
+
+/* snapshot_find: the node named node in cluster, or NULL. O(log n); the
+ * result is owned by s. */
+const struct snap_node *snapshot_find(const struct snapshot *s,
+                                      const char *cluster, const char *node);
+
+/* snapshot_has_cluster: whether s knows a cluster of that name. */
+bool snapshot_has_cluster(const struct snapshot *s, const char *cluster);
+
+/* The engine's publishing point. Caller-owned storage. */
+struct snapbox {
+    pthread_mutex_t mu;
+    struct snapshot *cur; /* NULL until the first publish */
+};
+
+/* snapbox_init: an empty box. */
+void snapbox_init(struct snapbox *box);
+
+/* snapbox_publish: makes snap the current snapshot, taking over the
+ * caller's reference, and drops the box's reference to the previous one
+ * (readers holding it keep it valid until they let go). snap may be
+ * NULL to empty the box. */
+void snapbox_publish(struct snapbox *box, struct snapshot *snap);
+
+/* snapbox_get: a new reference to the current snapshot, which the caller
+ * drops with snapshot_unref(); NULL before the first publish. */
+struct snapshot *snapbox_get(struct snapbox *box);
+
+/* snapbox_destroy: drops the current snapshot and the mutex. No thread
+ * may use the box afterwards; snapshots readers still hold stay
+ * valid. */
+void snapbox_destroy(struct snapbox *box);
+
+#endif

@@ -1,0 +1,141 @@
+/* scrape.c: the stemedb profile: which series mean what. */
+#include "profiles/stemedb/scrape.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+enum series {
+    S_POSITION,
+    S_CONNECTED,
+    S_HEARTBEAT,
+    S_ROLE,
+    S_RATE_LIMIT,
+    S_REPORTED,
+    S_COUNT
+};
+
+static const char *const series_names[S_COUNT] = {
+    [S_POSITION] = "stemedb_assertions_indexed_total",
+    [S_CONNECTED] = "stemedb_replication_connected",
+    [S_HEARTBEAT] = "stemedb_heartbeat_timestamp_seconds",
+    [S_ROLE] = "stemedb_node_role",
+    [S_RATE_LIMIT] = "stemedb_rate_limit_assertions_per_second",
+    [S_REPORTED] = "stemedb_replication_lag_seconds",
+};
+
+struct ctx {
+    struct node_sample *out;
+    const char *bad; /* a reason to reject the answer */
+};
+
+static int series_of(const char *name, size_t len)
+{
+    if (len < 8 || memcmp(name, "stemedb_", 8) != 0)
+        return -1;
+    for (int i = 0; i < S_COUNT; i++)
+        if (promtext_streq(name, len, series_names[i]))
+            return i;
+    return -1;
+}
+
+static int want(const char *name, size_t len, void *ctx)
+{
+    (void)ctx;
+    return series_of(name, len) >= 0;
+}
+
+static void on_role(struct node_sample *o, const struct promtext_sample *s)
+{
+    const struct promtext_label *l =
+        promtext_label_find(s->labels, s->nlabels, "role");
+    if (!l || s->value != 1)
+        return;
+    if (strcmp(l->value, "primary") == 0)
+        o->role = SEEN_ROLE_PRIMARY;
+    else if (strcmp(l->value, "replica") == 0)
+        o->role = SEEN_ROLE_REPLICA;
+    else if (strcmp(l->value, "demoted") == 0)
+        o->role = SEEN_ROLE_DEMOTED;
+}
+
+static void on_reported(struct ctx *c, const struct promtext_sample *s)
+{
+    struct node_sample *o = c->out;
+    const struct promtext_label *l =
+        promtext_label_find(s->labels, s->nlabels, "replica");
+    if (!l || !isfinite(s->value) || s->value < 0 ||
+        o->n_reported == SCRAPE_MAX_REPORTED ||
+        l->value_len >= sizeof(o->reported[0].replica))
+        return;
+    struct reported_lag *r = &o->reported[o->n_reported++];
+    memcpy(r->replica, l->value, l->value_len + 1);
+    r->lag = s->value;
+}
+
+static int on_sample(const struct promtext_sample *s, void *arg)
+{
+    struct ctx *c = arg;
+    struct node_sample *o = c->out;
+    double v = s->value;
+    switch (series_of(s->name, s->name_len)) {
+    case S_POSITION:
+        if (!isfinite(v) || v < 0 || v > 1.8e19) {
+            c->bad = "position is not a non-negative number";
+            return 1;
+        }
+        o->has_position = true;
+        o->position = (uint64_t)v;
+        break;
+    case S_CONNECTED:
+        o->has_connected = true;
+        o->connected = v == 1;
+        break;
+    case S_HEARTBEAT:
+        o->has_heartbeat = isfinite(v) && v >= 0;
+        o->heartbeat = o->has_heartbeat ? v : 0;
+        break;
+    case S_ROLE:
+        on_role(o, s);
+        break;
+    case S_RATE_LIMIT:
+        o->has_rate_limit = isfinite(v) && v >= 0;
+        o->rate_limit = o->has_rate_limit ? v : 0;
+        break;
+    case S_REPORTED:
+        on_reported(c, s);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+int scrape_parse(const char *body, size_t len, struct node_sample *out,
+                 struct promtext_error *err)
+{
+    size_t keep = offsetof(struct node_sample, reported);
+    memset(out, 0, keep); /* the reported array is filled as counted */
+    struct ctx c = {out, NULL};
+    struct promtext_handler h = {.want = want, .sample = on_sample, .ctx = &c};
+    int rc = promtext_parse(body, len, &h, err);
+    if (c.bad) {
+        err->msg = c.bad;
+        return -1;
+    }
+    if (rc < 0)
+        return -1;
+    if (!out->has_position) {
+        err->line = 0;
+        err->msg = "no stemedb_assertions_indexed_total";
+        return -1;
+    }
+    return 0;
+}
+
+const char *scrape_role_name(enum node_seen_role r)
+{
+    static const char *const names[] = {NULL, "primary", "replica", "demoted"};
+    return r <= SEEN_ROLE_DEMOTED ? names[r] : NULL;
+}

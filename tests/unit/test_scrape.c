@@ -1,0 +1,99 @@
+/* test_scrape.c: reading the stemedb profile out of /metrics text. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profiles/stemedb/scrape.h"
+
+static const char primary_body[] =
+    "# HELP stemedb_assertions_indexed_total Position.\n"
+    "# TYPE stemedb_assertions_indexed_total counter\n"
+    "stemedb_assertions_indexed_total 123456\n"
+    "stemedb_heartbeat_timestamp_seconds 1763769600.250000\n"
+    "stemedb_node_role{role=\"primary\"} 1\n"
+    "stemedb_node_role{role=\"replica\"} 0\n"
+    "stemedb_node_role{role=\"demoted\"} 0\n"
+    "stemedb_replication_lag_seconds{replica=\"node2\"} 0.020000\n"
+    "stemedb_replication_lag_seconds{replica=\"node3\"} 7.5\n"
+    "stemedb_rate_limit_assertions_per_second 500\n"
+    "stemedb_admin_requests_total{endpoint=\"heartbeat\"} 7\n"
+    "unrelated_metric{a=\"b\"} 1\n";
+
+START_TEST(primary_answer)
+{
+    struct node_sample s;
+    struct promtext_error err = {0};
+    ck_assert_int_eq(scrape_parse(primary_body, strlen(primary_body), &s, &err),
+                     0);
+    ck_assert(s.has_position);
+    ck_assert_uint_eq(s.position, 123456);
+    ck_assert(s.has_heartbeat);
+    ck_assert_double_eq_tol(s.heartbeat, 1763769600.25, 1e-6);
+    ck_assert_int_eq(s.role, SEEN_ROLE_PRIMARY);
+    ck_assert_str_eq(scrape_role_name(s.role), "primary");
+    ck_assert(!s.has_connected);
+    ck_assert(s.has_rate_limit);
+    ck_assert_double_eq(s.rate_limit, 500);
+    ck_assert_uint_eq(s.n_reported, 2);
+    ck_assert_str_eq(s.reported[1].replica, "node3");
+    ck_assert_double_eq(s.reported[1].lag, 7.5);
+}
+END_TEST
+
+START_TEST(replica_answer)
+{
+    static const char body[] = "stemedb_assertions_indexed_total 99\n"
+                               "stemedb_replication_connected 0\n"
+                               "stemedb_node_role{role=\"demoted\"} 1\n";
+    struct node_sample s;
+    struct promtext_error err = {0};
+    ck_assert_int_eq(scrape_parse(body, strlen(body), &s, &err), 0);
+    ck_assert(s.has_connected);
+    ck_assert(!s.connected);
+    ck_assert_int_eq(s.role, SEEN_ROLE_DEMOTED);
+    ck_assert_uint_eq(s.n_reported, 0);
+    ck_assert(!s.has_heartbeat);
+}
+END_TEST
+
+static const struct {
+    const char *body;
+    const char *why;
+} bad[] = {
+    {"stemedb_replication_connected 1\n",
+     "no stemedb_assertions_indexed_total"},
+    {"stemedb_assertions_indexed_total -5\n", "position"},
+    {"stemedb_assertions_indexed_total NaN\n", "position"},
+    {"stemedb_assertions_indexed_total 5\nbroken{ 1\n", NULL},
+    {"\x01\x02garbage\xff\xfe", NULL},
+    {"", "no stemedb_assertions_indexed_total"},
+};
+
+START_TEST(rejects_bad_answers)
+{
+    struct node_sample s;
+    struct promtext_error err = {0};
+    const char *body = bad[_i].body;
+    ck_assert_int_eq(scrape_parse(body, strlen(body), &s, &err), -1);
+    ck_assert_ptr_nonnull(err.msg);
+    if (bad[_i].why)
+        ck_assert_msg(strstr(err.msg, bad[_i].why) != NULL, "%s", err.msg);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("scrape");
+    TCase *tc = tcase_create("stemedb");
+    tcase_add_test(tc, primary_answer);
+    tcase_add_test(tc, replica_answer);
+    tcase_add_loop_test(tc, rejects_bad_answers, 0,
+                        (int)(sizeof(bad) / sizeof(bad[0])));
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
