@@ -55,40 +55,29 @@ struct args {
     int check, dry_run, demo, keep_state;
 };
 
-/* parse_args: returns -1 to continue, else an exit code. */
+/* parse_args: returns -1 to continue, else an exit code. The switches
+ * set their int in a through getopt_long's flag pointer. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    static const struct option opts[] = {
+    const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
-        {"check-config", no_argument, NULL, 'k'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"demo", no_argument, NULL, 'd'},
-        {"keep-state", no_argument, NULL, 'K'},
+        {"check-config", no_argument, &a->check, 1},
+        {"dry-run", no_argument, &a->dry_run, 1},
+        {"demo", no_argument, &a->demo, 1},
+        {"keep-state", no_argument, &a->keep_state, 1},
         {"log-level", required_argument, NULL, 'l'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     enum log_level level;
-    for (;;) {
-        int c = getopt_long(argc, argv, "c:hV", opts, NULL);
-        if (c == -1)
-            break;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (c) {
+        case 0: /* a switch, set through its flag pointer */
+            break;
         case 'c':
             a->config = optarg;
-            break;
-        case 'k':
-            a->check = 1;
-            break;
-        case 'n':
-            a->dry_run = 1;
-            break;
-        case 'd':
-            a->demo = 1;
-            break;
-        case 'K':
-            a->keep_state = 1;
             break;
         case 'l':
             if (log_parse_level(optarg, &level) < 0) {
