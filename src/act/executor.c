@@ -7,7 +7,6 @@
 
 #include "formats/alert.h"
 #include "act/audit.h"
-#include "monitor/engine_internal.h"
 #include "act/journal.h"
 #include "lib/jsonget.h"
 #include "lib/log.h"
@@ -16,6 +15,8 @@
 #include "act/remedy.h"
 #include "config/runbook.h"
 #include "model/tilt.h"
+#include "config/config.h"
+#include "lib/clock.h"
 #include "lib/util.h"
 
 #include <cjson/cJSON.h>
@@ -156,7 +157,7 @@ void exec_audit(struct executor *x, const char *event, const struct job *j,
                 double lag_after)
 {
     struct audit_record r = {
-        .time = clock_wall(&x->e->clock),
+        .time = clock_wall(x->env.clock),
         .event = event,
         .cluster = j ? j->cluster : NULL,
         .runbook = j && j->rb ? runbook_name(j->rb) : NULL,
@@ -186,7 +187,7 @@ void exec_remember(struct executor *x, const struct job *j, const char *action,
     x->recent_head = (x->recent_head + 1) % RECENT;
     if (x->n_recent < RECENT)
         x->n_recent++;
-    r->time = clock_wall(&x->e->clock);
+    r->time = clock_wall(x->env.clock);
     snprintf(r->cluster, sizeof(r->cluster), "%s", j->cluster);
     snprintf(r->runbook, sizeof(r->runbook), "%s", runbook_name(j->rb));
     snprintf(r->action, sizeof(r->action), "%s", action);
@@ -198,19 +199,16 @@ void exec_remember(struct executor *x, const struct job *j, const char *action,
 
 /* --- the engine's view of a target ---------------------------------------- */
 
-struct cluster_rt *exec_cluster_named(struct engine *e, const char *name)
+bool exec_dry_run(const struct executor *x)
 {
-    for (size_t ci = 0; ci < e->n_clusters; ci++)
-        if (strcmp(e->clusters[ci].conf->name, name) == 0)
-            return &e->clusters[ci];
-    return NULL;
+    return x->env.dry_run(x->env.ctx);
 }
 
-static const struct node_view *view_of(const struct engine *e,
+static const struct node_view *view_of(const struct agent_view *v,
                                        const char *cluster, const char *node)
 {
-    for (size_t i = 0; i < e->view.n_nodes; i++) {
-        const struct node_view *n = &e->view.nodes[i];
+    for (size_t i = 0; i < v->n_nodes; i++) {
+        const struct node_view *n = &v->nodes[i];
         if (strcmp(n->cluster, cluster) == 0 && strcmp(n->name, node) == 0)
             return n;
     }
@@ -218,20 +216,19 @@ static const struct node_view *view_of(const struct engine *e,
 }
 
 /* fill_env: the condition variables of target in cluster c. */
-static void fill_env(const struct engine *e, const struct cluster_view *c,
+static void fill_env(const struct agent_view *v, const struct cluster_view *c,
                      const struct node_view *t, struct plan_target *out)
 {
     double healthy = 0, lagging = 0;
     for (size_t i = c->first_node; i < c->first_node + c->n_nodes; i++) {
-        const struct node_view *n = &e->view.nodes[i];
+        const struct node_view *n = &v->nodes[i];
         if (n->is_primary)
             continue;
         /* a demoted replica serves no reads: it is not a healthy one */
         healthy += n->health == HEALTH_HEALTHY && !n->rv.demoted;
         lagging += n->health != HEALTH_HEALTHY;
     }
-    const struct node_view *p =
-        c->primary >= 0 ? &e->view.nodes[c->primary] : NULL;
+    const struct node_view *p = c->primary >= 0 ? &v->nodes[c->primary] : NULL;
     out->fresh = t->fresh && t->up && p && p->fresh;
     expr_env_init(&out->env);
     if (t->rv.have_lag)
@@ -250,14 +247,14 @@ static void fill_env(const struct engine *e, const struct cluster_view *c,
 static int lookup(void *ctx, const char *cluster, const char *target,
                   struct plan_target *out)
 {
-    const struct engine *e = ctx;
+    const struct agent_view *v = ((const struct executor *)ctx)->env.view;
     const struct cluster_view *found = NULL;
     const struct node_view *node = NULL;
-    for (size_t ci = 0; ci < e->view.n_clusters; ci++) {
-        const struct cluster_view *c = &e->view.clusters[ci];
+    for (size_t ci = 0; ci < v->n_clusters; ci++) {
+        const struct cluster_view *c = &v->clusters[ci];
         if (cluster && strcmp(c->name, cluster) != 0)
             continue;
-        const struct node_view *n = view_of(e, c->name, target);
+        const struct node_view *n = view_of(v, c->name, target);
         if (!n)
             continue;
         if (found)
@@ -268,7 +265,7 @@ static int lookup(void *ctx, const char *cluster, const char *target,
     if (!found)
         return -1;
     snprintf(out->cluster, sizeof(out->cluster), "%s", found->name);
-    fill_env(e, found, node, out);
+    fill_env(v, found, node, out);
     return 0;
 }
 
@@ -332,7 +329,7 @@ static void advance(struct executor *x)
 
 static void verify(struct executor *x, struct job *j)
 {
-    const struct node_view *v = view_of(x->e, j->cluster, j->target);
+    const struct node_view *v = view_of(x->env.view, j->cluster, j->target);
     double after = v && v->fresh && v->rv.have_lag ? v->rv.lag : -1;
     bool ok = after >= 0 && j->lag_before >= 0 && after < j->lag_before;
     j->verify_at = 0;
@@ -451,7 +448,7 @@ static void journal_plan(struct executor *x, size_t i,
     cJSON_AddStringToObject(o, "cluster", d->cluster);
     cJSON_AddStringToObject(o, "target", d->target);
     cJSON_AddNumberToObject(o, "cooldown", runbook_cooldown(d->rb));
-    cJSON_AddNumberToObject(o, "t", clock_wall(&x->e->clock));
+    cJSON_AddNumberToObject(o, "t", clock_wall(x->env.clock));
     cJSON *steps = cJSON_AddArrayToObject(o, "steps");
     /* "ran" as the planner books it: when any step of the key runs, not
      * only the first (which its `when` may skip) */
@@ -562,8 +559,8 @@ static void plan_alert(struct executor *x, struct queued_alert *a)
     count_alert(x, a);
     plan_list_reset(&x->plans);
     if (x->rules)
-        planner_plan(x->planner, x->rules, &pa, x->e->cfg->dry_run,
-                     clock_wall(&x->e->clock), lookup, x->e, &x->plans);
+        planner_plan(x->planner, x->rules, &pa, exec_dry_run(x),
+                     clock_wall(x->env.clock), lookup, x, &x->plans);
     take_decisions(x, a);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "processed");
@@ -586,8 +583,8 @@ static void on_ramp(void *arg, const struct poll_result *r)
 /* lag_returned: whether a replica of cluster is at or above warning. */
 static bool lag_returned(const struct executor *x, const char *cluster)
 {
-    for (size_t i = 0; i < x->e->view.n_nodes; i++) {
-        const struct node_view *n = &x->e->view.nodes[i];
+    for (size_t i = 0; i < x->env.view->n_nodes; i++) {
+        const struct node_view *n = &x->env.view->nodes[i];
         if (strcmp(n->cluster, cluster) == 0 && !n->is_primary &&
             n->health != HEALTH_HEALTHY)
             return true;
@@ -600,11 +597,12 @@ static bool lag_returned(const struct executor *x, const char *cluster)
  * step the limit is removed. */
 static void ramp(struct executor *x, struct throttle *t, double now)
 {
-    struct cluster_rt *c = exec_cluster_named(x->e, t->cluster);
+    const struct config_cluster *c =
+        x->env.cluster_conf(x->env.ctx, t->cluster);
     struct slot *s = free_slot(x);
     if (!c || !t->ramping || t->busy || now < t->next_at || !s)
         return;
-    const struct config_throttle *ct = &c->conf->throttle;
+    const struct config_throttle *ct = &c->throttle;
     bool back = lag_returned(x, t->cluster);
     if (back && t->step > 1)
         t->step -= 2; /* the step before the current one */
@@ -616,14 +614,14 @@ static void ramp(struct executor *x, struct throttle *t, double now)
     char body[96], url[1024];
     snprintf(body, sizeof(body), "{\"max_assertions_per_sec\": %.0f}", limit);
     snprintf(url, sizeof(url), "%s/v1/admin/rate-limit",
-             c->nodes[c->primary].conf->url);
-    if (x->e->cfg->dry_run || poller_request(s->req, "POST", url, body,
-                                             ACTION_TIMEOUT, on_ramp, t) == 0)
-        t->busy = !x->e->cfg->dry_run;
+             x->env.node_url(x->env.ctx, t->cluster, NULL));
+    if (exec_dry_run(x) || poller_request(s->req, "POST", url, body,
+                                          ACTION_TIMEOUT, on_ramp, t) == 0)
+        t->busy = !exec_dry_run(x);
     log_msg(LOG_INFO,
             "msg=\"throttle restore step\" cluster=%s limit=%.0f "
             "lag_returned=%d dry_run=%d",
-            t->cluster, limit, back, x->e->cfg->dry_run);
+            t->cluster, limit, back, exec_dry_run(x));
     t->limit = limit;
     t->step++;
     t->next_at = now + ct->restore_interval;
@@ -654,7 +652,7 @@ static void take_acks(struct executor *x)
 void executor_tick(struct executor *x, double now)
 {
     fail_stop(x);
-    bool held = tilt_active(&x->e->tilt);
+    bool held = tilt_active(x->env.tilt);
     take_acks(x);
     planner_set_paused(x->planner, remedy_paused(x->rem));
     held |= x->draining; /* stopping: only running actions go on */
@@ -668,7 +666,7 @@ void executor_tick(struct executor *x, double now)
         if (x->slots[i].child)
             act_poll_child(x, &x->slots[i], now);
     journal_flush(x);
-    guard_demotes_expire(&x->demotes, x->e->view.rounds);
+    guard_demotes_expire(&x->demotes, x->env.view->rounds);
     if (!held) {
         advance(x);
         for (size_t i = 0; i < x->n_throttles; i++)
@@ -961,7 +959,7 @@ static void replay_finish(struct replay *rp)
         cJSON_AddStringToObject(o, "outcome", "interrupted");
         exec_journal_json(x, o);
         struct audit_record ar = {
-            .time = clock_wall(&x->e->clock),
+            .time = clock_wall(x->env.clock),
             .event = "interrupted",
             .cluster = it->cluster,
             .runbook = it->runbook[0] ? it->runbook : NULL,
@@ -1006,7 +1004,7 @@ static void replay_finish(struct replay *rp)
 
 /* --- life cycle ----------------------------------------------------------- */
 
-struct executor *executor_new(struct engine *e, struct remedy *rem,
+struct executor *executor_new(const struct act_env *env, struct remedy *rem,
                               struct runbook_set *rules, const char *audit_path,
                               char *err, size_t errlen)
 {
@@ -1018,7 +1016,7 @@ struct executor *executor_new(struct engine *e, struct remedy *rem,
         return NULL;
     }
     struct executor *x = xcalloc(1, sizeof(*x));
-    x->e = e;
+    x->env = *env;
     x->rem = rem;
     x->rules = rules;
     x->audit = au;
@@ -1026,7 +1024,7 @@ struct executor *executor_new(struct engine *e, struct remedy *rem,
     planner_set_paused(x->planner, remedy_paused(rem));
     for (int i = 0; i < SLOTS; i++) {
         x->slots[i].x = x;
-        x->slots[i].req = poller_req_new(e->poller, 1 << 20);
+        x->slots[i].req = poller_req_new(env->poller, 1 << 20);
     }
     struct replay rp = {.x = x, .resume = resume_new()};
     journal_replay(remedy_journal(rem), replay_one, &rp);

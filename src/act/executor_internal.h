@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "act/executor.h"
 #include "act/guard.h"
 #include "act/planner.h"
 #include "config/runbook.h"
@@ -22,8 +23,6 @@
 
 enum outcome { OUT_SUCCESS, OUT_FAILURE, OUT_DRY_RUN };
 
-struct cluster_rt;
-struct engine;
 struct executor;
 struct job;
 struct poll_req;
@@ -91,7 +90,7 @@ struct recent {
 
 /* The executor: owned by the engine, used on its thread only. */
 struct executor {
-    struct engine *e;
+    struct act_env env; /* what it reads of the engine (executor.h) */
     struct remedy *rem;
     struct runbook_set *rules; /* what new alerts are planned with */
     struct planner *planner;
@@ -136,9 +135,8 @@ void exec_audit(struct executor *x, const char *event, const struct job *j,
  * shown in the view (copied; the oldest is dropped past RECENT). */
 void exec_remember(struct executor *x, const struct job *j, const char *action,
                    const char *outcome, const char *detail);
-/* exec_cluster_named: the engine's runtime state of the cluster called
- * name (owned by e), or NULL when no cluster has that name. */
-struct cluster_rt *exec_cluster_named(struct engine *e, const char *name);
+/* exec_dry_run: the config's dry_run, now (x->env). */
+bool exec_dry_run(const struct executor *x);
 
 /* exec_new_job: a job for decision d (no steps yet, d->rb of x->rules,
  * whose reference the job holds) on a copy of alert a, put at the tail
