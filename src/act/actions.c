@@ -1,6 +1,9 @@
 /* actions.c: the node calls of one remediation step, on the engine
  * thread (see executor_internal.h). Node calls go through the engine's curl
- * multi handle on a few action slots; exec actions through spawn.c. */
+ * multi handle on a few action slots; exec actions through spawn.c.
+ * Called by executor.c (actions_internal.h); calls down into execstate.c
+ * only, and reads the engine through x->env. */
+#include "act/actions_internal.h"
 #include "act/executor_internal.h"
 
 #include "profiles/stemedb/breakers.h"
