@@ -1,10 +1,12 @@
 /* actions.c: the node calls of one remediation step, on the engine
  * thread (see executor_internal.h). Node calls go through the engine's curl
- * multi handle on a few action slots; exec actions through spawn.c. */
+ * multi handle on a few action slots; exec actions through spawn.c.
+ * Called by executor.c (actions_internal.h); calls down into execstate.c
+ * only, and reads the engine through x->env. */
+#include "act/actions_internal.h"
 #include "act/executor_internal.h"
 
 #include "profiles/stemedb/breakers.h"
-#include "monitor/engine_internal.h"
 #include "act/guard.h"
 #include "lib/log.h"
 #include "act/planner.h"
@@ -12,6 +14,8 @@
 #include "act/remedy.h"
 #include "config/runbook.h"
 #include "lib/spawn.h"
+#include "config/config.h"
+#include "lib/clock.h"
 #include "lib/util.h"
 
 #include <cjson/cJSON.h>
@@ -80,7 +84,7 @@ void act_finish_step(struct executor *x, struct job *j, enum outcome o,
         if (o == OUT_DRY_RUN) /* decided as live would: counted alike */
             guard_demotes_start(&x->demotes, j->cluster, j->target);
         guard_demotes_done(&x->demotes, j->cluster, j->target,
-                           x->e->view.rounds);
+                           x->env.view->rounds);
     }
     act_journal_step(x, j, "outcome", outcome_names[o]);
     exec_audit(x, "action", j, action, detail, o == OUT_DRY_RUN, -1);
@@ -103,7 +107,7 @@ void act_finish_step(struct executor *x, struct job *j, enum outcome o,
     j->at++;
     if (j->at == j->n && !j->dry_run && !j->on_resolved && !j->cancelled &&
         runbook_verify_within(j->rb) > 0)
-        j->verify_at = clock_mono(&x->e->clock) + runbook_verify_within(j->rb);
+        j->verify_at = clock_mono(x->env.clock) + runbook_verify_within(j->rb);
 }
 
 void act_escalation(struct executor *x, const struct job *j, const char *why)
@@ -124,16 +128,13 @@ static void on_done(void *arg, const struct poll_result *r);
 
 static const char *primary_url(struct executor *x, const char *cluster)
 {
-    struct cluster_rt *c = exec_cluster_named(x->e, cluster);
-    return c ? c->nodes[c->primary].conf->url : NULL;
+    return x->env.node_url(x->env.ctx, cluster, NULL);
 }
 
 static const char *node_url(struct executor *x, const char *cluster,
                             const char *node)
 {
-    struct cluster_rt *c = exec_cluster_named(x->e, cluster);
-    int i = c ? config_node_index(c->conf, node) : -1;
-    return i >= 0 ? c->nodes[i].conf->url : NULL;
+    return x->env.node_url(x->env.ctx, cluster, node);
 }
 
 /* call: one request for the slot's running step. */
@@ -158,9 +159,10 @@ static int replica_call(struct executor *x, struct slot *s, const char *path)
 
 static double throttle_limit(struct executor *x, const struct job *j)
 {
-    struct cluster_rt *c = exec_cluster_named(x->e, j->cluster);
-    double rate = 0, floor_ = c ? (double)c->conf->throttle.floor : 1;
-    if (c && poshist_rate(&c->hist, 10, &rate) == 0)
+    const struct config_cluster *c =
+        x->env.cluster_conf(x->env.ctx, j->cluster);
+    double rate = 0, floor_ = c ? (double)c->throttle.floor : 1;
+    if (c && x->env.ingest_rate(x->env.ctx, j->cluster, 10, &rate) == 0)
         rate *= THROTTLE_FACTOR;
     return rate > floor_ ? floor(rate) : floor_;
 }
@@ -180,8 +182,8 @@ static int set_rate_limit(struct executor *x, struct slot *s,
 static int healthy_others(struct executor *x, const struct job *j)
 {
     int n = 0;
-    for (size_t i = 0; i < x->e->view.n_nodes; i++) {
-        const struct node_view *v = &x->e->view.nodes[i];
+    for (size_t i = 0; i < x->env.view->n_nodes; i++) {
+        const struct node_view *v = &x->env.view->nodes[i];
         n += strcmp(v->cluster, j->cluster) == 0 && !v->is_primary &&
              strcmp(v->name, j->target) != 0 && v->health == HEALTH_HEALTHY &&
              !v->rv.demoted &&
@@ -195,8 +197,8 @@ static int healthy_others(struct executor *x, const struct job *j)
 static bool target_role(struct executor *x, const struct job *j,
                         bool *is_primary)
 {
-    for (size_t i = 0; i < x->e->view.n_nodes; i++) {
-        const struct node_view *v = &x->e->view.nodes[i];
+    for (size_t i = 0; i < x->env.view->n_nodes; i++) {
+        const struct node_view *v = &x->env.view->nodes[i];
         if (strcmp(v->cluster, j->cluster) != 0 ||
             strcmp(v->name, j->target) != 0)
             continue;
@@ -301,7 +303,7 @@ static int start_escalate(struct executor *x, struct slot *s,
     cJSON_AddStringToObject(o, "fingerprint", j->alert->fingerprint);
     if (j->lag_before >= 0)
         cJSON_AddNumberToObject(o, "lag_seconds", j->lag_before);
-    cJSON_AddNumberToObject(o, "time", clock_wall(&x->e->clock));
+    cJSON_AddNumberToObject(o, "time", clock_wall(x->env.clock));
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     int rc =
@@ -335,7 +337,7 @@ static int start_exec(struct executor *x, struct slot *s,
     }
     struct spawn_env se = {(const char *const *)env, ne};
     s->child = spawn_start((const char *const *)argv, &se, st->timeout,
-                           clock_mono(&x->e->clock), err, n);
+                           clock_mono(x->env.clock), err, n);
     for (size_t i = 0; i < st->argc; i++)
         free(argv[i]);
     for (size_t i = 0; i < ne; i++)
@@ -363,13 +365,13 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
             /* up from where the limit is: the first step above it (past
              * the last one, the next move removes the limit) */
             const struct config_throttle *ct =
-                &exec_cluster_named(x->e, j->cluster)->conf->throttle;
+                &x->env.cluster_conf(x->env.ctx, j->cluster)->throttle;
             t->step = 0;
             while (t->step < ct->n_restore_steps &&
                    (double)ct->restore_steps[t->step] <= t->limit)
                 t->step++;
             t->ramping = true;
-            t->next_at = clock_mono(&x->e->clock);
+            t->next_at = clock_mono(x->env.clock);
         }
         act_finish_step(x, j, OUT_SUCCESS,
                         t->active ? "restore ramp started" : "no throttle set");

@@ -23,17 +23,46 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct engine;
-struct executor;
-struct remedy;
-struct runbook_set;
 struct agent_view;
+struct config_cluster;
+struct executor;
+struct poller;
+struct remedy;
+struct rg_clock;
+struct runbook_set;
+struct tilt;
 
-/* executor_new: the executor of engine e, taking alerts from rem (which
- * outlives it), acting by rules (owned from now on; NULL: no runbooks)
- * and writing audit lines to audit_path. Replays rem's journal. Returns
- * NULL with a reason in err. */
-struct executor *executor_new(struct engine *e, struct remedy *rem,
+/* act_env: what the acting half reads of the monitoring half, filled by
+ * the engine (which owns all of it and outlives the executor). Pointers
+ * and callbacks are read and called on the engine thread only, during
+ * executor_tick() and the other calls below, as the engine's own state.
+ * view is the plain-data picture the engine rebuilds after every round;
+ * the callbacks answer from the engine's live runtime and config (which
+ * a reload may swap), at the moment they are called. */
+struct act_env {
+    const struct agent_view *view;
+    const struct rg_clock *clock;
+    const struct tilt *tilt; /* while active, nothing new starts */
+    struct poller *poller;   /* the node calls' curl multi handle */
+    void *ctx;               /* the callbacks' first argument */
+    /* dry_run: the config's dry_run, now */
+    bool (*dry_run)(void *ctx);
+    /* cluster_conf: the config of the cluster called name, or NULL */
+    const struct config_cluster *(*cluster_conf)(void *ctx, const char *name);
+    /* node_url: the base URL of node of cluster (node NULL: its current
+     * primary, observed else configured), or NULL when unknown */
+    const char *(*node_url)(void *ctx, const char *cluster, const char *node);
+    /* ingest_rate: the cluster's write rate (positions per second) over
+     * the last window seconds, as poshist_rate(); -1 when unknown */
+    int (*ingest_rate)(void *ctx, const char *cluster, double window,
+                       double *rate);
+};
+
+/* executor_new: the executor reading env (copied), taking alerts from
+ * rem (which outlives it), acting by rules (owned from now on; NULL: no
+ * runbooks) and writing audit lines to audit_path. Replays rem's journal.
+ * Returns NULL with a reason in err. */
+struct executor *executor_new(const struct act_env *env, struct remedy *rem,
                               struct runbook_set *rules, const char *audit_path,
                               char *err, size_t errlen);
 /* executor_free: cancels what runs (journaled as interrupted) and frees

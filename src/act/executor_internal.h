@@ -1,7 +1,15 @@
-/* executor_internal.h: the executor's state, shared by executor.c
- * (counters and records, jobs and planning, the restore ramp, the tick,
- * the view, replay) and actions.c (the node calls of one step). Nothing
- * else includes it. Everything here belongs to the engine thread. */
+/* executor_internal.h: the executor's state and the bookkeeping on it
+ * (execstate.c), the bottom of src/act's acting half. The files above
+ * it, each calling only those below it (no include circles):
+ *
+ *   executor.c   the tick, planning, the restore ramp, life cycle
+ *     replay.c   the journal replayed at start (replay_internal.h)
+ *       resume.c   jobs a crash left planned (resume_internal.h)
+ *     actions.c  the node calls of one step (actions_internal.h)
+ *   execstate.c  counters, records, the journal queue, jobs, the view
+ *
+ * Only src/act includes it. Everything here belongs to the engine
+ * thread; what the executor reads of the engine is x->env (executor.h). */
 #ifndef REPLGUARD_EXECUTOR_INTERNAL_H
 #define REPLGUARD_EXECUTOR_INTERNAL_H
 
@@ -11,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "act/executor.h"
 #include "act/guard.h"
 #include "act/planner.h"
 #include "config/runbook.h"
@@ -22,8 +31,6 @@
 
 enum outcome { OUT_SUCCESS, OUT_FAILURE, OUT_DRY_RUN };
 
-struct cluster_rt;
-struct engine;
 struct executor;
 struct job;
 struct poll_req;
@@ -91,7 +98,7 @@ struct recent {
 
 /* The executor: owned by the engine, used on its thread only. */
 struct executor {
-    struct engine *e;
+    struct act_env env; /* what it reads of the engine (executor.h) */
     struct remedy *rem;
     struct runbook_set *rules; /* what new alerts are planned with */
     struct planner *planner;
@@ -115,7 +122,7 @@ struct executor {
     double audit_synced;
 };
 
-/* --- executor.c: counters, records and lookups ---------------------------- */
+/* --- execstate.c: counters, records, the journal queue, jobs -------------- */
 
 /* exec_count: adds add to the counter of family with labels = values
  * (NULL-terminated, at most 4), creating it at 0 first. The counters are
@@ -124,7 +131,8 @@ void exec_count(struct executor *x, enum metric_family family,
                 const char *const *labels, const char *const *values,
                 double add);
 /* exec_journal_json: queues journal record o (owned from now on) for the
- * next journal_flush, which writes the queued ones as one durable record. */
+ * next exec_journal_flush, which writes the queued ones as one durable record.
+ */
 void exec_journal_json(struct executor *x, cJSON *o);
 /* exec_audit: writes one audit line for event on job j (NULL: none);
  * action and reason may be NULL, lag_after < 0 means unknown. A failed
@@ -136,80 +144,19 @@ void exec_audit(struct executor *x, const char *event, const struct job *j,
  * shown in the view (copied; the oldest is dropped past RECENT). */
 void exec_remember(struct executor *x, const struct job *j, const char *action,
                    const char *outcome, const char *detail);
-/* exec_cluster_named: the engine's runtime state of the cluster called
- * name (owned by e), or NULL when no cluster has that name. */
-struct cluster_rt *exec_cluster_named(struct engine *e, const char *name);
+/* exec_journal_flush: writes the queued records as one durable record.
+ * Returns 0 or -errno (the journal has failed). */
+int exec_journal_flush(struct executor *x);
+/* exec_fail_stop: whether the journal has failed (fail-stop: nothing
+ * acts from then on); logs the transition once. */
+bool exec_fail_stop(struct executor *x);
+/* exec_dry_run: the config's dry_run, now (x->env). */
+bool exec_dry_run(const struct executor *x);
 
 /* exec_new_job: a job for decision d (no steps yet, d->rb of x->rules,
  * whose reference the job holds) on a copy of alert a, put at the tail
  * of x's jobs (they start in that order); owned by x. */
 struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
                          const struct queued_alert *a);
-
-/* --- resume.c: jobs a crash left planned, found again at start ------------ */
-
-struct resume;
-
-/* resume_new, resume_free: the replay's bookkeeping (free(NULL) is a
- * no-op). */
-struct resume *resume_new(void);
-void resume_free(struct resume *r);
-/* resume_plan: a plan record o (journal record seq); resume_intent: an
- * intent of step of job key; resume_cancel: the job was cancelled;
- * resume_interrupted: a step of the job was interrupted (an intent
- * without an outcome now, or an earlier start's "interrupted" outcome;
- * seq UINT64_MAX: after every record). */
-void resume_plan(struct resume *r, const cJSON *o, uint64_t seq);
-void resume_intent(struct resume *r, const char *key, int step, uint64_t seq);
-void resume_cancel(struct resume *r, const char *key, uint64_t seq);
-void resume_interrupted(struct resume *r, const char *key, uint64_t seq);
-/* resume_origin: the runbook (borrowed from r) and alert (journal
- * record << 20 | index; 0 when the plan had no steps) of the latest plan
- * of job key. Returns 0, or -1 when no plan has that key. */
-int resume_origin(const struct resume *r, const char *key, const char **runbook,
-                  uint64_t *alert);
-/* resume_finish: puts every job that has steps not started (and was not
- * cancelled or interrupted) back on x, from its first step not started;
- * alerts (n_alerts, in journal order) are the journal's alerts. Returns
- * how many were resumed. */
-size_t resume_finish(struct resume *r, struct executor *x,
-                     struct queued_alert *const *alerts, size_t n_alerts);
-
-/* --- actions.c: the node calls of one step -------------------------------- */
-
-/* act_release_slot: frees what slot s holds (breaker list, child) and
- * marks it free. The slot's request handle is kept. */
-void act_release_slot(struct slot *s);
-/* act_journal_step: queues a step record of type ("intent", "outcome")
- * for j's current step; outcome may be NULL. */
-void act_journal_step(struct executor *x, const struct job *j, const char *type,
-                      const char *outcome);
-/* act_refusal: whether j's current step must not run, checked before
- * its intent in live and dry-run mode alike: the target's role does not
- * fit the action (guard.h), a demote of the last healthy replica
- * (counting demotes running or done since the last poll), promote.
- * Returns the reason ("wrong_role", "last_healthy", "unsupported") with
- * a sentence in why, or NULL. */
-const char *act_refusal(struct executor *x, const struct job *j, char *why,
-                        size_t n);
-/* act_refuse: records the refusal of j's current step (journal intent and
- * outcome "refused", audit event "refused", skipped counter, recent, log)
- * and moves j to its next step. */
-void act_refuse(struct executor *x, struct job *j, const char *reason,
-                const char *why);
-/* act_finish_step: records outcome o of j's current step (journal, audit,
- * counter, recent, log), frees its slot and moves j to its next step,
- * arming the verify when that was the last one. */
-void act_finish_step(struct executor *x, struct job *j, enum outcome o,
-                     const char *detail);
-/* act_escalation: counts an escalation of j, blocks its cluster in the
- * planner until acked and logs why. */
-void act_escalation(struct executor *x, const struct job *j, const char *why);
-/* act_start_action: starts the node call(s) of j's current step on slot s;
- * when nothing could be started it finishes the step itself. */
-void act_start_action(struct executor *x, struct job *j, struct slot *s);
-/* act_poll_child: finishes the exec step of slot s once its child has
- * exited, without blocking; a no-op while it runs. */
-void act_poll_child(struct executor *x, struct slot *s, double now);
 
 #endif

@@ -9,7 +9,11 @@
  * without an intent, unless it was cancelled or one of its steps was
  * interrupted (an intent without an outcome: by policy none of that job
  * is run again). When a key was planned twice (its dedupe entry expired),
- * the latest plan counts. */
+ * the latest plan counts.
+ *
+ * Called by replay.c (resume_internal.h); calls down into execstate.c
+ * (exec_new_job) only. */
+#include "act/resume_internal.h"
 #include "act/executor_internal.h"
 
 #include "lib/jsonget.h"

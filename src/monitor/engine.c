@@ -6,7 +6,9 @@
  * in (the per-request timeout is shorter than the interval, so a round
  * always ends before the next is due) the round is assessed and a new
  * snapshot published. Rounds never overlap: a round still running when
- * the next is due delays it. */
+ * the next is due delays it. The executor (src/act) reads the engine
+ * only through the struct act_env filled in engine_attach(): the view,
+ * the clock, TILT and callbacks into the runtime and config. */
 #include "monitor/engine_internal.h"
 
 #include "act/executor.h"
@@ -532,11 +534,62 @@ static void wake(void *ctx)
     poller_wakeup(ctx);
 }
 
+/* --- what the executor reads (executor.h: struct act_env) ----------------- */
+
+static struct cluster_rt *cluster_named(struct engine *e, const char *name)
+{
+    for (size_t ci = 0; ci < e->n_clusters; ci++)
+        if (strcmp(e->clusters[ci].conf->name, name) == 0)
+            return &e->clusters[ci];
+    return NULL;
+}
+
+static bool env_dry_run(void *ctx)
+{
+    const struct engine *e = ctx;
+    return e->cfg->dry_run;
+}
+
+static const struct config_cluster *env_cluster_conf(void *ctx,
+                                                     const char *name)
+{
+    struct cluster_rt *c = cluster_named(ctx, name);
+    return c ? c->conf : NULL;
+}
+
+static const char *env_node_url(void *ctx, const char *cluster,
+                                const char *node)
+{
+    struct cluster_rt *c = cluster_named(ctx, cluster);
+    if (c && !node)
+        return c->nodes[c->primary].conf->url;
+    int i = c ? config_node_index(c->conf, node) : -1;
+    return i >= 0 ? c->nodes[i].conf->url : NULL;
+}
+
+static int env_ingest_rate(void *ctx, const char *cluster, double window,
+                           double *rate)
+{
+    struct cluster_rt *c = cluster_named(ctx, cluster);
+    return c ? poshist_rate(&c->hist, window, rate) : -1;
+}
+
 int engine_attach(struct engine *e, struct remedy *rem,
                   struct runbook_set *rules, const char *audit_path, char *err,
                   size_t errlen)
 {
-    e->exec = executor_new(e, rem, rules, audit_path, err, errlen);
+    struct act_env env = {
+        .view = &e->view,
+        .clock = &e->clock,
+        .tilt = &e->tilt,
+        .poller = e->poller,
+        .ctx = e,
+        .dry_run = env_dry_run,
+        .cluster_conf = env_cluster_conf,
+        .node_url = env_node_url,
+        .ingest_rate = env_ingest_rate,
+    };
+    e->exec = executor_new(&env, rem, rules, audit_path, err, errlen);
     if (!e->exec) {
         runbook_set_free(rules);
         return -1;
