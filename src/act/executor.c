@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "act/planner.h"
 #include "lib/poller.h"
+#include "profiles/profile.h"
 #include "act/remedy.h"
 #include "config/runbook.h"
 #include "model/tilt.h"
@@ -613,13 +614,14 @@ static void ramp(struct executor *x, struct throttle *t, double now)
     double limit = t->step < ct->n_restore_steps
                        ? (double)ct->restore_steps[t->step]
                        : 0; /* 0 removes the limit */
-    char body[96], url[1024];
-    snprintf(body, sizeof(body), "{\"max_assertions_per_sec\": %.0f}", limit);
-    snprintf(url, sizeof(url), "%s/v1/admin/rate-limit",
-             c->nodes[c->primary].conf->url);
-    if (x->e->cfg->dry_run || poller_request(s->req, "POST", url, body,
+    char url[1024];
+    struct profile_request rq;
+    profile_of(c->conf->profile)->set_limit(limit, &rq);
+    snprintf(url, sizeof(url), "%s%s", c->nodes[c->primary].conf->url, rq.path);
+    if (x->e->cfg->dry_run || poller_request(s->req, rq.method, url, rq.body,
                                              ACTION_TIMEOUT, on_ramp, t) == 0)
         t->busy = !x->e->cfg->dry_run;
+    profile_request_free(&rq);
     log_msg(LOG_INFO,
             "msg=\"throttle restore step\" cluster=%s limit=%.0f "
             "lag_returned=%d dry_run=%d",
