@@ -6,11 +6,11 @@
 #include "act/actions_internal.h"
 #include "act/executor_internal.h"
 
-#include "profiles/stemedb/breakers.h"
 #include "act/guard.h"
 #include "lib/log.h"
 #include "act/planner.h"
 #include "lib/poller.h"
+#include "profiles/profile.h"
 #include "act/remedy.h"
 #include "config/runbook.h"
 #include "lib/spawn.h"
@@ -47,7 +47,7 @@ static struct throttle *throttle_of(struct executor *x, const char *cluster)
 
 void act_release_slot(struct slot *s)
 {
-    breakers_free(s->agents, s->n_agents);
+    profile_free_ids(s->agents, s->n_agents);
     s->agents = NULL;
     s->n_agents = s->next_agent = 0;
     spawn_free(s->child);
@@ -149,12 +149,31 @@ static int call(struct executor *x, struct slot *s, const char *method,
                           s);
 }
 
-static int replica_call(struct executor *x, struct slot *s, const char *path)
+/* ops_of: the profile of the cluster called cluster. */
+static const struct profile_ops *ops_of(struct executor *x, const char *cluster)
 {
-    char body[256];
-    snprintf(body, sizeof(body), "{\"replica_id\": \"%s\", \"force\": true}",
-             s->job->target);
-    return call(x, s, "POST", primary_url(x, s->job->cluster), path, body);
+    const struct config_cluster *c = x->env.cluster_conf(x->env.ctx, cluster);
+    return profile_of(c ? c->profile : PROFILE_STEMEDB);
+}
+
+/* send: sends rq to the primary or to the target of s's job; frees it. */
+static int send(struct executor *x, struct slot *s, struct profile_request *rq)
+{
+    const struct job *j = s->job;
+    const char *base = rq->at == PROFILE_AT_PRIMARY
+                           ? primary_url(x, j->cluster)
+                           : node_url(x, j->cluster, j->target);
+    int rc = call(x, s, rq->method, base, rq->path, rq->body);
+    profile_request_free(rq);
+    return rc;
+}
+
+static int replica_call(struct executor *x, struct slot *s,
+                        void (*build)(const char *, struct profile_request *))
+{
+    struct profile_request rq;
+    build(s->job->target, &rq);
+    return send(x, s, &rq);
 }
 
 static double throttle_limit(struct executor *x, const struct job *j)
@@ -170,10 +189,9 @@ static double throttle_limit(struct executor *x, const struct job *j)
 static int set_rate_limit(struct executor *x, struct slot *s,
                           const char *cluster, double limit)
 {
-    char body[96];
-    snprintf(body, sizeof(body), "{\"max_assertions_per_sec\": %.0f}", limit);
-    return call(x, s, "POST", primary_url(x, cluster), "/v1/admin/rate-limit",
-                body);
+    struct profile_request rq;
+    ops_of(x, cluster)->set_limit(limit, &rq);
+    return send(x, s, &rq);
 }
 
 /* healthy_others: healthy, serving replicas of the target's cluster but
@@ -378,17 +396,19 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
         return;
     }
     case RUNBOOK_ACT_FORCE_SYNC:
-        rc = replica_call(x, s, "/v1/admin/cluster/sync");
+        rc = replica_call(x, s, ops_of(x, j->cluster)->force_sync);
         break;
-    case RUNBOOK_ACT_RESET_CIRCUIT_BREAKERS:
-        rc = call(x, s, "GET", node_url(x, j->cluster, j->target),
-                  "/v1/admin/circuit-breakers/tripped", NULL);
+    case RUNBOOK_ACT_RESET_CIRCUIT_BREAKERS: {
+        struct profile_request rq;
+        ops_of(x, j->cluster)->list_breakers(&rq);
+        rc = send(x, s, &rq);
         break;
+    }
     case RUNBOOK_ACT_DEMOTE:
         /* counted by the last-healthy guard from now until the poll
          * shows the node's role (act_refusal ran just before) */
         guard_demotes_start(&x->demotes, j->cluster, j->target);
-        rc = replica_call(x, s, "/v1/admin/cluster/demote");
+        rc = replica_call(x, s, ops_of(x, j->cluster)->demote);
         break;
     case RUNBOOK_ACT_ESCALATE:
         act_escalation(x, j, "runbook step");
@@ -418,10 +438,9 @@ static void breakers_next(struct executor *x, struct slot *s)
         act_finish_step(x, j, OUT_SUCCESS, detail);
         return;
     }
-    char *body = breakers_reset_body(s->agents[s->next_agent++]);
-    int rc = call(x, s, "POST", node_url(x, j->cluster, j->target),
-                  "/v1/admin/circuit-breaker/reset", body);
-    free(body);
+    struct profile_request rq;
+    ops_of(x, j->cluster)->reset_breaker(s->agents[s->next_agent++], &rq);
+    int rc = send(x, s, &rq);
     if (rc < 0)
         act_finish_step(x, j, OUT_FAILURE, "request not started");
 }
@@ -443,7 +462,9 @@ static void on_done(void *arg, const struct poll_result *r)
     }
     if (st->action == RUNBOOK_ACT_RESET_CIRCUIT_BREAKERS) {
         if (s->phase++ == 0 &&
-            breakers_parse(r->body, r->len, &s->agents, &s->n_agents) < 0) {
+            ops_of(x, j->cluster)
+                    ->read_breakers(r->body, r->len, &s->agents, &s->n_agents) <
+                0) {
             act_finish_step(x, j, OUT_FAILURE,
                             "the tripped breakers answer is not a list of "
                             "agent_ids");

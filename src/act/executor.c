@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "act/planner.h"
 #include "lib/poller.h"
+#include "profiles/profile.h"
 #include "act/remedy.h"
 #include "config/runbook.h"
 #include "model/tilt.h"
@@ -401,13 +402,15 @@ static void ramp(struct executor *x, struct throttle *t, double now)
     double limit = t->step < ct->n_restore_steps
                        ? (double)ct->restore_steps[t->step]
                        : 0; /* 0 removes the limit */
-    char body[96], url[1024];
-    snprintf(body, sizeof(body), "{\"max_assertions_per_sec\": %.0f}", limit);
-    snprintf(url, sizeof(url), "%s/v1/admin/rate-limit",
-             x->env.node_url(x->env.ctx, t->cluster, NULL));
-    if (exec_dry_run(x) || poller_request(s->req, "POST", url, body,
+    char url[1024];
+    struct profile_request rq;
+    profile_of(c->profile)->set_limit(limit, &rq);
+    snprintf(url, sizeof(url), "%s%s",
+             x->env.node_url(x->env.ctx, t->cluster, NULL), rq.path);
+    if (exec_dry_run(x) || poller_request(s->req, rq.method, url, rq.body,
                                           ACTION_TIMEOUT, on_ramp, t) == 0)
         t->busy = !exec_dry_run(x);
+    profile_request_free(&rq);
     log_msg(LOG_INFO,
             "msg=\"throttle restore step\" cluster=%s limit=%.0f "
             "lag_returned=%d dry_run=%d",

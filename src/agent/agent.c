@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "monitor/engine.h"
 #include "serve/httpd.h"
+#include "profiles/profile.h"
 #include "lib/log.h"
 #include "act/remedy.h"
 #include "config/runbook.h"
@@ -135,7 +136,12 @@ int agent_load_rules(const struct config *cfg, struct runbook_set **out,
                          "cannot read %s: %s", cfg->rules, strerror(errno));
         return 1;
     }
-    return runbook_load(cfg->rules, out, errs);
+    int n = runbook_load(cfg->rules, out, errs);
+    if (n == 0 && (n = profile_check_rules(cfg, *out, errs)) > 0) {
+        runbook_set_free(*out);
+        *out = NULL;
+    }
+    return n;
 }
 
 /* parent_of: the directory holding path (heap), "." for a bare name. */

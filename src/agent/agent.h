@@ -24,7 +24,9 @@ void agent_block_signals(void);
 /* agent_load_rules: the runbooks cfg->rules names, into *out (NULL when
  * the default rules directory does not exist: then replguard only
  * watches). Returns 0 or the number of errors (in errs); a rules path
- * that cannot be read is "FILE:LINE:COLUMN: rules: cannot read ...". */
+ * that cannot be read is "FILE:LINE:COLUMN: rules: cannot read ...".
+ * A runbook step whose action the profile of a cluster the runbook can
+ * match does not support is an error too (profile_check_rules()). */
 int agent_load_rules(const struct config *cfg, struct runbook_set **out,
                      struct errlist *errs);
 

@@ -158,6 +158,12 @@ const struct runbook *runbook_set_find(const struct runbook_set *set,
 bool runbook_match(const struct runbook *rb, const struct label *labels,
                    size_t n);
 
+/* runbook_may_match_cluster: whether rb can match an alert of the
+ * cluster called cluster (the planner takes the cluster from the alert's
+ * "cluster" label): true unless rb's match names a cluster label whose
+ * values do not hold cluster. */
+bool runbook_may_match_cluster(const struct runbook *rb, const char *cluster);
+
 /* Accessors. Strings and steps belong to the set. */
 
 /* runbook_name: the runbook's name. */

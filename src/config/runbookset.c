@@ -99,6 +99,15 @@ bool runbook_match(const struct runbook *rb, const struct label *labels,
     return true;
 }
 
+bool runbook_may_match_cluster(const struct runbook *rb, const char *cluster)
+{
+    for (size_t i = 0; i < rb->n_match; i++)
+        if (strcmp(rb->match[i].label, "cluster") == 0 &&
+            !one_of(&rb->match[i], cluster))
+            return false;
+    return true;
+}
+
 /* --- accessors -------------------------------------------------------- */
 
 const char *runbook_name(const struct runbook *rb)

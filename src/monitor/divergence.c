@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "profiles/stemedb/merklewalk.h"
 #include "lib/poller.h"
+#include "profiles/profile.h"
 #include "lib/util.h"
 
 #include <inttypes.h>
@@ -342,6 +343,8 @@ void divergence_tick(struct engine *e, double now)
     e->mk_next_tick = now + TICK;
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
         struct cluster_rt *c = &e->clusters[ci];
+        if (!profile_of(c->conf->profile)->merkle)
+            continue; /* its datastore has no Merkle compares */
         for (size_t ni = 0; ni < c->n; ni++)
             if (is_replica(&c->nodes[ni]))
                 tick_node(e, &c->nodes[ni], now);

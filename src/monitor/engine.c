@@ -17,6 +17,7 @@
 #include "lib/poller.h"
 #include "config/runbook.h"
 #include "monitor/snapshot.h"
+#include "profiles/profile.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -41,7 +42,8 @@ static void node_init(struct engine *e, struct cluster_rt *c, struct node_rt *n,
 {
     n->c = c;
     n->conf = conf;
-    n->metrics_url = join_url(conf->url, "/metrics");
+    n->metrics_url =
+        join_url(conf->url, profile_of(c->conf->profile)->metrics_path);
     n->req = poller_req_new(e->poller, BODY_CAP);
     n->last_failure = -1;
     n->health = HEALTH_UNKNOWN;
@@ -254,7 +256,8 @@ static void on_scrape(void *arg, const struct poll_result *r)
         return;
     }
     struct promtext_error err = {0};
-    if (scrape_parse(r->body, r->len, &e->scratch, &err) < 0) {
+    if (profile_of(n->c->conf->profile)
+            ->parse_sample(r->body, r->len, &e->scratch, &err) < 0) {
         char detail[160];
         snprintf(detail, sizeof(detail), "line %zu: %s", err.line,
                  err.msg ? err.msg : "invalid");
@@ -302,18 +305,21 @@ static void on_heartbeat(void *arg, const struct poll_result *r)
 static int send_heartbeat(struct engine *e, struct cluster_rt *c)
 {
     struct node_rt *p = &c->nodes[c->primary];
-    char url[1024], body[64], ts[32];
-    snprintf(url, sizeof(url), "%s/v1/admin/heartbeat", p->conf->url);
+    char url[1024], ts[32];
+    struct profile_request rq;
     snprintf(ts, sizeof(ts), "%.6f", clock_wall(&e->clock));
     /* remember the value exactly as the node will store and report it,
      * so comparing it with what a replica applied is exact */
     c->hb_value = strtod(ts, NULL);
     if (c->hb_value > c->hb_max_sent)
         c->hb_max_sent = c->hb_value;
-    snprintf(body, sizeof(body), "{\"ts\": %s}", ts);
+    profile_of(c->conf->profile)->heartbeat(ts, &rq);
+    snprintf(url, sizeof(url), "%s%s", p->conf->url, rq.path);
     p->scraped = false;
-    return poller_post_json(p->req, url, body, e->cfg->poll.timeout,
-                            on_heartbeat, p);
+    int rc = poller_post_json(p->req, url, rq.body, e->cfg->poll.timeout,
+                              on_heartbeat, p);
+    profile_request_free(&rq);
+    return rc;
 }
 
 static void start_round(struct engine *e, double now)

@@ -8,35 +8,12 @@
 #include <stdint.h>
 
 #include "formats/promtext.h"
+#include "profiles/profile.h"
 
-#define SCRAPE_MAX_REPORTED 64 /* replicas a primary reports lag for */
+#define SCRAPE_MAX_REPORTED PROFILE_MAX_REPORTED
 
-enum node_seen_role {
-    SEEN_ROLE_UNKNOWN,
-    SEEN_ROLE_PRIMARY,
-    SEEN_ROLE_REPLICA,
-    SEEN_ROLE_DEMOTED
-};
-
-struct reported_lag {
-    char replica[64];
-    double lag;
-};
-
-/* One node's answer, reduced to the series replguard uses. */
-struct node_sample {
-    bool has_position;
-    uint64_t position; /* raw stemedb_assertions_indexed_total */
-    bool has_connected;
-    bool connected;
-    bool has_heartbeat;
-    double heartbeat; /* stemedb_heartbeat_timestamp_seconds */
-    enum node_seen_role role;
-    bool has_rate_limit;
-    double rate_limit;
-    size_t n_reported;
-    struct reported_lag reported[SCRAPE_MAX_REPORTED];
-};
+/* struct node_sample (profile.h): stemedb_assertions_indexed_total is
+ * the position, stemedb_heartbeat_timestamp_seconds the heartbeat. */
 
 /* scrape_parse: parses a /metrics body into *out (cleared first).
  * Returns 0, or -1 with the reason and line in *err when the text is not
