@@ -260,16 +260,6 @@ static bool reserve(struct remedy *r, size_t n, enum remedy_status *why)
     return *why == REMEDY_OK;
 }
 
-/* copy_labels: an alert's labels as struct label (same shape, but a
- * distinct type). */
-static struct label *copy_labels(const struct alert *al)
-{
-    struct label *v = xcalloc(al->labels.n ? al->labels.n : 1, sizeof(*v));
-    for (size_t i = 0; i < al->labels.n; i++)
-        v[i] = (struct label){al->labels.v[i].name, al->labels.v[i].value};
-    return v;
-}
-
 /* chunk_text: the journal record of alerts [from, to) of p (cJSON's
  * string: free with cJSON_free). */
 static char *chunk_text(const struct alert_payload *p, size_t from, size_t to)
@@ -279,11 +269,10 @@ static char *chunk_text(const struct alert_payload *p, size_t from, size_t to)
     cJSON *arr = cJSON_AddArrayToObject(o, "alerts");
     for (size_t i = from; i < to; i++) {
         const struct alert *al = &p->alerts[i];
-        struct label *v = copy_labels(al);
-        cJSON_AddItemToArray(arr, alert_object(v, al->labels.n, al->fingerprint,
+        cJSON_AddItemToArray(arr, alert_object(al->labels.v, al->labels.n,
+                                               al->fingerprint,
                                                al->starts_at.seconds,
                                                al->status == ALERT_RESOLVED));
-        free(v);
     }
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -366,12 +355,10 @@ void remedy_submit_async(struct remedy *r, const struct alert_payload *p,
     atomic_init(&s->left, nchunks + 1);
     for (size_t i = 0; i < s->n; i++) {
         const struct alert *al = &p->alerts[i];
-        struct label *v = copy_labels(al);
         s->alerts[i] =
-            make_alert(v, al->labels.n, al->fingerprint, al->starts_at.seconds,
-                       al->status == ALERT_RESOLVED);
+            make_alert(al->labels.v, al->labels.n, al->fingerprint,
+                       al->starts_at.seconds, al->status == ALERT_RESOLVED);
         s->alerts[i]->index = i % CHUNK;
-        free(v);
     }
     /* records of at most CHUNK alerts keep each under the journal's
      * record limit whatever the payload's size */

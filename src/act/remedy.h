@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "config/runbook.h"
+#include "lib/labels.h"
 
 struct alert_payload;
 struct fileio_ops;

@@ -652,16 +652,8 @@ static int get_count(struct ctx *c, const cJSON *obj, const char *key,
 
 /* ---- label sets --------------------------------------------------- */
 
-static int cmp_label(const void *a, const void *b)
-{
-    const struct alert_label *la = a;
-    const struct alert_label *lb = b;
-
-    return strcmp(la->name, lb->name);
-}
-
 static int copy_label(struct ctx *c, const char *key, const cJSON *m, bool trim,
-                      struct alert_label *l)
+                      struct label *l)
 {
     size_t n = strlen(m->string);
 
@@ -678,16 +670,13 @@ static int copy_label(struct ctx *c, const char *key, const cJSON *m, bool trim,
 }
 
 /* sort_labels: sorts v by name; two equal names are an error. */
-static int sort_labels(struct ctx *c, const char *key, struct alert_label *v,
+static int sort_labels(struct ctx *c, const char *key, struct label *v,
                        size_t n)
 {
-    if (n < 2)
-        return 0;
-    qsort(v, n, sizeof(*v), cmp_label);
-    for (size_t i = 1; i < n; i++) {
-        if (strcmp(v[i - 1].name, v[i].name) == 0)
-            return fail(c, ALERT_ERR_VALUE, key, v[i].name, "duplicate name");
-    }
+    size_t dup = labels_sort(v, n);
+
+    if (dup < n)
+        return fail(c, ALERT_ERR_VALUE, key, v[dup].name, "duplicate name");
     return 0;
 }
 
@@ -698,11 +687,11 @@ static int sort_labels(struct ctx *c, const char *key, struct alert_label *v,
  * to ALERT_MAX_VALUE bytes; what is dropped or cut is counted in
  * c->trimmed. */
 static int get_labels(struct ctx *c, const cJSON *obj, const char *key,
-                      bool required, bool annotations, struct alert_labels *out)
+                      bool required, bool annotations, struct labels *out)
 {
     const cJSON *item;
     const cJSON *m;
-    struct alert_label *v;
+    struct label *v;
     size_t count;
     size_t n = 0;
     int rc = find(c, obj, key, &item);
@@ -732,24 +721,6 @@ static int get_labels(struct ctx *c, const cJSON *obj, const char *key,
     out->v = v;
     out->n = n;
     return rc;
-}
-
-const char *alert_labels_get(const struct alert_labels *set, const char *name)
-{
-    size_t lo = 0;
-    size_t hi = set != NULL ? set->n : 0;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = strcmp(set->v[mid].name, name);
-        if (cmp == 0)
-            return set->v[mid].value;
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
 }
 
 /* ---- the payload -------------------------------------------------- */
