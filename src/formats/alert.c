@@ -681,8 +681,9 @@ static int parse_json(struct ctx *c, const char *data, size_t len, cJSON **root)
     return 0;
 }
 
-int alert_parse(const char *data, size_t len, struct alert_payload **out,
-                char *err, size_t errlen)
+enum alert_error alert_parse(const char *data, size_t len,
+                             struct alert_payload **out, char *err,
+                             size_t errlen)
 {
     struct alert_payload *p = xcalloc(1, sizeof(*p));
     struct ctx c = {.err = err, .errlen = errlen};
@@ -706,10 +707,10 @@ out:
     cJSON_Delete(root);
     if (rc < 0) {
         alert_payload_free(p);
-        return rc;
+        return (enum alert_error)rc;
     }
     *out = p;
-    return 0;
+    return ALERT_OK;
 }
 
 void alert_payload_free(struct alert_payload *p)

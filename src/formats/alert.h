@@ -78,8 +78,9 @@
 /* Room alert_dedupe_key() needs, terminator included. */
 #define ALERT_DEDUPE_KEY_MAX 128
 
-/* What alert_parse() returns on failure. */
-enum {
+/* What alert_parse() returns: ALERT_OK, or on failure which kind. */
+enum alert_error {
+    ALERT_OK = 0,           /* parsed */
     ALERT_ERR_SYNTAX = -1,  /* not JSON: syntax, NUL byte, bad UTF-8 */
     ALERT_ERR_VERSION = -2, /* "version" is a string other than "4" */
     ALERT_ERR_LIMIT = -3,   /* nesting, alert count, set or string size */
@@ -131,13 +132,14 @@ struct alert_payload {
 
 /* alert_parse: parses the len bytes at data (NUL termination not needed)
  * as a version 4 webhook payload. On success stores a new payload in *out
- * that the caller frees with alert_payload_free() and returns 0. On
+ * that the caller frees with alert_payload_free() and returns ALERT_OK. On
  * failure stores NULL in *out, returns one of ALERT_ERR_* and writes the
  * reason, prefixed by the path of the offending field, to err (errlen
  * bytes, always terminated when errlen > 0), as in
  * "alerts[3].startsAt: not an RFC 3339 time: ...". */
-int alert_parse(const char *data, size_t len, struct alert_payload **out,
-                char *err, size_t errlen);
+enum alert_error alert_parse(const char *data, size_t len,
+                             struct alert_payload **out, char *err,
+                             size_t errlen);
 
 /* alert_payload_free: frees p and everything it points to. NULL is a
  * no-op. */
