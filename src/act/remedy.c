@@ -1,11 +1,16 @@
-/* remedy.c: the webhook's journal-then-queue intake, pause and acks. */
+/* remedy.c: the webhook's journal-then-queue intake: the bounded queue
+ * of alerts (places reserved before journaling) and the journal it owns.
+ * The pause switch (pause.c), the ack queue (acks.c) and the webhook's
+ * answer counts (webhookcount.c) are modules of their own; remedy holds
+ * one of each so that remedy.h's users keep one handle. */
 #include "act/remedy.h"
 
+#include "act/acks.h"
+#include "act/pause.h"
+#include "act/webhookcount.h"
 #include "formats/alert.h"
 #include "lib/fileio.h"
 #include "act/journal.h"
-#include "lib/log.h"
-#include "lib/statefile.h"
 #include "lib/util.h"
 
 #include <cjson/cJSON.h>
@@ -17,24 +22,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_ACKS  64
-#define MAX_CODES 16
-#define CHUNK     100 /* alerts per journal record */
+#define CHUNK 100 /* alerts per journal record */
 
 struct remedy {
     pthread_mutex_t mu;
     struct journal *journal;
     const struct fileio_ops *ops; /* the caller's, or NULL: POSIX */
-    char *dir;
-    struct queued_alert **q; /* ring of REMEDY_QUEUE_CAP */
+    struct queued_alert **q;      /* ring of REMEDY_QUEUE_CAP */
     size_t head, len;
     size_t reserved; /* places held for submissions being journaled */
-    char *acks[MAX_ACKS];
-    size_t n_acks;
-    bool paused, stopping;
-    unsigned codes[MAX_CODES];
-    uint64_t code_counts[MAX_CODES];
-    size_t n_codes;
+    bool stopping;
+    struct pause_switch *pause;
+    struct ack_queue *acks;
+    struct webhook_counts *counts;
     void (*wake)(void *);
     void *wake_ctx;
 };
@@ -147,19 +147,6 @@ size_t remedy_parse_record(const char *text, uint64_t seq,
 /* --- life cycle --------------------------------------------------------------
  */
 
-static bool read_pause(const char *dir)
-{
-    char *text = NULL;
-    bool paused = false;
-    if (statefile_load(dir, &text) == 0 && text) {
-        cJSON *o = cJSON_Parse(text);
-        paused = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "paused"));
-        cJSON_Delete(o);
-    }
-    free(text);
-    return paused;
-}
-
 struct remedy *remedy_open(const char *state_dir, const struct fileio_ops *ops,
                            char *err, size_t errlen)
 {
@@ -179,9 +166,10 @@ struct remedy *remedy_open(const char *state_dir, const struct fileio_ops *ops,
     pthread_mutex_init(&r->mu, NULL);
     r->journal = j;
     r->ops = ops;
-    r->dir = xstrdup(state_dir);
     r->q = xcalloc(REMEDY_QUEUE_CAP, sizeof(*r->q));
-    r->paused = read_pause(state_dir);
+    r->pause = pause_new(state_dir, ops);
+    r->acks = acks_new();
+    r->counts = webhookcount_new();
     return r;
 }
 
@@ -191,12 +179,12 @@ void remedy_close(struct remedy *r)
         return;
     for (size_t i = 0; i < r->len; i++)
         queued_alert_free(r->q[(r->head + i) % REMEDY_QUEUE_CAP]);
-    for (size_t i = 0; i < r->n_acks; i++)
-        free(r->acks[i]);
+    acks_free(r->acks);
+    pause_free(r->pause);
+    webhookcount_free(r->counts);
     journal_close(r->journal);
     pthread_mutex_destroy(&r->mu);
     free(r->q);
-    free(r->dir);
     free(r);
 }
 
@@ -260,16 +248,6 @@ static bool reserve(struct remedy *r, size_t n, enum remedy_status *why)
     return *why == REMEDY_OK;
 }
 
-/* copy_labels: an alert's labels as struct label (same shape, but a
- * distinct type). */
-static struct label *copy_labels(const struct alert *al)
-{
-    struct label *v = xcalloc(al->labels.n ? al->labels.n : 1, sizeof(*v));
-    for (size_t i = 0; i < al->labels.n; i++)
-        v[i] = (struct label){al->labels.v[i].name, al->labels.v[i].value};
-    return v;
-}
-
 /* chunk_text: the journal record of alerts [from, to) of p (cJSON's
  * string: free with cJSON_free). */
 static char *chunk_text(const struct alert_payload *p, size_t from, size_t to)
@@ -279,11 +257,10 @@ static char *chunk_text(const struct alert_payload *p, size_t from, size_t to)
     cJSON *arr = cJSON_AddArrayToObject(o, "alerts");
     for (size_t i = from; i < to; i++) {
         const struct alert *al = &p->alerts[i];
-        struct label *v = copy_labels(al);
-        cJSON_AddItemToArray(arr, alert_object(v, al->labels.n, al->fingerprint,
+        cJSON_AddItemToArray(arr, alert_object(al->labels.v, al->labels.n,
+                                               al->fingerprint,
                                                al->starts_at.seconds,
                                                al->status == ALERT_RESOLVED));
-        free(v);
     }
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -366,12 +343,10 @@ void remedy_submit_async(struct remedy *r, const struct alert_payload *p,
     atomic_init(&s->left, nchunks + 1);
     for (size_t i = 0; i < s->n; i++) {
         const struct alert *al = &p->alerts[i];
-        struct label *v = copy_labels(al);
         s->alerts[i] =
-            make_alert(v, al->labels.n, al->fingerprint, al->starts_at.seconds,
-                       al->status == ALERT_RESOLVED);
+            make_alert(al->labels.v, al->labels.n, al->fingerprint,
+                       al->starts_at.seconds, al->status == ALERT_RESOLVED);
         s->alerts[i]->index = i % CHUNK;
-        free(v);
     }
     /* records of at most CHUNK alerts keep each under the journal's
      * record limit whatever the payload's size */
@@ -454,71 +429,34 @@ void remedy_requeue(struct remedy *r, struct queued_alert *a)
 
 int remedy_set_paused(struct remedy *r, bool paused)
 {
-    pthread_mutex_lock(&r->mu);
-    int rc =
-        statefile_save(r->dir, r->ops,
-                       paused ? "{\"paused\":true}\n" : "{\"paused\":false}\n");
-    if (rc == 0)
-        r->paused = paused;
-    pthread_mutex_unlock(&r->mu);
-    if (rc == 0)
-        log_msg(LOG_WARN, "msg=\"remediation %s\"",
-                paused ? "paused" : "resumed");
-    return rc;
+    return pause_set(r->pause, paused);
 }
 
 bool remedy_paused(struct remedy *r)
 {
-    pthread_mutex_lock(&r->mu);
-    bool p = r->paused;
-    pthread_mutex_unlock(&r->mu);
-    return p;
+    return pause_get(r->pause);
 }
 
 void remedy_ack(struct remedy *r, const char *cluster)
 {
-    pthread_mutex_lock(&r->mu);
-    if (r->n_acks < MAX_ACKS)
-        r->acks[r->n_acks++] = xstrdup(cluster);
-    pthread_mutex_unlock(&r->mu);
+    acks_push(r->acks, cluster);
     wake(r);
 }
 
 size_t remedy_take_acks(struct remedy *r, char **out, size_t max)
 {
-    pthread_mutex_lock(&r->mu);
-    size_t n = r->n_acks < max ? r->n_acks : max;
-    memcpy(out, r->acks, n * sizeof(*out));
-    memmove(r->acks, r->acks + n, (r->n_acks - n) * sizeof(*r->acks));
-    r->n_acks -= n;
-    pthread_mutex_unlock(&r->mu);
-    return n;
+    return acks_take(r->acks, out, max);
 }
 
 void remedy_count_request(struct remedy *r, unsigned status)
 {
-    pthread_mutex_lock(&r->mu);
-    size_t i = 0;
-    while (i < r->n_codes && r->codes[i] != status)
-        i++;
-    if (i == r->n_codes && r->n_codes < MAX_CODES)
-        r->codes[r->n_codes++] = status;
-    if (i < r->n_codes)
-        r->code_counts[i]++;
-    pthread_mutex_unlock(&r->mu);
+    webhookcount_add(r->counts, status);
 }
 
 void remedy_request_counts(struct remedy *r, const unsigned *codes,
                            uint64_t *counts, size_t n)
 {
-    pthread_mutex_lock(&r->mu);
-    for (size_t k = 0; k < n; k++) {
-        counts[k] = 0;
-        for (size_t i = 0; i < r->n_codes; i++)
-            if (r->codes[i] == codes[k])
-                counts[k] = r->code_counts[i];
-    }
-    pthread_mutex_unlock(&r->mu);
+    webhookcount_read(r->counts, codes, counts, n);
 }
 
 void remedy_stop(struct remedy *r)

@@ -10,7 +10,10 @@
  * queued like alerts.
  *
  * Thread-safe; the engine thread takes what is queued with
- * remedy_take(). */
+ * remedy_take(). remedy.c is the intake queue and owns the journal; the
+ * pause switch (pause.h), the ack queue (acks.h) and the webhook answer
+ * counts (webhookcount.h) are modules of their own that the functions
+ * below hand on to. */
 #ifndef REPLGUARD_REMEDY_H
 #define REPLGUARD_REMEDY_H
 
@@ -19,6 +22,7 @@
 #include <stdint.h>
 
 #include "config/runbook.h"
+#include "lib/labels.h"
 
 struct alert_payload;
 struct fileio_ops;

@@ -55,6 +55,7 @@
 #define REPLGUARD_RUNBOOK_H
 
 #include "config/config.h"
+#include "lib/labels.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -108,13 +109,6 @@ struct runbook_step {
     int line, column; /* where the step is written, 1-based */
 };
 
-/* An alert label, for matching and templates. Arrays of them are in any
- * order; when a name appears twice, the first one counts. */
-struct label {
-    const char *name;
-    const char *value;
-};
-
 /* Opaque: a loaded set of runbooks, and one runbook of it. */
 struct runbook_set;
 struct runbook;
@@ -154,7 +148,8 @@ const struct runbook *runbook_set_find(const struct runbook_set *set,
                                        const char *name);
 
 /* runbook_match: whether an alert with these n labels is one for rb:
- * every label of rb's match is present with one of its listed values. */
+ * every label of rb's match is present with one of its listed values.
+ * The labels are in any order (lib/labels.h). */
 bool runbook_match(const struct runbook *rb, const struct label *labels,
                    size_t n);
 
@@ -238,8 +233,8 @@ struct runbook_vars {
  * runbook_vars. */
 const char *runbook_vars_lookup(void *ctx, const char *name);
 
-/* runbook_label: the value of the label called name among n labels (the
- * first one), or NULL. */
+/* runbook_label: labels_find(): the value of the label called name
+ * among n labels in any order (the first one), or NULL. */
 const char *runbook_label(const struct label *labels, size_t n,
                           const char *name);
 

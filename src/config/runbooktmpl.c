@@ -113,11 +113,7 @@ int runbook_render_template(const char *tmpl, runbook_lookup_fn lookup,
 const char *runbook_label(const struct label *labels, size_t n,
                           const char *name)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (labels[i].name && strcmp(labels[i].name, name) == 0)
-            return labels[i].value;
-    }
-    return NULL;
+    return labels_find(labels, n, name);
 }
 
 const char *runbook_vars_lookup(void *ctx, const char *name)

@@ -61,6 +61,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/labels.h"
+
 /* Deepest accepted nesting of JSON containers; the top object is 1. */
 #define ALERT_MAX_DEPTH 64
 /* Most alerts accepted in one payload. */
@@ -76,8 +78,9 @@
 /* Room alert_dedupe_key() needs, terminator included. */
 #define ALERT_DEDUPE_KEY_MAX 128
 
-/* What alert_parse() returns on failure. */
-enum {
+/* What alert_parse() returns: ALERT_OK, or on failure which kind. */
+enum alert_error {
+    ALERT_OK = 0,           /* parsed */
     ALERT_ERR_SYNTAX = -1,  /* not JSON: syntax, NUL byte, bad UTF-8 */
     ALERT_ERR_VERSION = -2, /* "version" is a string other than "4" */
     ALERT_ERR_LIMIT = -3,   /* nesting, alert count, set or string size */
@@ -91,19 +94,6 @@ enum alert_status {
     ALERT_RESOLVED = 2,
 };
 
-/* One label or annotation. */
-struct alert_label {
-    const char *name;
-    const char *value;
-};
-
-/* A label or annotation set, sorted by name (strcmp order), names
- * unique. */
-struct alert_labels {
-    const struct alert_label *v;
-    size_t n;
-};
-
 /* An instant read from an RFC 3339 time. */
 struct alert_time {
     int64_t sec;    /* Unix seconds, rounded down */
@@ -114,8 +104,8 @@ struct alert_time {
 
 struct alert {
     enum alert_status status;
-    struct alert_labels labels;
-    struct alert_labels annotations;
+    struct labels labels;
+    struct labels annotations;
     struct alert_time starts_at;
     struct alert_time ends_at;
     const char *generator_url; /* "" when absent */
@@ -130,9 +120,9 @@ struct alert_payload {
     const char *receiver;  /* "" when absent */
     const char *group_key; /* "" when absent */
     uint64_t truncated_alerts;
-    struct alert_labels group_labels;
-    struct alert_labels common_labels;
-    struct alert_labels common_annotations;
+    struct labels group_labels;
+    struct labels common_labels;
+    struct labels common_annotations;
     const char *external_url; /* "" when absent */
     size_t trimmed; /* strings cut and annotations dropped (see above) */
     const struct alert *alerts;
@@ -142,13 +132,14 @@ struct alert_payload {
 
 /* alert_parse: parses the len bytes at data (NUL termination not needed)
  * as a version 4 webhook payload. On success stores a new payload in *out
- * that the caller frees with alert_payload_free() and returns 0. On
+ * that the caller frees with alert_payload_free() and returns ALERT_OK. On
  * failure stores NULL in *out, returns one of ALERT_ERR_* and writes the
  * reason, prefixed by the path of the offending field, to err (errlen
  * bytes, always terminated when errlen > 0), as in
  * "alerts[3].startsAt: not an RFC 3339 time: ...". */
-int alert_parse(const char *data, size_t len, struct alert_payload **out,
-                char *err, size_t errlen);
+enum alert_error alert_parse(const char *data, size_t len,
+                             struct alert_payload **out, char *err,
+                             size_t errlen);
 
 /* alert_payload_free: frees p and everything it points to. NULL is a
  * no-op. */
@@ -159,9 +150,13 @@ void alert_payload_free(struct alert_payload *p);
  * "unknown" for anything else. */
 const char *alert_error_name(int code);
 
-/* alert_labels_get: the value of label name in set (binary search), or
- * NULL when the set has no such label. The value belongs to the set. */
-const char *alert_labels_get(const struct alert_labels *set, const char *name);
+/* alert_labels_get: labels_get() under the name the payload's readers
+ * (and tests) use: every set of a parsed payload is sorted. */
+static inline const char *alert_labels_get(const struct labels *set,
+                                           const char *name)
+{
+    return labels_get(set, name);
+}
 
 /* alert_parse_time: parses the len bytes at s as an RFC 3339 time:
  * YYYY-MM-DD "T" hh:mm:ss, an optional fraction of one or more digits

@@ -80,7 +80,11 @@ enum promtext_type {
 
 /* One label of a sample. name and value are NUL-terminated copies in the
  * parser's scratch buffer (value already unescaped, so value_len counts
- * the unescaped bytes); both are valid only during the callback. */
+ * the unescaped bytes); both are valid only during the callback. Not the
+ * shared struct label (lib/labels.h): the parser first holds labels as
+ * slices of the input line (not NUL-terminated, so lengths travel with
+ * them), and the lengths let callers bound copies without strlen; it is
+ * scratch for one callback, not a set anyone keeps or searches. */
 struct promtext_label {
     const char *name;
     size_t name_len;

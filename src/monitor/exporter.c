@@ -26,6 +26,7 @@
  * groups its samples and costs O(families x nodes). */
 #include "monitor/exporter.h"
 
+#include "lib/labels.h"
 #include "model/metrics.h"
 
 #include <inttypes.h>
@@ -60,11 +61,6 @@ static struct value dbl_value(double d)
 {
     return (struct value){.integer = false, .d = d};
 }
-
-struct label {
-    const char *name;
-    const char *value;
-};
 
 /* One family being written: its header goes out before its first
  * sample, so a family without samples leaves no trace. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void use_labels(const struct alert_labels *set)
+static void use_labels(const struct labels *set)
 {
     for (size_t i = 0; i < set->n; i++) {
         if (alert_labels_get(set, set->v[i].name) != set->v[i].value)

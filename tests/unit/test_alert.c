@@ -87,14 +87,14 @@ static char *edit(const char *base, const char *from, const char *to)
     return buf_detach(&b);
 }
 
-static void assert_sorted(const struct alert_labels *set)
+static void assert_sorted(const struct labels *set)
 {
     for (size_t i = 1; i < set->n; i++)
         ck_assert_msg(strcmp(set->v[i - 1].name, set->v[i].name) < 0,
                       "%s before %s", set->v[i - 1].name, set->v[i].name);
 }
 
-static void assert_label(const struct alert_labels *set, const char *name,
+static void assert_label(const struct labels *set, const char *name,
                          const char *want)
 {
     const char *got = alert_labels_get(set, name);
@@ -653,7 +653,7 @@ START_TEST(kept_not_refused)
         char err[256];
         int rc = alert_parse(text, strlen(text), &p, err, sizeof(err));
         ck_assert_msg(rc == 0, "case %zu: %s", i, err);
-        const struct alert_labels *an = &p->alerts[0].annotations;
+        const struct labels *an = &p->alerts[0].annotations;
         ck_assert_uint_eq(an->n, cases[i].kept);
         ck_assert_str_eq(an->v[0].name, "a0");
         ck_assert_uint_eq(strlen(an->v[0].value), cases[i].a0_len);
