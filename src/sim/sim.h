@@ -103,6 +103,37 @@ int sim_promote(struct sim *s, unsigned ci, unsigned ni, const char *replica);
 /* sim_read: a simulated read; fails with SIM_EUNAVAIL on a demoted node. */
 int sim_read(struct sim *s, unsigned ci, unsigned ni, uint64_t *position);
 
+/* Epochs and fencing (simrepl.c). Every node starts at epoch 1. An
+ * epoch argument of 0 means "none given". Each returns 0 or a negated
+ * sim_error; -SIM_ESTATE (409) for an epoch lower than the highest the
+ * node has seen. */
+/* sim_promote_epoch: makes replica the primary at epoch (0: one above
+ * the highest epoch of the cluster's nodes). The new primary keeps
+ * exactly what it applied; writes past it are lost. The old primary
+ * steps down to a replica when the call reached it or gave no epoch;
+ * otherwise it keeps its old epoch and believes itself primary (role
+ * primary, no stream, no writes) until fenced or repointed. */
+int sim_promote_epoch(struct sim *s, unsigned ci, unsigned ni,
+                      const char *replica, uint64_t epoch);
+/* sim_fence: the node takes epoch and stops taking writes and
+ * replicating (role fenced) until repointed with sim_replicate_from. */
+int sim_fence(struct sim *s, unsigned ci, unsigned ni, uint64_t epoch);
+/* sim_replicate_from: the node (not the primary) takes epoch and follows
+ * primary_id, which must be the cluster's primary (-SIM_ESTATE if not).
+ * It streams only while that primary's epoch is at least its own. */
+int sim_replicate_from(struct sim *s, unsigned ci, unsigned ni,
+                       const char *primary_id, uint64_t epoch);
+/* sim_epoch: the highest epoch the node has seen. */
+uint64_t sim_epoch(const struct sim *s, unsigned ci, unsigned ni);
+/* sim_role: "primary", "replica", "demoted" or "fenced", as the node
+ * reports it. */
+const char *sim_role(const struct sim *s, unsigned ci, unsigned ni);
+/* sim_read_at: whether the node has the write at position pos, and if so
+ * the epoch that wrote it (*write_epoch). A write acknowledged at epoch E
+ * survived on the node iff it has it with write_epoch E. */
+bool sim_read_at(const struct sim *s, unsigned ci, unsigned ni, uint64_t pos,
+                 uint64_t *write_epoch);
+
 struct sim_breaker {
     char agent_id[64];
     double tripped_at; /* wall clock seconds */
@@ -125,6 +156,8 @@ enum sim_endpoint {
     SIM_EP_BREAKER_RESET,
     SIM_EP_DEMOTE,
     SIM_EP_PROMOTE,
+    SIM_EP_FENCE,
+    SIM_EP_REPLICATE_FROM,
     SIM_EP_COUNT
 };
 /* sim_count_admin: counts one admin call to the node. */
@@ -148,6 +181,9 @@ enum sim_fault_kind {
     SIM_FAULT_SLOW_BODY,
     SIM_FAULT_DOWN,
     SIM_FAULT_LIE,
+    SIM_FAULT_CRASH,          /* gone: no HTTP, no replication, data kept */
+    SIM_FAULT_API_DOWN,       /* HTTP off, replication goes on */
+    SIM_FAULT_REPL_PARTITION, /* replication links cut, HTTP answers */
     SIM_FAULT_KINDS
 };
 

@@ -280,9 +280,82 @@ static void h_demote(struct call *c)
     replica_call(c, "replica demoted", sim_demote, 200);
 }
 
+/* get_epoch: a whole epoch >= 1 from *d (0 when absent), or 400. */
+static int get_epoch(struct call *c, double d, bool required, uint64_t *out)
+{
+    if ((d == 0 && !required) ||
+        (d >= 1 && d <= 9007199254740992.0 && floor(d) == d)) {
+        *out = (uint64_t)d;
+        return 0;
+    }
+    simapi_error(c->out, 400, "field epoch must be a whole number >= 1");
+    return -1;
+}
+
+/* reply_epoch: like reply_rc, naming a refused epoch. */
+static void reply_epoch(struct call *c, int rc, const char *what,
+                        const char *node)
+{
+    if (rc == -SIM_ESTATE) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "%s refused: stale epoch or wrong state "
+                 "(node epoch %" PRIu64 ")",
+                 what, sim_epoch(c->s, c->ci, c->ni));
+        simapi_error(c->out, 409, msg);
+        return;
+    }
+    if (rc == 0) {
+        char q[96];
+        log_msg(LOG_INFO, "msg=\"%s\" cluster=%s node=%s epoch=%" PRIu64, what,
+                sim_cluster_name(c->s, c->ci), log_quote(q, sizeof(q), node),
+                sim_epoch(c->s, c->ci, c->ni));
+    }
+    reply_rc(c->out, rc, 200);
+}
+
 static void h_promote(struct call *c)
 {
-    replica_call(c, "replica promoted", sim_promote, 200);
+    char replica[64] = "";
+    bool force = true;
+    double e = 0;
+    uint64_t epoch;
+    const struct field f[] = {
+        {"replica_id", F_STR, true, replica, sizeof(replica)},
+        {"force", F_BOOL, false, &force, 0},
+        {"epoch", F_NUM, false, &e, 0}};
+    if (fields_or_400(c, f, ARRAY_LEN(f)) < 0 ||
+        get_epoch(c, e, false, &epoch) < 0)
+        return;
+    int rc = sim_promote_epoch(c->s, c->ci, c->ni, replica, epoch);
+    reply_epoch(c, rc, "replica promoted", replica);
+}
+
+static void h_fence(struct call *c)
+{
+    double e = 0;
+    uint64_t epoch;
+    const struct field f[] = {{"epoch", F_NUM, true, &e, 0}};
+    if (fields_or_400(c, f, ARRAY_LEN(f)) < 0 ||
+        get_epoch(c, e, true, &epoch) < 0)
+        return;
+    int rc = sim_fence(c->s, c->ci, c->ni, epoch);
+    reply_epoch(c, rc, "node fenced", sim_node_name(c->s, c->ci, c->ni));
+}
+
+static void h_replicate_from(struct call *c)
+{
+    char primary[64] = "";
+    double e = 0;
+    uint64_t epoch;
+    const struct field f[] = {
+        {"primary_id", F_STR, true, primary, sizeof(primary)},
+        {"epoch", F_NUM, true, &e, 0}};
+    if (fields_or_400(c, f, ARRAY_LEN(f)) < 0 ||
+        get_epoch(c, e, true, &epoch) < 0)
+        return;
+    int rc = sim_replicate_from(c->s, c->ci, c->ni, primary, epoch);
+    reply_epoch(c, rc, "replicating from", primary);
 }
 
 static void h_breakers(struct call *c)
@@ -315,6 +388,10 @@ static void h_breaker_reset(struct call *c)
     reply_ok(c->out, 200);
 }
 
+static int query_u64(struct call *c, const char *name, uint64_t min,
+                     uint64_t max, uint64_t def, uint64_t *out);
+
+/* h_read: GET /v1/read[?position=P]. */
 static void h_read(struct call *c)
 {
     uint64_t pos = 0;
@@ -325,9 +402,20 @@ static void h_read(struct call *c)
                                          : sim_strerror(rc));
         return;
     }
+    uint64_t at = 0, we = 0;
+    if (query_u64(c, "position", 1, UINT64_MAX, 0, &at) < 0)
+        return;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "node", sim_node_name(c->s, c->ci, c->ni));
     cJSON_AddNumberToObject(j, "position", (double)pos);
+    cJSON_AddNumberToObject(j, "epoch", (double)sim_epoch(c->s, c->ci, c->ni));
+    if (at) {
+        bool has = sim_read_at(c->s, c->ci, c->ni, at, &we);
+        cJSON_AddNumberToObject(j, "read_position", (double)at);
+        cJSON_AddBoolToObject(j, "has", has);
+        if (has)
+            cJSON_AddNumberToObject(j, "write_epoch", (double)we);
+    }
     emit(c->out, 200, j);
 }
 
@@ -597,6 +685,9 @@ static const struct route routes[] = {
      h_breaker_reset, "POST"},
     {ADMIN "cluster/demote", "POST", SIM_EP_DEMOTE, h_demote, "POST"},
     {ADMIN "cluster/promote", "POST", SIM_EP_PROMOTE, h_promote, "POST"},
+    {ADMIN "cluster/fence", "POST", SIM_EP_FENCE, h_fence, "POST"},
+    {ADMIN "cluster/replicate-from", "POST", SIM_EP_REPLICATE_FROM,
+     h_replicate_from, "POST"},
     {"/v1/sim/fault", "GET", NO_ENDPOINT, h_fault_list,
      "GET, HEAD, POST, DELETE"},
     {"/v1/sim/fault", "POST", NO_ENDPOINT, h_fault_add,

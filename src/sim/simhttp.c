@@ -565,7 +565,8 @@ static void node_restart(struct simhttp *h, struct node *n)
 /* reconcile: makes the node's network presence match its down fault. */
 static void reconcile(struct simhttp *h, struct node *n, double now)
 {
-    bool down = fault_on(n, SIM_FAULT_DOWN);
+    bool down = fault_on(n, SIM_FAULT_DOWN) || fault_on(n, SIM_FAULT_CRASH) ||
+                fault_on(n, SIM_FAULT_API_DOWN);
     if (down && n->state == NODE_UP)
         node_quiesce(h, n, now);
     else if (!down && n->state != NODE_UP)

@@ -15,6 +15,8 @@ static const char *const endpoint_names[SIM_EP_COUNT] = {
     [SIM_EP_BREAKER_RESET] = "circuit-breaker-reset",
     [SIM_EP_DEMOTE] = "demote",
     [SIM_EP_PROMOTE] = "promote",
+    [SIM_EP_FENCE] = "fence",
+    [SIM_EP_REPLICATE_FROM] = "replicate-from",
 };
 
 static void head(struct buf *out, const char *name, const char *type,
@@ -23,17 +25,21 @@ static void head(struct buf *out, const char *name, const char *type,
     buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void render_role(const struct cluster *c, unsigned ni, struct buf *out)
+static void render_role(const struct sim *s, unsigned ci, unsigned ni,
+                        struct buf *out)
 {
-    const struct node *n = &c->nodes[ni];
-    bool primary = c->primary == ni;
+    static const char *const roles[] = {"primary", "replica", "demoted",
+                                        "fenced"};
+    const char *role = sim_role(s, ci, ni);
     head(out, "stemedb_node_role", "gauge",
          "The node's role: 1 for the current one, 0 for the others.");
-    buf_printf(out, "stemedb_node_role{role=\"primary\"} %d\n", primary);
-    buf_printf(out, "stemedb_node_role{role=\"replica\"} %d\n",
-               !primary && !n->demoted);
-    buf_printf(out, "stemedb_node_role{role=\"demoted\"} %d\n",
-               !primary && n->demoted);
+    for (size_t i = 0; i < ARRAY_LEN(roles); i++)
+        buf_printf(out, "stemedb_node_role{role=\"%s\"} %d\n", roles[i],
+                   strcmp(role, roles[i]) == 0);
+    head(out, "stemedb_epoch", "gauge",
+         "The highest epoch (term) this node has seen.");
+    buf_printf(out, "stemedb_epoch %" PRIu64 "\n",
+               s->clusters[ci].nodes[ni].epoch);
 }
 
 static void render_primary(const struct sim *s, const struct cluster *c,
@@ -104,7 +110,7 @@ void sim_render_metrics(const struct sim *s, unsigned ci, unsigned ni,
          "Timestamp carried by the last heartbeat this node applied.");
     buf_printf(out, "stemedb_heartbeat_timestamp_seconds %.6f\n",
                hb_lie ? clock_wall(&s->clock) + 3600 : n->hb_ts);
-    render_role(c, ni, out);
+    render_role(s, ci, ni, out);
     if (c->primary == ni) {
         render_primary(s, c, out);
     } else {
