@@ -26,6 +26,9 @@ void sim_options_default(struct sim_options *o)
     o->merkle_depth = 4;
     o->keys = 65536;
     o->seed = 1;
+    o->mode = SIM_MODE_ASYNC;
+    o->min_sync = 1;
+    o->fallback_block = false;
     o->name = NULL;
 }
 
@@ -65,6 +68,9 @@ static int check_options(const struct sim_options *o, char *err, size_t errlen)
         bad = "merkle depth must be 1..6";
     else if (o->keys < 1)
         bad = "keys must be at least 1";
+    else if (o->mode > SIM_MODE_SYNC || o->min_sync < 1 ||
+             o->min_sync >= o->nodes + (o->mode == SIM_MODE_ASYNC))
+        bad = "min sync replicas must be 1..nodes-1";
     if (bad)
         snprintf(err, errlen, "%s", bad);
     return bad ? -1 : 0;
@@ -286,6 +292,13 @@ static void step_primary(struct sim *s, struct cluster *c, double dt)
     c->position = p->applied;
 }
 
+void sim_append(struct sim *s, struct cluster *c, uint64_t count)
+{
+    struct node *p = &c->nodes[c->primary];
+    apply_to(s, c, p, c->position + count);
+    c->position = p->applied;
+}
+
 bool sim_node_connected(const struct sim *s, const struct cluster *c,
                         const struct node *n)
 {
@@ -373,6 +386,7 @@ void sim_step(struct sim *s)
             step_replica(s, c, &c->nodes[ni], dt);
             step_sync(s, c, &c->nodes[ni]);
         }
+        sim_repl_ack(s, c);
     }
 }
 

@@ -30,6 +30,15 @@
 struct merkle;
 struct sim;
 
+/* Replication modes: when a client write (sim_write) is acknowledged. */
+enum sim_mode {
+    SIM_MODE_ASYNC,     /* at once */
+    SIM_MODE_SEMI_SYNC, /* once min_sync replicas applied it */
+    SIM_MODE_SYNC,      /* once every connected replica (>= min_sync) did */
+    SIM_MODE_BLOCKED,   /* effective mode only: too few replicas, and
+                           sync_fallback_block: writes are refused */
+};
+
 struct sim_options {
     unsigned clusters;     /* default 1 */
     unsigned nodes;        /* per cluster, default 3 */
@@ -39,6 +48,10 @@ struct sim_options {
     unsigned merkle_depth; /* default 4 */
     uint32_t keys;         /* default 65536 */
     uint64_t seed;         /* default 1 */
+    enum sim_mode mode;    /* default async */
+    unsigned min_sync;     /* replicas a semi-sync/sync ack needs, default 1 */
+    bool fallback_block;   /* too few replicas: refuse writes (true) or
+                              fall back to async (false, default) */
     const char *name;      /* cluster names NAME, NAME2, ...; default c1,
                               c2, ...; borrowed for sim_new() only */
 };
@@ -133,6 +146,28 @@ const char *sim_role(const struct sim *s, unsigned ci, unsigned ni);
  * survived on the node iff it has it with write_epoch E. */
 bool sim_read_at(const struct sim *s, unsigned ci, unsigned ni, uint64_t pos,
                  uint64_t *write_epoch);
+
+/* Client writes (simrepl.c). */
+/* sim_write: count (1..1e6) writes on the primary ni; *position is the
+ * last one's. -SIM_ENOTPRIMARY for any other node (an old primary that
+ * was not told of its successor included), -SIM_ESTATE when fenced,
+ * -SIM_EUNAVAIL when blocked (too few replicas, fallback block). */
+int sim_write(struct sim *s, unsigned ci, unsigned ni, uint64_t count,
+              uint64_t *position);
+/* sim_write_settled: whether a write at pos on node ni has its answer:
+ * acknowledged (*acked true), or never will be (the node is no longer
+ * the primary, or writes are blocked). */
+bool sim_write_settled(const struct sim *s, unsigned ci, unsigned ni,
+                       uint64_t pos, bool *acked);
+/* sim_acked: the highest position node ni acknowledged to a client. */
+uint64_t sim_acked(const struct sim *s, unsigned ci, unsigned ni);
+/* sim_mode_name: "async", "semi-sync", "sync" or "blocked";
+ * sim_mode_parse: the reverse for the first three, 0 or -1. */
+const char *sim_mode_name(enum sim_mode m);
+int sim_mode_parse(const char *name, enum sim_mode *m);
+/* sim_effective_mode: the cluster's mode now (a fallback shows as async,
+ * a block as blocked). */
+enum sim_mode sim_effective_mode(const struct sim *s, unsigned ci);
 
 struct sim_breaker {
     char agent_id[64];

@@ -47,6 +47,7 @@ struct node {
     double hb_ts;      /* timestamp of the last heartbeat applied */
     bool demoted;
     uint64_t epoch; /* the highest epoch the node has seen */
+    uint64_t acked; /* highest position acknowledged to a client */
     bool fenced;    /* fenced: no writes, no stream */
     bool stale;     /* an old primary not told of its successor */
     struct tl_entry tl[TL_CAP];
@@ -74,6 +75,7 @@ struct cluster {
     double rate_limit;        /* 0 = none */
     double ingest_frac;       /* fractional writes owed to the ingest rate */
     uint64_t position;        /* the primary's position */
+    enum sim_mode eff_mode;   /* the mode now (fallback or block shown) */
     struct hist_sample *hist; /* ring of HIST_CAP */
     size_t hist_head, hist_len;
     struct heartbeat *hb; /* ring of HB_CAP, ascending positions */
@@ -112,5 +114,10 @@ bool sim_repl_follows(const struct cluster *c, const struct node *n);
 /* sim_repl_adopt: before n streams from the primary, rewinds n to where
  * their timelines fork and takes the primary's timeline and epoch. */
 void sim_repl_adopt(struct cluster *c, struct node *n);
+/* sim_repl_ack: advances the primary's acknowledged position and the
+ * effective mode after the cluster moved. */
+void sim_repl_ack(const struct sim *s, struct cluster *c);
+/* sim_append: count writes on the primary (sim.c). */
+void sim_append(struct sim *s, struct cluster *c, uint64_t count);
 
 #endif

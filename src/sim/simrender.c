@@ -36,6 +36,10 @@ static void render_role(const struct sim *s, unsigned ci, unsigned ni,
     for (size_t i = 0; i < ARRAY_LEN(roles); i++)
         buf_printf(out, "stemedb_node_role{role=\"%s\"} %d\n", roles[i],
                    strcmp(role, roles[i]) == 0);
+    head(out, "stemedb_acked_position", "gauge",
+         "The highest position this node acknowledged to a client.");
+    buf_printf(out, "stemedb_acked_position %" PRIu64 "\n",
+               s->clusters[ci].nodes[ni].acked);
     head(out, "stemedb_epoch", "gauge",
          "The highest epoch (term) this node has seen.");
     buf_printf(out, "stemedb_epoch %" PRIu64 "\n",
@@ -58,6 +62,12 @@ static void render_primary(const struct sim *s, const struct cluster *c,
          "Ingest limit in assertions per second, 0 for none.");
     buf_printf(out, "stemedb_rate_limit_assertions_per_second %.17g\n",
                c->rate_limit);
+    head(out, "stemedb_sync_mode", "gauge",
+         "The replication mode now: 1 for the current one (a fallback to "
+         "async shows as async, refused writes as blocked).");
+    for (int m = SIM_MODE_ASYNC; m <= SIM_MODE_BLOCKED; m++)
+        buf_printf(out, "stemedb_sync_mode{mode=\"%s\"} %d\n",
+                   sim_mode_name((enum sim_mode)m), (int)c->eff_mode == m);
 }
 
 static void render_sync(const struct node *n, struct buf *out)

@@ -9,6 +9,7 @@
  * nodes agree); which epoch wrote a position is what /v1/read reports. */
 #include "sim/sim_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void sim_repl_init(struct node *n)
@@ -106,6 +107,7 @@ int sim_promote_epoch(struct sim *s, unsigned ci, unsigned ni,
     np->epoch = epoch;
     np->tl[np->ntl++] = (struct tl_entry){epoch, np->applied + 1};
     np->received = np->applied;
+    np->acked = np->applied;
     np->demoted = np->fenced = np->stale = false;
     c->primary = (unsigned)ri;
     sim_reset_stream(s, c, np->applied);
@@ -169,4 +171,112 @@ bool sim_read_at(const struct sim *s, unsigned ci, unsigned ni, uint64_t pos,
         i--;
     *write_epoch = n->tl[i - 1].epoch;
     return true;
+}
+
+/* --- replication modes and client writes ---------------------------------- */
+
+static const char *const mode_names[] = {
+    [SIM_MODE_ASYNC] = "async",
+    [SIM_MODE_SEMI_SYNC] = "semi-sync",
+    [SIM_MODE_SYNC] = "sync",
+    [SIM_MODE_BLOCKED] = "blocked",
+};
+
+const char *sim_mode_name(enum sim_mode m)
+{
+    return m <= SIM_MODE_BLOCKED ? mode_names[m] : "unknown";
+}
+
+int sim_mode_parse(const char *name, enum sim_mode *m)
+{
+    for (int i = SIM_MODE_ASYNC; i <= SIM_MODE_SYNC; i++) {
+        if (name && strcmp(name, mode_names[i]) == 0) {
+            *m = (enum sim_mode)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* ack_candidate: the position the connected replicas acknowledge under
+ * s's mode, or -1 with none when fewer than min_sync are connected. */
+static int ack_candidate(const struct sim *s, const struct cluster *c,
+                         uint64_t *pos)
+{
+    uint64_t applied[64];
+    unsigned k = 0;
+    for (unsigned i = 0; i < s->opt.nodes && k < 64; i++)
+        if (i != c->primary && sim_node_connected(s, c, &c->nodes[i]))
+            applied[k++] = c->nodes[i].applied;
+    if (k < s->opt.min_sync)
+        return -1;
+    qsort(applied, k, sizeof(applied[0]), cmp_desc);
+    unsigned need = s->opt.mode == SIM_MODE_SYNC ? k : s->opt.min_sync;
+    *pos = applied[need - 1];
+    return 0;
+}
+
+void sim_repl_ack(const struct sim *s, struct cluster *c)
+{
+    struct node *p = &c->nodes[c->primary];
+    uint64_t pos = c->position;
+    c->eff_mode = s->opt.mode;
+    if (p->fenced || sim_node_down(p))
+        return;
+    if (s->opt.mode != SIM_MODE_ASYNC && ack_candidate(s, c, &pos) < 0) {
+        c->eff_mode = s->opt.fallback_block ? SIM_MODE_BLOCKED : SIM_MODE_ASYNC;
+        if (c->eff_mode == SIM_MODE_BLOCKED)
+            return;
+        pos = c->position;
+    }
+    if (pos > c->position)
+        pos = c->position;
+    if (pos > p->acked)
+        p->acked = pos;
+}
+
+int sim_write(struct sim *s, unsigned ci, unsigned ni, uint64_t count,
+              uint64_t *position)
+{
+    struct cluster *c = &s->clusters[ci];
+    struct node *n = &c->nodes[ni];
+    if (count < 1 || count > 1000000)
+        return -SIM_EINVAL;
+    if (c->primary != ni)
+        return -SIM_ENOTPRIMARY;
+    if (n->fenced)
+        return -SIM_ESTATE;
+    sim_repl_ack(s, c);
+    if (c->eff_mode == SIM_MODE_BLOCKED)
+        return -SIM_EUNAVAIL;
+    sim_append(s, c, count);
+    *position = c->position;
+    sim_repl_ack(s, c);
+    return 0;
+}
+
+bool sim_write_settled(const struct sim *s, unsigned ci, unsigned ni,
+                       uint64_t pos, bool *acked)
+{
+    const struct cluster *c = &s->clusters[ci];
+    const struct node *n = &c->nodes[ni];
+    *acked = n->acked >= pos;
+    return *acked || c->primary != ni || n->fenced ||
+           c->eff_mode == SIM_MODE_BLOCKED;
+}
+
+uint64_t sim_acked(const struct sim *s, unsigned ci, unsigned ni)
+{
+    return s->clusters[ci].nodes[ni].acked;
+}
+
+enum sim_mode sim_effective_mode(const struct sim *s, unsigned ci)
+{
+    return s->clusters[ci].eff_mode;
 }
