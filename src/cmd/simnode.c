@@ -44,6 +44,9 @@ static void usage(FILE *f)
           "  --merkle-depth D   Merkle tree depth, 1..6 (default 4)\n"
           "  --keys K           keys per cluster (default 65536)\n"
           "  --seed S           random seed (default 1)\n"
+          "  --mode M           async, semi-sync or sync (default async)\n"
+          "  --min-sync-replicas N  replicas a semi-sync write needs (1)\n"
+          "  --sync-fallback F  too few replicas: block or async (async)\n"
           "  --log-level L      debug, info, warn or error (default info)\n"
           "  --help, --version\n",
           f);
@@ -105,6 +108,16 @@ static int set_opt(struct args *a, const char *name, const char *v)
     } else if (strcmp(name, "log-level") == 0) {
         if (log_parse_level(v, &a->level) < 0)
             rc = bad_value(name, v, "expected debug, info, warn or error");
+    } else if (strcmp(name, "mode") == 0) {
+        if (sim_mode_parse(v, &a->o.mode) < 0)
+            rc = bad_value(name, v, "expected async, semi-sync or sync");
+    } else if (strcmp(name, "min-sync-replicas") == 0) {
+        rc = uint_opt(name, v, 1, 63, &u);
+        a->o.min_sync = (unsigned)u;
+    } else if (strcmp(name, "sync-fallback") == 0) {
+        a->o.fallback_block = strcmp(v, "block") == 0;
+        if (!a->o.fallback_block && strcmp(v, "async") != 0)
+            rc = bad_value(name, v, "expected block or async");
     } else if (strcmp(name, "host") == 0) {
         a->host = v;
     }
@@ -126,6 +139,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"merkle-depth", required_argument, NULL, 0},
         {"keys", required_argument, NULL, 0},
         {"seed", required_argument, NULL, 0},
+        {"mode", required_argument, NULL, 0},
+        {"min-sync-replicas", required_argument, NULL, 0},
+        {"sync-fallback", required_argument, NULL, 0},
         {"log-level", required_argument, NULL, 0},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},

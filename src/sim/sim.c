@@ -26,6 +26,9 @@ void sim_options_default(struct sim_options *o)
     o->merkle_depth = 4;
     o->keys = 65536;
     o->seed = 1;
+    o->mode = SIM_MODE_ASYNC;
+    o->min_sync = 1;
+    o->fallback_block = false;
     o->name = NULL;
 }
 
@@ -65,6 +68,9 @@ static int check_options(const struct sim_options *o, char *err, size_t errlen)
         bad = "merkle depth must be 1..6";
     else if (o->keys < 1)
         bad = "keys must be at least 1";
+    else if (o->mode > SIM_MODE_SYNC || o->min_sync < 1 ||
+             o->min_sync >= o->nodes + (o->mode == SIM_MODE_ASYNC))
+        bad = "min sync replicas must be 1..nodes-1";
     if (bad)
         snprintf(err, errlen, "%s", bad);
     return bad ? -1 : 0;
@@ -89,6 +95,7 @@ static void cluster_init(struct sim *s, struct cluster *c, unsigned ci)
         snprintf(n->name, sizeof(n->name), "node%u", ni + 1);
         n->store = merkle_new(s->opt.merkle_depth, s->opt.keys);
         n->sync_progress = 1;
+        sim_repl_init(n);
     }
 }
 
@@ -254,13 +261,18 @@ static void apply_to(struct sim *s, struct cluster *c, struct node *n,
 
 static bool node_down(const struct node *n)
 {
-    return n->faults[SIM_FAULT_DOWN].on;
+    return n->faults[SIM_FAULT_DOWN].on || n->faults[SIM_FAULT_CRASH].on;
+}
+
+bool sim_node_down(const struct node *n)
+{
+    return node_down(n);
 }
 
 static double ingest_rate(const struct sim *s, const struct cluster *c)
 {
     const struct node *p = &c->nodes[c->primary];
-    if (node_down(p))
+    if (node_down(p) || p->fenced)
         return 0;
     double rate = p->faults[SIM_FAULT_INGEST_BURST].on
                       ? p->faults[SIM_FAULT_INGEST_BURST].f.rate
@@ -280,12 +292,22 @@ static void step_primary(struct sim *s, struct cluster *c, double dt)
     c->position = p->applied;
 }
 
+void sim_append(struct sim *s, struct cluster *c, uint64_t count)
+{
+    struct node *p = &c->nodes[c->primary];
+    apply_to(s, c, p, c->position + count);
+    c->position = p->applied;
+}
+
 bool sim_node_connected(const struct sim *s, const struct cluster *c,
                         const struct node *n)
 {
     (void)s;
-    return !node_down(n) && !node_down(&c->nodes[c->primary]) &&
-           !n->faults[SIM_FAULT_DISCONNECT].on;
+    const struct node *p = &c->nodes[c->primary];
+    return !node_down(n) && !node_down(p) &&
+           !n->faults[SIM_FAULT_DISCONNECT].on &&
+           !n->faults[SIM_FAULT_REPL_PARTITION].on &&
+           !p->faults[SIM_FAULT_REPL_PARTITION].on && sim_repl_follows(c, n);
 }
 
 static double apply_rate(const struct sim *s, const struct node *n)
@@ -302,6 +324,7 @@ static void step_replica(struct sim *s, struct cluster *c, struct node *n,
 {
     bool stream_blocked = c->nodes[c->primary].nbreakers > 0;
     if (sim_node_connected(s, c, n) && !stream_blocked) {
+        sim_repl_adopt(c, n);
         uint64_t avail = position_at(s, c, s->now - s->opt.link_delay);
         if (avail > n->received) {
             c->nodes[c->primary].bytes_sent +=
@@ -363,6 +386,7 @@ void sim_step(struct sim *s)
             step_replica(s, c, &c->nodes[ni], dt);
             step_sync(s, c, &c->nodes[ni]);
         }
+        sim_repl_ack(s, c);
     }
 }
 
@@ -452,6 +476,8 @@ int sim_heartbeat(struct sim *s, unsigned ci, unsigned ni, double ts)
     struct cluster *c = &s->clusters[ci];
     if (c->primary != ni)
         return -SIM_ENOTPRIMARY;
+    if (c->nodes[ni].fenced)
+        return -SIM_ESTATE;
     if (!isfinite(ts) || ts <= 0)
         return -SIM_EINVAL;
     if (c->hb_len == HB_CAP) {
@@ -514,28 +540,18 @@ int sim_demote(struct sim *s, unsigned ci, unsigned ni, const char *replica)
 
 int sim_promote(struct sim *s, unsigned ci, unsigned ni, const char *replica)
 {
-    struct cluster *c = &s->clusters[ci];
-    (void)ni;
-    int ri = sim_find_node(s, ci, replica);
-    if (ri < 0)
-        return -SIM_ENONODE;
-    if ((unsigned)ri == c->primary)
-        return -SIM_ESTATE;
-    struct node *np = &c->nodes[ri];
-    if (node_down(np))
-        return -SIM_EUNAVAIL;
-    /* The new primary first catches up with every write any node applied
-     * (writes are a function of position), so failover loses nothing
-     * that a replica had and no node is left ahead of the new primary. */
-    uint64_t top = c->position;
-    apply_to(s, c, np, top);
-    np->received = top;
-    np->demoted = false;
-    c->nodes[c->primary].received = c->nodes[c->primary].applied;
-    c->primary = (unsigned)ri;
+    return sim_promote_epoch(s, ci, ni, replica, 0);
+}
+
+void sim_reset_stream(struct sim *s, struct cluster *c, uint64_t pos)
+{
+    c->hb_len = hb_first_after(c, pos);
+    c->hist_head = 0;
+    c->hist_len = 1;
+    c->hist[0] = (struct hist_sample){s->now, pos};
+    c->position = pos;
     c->rate_limit = 0;
     c->ingest_frac = 0;
-    return 0;
 }
 
 int sim_read(struct sim *s, unsigned ci, unsigned ni, uint64_t *position)

@@ -30,6 +30,15 @@
 struct merkle;
 struct sim;
 
+/* Replication modes: when a client write (sim_write) is acknowledged. */
+enum sim_mode {
+    SIM_MODE_ASYNC,     /* at once */
+    SIM_MODE_SEMI_SYNC, /* once min_sync replicas applied it */
+    SIM_MODE_SYNC,      /* once every connected replica (>= min_sync) did */
+    SIM_MODE_BLOCKED,   /* effective mode only: too few replicas, and
+                           sync_fallback_block: writes are refused */
+};
+
 struct sim_options {
     unsigned clusters;     /* default 1 */
     unsigned nodes;        /* per cluster, default 3 */
@@ -39,6 +48,10 @@ struct sim_options {
     unsigned merkle_depth; /* default 4 */
     uint32_t keys;         /* default 65536 */
     uint64_t seed;         /* default 1 */
+    enum sim_mode mode;    /* default async */
+    unsigned min_sync;     /* replicas a semi-sync/sync ack needs, default 1 */
+    bool fallback_block;   /* too few replicas: refuse writes (true) or
+                              fall back to async (false, default) */
     const char *name;      /* cluster names NAME, NAME2, ...; default c1,
                               c2, ...; borrowed for sim_new() only */
 };
@@ -103,6 +116,59 @@ int sim_promote(struct sim *s, unsigned ci, unsigned ni, const char *replica);
 /* sim_read: a simulated read; fails with SIM_EUNAVAIL on a demoted node. */
 int sim_read(struct sim *s, unsigned ci, unsigned ni, uint64_t *position);
 
+/* Epochs and fencing (simrepl.c). Every node starts at epoch 1. An
+ * epoch argument of 0 means "none given". Each returns 0 or a negated
+ * sim_error; -SIM_ESTATE (409) for an epoch lower than the highest the
+ * node has seen. */
+/* sim_promote_epoch: makes replica the primary at epoch (0: one above
+ * the highest epoch of the cluster's nodes). The new primary keeps
+ * exactly what it applied; writes past it are lost. The old primary
+ * steps down to a replica when the call reached it or gave no epoch;
+ * otherwise it keeps its old epoch and believes itself primary (role
+ * primary, no stream, no writes) until fenced or repointed. */
+int sim_promote_epoch(struct sim *s, unsigned ci, unsigned ni,
+                      const char *replica, uint64_t epoch);
+/* sim_fence: the node takes epoch and stops taking writes and
+ * replicating (role fenced) until repointed with sim_replicate_from. */
+int sim_fence(struct sim *s, unsigned ci, unsigned ni, uint64_t epoch);
+/* sim_replicate_from: the node (not the primary) takes epoch and follows
+ * primary_id, which must be the cluster's primary (-SIM_ESTATE if not).
+ * It streams only while that primary's epoch is at least its own. */
+int sim_replicate_from(struct sim *s, unsigned ci, unsigned ni,
+                       const char *primary_id, uint64_t epoch);
+/* sim_epoch: the highest epoch the node has seen. */
+uint64_t sim_epoch(const struct sim *s, unsigned ci, unsigned ni);
+/* sim_role: "primary", "replica", "demoted" or "fenced", as the node
+ * reports it. */
+const char *sim_role(const struct sim *s, unsigned ci, unsigned ni);
+/* sim_read_at: whether the node has the write at position pos, and if so
+ * the epoch that wrote it (*write_epoch). A write acknowledged at epoch E
+ * survived on the node iff it has it with write_epoch E. */
+bool sim_read_at(const struct sim *s, unsigned ci, unsigned ni, uint64_t pos,
+                 uint64_t *write_epoch);
+
+/* Client writes (simrepl.c). */
+/* sim_write: count (1..1e6) writes on the primary ni; *position is the
+ * last one's. -SIM_ENOTPRIMARY for any other node (an old primary that
+ * was not told of its successor included), -SIM_ESTATE when fenced,
+ * -SIM_EUNAVAIL when blocked (too few replicas, fallback block). */
+int sim_write(struct sim *s, unsigned ci, unsigned ni, uint64_t count,
+              uint64_t *position);
+/* sim_write_settled: whether a write at pos on node ni has its answer:
+ * acknowledged (*acked true), or never will be (the node is no longer
+ * the primary, or writes are blocked). */
+bool sim_write_settled(const struct sim *s, unsigned ci, unsigned ni,
+                       uint64_t pos, bool *acked);
+/* sim_acked: the highest position node ni acknowledged to a client. */
+uint64_t sim_acked(const struct sim *s, unsigned ci, unsigned ni);
+/* sim_mode_name: "async", "semi-sync", "sync" or "blocked";
+ * sim_mode_parse: the reverse for the first three, 0 or -1. */
+const char *sim_mode_name(enum sim_mode m);
+int sim_mode_parse(const char *name, enum sim_mode *m);
+/* sim_effective_mode: the cluster's mode now (a fallback shows as async,
+ * a block as blocked). */
+enum sim_mode sim_effective_mode(const struct sim *s, unsigned ci);
+
 struct sim_breaker {
     char agent_id[64];
     double tripped_at; /* wall clock seconds */
@@ -125,6 +191,8 @@ enum sim_endpoint {
     SIM_EP_BREAKER_RESET,
     SIM_EP_DEMOTE,
     SIM_EP_PROMOTE,
+    SIM_EP_FENCE,
+    SIM_EP_REPLICATE_FROM,
     SIM_EP_COUNT
 };
 /* sim_count_admin: counts one admin call to the node. */
@@ -148,6 +216,9 @@ enum sim_fault_kind {
     SIM_FAULT_SLOW_BODY,
     SIM_FAULT_DOWN,
     SIM_FAULT_LIE,
+    SIM_FAULT_CRASH,          /* gone: no HTTP, no replication, data kept */
+    SIM_FAULT_API_DOWN,       /* HTTP off, replication goes on */
+    SIM_FAULT_REPL_PARTITION, /* replication links cut, HTTP answers */
     SIM_FAULT_KINDS
 };
 

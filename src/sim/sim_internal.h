@@ -13,6 +13,7 @@
 #define SYNC_BASE            0.5 /* seconds a forced sync takes at least */
 #define SYNC_BUCKETS_PER_SEC 2000.0
 #define FRAC_EPS             1e-6 /* absorbs rounding in summed rate * dt */
+#define TL_CAP               64   /* epoch changes a node's history holds */
 
 struct hist_sample {
     double t;
@@ -22,6 +23,13 @@ struct hist_sample {
 struct heartbeat {
     uint64_t pos;
     double ts;
+};
+
+/* A node's timeline: the write at position p was written at the epoch of
+ * the last entry whose first position is <= p. */
+struct tl_entry {
+    uint64_t epoch;
+    uint64_t first;
 };
 
 struct fault_slot {
@@ -38,6 +46,12 @@ struct node {
     double apply_frac; /* fractional writes owed to the apply rate */
     double hb_ts;      /* timestamp of the last heartbeat applied */
     bool demoted;
+    uint64_t epoch; /* the highest epoch the node has seen */
+    uint64_t acked; /* highest position acknowledged to a client */
+    bool fenced;    /* fenced: no writes, no stream */
+    bool stale;     /* an old primary not told of its successor */
+    struct tl_entry tl[TL_CAP];
+    size_t ntl;
     struct fault_slot faults[SIM_FAULT_KINDS];
     struct sim_breaker breakers[MAX_BREAKERS];
     size_t nbreakers;
@@ -61,6 +75,7 @@ struct cluster {
     double rate_limit;        /* 0 = none */
     double ingest_frac;       /* fractional writes owed to the ingest rate */
     uint64_t position;        /* the primary's position */
+    enum sim_mode eff_mode;   /* the mode now (fallback or block shown) */
     struct hist_sample *hist; /* ring of HIST_CAP */
     size_t hist_head, hist_len;
     struct heartbeat *hb; /* ring of HB_CAP, ascending positions */
@@ -85,5 +100,24 @@ bool sim_node_connected(const struct sim *s, const struct cluster *c,
 /* sim_replica_lag: the primary's view of n's lag in seconds (sim.c). */
 double sim_replica_lag(const struct sim *s, const struct cluster *c,
                        const struct node *n);
+
+/* sim_node_down: whether the node is down or crashed (sim.c). */
+bool sim_node_down(const struct node *n);
+/* sim_reset_stream: makes pos the primary's position: restarts the
+ * position history and drops heartbeats past pos (sim.c). */
+void sim_reset_stream(struct sim *s, struct cluster *c, uint64_t pos);
+/* simrepl.c */
+void sim_repl_init(struct node *n);
+/* sim_repl_follows: whether n would take the primary's stream (epochs,
+ * fencing), faults aside. */
+bool sim_repl_follows(const struct cluster *c, const struct node *n);
+/* sim_repl_adopt: before n streams from the primary, rewinds n to where
+ * their timelines fork and takes the primary's timeline and epoch. */
+void sim_repl_adopt(struct cluster *c, struct node *n);
+/* sim_repl_ack: advances the primary's acknowledged position and the
+ * effective mode after the cluster moved. */
+void sim_repl_ack(const struct sim *s, struct cluster *c);
+/* sim_append: count writes on the primary (sim.c). */
+void sim_append(struct sim *s, struct cluster *c, uint64_t count);
 
 #endif

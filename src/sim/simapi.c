@@ -4,7 +4,7 @@
  * body into locals through one table-driven extractor (get_fields), so
  * no cJSON tree outlives the function that parsed it, call into the sim
  * and build their answer with cJSON. */
-#include "sim/simapi.h"
+#include "sim/simapi_internal.h"
 
 #include "lib/log.h"
 #include "lib/merkle.h"
@@ -23,18 +23,12 @@
 #define MAX_BATCH   4096 /* hashes or parents in one merkle call */
 #define NO_ENDPOINT -1
 
-struct call {
-    struct sim *s;
-    unsigned ci, ni;
-    const struct simapi_request *rq;
-    struct simapi_reply *out;
-};
-
 void simapi_reply_init(struct simapi_reply *r)
 {
     r->status = 200;
     r->content_type = CT_JSON;
     r->allow = NULL;
+    r->wait_position = 0;
     buf_init(&r->body, 0);
 }
 
@@ -43,8 +37,8 @@ void simapi_reply_free(struct simapi_reply *r)
     buf_free(&r->body);
 }
 
-/* emit: prints j (which the caller made) as r's body and frees it. */
-static void emit(struct simapi_reply *r, unsigned status, cJSON *j)
+/* simapi_emit: prints j (which the caller made) as r's body and frees it. */
+void simapi_emit(struct simapi_reply *r, unsigned status, cJSON *j)
 {
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
@@ -63,17 +57,17 @@ void simapi_error(struct simapi_reply *r, unsigned status, const char *msg)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "error", msg);
-    emit(r, status, j);
+    simapi_emit(r, status, j);
 }
 
 static void reply_ok(struct simapi_reply *r, unsigned status)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddTrueToObject(j, "ok");
-    emit(r, status, j);
+    simapi_emit(r, status, j);
 }
 
-static unsigned sim_status(int rc)
+unsigned simapi_status(int rc)
 {
     switch (rc < 0 ? -rc : rc) {
     case SIM_EINVAL:
@@ -90,11 +84,11 @@ static unsigned sim_status(int rc)
     }
 }
 
-/* reply_rc: the answer to a sim call that returned rc. */
-static void reply_rc(struct simapi_reply *r, int rc, unsigned ok_status)
+/* simapi_reply_rc: the answer to a sim call that returned rc. */
+void simapi_reply_rc(struct simapi_reply *r, int rc, unsigned ok_status)
 {
     if (rc < 0)
-        simapi_error(r, sim_status(rc), sim_strerror(rc));
+        simapi_error(r, simapi_status(rc), sim_strerror(rc));
     else
         reply_ok(r, ok_status);
 }
@@ -117,17 +111,6 @@ void simapi_garbage(struct simapi_reply *r, uint64_t *rng)
 }
 
 /* --- JSON bodies ------------------------------------------------------- */
-
-enum ftype { F_NUM, F_STR, F_BOOL, F_DUR };
-
-/* A field to copy out of a JSON object body. */
-struct field {
-    const char *name;
-    enum ftype type;
-    bool required;
-    void *dst;   /* double * (F_NUM, F_DUR), char * (F_STR), bool * */
-    size_t size; /* F_STR: capacity of dst */
-};
 
 static int field_error(char *err, size_t errlen, const char *name,
                        const char *what)
@@ -200,8 +183,8 @@ static int get_fields(const struct simapi_request *rq, const struct field *f,
     return rc;
 }
 
-/* fields_or_400: get_fields(), answering 400 on failure. */
-static int fields_or_400(struct call *c, const struct field *f, size_t n)
+/* simapi_fields: get_fields(), answering 400 on failure. */
+int simapi_fields(struct call *c, const struct field *f, size_t n)
 {
     char err[160];
     if (get_fields(c->rq, f, n, err, sizeof(err)) == 0)
@@ -224,9 +207,9 @@ static void h_heartbeat(struct call *c)
 {
     double ts = 0;
     const struct field f[] = {{"ts", F_NUM, true, &ts, 0}};
-    if (fields_or_400(c, f, ARRAY_LEN(f)) < 0)
+    if (simapi_fields(c, f, ARRAY_LEN(f)) < 0)
         return;
-    reply_rc(c->out, sim_heartbeat(c->s, c->ci, c->ni, ts), 200);
+    simapi_reply_rc(c->out, sim_heartbeat(c->s, c->ci, c->ni, ts), 200);
 }
 
 static void h_rate_limit(struct call *c)
@@ -234,7 +217,7 @@ static void h_rate_limit(struct call *c)
     double limit = 0;
     const struct field f[] = {
         {"max_assertions_per_sec", F_NUM, true, &limit, 0}};
-    if (fields_or_400(c, f, ARRAY_LEN(f)) < 0)
+    if (simapi_fields(c, f, ARRAY_LEN(f)) < 0)
         return;
     if (limit < 0) {
         simapi_error(c->out, 400, "max_assertions_per_sec must be >= 0");
@@ -244,7 +227,7 @@ static void h_rate_limit(struct call *c)
     if (rc == 0)
         log_msg(LOG_INFO, "msg=\"rate limit set\" cluster=%s limit=%g",
                 sim_cluster_name(c->s, c->ci), limit);
-    reply_rc(c->out, rc, 200);
+    simapi_reply_rc(c->out, rc, 200);
 }
 
 /* replica_call: the calls whose body is {"replica_id": ...}. */
@@ -258,7 +241,7 @@ static void replica_call(struct call *c, const char *what,
     const struct field f[] = {
         {"replica_id", F_STR, true, replica, sizeof(replica)},
         {"force", F_BOOL, false, &force, 0}};
-    if (fields_or_400(c, f, ARRAY_LEN(f)) < 0)
+    if (simapi_fields(c, f, ARRAY_LEN(f)) < 0)
         return;
     int rc = fn(c->s, c->ci, c->ni, replica);
     if (rc == 0) {
@@ -267,7 +250,7 @@ static void replica_call(struct call *c, const char *what,
                 sim_cluster_name(c->s, c->ci),
                 log_quote(q, sizeof(q), replica));
     }
-    reply_rc(c->out, rc, ok_status);
+    simapi_reply_rc(c->out, rc, ok_status);
 }
 
 static void h_sync(struct call *c)
@@ -278,11 +261,6 @@ static void h_sync(struct call *c)
 static void h_demote(struct call *c)
 {
     replica_call(c, "replica demoted", sim_demote, 200);
-}
-
-static void h_promote(struct call *c)
-{
-    replica_call(c, "replica promoted", sim_promote, 200);
 }
 
 static void h_breakers(struct call *c)
@@ -298,14 +276,14 @@ static void h_breakers(struct call *c)
         cJSON_AddItemToArray(arr, o);
     }
     free(b);
-    emit(c->out, 200, arr);
+    simapi_emit(c->out, 200, arr);
 }
 
 static void h_breaker_reset(struct call *c)
 {
     char agent[64] = "";
     const struct field f[] = {{"agent_id", F_STR, true, agent, sizeof(agent)}};
-    if (fields_or_400(c, f, ARRAY_LEN(f)) < 0)
+    if (simapi_fields(c, f, ARRAY_LEN(f)) < 0)
         return;
     int rc = sim_breaker_reset(c->s, c->ci, c->ni, agent);
     if (rc < 0) {
@@ -315,20 +293,35 @@ static void h_breaker_reset(struct call *c)
     reply_ok(c->out, 200);
 }
 
+static int query_u64(struct call *c, const char *name, uint64_t min,
+                     uint64_t max, uint64_t def, uint64_t *out);
+
+/* h_read: GET /v1/read[?position=P]. */
 static void h_read(struct call *c)
 {
     uint64_t pos = 0;
     int rc = sim_read(c->s, c->ci, c->ni, &pos);
     if (rc < 0) {
-        simapi_error(c->out, sim_status(rc),
+        simapi_error(c->out, simapi_status(rc),
                      rc == -SIM_EUNAVAIL ? "node is demoted: no reads"
                                          : sim_strerror(rc));
         return;
     }
+    uint64_t at = 0, we = 0;
+    if (query_u64(c, "position", 1, UINT64_MAX, 0, &at) < 0)
+        return;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "node", sim_node_name(c->s, c->ci, c->ni));
     cJSON_AddNumberToObject(j, "position", (double)pos);
-    emit(c->out, 200, j);
+    cJSON_AddNumberToObject(j, "epoch", (double)sim_epoch(c->s, c->ci, c->ni));
+    if (at) {
+        bool has = sim_read_at(c->s, c->ci, c->ni, at, &we);
+        cJSON_AddNumberToObject(j, "read_position", (double)at);
+        cJSON_AddBoolToObject(j, "has", has);
+        if (has)
+            cJSON_AddNumberToObject(j, "write_epoch", (double)we);
+    }
+    simapi_emit(c->out, 200, j);
 }
 
 /* --- Merkle ------------------------------------------------------------ */
@@ -341,7 +334,7 @@ static void add_hex(cJSON *arr, uint64_t h)
 }
 
 /* merkle_head: {"fanout":16,"depth":D,"level":L}, for the caller to
- * complete, emit and so free. */
+ * complete, simapi_emit and so free. */
 static cJSON *merkle_head(unsigned depth, uint64_t level)
 {
     cJSON *j = cJSON_CreateObject();
@@ -392,7 +385,7 @@ static void h_merkle(struct call *c)
     cJSON *arr = cJSON_AddArrayToObject(j, "hashes");
     for (uint64_t i = 0; i < count; i++)
         add_hex(arr, merkle_hash(t, (unsigned)level, offset + i));
-    emit(c->out, 200, j);
+    simapi_emit(c->out, 200, j);
 }
 
 /* whole: whether v is a JSON number that is a whole number in [0, max). */
@@ -477,7 +470,7 @@ static void h_merkle_children(struct call *c)
         cJSON_AddItemToArray(all, kids);
     }
     free(parents);
-    emit(c->out, 200, j);
+    simapi_emit(c->out, 200, j);
 }
 
 /* --- the control plane: /v1/sim/fault ---------------------------------- */
@@ -586,6 +579,7 @@ struct route {
 static const struct route routes[] = {
     {"/metrics", "GET", NO_ENDPOINT, h_metrics, "GET, HEAD"},
     {"/v1/read", "GET", NO_ENDPOINT, h_read, "GET, HEAD"},
+    {"/v1/write", "POST", NO_ENDPOINT, simapi_h_write, "POST"},
     {ADMIN "heartbeat", "POST", SIM_EP_HEARTBEAT, h_heartbeat, "POST"},
     {ADMIN "merkle", "GET", SIM_EP_MERKLE, h_merkle, "GET, HEAD"},
     {ADMIN "merkle/children", "POST", SIM_EP_MERKLE, h_merkle_children, "POST"},
@@ -596,7 +590,10 @@ static const struct route routes[] = {
     {ADMIN "circuit-breaker/reset", "POST", SIM_EP_BREAKER_RESET,
      h_breaker_reset, "POST"},
     {ADMIN "cluster/demote", "POST", SIM_EP_DEMOTE, h_demote, "POST"},
-    {ADMIN "cluster/promote", "POST", SIM_EP_PROMOTE, h_promote, "POST"},
+    {ADMIN "cluster/promote", "POST", SIM_EP_PROMOTE, simapi_h_promote, "POST"},
+    {ADMIN "cluster/fence", "POST", SIM_EP_FENCE, simapi_h_fence, "POST"},
+    {ADMIN "cluster/replicate-from", "POST", SIM_EP_REPLICATE_FROM,
+     simapi_h_replicate_from, "POST"},
     {"/v1/sim/fault", "GET", NO_ENDPOINT, h_fault_list,
      "GET, HEAD, POST, DELETE"},
     {"/v1/sim/fault", "POST", NO_ENDPOINT, h_fault_add,

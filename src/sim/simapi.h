@@ -44,7 +44,22 @@ struct simapi_reply {
     const char *content_type;
     const char *allow; /* the Allow header of a 405, else NULL */
     struct buf body;
+    /* POST /v1/write waiting for its acknowledgement: the position to
+     * wait for (0: answer now). The caller holds the answer until
+     * sim_write_settled() or SIMAPI_WRITE_TIMEOUT, then asks
+     * simapi_write_answer() for it. */
+    uint64_t wait_position;
 };
+
+/* Seconds a client write waits for its acknowledgement before 503. */
+#define SIMAPI_WRITE_TIMEOUT 5.0
+
+/* simapi_write_answer: the answer to a write at pos on node ni, once
+ * settled or timed out: 200 {"position": P} if acknowledged, else 503
+ * {"error": ..., "reason": "timeout"|"blocked"|"not_primary",
+ *  "position": P}. */
+void simapi_write_answer(struct sim *s, unsigned ci, unsigned ni, uint64_t pos,
+                         struct simapi_reply *out);
 
 /* simapi_reply_init: an empty 200 reply; release with
  * simapi_reply_free(). */

@@ -21,6 +21,9 @@ static const char *const fault_names[SIM_FAULT_KINDS] = {
     [SIM_FAULT_SLOW_BODY] = "slow_body",
     [SIM_FAULT_DOWN] = "down",
     [SIM_FAULT_LIE] = "lie",
+    [SIM_FAULT_CRASH] = "crash",
+    [SIM_FAULT_API_DOWN] = "api_down",
+    [SIM_FAULT_REPL_PARTITION] = "repl_partition",
 };
 
 const char *sim_fault_name(enum sim_fault_kind kind)

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "sim/sim.h"
 #include "sim/simapi.h"
+#include "sim/simnet.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -53,13 +54,15 @@ enum node_state { NODE_UP, NODE_QUIESCED, NODE_DOWN };
 struct susp {
     struct susp *prev, *next;
     bool linked;
-    bool hang;  /* else a slow body */
-    double due; /* slow body: when the next byte may go */
+    bool hang;         /* else a slow body or a write */
+    double due;        /* slow body: when the next byte may go; write:
+                          when it times out */
+    uint64_t wait_pos; /* a write waiting for its acknowledgement */
     struct node *n;
     struct MHD_Connection *conn;
 };
 
-enum req_state { REQ_NEW, REQ_HUNG, REQ_RESUMED };
+enum req_state { REQ_NEW, REQ_HUNG, REQ_ACKWAIT, REQ_RESUMED };
 
 /* Per request (MHD's con_cls), freed when MHD completes the request. */
 struct req {
@@ -177,6 +180,10 @@ static bool must_resume(const struct susp *p, double now)
         return true;
     if (p->hang)
         return !fault_on(p->n, SIM_FAULT_HANG);
+    bool acked;
+    if (p->wait_pos &&
+        sim_write_settled(p->n->h->s, p->n->ci, p->n->ni, p->wait_pos, &acked))
+        return true;
     return p->due <= now;
 }
 
@@ -313,6 +320,15 @@ static enum MHD_Result answer(struct node *n, struct req *r, const char *url,
                                     .too_large = r->too_large};
         simapi_handle(n->h->s, n->ci, n->ni, &rq, &rep);
     }
+    if (rep.wait_position) { /* a write: answered once acknowledged */
+        r->state = REQ_ACKWAIT;
+        r->sp.hang = false;
+        r->sp.wait_pos = rep.wait_position;
+        r->sp.due = now_mono() + SIMAPI_WRITE_TIMEOUT;
+        suspend(&r->sp);
+        simapi_reply_free(&rep);
+        return MHD_YES;
+    }
     bool slow = faultable && fault_on(n, SIM_FAULT_SLOW_BODY);
     enum MHD_Result rc = send_reply(n, r->sp.conn, &rep, slow);
     simapi_reply_free(&rep);
@@ -382,6 +398,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         r->state = REQ_RESUMED;
         return send_error(n, conn, 503, "injected fault ended: hang");
     }
+    if (r->state == REQ_ACKWAIT) {
+        struct simapi_reply rep;
+        simapi_reply_init(&rep);
+        simapi_write_answer(n->h->s, n->ci, n->ni, r->sp.wait_pos, &rep);
+        r->state = REQ_RESUMED;
+        enum MHD_Result rc = send_reply(n, conn, &rep, false);
+        simapi_reply_free(&rep);
+        return rc;
+    }
     if (r->state == REQ_RESUMED)
         return MHD_YES; /* answered already */
     return answer(n, r, url, method);
@@ -417,21 +442,6 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- listening sockets and daemons ------------------------------------- */
 
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-    if (ss->ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-    else
-        ((struct sockaddr_in *)ss)->sin_port = htons(port);
-}
-
-static uint16_t get_port(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-}
-
 /* listen_on: a non-blocking listening socket on the node's port (an
  * ephemeral one, then kept, when it is 0); -1 with a message in err. */
 static int listen_on(struct simhttp *h, struct node *n, char *err,
@@ -440,7 +450,7 @@ static int listen_on(struct simhttp *h, struct node *n, char *err,
     struct sockaddr_storage ss = h->addr;
     socklen_t len = h->addrlen;
     int one = 1;
-    set_port(&ss, n->port);
+    simnet_set_port(&ss, n->port);
     int fd =
         socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 ||
@@ -453,7 +463,7 @@ static int listen_on(struct simhttp *h, struct node *n, char *err,
             close(fd);
         return -1;
     }
-    n->port = get_port(&ss);
+    n->port = simnet_get_port(&ss);
     return fd;
 }
 
@@ -565,7 +575,8 @@ static void node_restart(struct simhttp *h, struct node *n)
 /* reconcile: makes the node's network presence match its down fault. */
 static void reconcile(struct simhttp *h, struct node *n, double now)
 {
-    bool down = fault_on(n, SIM_FAULT_DOWN);
+    bool down = fault_on(n, SIM_FAULT_DOWN) || fault_on(n, SIM_FAULT_CRASH) ||
+                fault_on(n, SIM_FAULT_API_DOWN);
     if (down && n->state == NODE_UP)
         node_quiesce(h, n, now);
     else if (!down && n->state != NODE_UP)
@@ -669,30 +680,6 @@ void simhttp_stop(struct simhttp *h)
 
 /* --- lifecycle --------------------------------------------------------- */
 
-static int resolve(struct simhttp *h, const char *host, char *err,
-                   size_t errlen)
-{
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int rc = getaddrinfo(host, "0", &hints, &res);
-    if (rc != 0 || !res || res->ai_addrlen > sizeof(h->addr)) {
-        snprintf(err, errlen, "cannot resolve host %s: %s", host,
-                 rc ? gai_strerror(rc) : "no address");
-        if (res)
-            freeaddrinfo(res);
-        return -1;
-    }
-    memcpy(&h->addr, res->ai_addr, res->ai_addrlen);
-    h->addrlen = (socklen_t)res->ai_addrlen;
-    freeaddrinfo(res);
-    bool v6 = strchr(host, ':') != NULL;
-    snprintf(h->url_host, sizeof(h->url_host), v6 ? "[%s]" : "%s", host);
-    return 0;
-}
-
 /* setup: the loop's fds and the nodes' table. */
 static int setup(struct simhttp *h, unsigned port, char *err, size_t errlen)
 {
@@ -733,7 +720,9 @@ struct simhttp *simhttp_new(struct sim *s, const char *host, unsigned port,
     h->s = s;
     h->ep = h->wake_fd = -1;
     h->rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
-    if (resolve(h, host, err, errlen) < 0 || setup(h, port, err, errlen) < 0)
+    if (simnet_resolve(host, &h->addr, &h->addrlen, h->url_host,
+                       sizeof(h->url_host), err, errlen) < 0 ||
+        setup(h, port, err, errlen) < 0)
         goto fail;
     for (size_t i = 0; i < h->nnodes; i++)
         if (node_start(h, &h->nodes[i], err, errlen) < 0)

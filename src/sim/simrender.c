@@ -15,6 +15,8 @@ static const char *const endpoint_names[SIM_EP_COUNT] = {
     [SIM_EP_BREAKER_RESET] = "circuit-breaker-reset",
     [SIM_EP_DEMOTE] = "demote",
     [SIM_EP_PROMOTE] = "promote",
+    [SIM_EP_FENCE] = "fence",
+    [SIM_EP_REPLICATE_FROM] = "replicate-from",
 };
 
 static void head(struct buf *out, const char *name, const char *type,
@@ -23,17 +25,25 @@ static void head(struct buf *out, const char *name, const char *type,
     buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void render_role(const struct cluster *c, unsigned ni, struct buf *out)
+static void render_role(const struct sim *s, unsigned ci, unsigned ni,
+                        struct buf *out)
 {
-    const struct node *n = &c->nodes[ni];
-    bool primary = c->primary == ni;
+    static const char *const roles[] = {"primary", "replica", "demoted",
+                                        "fenced"};
+    const char *role = sim_role(s, ci, ni);
     head(out, "stemedb_node_role", "gauge",
          "The node's role: 1 for the current one, 0 for the others.");
-    buf_printf(out, "stemedb_node_role{role=\"primary\"} %d\n", primary);
-    buf_printf(out, "stemedb_node_role{role=\"replica\"} %d\n",
-               !primary && !n->demoted);
-    buf_printf(out, "stemedb_node_role{role=\"demoted\"} %d\n",
-               !primary && n->demoted);
+    for (size_t i = 0; i < ARRAY_LEN(roles); i++)
+        buf_printf(out, "stemedb_node_role{role=\"%s\"} %d\n", roles[i],
+                   strcmp(role, roles[i]) == 0);
+    head(out, "stemedb_acked_position", "gauge",
+         "The highest position this node acknowledged to a client.");
+    buf_printf(out, "stemedb_acked_position %" PRIu64 "\n",
+               s->clusters[ci].nodes[ni].acked);
+    head(out, "stemedb_epoch", "gauge",
+         "The highest epoch (term) this node has seen.");
+    buf_printf(out, "stemedb_epoch %" PRIu64 "\n",
+               s->clusters[ci].nodes[ni].epoch);
 }
 
 static void render_primary(const struct sim *s, const struct cluster *c,
@@ -52,6 +62,12 @@ static void render_primary(const struct sim *s, const struct cluster *c,
          "Ingest limit in assertions per second, 0 for none.");
     buf_printf(out, "stemedb_rate_limit_assertions_per_second %.17g\n",
                c->rate_limit);
+    head(out, "stemedb_sync_mode", "gauge",
+         "The replication mode now: 1 for the current one (a fallback to "
+         "async shows as async, refused writes as blocked).");
+    for (int m = SIM_MODE_ASYNC; m <= SIM_MODE_BLOCKED; m++)
+        buf_printf(out, "stemedb_sync_mode{mode=\"%s\"} %d\n",
+                   sim_mode_name((enum sim_mode)m), (int)c->eff_mode == m);
 }
 
 static void render_sync(const struct node *n, struct buf *out)
@@ -104,7 +120,7 @@ void sim_render_metrics(const struct sim *s, unsigned ci, unsigned ni,
          "Timestamp carried by the last heartbeat this node applied.");
     buf_printf(out, "stemedb_heartbeat_timestamp_seconds %.6f\n",
                hb_lie ? clock_wall(&s->clock) + 3600 : n->hb_ts);
-    render_role(c, ni, out);
+    render_role(s, ci, ni, out);
     if (c->primary == ni) {
         render_primary(s, c, out);
     } else {

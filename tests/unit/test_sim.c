@@ -286,6 +286,92 @@ START_TEST(burst_breaker_down_promote_demote)
 }
 END_TEST
 
+static struct sim *make_mode(enum sim_mode mode, unsigned min_sync, bool block)
+{
+    struct sim_options o;
+    sim_options_default(&o);
+    o.ingest_rate = 0;
+    o.link_delay = 0;
+    o.merkle_depth = 3;
+    o.keys = 4096;
+    o.mode = mode;
+    o.min_sync = min_sync;
+    o.fallback_block = block;
+    mc = (struct manual_clock){1000.0, 1.7e9};
+    clk = clock_manual(&mc);
+    char err[128];
+    struct sim *s = sim_new(&o, &clk, err, sizeof(err));
+    ck_assert_msg(s != NULL, "%s", err);
+    return s;
+}
+
+START_TEST(semi_sync_acks_at_the_nth_replica)
+{
+    struct sim *s = make_mode(SIM_MODE_SEMI_SYNC, 2, false);
+    uint64_t pos = 0;
+    bool acked;
+    add_fault(s, 2, SIM_FAULT_SLOW_APPLY, 0); /* node3: 500 a second */
+    ck_assert_int_eq(sim_write(s, 0, 0, 1000, &pos), 0);
+    ck_assert_uint_eq(pos, 1000);
+    ck_assert(!sim_write_settled(s, 0, 0, pos, &acked));
+    ck_assert_int_eq(sim_write(s, 0, 1, 1, &pos), -SIM_ENOTPRIMARY);
+    run(s, 1, 0.01);
+    /* node2 has it all, node3 about half: the ack is node3's */
+    ck_assert_uint_eq(sim_position(s, 0, 1), 1000);
+    ck_assert_uint_eq(sim_acked(s, 0, 0), sim_position(s, 0, 2));
+    ck_assert_uint_lt(sim_acked(s, 0, 0), 1000);
+    run(s, 1.2, 0.01);
+    ck_assert(sim_write_settled(s, 0, 0, 1000, &acked) && acked);
+    /* too few replicas: falls back to async, visibly */
+    add_fault(s, 2, SIM_FAULT_DISCONNECT, 0);
+    run(s, 0.1, 0.01);
+    ck_assert_int_eq(sim_effective_mode(s, 0), SIM_MODE_ASYNC);
+    ck_assert_int_eq(sim_write(s, 0, 0, 10, &pos), 0);
+    ck_assert(sim_write_settled(s, 0, 0, pos, &acked) && acked);
+    sim_free(s);
+    /* or blocks */
+    s = make_mode(SIM_MODE_SYNC, 2, true);
+    add_fault(s, 1, SIM_FAULT_DISCONNECT, 0);
+    run(s, 0.1, 0.01);
+    ck_assert_int_eq(sim_effective_mode(s, 0), SIM_MODE_BLOCKED);
+    ck_assert_int_eq(sim_write(s, 0, 0, 1, &pos), -SIM_EUNAVAIL);
+    sim_free(s);
+}
+END_TEST
+
+START_TEST(promotion_keeps_only_what_the_replica_applied)
+{
+    struct sim *s = make_mode(SIM_MODE_ASYNC, 1, false);
+    uint64_t pos = 0, we = 0;
+    ck_assert_int_eq(sim_write(s, 0, 0, 100, &pos), 0);
+    run(s, 0.1, 0.01);
+    add_fault(s, 1, SIM_FAULT_STALL, 0);
+    ck_assert_int_eq(sim_write(s, 0, 0, 50, &pos), 0);
+    run(s, 0.1, 0.01);
+    ck_assert_uint_eq(sim_position(s, 0, 1), 100);
+    ck_assert_uint_eq(sim_position(s, 0, 2), 150);
+    /* a stale epoch is refused; no epoch means one above the highest */
+    ck_assert_int_eq(sim_fence(s, 0, 2, 1), 0);
+    ck_assert_int_eq(sim_replicate_from(s, 0, 2, "node1", 1), 0);
+    ck_assert_int_eq(sim_promote(s, 0, 1, "node2"), 0);
+    ck_assert_uint_eq(sim_epoch(s, 0, 1), 2);
+    ck_assert_int_eq(sim_promote_epoch(s, 0, 1, "node3", 1), -SIM_ESTATE);
+    ck_assert_str_eq(sim_role(s, 0, 0), "replica"); /* told: steps down */
+    sim_fault_clear(s, 0);
+    ck_assert_int_eq(sim_write(s, 0, 1, 60, &pos), 0);
+    ck_assert_uint_eq(pos, 160);
+    run(s, 0.2, 0.01);
+    for (unsigned ni = 0; ni < 3; ni++) {
+        ck_assert(sim_read_at(s, 0, ni, 100, &we) && we == 1);
+        ck_assert(sim_read_at(s, 0, ni, 101, &we) && we == 2);
+        ck_assert_uint_eq(sim_position(s, 0, ni), 160);
+        ck_assert_uint_eq(sim_epoch(s, 0, ni), 2);
+    }
+    ck_assert(!sim_read_at(s, 0, 0, 161, &we));
+    sim_free(s);
+}
+END_TEST
+
 START_TEST(bad_fault_arguments)
 {
     struct sim *s = make(1000, 5000, 0.0);
@@ -320,6 +406,8 @@ int main(void)
     tcase_add_test(tc, diverge_until_forced_sync);
     tcase_add_test(tc, burst_breaker_down_promote_demote);
     tcase_add_test(tc, bad_fault_arguments);
+    tcase_add_test(tc, semi_sync_acks_at_the_nth_replica);
+    tcase_add_test(tc, promotion_keeps_only_what_the_replica_applied);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
