@@ -23,6 +23,8 @@ static const char *const role_names[] = {
     [NODE_ROLE_REPLICA] = "replica",
 };
 static const char *const profile_names[] = {[PROFILE_STEMEDB] = "stemedb"};
+static const char *const repl_mode_names[] = {
+    [REPL_ASYNC] = "async", [REPL_SEMI_SYNC] = "semi-sync", [REPL_SYNC] = "sync"};
 static const uint64_t default_steps[] = {100, 500, 1000, 2000};
 
 /* --- enums ------------------------------------------------------------ */
@@ -344,6 +346,11 @@ static void cluster_defaults(struct config_cluster *cl)
     cl->thresholds.read_max_lag = 0.1;
     cl->throttle.floor = 100;
     cl->throttle.restore_interval = 300;
+    cl->replication.mode = REPL_ASYNC;
+    cl->replication.min_sync_replicas = 1;
+    cl->failover.detect_after = 3;
+    cl->failover.quorum = QUORUM_MAJORITY;
+    cl->failover.block_period = 3600;
 }
 
 static void check_cluster_name(struct yr_ctx *c, const struct config *cfg,
@@ -650,4 +657,23 @@ const char *config_role_name(enum node_role r)
 const char *config_profile_name(enum cluster_profile p)
 {
     return enum_name(profile_names, ARRAY_LEN(profile_names), (int)p);
+}
+
+const char *config_repl_mode_name(enum repl_mode m)
+{
+    return enum_name(repl_mode_names, ARRAY_LEN(repl_mode_names), (int)m);
+}
+
+unsigned config_failover_quorum(const struct config_cluster *c)
+{
+    unsigned replicas = (unsigned)c->n_nodes - 1;
+    switch (c->failover.quorum) {
+    case QUORUM_ALL:
+        return replicas;
+    case QUORUM_COUNT:
+        return c->failover.quorum_count;
+    case QUORUM_MAJORITY:
+    default:
+        return replicas / 2 + 1;
+    }
 }

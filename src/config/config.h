@@ -38,9 +38,19 @@
  *     throttle.restore_steps    [100, 500, 1000, 2000], strictly
  *                       increasing, the first not below floor
  *     throttle.restore_interval 5m
+ *     replication.mode  async        (async | semi-sync | sync): what the
+ *                       cluster runs, as its nodes were started
+ *     replication.min_sync_replicas 1 (1 .. replicas; semi-sync only)
+ *     failover.enabled  false        (automatic failover; switchover and
+ *                       the promote action work either way)
+ *     failover.detect_after 3s       (100ms-1h, at least 2 poll intervals)
+ *     failover.quorum   majority     (majority | all | a number 1 ..
+ *                       replicas)
+ *     failover.max_data_loss 0       (positions, 0 .. 10^15)
+ *     failover.block_period 1h       (0s-168h; 0: no anti-flap block)
  *     nodes             required, unique names, exactly one primary
  *       name, url, role required (role: primary | replica)
- *       priority        0
+ *       priority        0            (failover picks the lowest first)
  *
  * Durations need a unit ("250ms", "5s", "3m", "1h") and a range per key:
  * poll.interval and poll.timeout 10ms-1h, poll.merkle_interval
@@ -74,6 +84,26 @@ enum node_role { NODE_ROLE_PRIMARY, NODE_ROLE_REPLICA };
 
 enum cluster_profile { PROFILE_STEMEDB };
 
+/* What the cluster's nodes run (replication.mode). */
+enum repl_mode { REPL_ASYNC, REPL_SEMI_SYNC, REPL_SYNC };
+
+struct config_replication {
+    enum repl_mode mode;
+    unsigned min_sync_replicas; /* semi-sync: replicas that ack a write */
+};
+
+/* failover.quorum: how many replicas must report their stream down. */
+enum failover_quorum { QUORUM_MAJORITY, QUORUM_ALL, QUORUM_COUNT };
+
+struct config_failover {
+    bool enabled;          /* automatic failover */
+    double detect_after;   /* seconds the primary must be unreachable */
+    enum failover_quorum quorum;
+    unsigned quorum_count; /* QUORUM_COUNT: this many replicas */
+    uint64_t max_data_loss; /* positions a promotion may lose */
+    double block_period;   /* seconds; 0: no block */
+};
+
 struct config_node {
     char *name;
     char *url; /* "http(s)://host[:port][/path]", no trailing slash */
@@ -103,6 +133,8 @@ struct config_cluster {
     enum lag_source lag_source;
     struct config_thresholds thresholds;
     struct config_throttle throttle;
+    struct config_replication replication;
+    struct config_failover failover;
     struct config_node *nodes;
     size_t n_nodes;
     size_t primary;   /* index of the one primary in nodes */
@@ -194,5 +226,11 @@ size_t config_node_count(const struct config *cfg);
 const char *config_lag_source_name(enum lag_source s);
 const char *config_role_name(enum node_role r);
 const char *config_profile_name(enum cluster_profile p);
+/* config_repl_mode_name: "async", "semi-sync", "sync"; "unknown" out of
+ * range. */
+const char *config_repl_mode_name(enum repl_mode m);
+/* config_failover_quorum: how many replicas of c make its failover
+ * quorum (majority: more than half of its replicas; all; the number). */
+unsigned config_failover_quorum(const struct config_cluster *c);
 
 #endif

@@ -41,8 +41,8 @@ struct node_view {
     const char *cluster;
     const char *name;
     const char *url;
-    const char *role;       /* "primary", "replica" or "demoted": as last
-                               scraped, else as configured */
+    const char *role;       /* "primary", "replica", "demoted" or "fenced":
+                               as last scraped, else as configured */
     bool is_primary;        /* the cluster's current primary */
     bool up;                /* the last scrape succeeded */
     bool fresh;             /* a good scrape within the last 3 intervals */
@@ -50,8 +50,16 @@ struct node_view {
     double last_ok_wall;    /* wall time of the last good scrape, 0: never */
     double scrape_duration; /* seconds, of the last scrape */
     uint64_t failures[SCRAPE_REASONS]; /* since start */
+    double last_ok_mono;    /* monotonic time of the last good scrape */
     bool have_position;
     uint64_t position; /* stemedb_assertions_indexed_total, reset-corrected */
+    /* Failover inputs, from the last good scrape. */
+    bool have_epoch;
+    uint64_t epoch; /* the highest epoch the node has seen */
+    bool have_acked;
+    uint64_t acked; /* primary: highest position acked to a client */
+    bool have_connected;
+    bool connected; /* replica: its replication stream is up */
 
     /* Replicas only (is_primary false). */
     struct replica_view rv; /* rv.lag is the cluster's lag_source */
@@ -87,6 +95,30 @@ struct cluster_view {
     uint64_t merkle_buckets; /* leaf buckets per tree; 0: not known yet */
     bool throttle_active;    /* replguard set the primary's ingest limit */
     double throttle_limit;   /* assertions per second, when active */
+    /* Failover inputs (the engine): */
+    uint64_t epoch;          /* the highest epoch any node reported */
+    const char *sync_mode;   /* the primary's mode now ("async",
+                                "semi-sync", "sync", "blocked"), NULL:
+                                unknown */
+    bool have_acked;         /* the highest position any primary of */
+    uint64_t acked;          /* epoch acked, as last seen */
+    double primary_ok_mono;  /* when a scrape of the primary last
+                                succeeded, or the engine started */
+    /* Failover state (the executor, executor_fill_view): */
+    const char *failover_phase; /* "idle", or the running step */
+    bool failover_blocked;      /* block_period since the last one */
+    const struct view_failover *last_failover; /* NULL: none yet */
+};
+
+/* The last failover of a cluster, for /api/v1/state and the metrics. */
+struct view_failover {
+    const char *kind;    /* "automatic", "switchover", "runbook" */
+    const char *outcome; /* "success", "refused", "failed" */
+    const char *from, *to; /* old primary, the promoted node (NULL: none) */
+    const char *reason;  /* why refused or failed, NULL on success */
+    uint64_t epoch;      /* the epoch it promoted at (0: none) */
+    uint64_t lost_positions;
+    double started_wall, duration; /* seconds */
 };
 
 /* One labelled sample of a remediation family (metrics.h: a family whose

@@ -12,7 +12,10 @@
  *                         heartbeat field reads it back
  *   actions               the set it supports (actions, a bit per enum
  *                         runbook_action) and a builder per node request
- *   merkle                whether Merkle compares are supported */
+ *   merkle                whether Merkle compares are supported
+ *   failover              epochs and fencing: promote, fence,
+ *                         replicate_from and a probe write (NULL
+ *                         builders when the datastore has none) */
 #ifndef REPLGUARD_PROFILE_H
 #define REPLGUARD_PROFILE_H
 
@@ -32,7 +35,18 @@ enum node_seen_role {
     SEEN_ROLE_UNKNOWN,
     SEEN_ROLE_PRIMARY,
     SEEN_ROLE_REPLICA,
-    SEEN_ROLE_DEMOTED
+    SEEN_ROLE_DEMOTED,
+    SEEN_ROLE_FENCED /* an old primary told to stop taking writes */
+};
+
+/* The replication mode a primary reports it runs now (a semi-sync
+ * primary that fell back shows SYNC_SEEN_ASYNC). */
+enum sync_seen {
+    SYNC_SEEN_UNKNOWN,
+    SYNC_SEEN_ASYNC,
+    SYNC_SEEN_SEMI_SYNC,
+    SYNC_SEEN_SYNC,
+    SYNC_SEEN_BLOCKED /* refusing writes: too few replicas */
 };
 
 struct reported_lag {
@@ -51,6 +65,11 @@ struct node_sample {
     enum node_seen_role role;
     bool has_rate_limit;
     double rate_limit;
+    bool has_epoch;
+    uint64_t epoch; /* the highest epoch (term) the node has seen */
+    bool has_acked;
+    uint64_t acked; /* primary: the highest position acked to a client */
+    enum sync_seen sync_mode;
     size_t n_reported;
     struct reported_lag reported[PROFILE_MAX_REPORTED];
 };
@@ -92,6 +111,18 @@ struct profile_ops {
     int (*read_breakers)(const char *body, size_t len, char ***ids, size_t *n);
     void (*reset_breaker)(const char *id, struct profile_request *rq);
     bool merkle; /* Merkle compares (merklewalk's node API) */
+    /* Failover (NULL when the datastore has no epochs), all at the
+     * target: promote makes replica the primary of epoch; fence stops
+     * the target taking writes from epoch on; replicate_from repoints
+     * the target to primary of epoch; probe_write is one client write,
+     * answered 200 once acknowledged. Each call carrying an epoch lower
+     * than the node has seen is refused (409). */
+    void (*promote)(const char *replica, uint64_t epoch,
+                    struct profile_request *rq);
+    void (*fence)(uint64_t epoch, struct profile_request *rq);
+    void (*replicate_from)(const char *primary, uint64_t epoch,
+                           struct profile_request *rq);
+    void (*probe_write)(struct profile_request *rq);
 };
 
 /* profile_of: the ops of p (never NULL for a configured profile). */

@@ -13,6 +13,9 @@ enum series {
     S_ROLE,
     S_RATE_LIMIT,
     S_REPORTED,
+    S_EPOCH,
+    S_ACKED,
+    S_SYNC_MODE,
     S_COUNT
 };
 
@@ -23,6 +26,9 @@ static const char *const series_names[S_COUNT] = {
     [S_ROLE] = "stemedb_node_role",
     [S_RATE_LIMIT] = "stemedb_rate_limit_assertions_per_second",
     [S_REPORTED] = "stemedb_replication_lag_seconds",
+    [S_EPOCH] = "stemedb_epoch",
+    [S_ACKED] = "stemedb_acked_position",
+    [S_SYNC_MODE] = "stemedb_sync_mode",
 };
 
 struct ctx {
@@ -58,6 +64,31 @@ static void on_role(struct node_sample *o, const struct promtext_sample *s)
         o->role = SEEN_ROLE_REPLICA;
     else if (strcmp(l->value, "demoted") == 0)
         o->role = SEEN_ROLE_DEMOTED;
+    else if (strcmp(l->value, "fenced") == 0)
+        o->role = SEEN_ROLE_FENCED;
+}
+
+static void on_sync_mode(struct node_sample *o, const struct promtext_sample *s)
+{
+    static const char *const modes[] = {
+        [SYNC_SEEN_ASYNC] = "async", [SYNC_SEEN_SEMI_SYNC] = "semi-sync",
+        [SYNC_SEEN_SYNC] = "sync", [SYNC_SEEN_BLOCKED] = "blocked"};
+    const struct promtext_label *l =
+        promtext_label_find(s->labels, s->nlabels, "mode");
+    if (!l || s->value != 1)
+        return;
+    for (int m = SYNC_SEEN_ASYNC; m <= SYNC_SEEN_BLOCKED; m++)
+        if (strcmp(l->value, modes[m]) == 0)
+            o->sync_mode = (enum sync_seen)m;
+}
+
+/* whole: v as a count (0 .. 2^53), else false. */
+static bool whole(double v, uint64_t *out)
+{
+    if (!isfinite(v) || v < 0 || v > 9007199254740992.0 || floor(v) != v)
+        return false;
+    *out = (uint64_t)v;
+    return true;
 }
 
 static void on_reported(struct ctx *c, const struct promtext_sample *s)
@@ -106,6 +137,15 @@ static int on_sample(const struct promtext_sample *s, void *arg)
     case S_REPORTED:
         on_reported(c, s);
         break;
+    case S_EPOCH:
+        o->has_epoch = whole(v, &o->epoch);
+        break;
+    case S_ACKED:
+        o->has_acked = whole(v, &o->acked);
+        break;
+    case S_SYNC_MODE:
+        on_sync_mode(o, s);
+        break;
     default:
         break;
     }
@@ -136,6 +176,7 @@ int scrape_parse(const char *body, size_t len, struct node_sample *out,
 
 const char *scrape_role_name(enum node_seen_role r)
 {
-    static const char *const names[] = {NULL, "primary", "replica", "demoted"};
-    return r <= SEEN_ROLE_DEMOTED ? names[r] : NULL;
+    static const char *const names[] = {NULL, "primary", "replica", "demoted",
+                                        "fenced"};
+    return r <= SEEN_ROLE_FENCED ? names[r] : NULL;
 }

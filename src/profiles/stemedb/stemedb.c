@@ -5,6 +5,7 @@
 #include "profiles/stemedb/breakers.h"
 #include "profiles/stemedb/scrape.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 
 static void request(struct profile_request *rq, const char *method,
@@ -63,6 +64,39 @@ static void reset_breaker(const char *id, struct profile_request *rq)
     rq->body = breakers_reset_body(id);
 }
 
+static void promote(const char *replica, uint64_t epoch,
+                    struct profile_request *rq)
+{
+    char body[160];
+    snprintf(body, sizeof(body),
+             "{\"replica_id\": \"%s\", \"epoch\": %" PRIu64 "}", replica,
+             epoch);
+    request(rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/promote", body);
+}
+
+static void fence(uint64_t epoch, struct profile_request *rq)
+{
+    char body[64];
+    snprintf(body, sizeof(body), "{\"epoch\": %" PRIu64 "}", epoch);
+    request(rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/fence", body);
+}
+
+static void replicate_from(const char *primary, uint64_t epoch,
+                           struct profile_request *rq)
+{
+    char body[160];
+    snprintf(body, sizeof(body),
+             "{\"primary_id\": \"%s\", \"epoch\": %" PRIu64 "}", primary,
+             epoch);
+    request(rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/replicate-from",
+            body);
+}
+
+static void probe_write(struct profile_request *rq)
+{
+    request(rq, "POST", PROFILE_AT_TARGET, "/v1/write", "{\"count\": 1}");
+}
+
 const struct profile_ops stemedb_profile = {
     .name = "stemedb",
     .metrics_path = "/metrics",
@@ -81,4 +115,8 @@ const struct profile_ops stemedb_profile = {
     .read_breakers = breakers_parse,
     .reset_breaker = reset_breaker,
     .merkle = true,
+    .promote = promote,
+    .fence = fence,
+    .replicate_from = replicate_from,
+    .probe_write = probe_write,
 };
