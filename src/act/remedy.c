@@ -80,6 +80,15 @@ static struct queued_alert *make_alert(const struct label *labels, size_t n,
     return a;
 }
 
+struct queued_alert *queued_alert_copy(const struct queued_alert *a)
+{
+    struct queued_alert *c = make_alert(a->labels, a->n_labels, a->fingerprint,
+                                        a->starts_at, a->resolved);
+    c->seq = a->seq;
+    c->index = a->index;
+    return c;
+}
+
 static cJSON *alert_object(const struct label *labels, size_t n,
                            const char *fingerprint, double starts_at,
                            bool resolved)

@@ -88,6 +88,11 @@ void remedy_submit_async(struct remedy *r, const struct alert_payload *p,
 size_t remedy_take(struct remedy *r, struct queued_alert **out, size_t max);
 void queued_alert_free(struct queued_alert *a);
 
+/* queued_alert_copy: a copy of a owning its own strings (a job keeps one:
+ * the queued alert is freed after planning); free it with
+ * queued_alert_free(). */
+struct queued_alert *queued_alert_copy(const struct queued_alert *a);
+
 /* remedy_requeue: queues an alert found unplanned in the journal at
  * start (the engine's replay); takes ownership of a. */
 void remedy_requeue(struct remedy *r, struct queued_alert *a);

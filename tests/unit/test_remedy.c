@@ -74,6 +74,35 @@ START_TEST(journal_then_queue)
 }
 END_TEST
 
+/* A copy outlives the queued alert it was made from (a job keeps one). */
+START_TEST(copy_owns_its_strings)
+{
+    char err[256];
+    struct remedy *r = remedy_open(dir, NULL, err, sizeof(err));
+    ck_assert_msg(r != NULL, "%s", err);
+    struct alert_payload *p = payload(2, 7);
+    ck_assert_int_eq(remedy_submit(r, p), REMEDY_OK);
+    alert_payload_free(p);
+    struct queued_alert *q[2];
+    ck_assert_uint_eq(remedy_take(r, q, 2), 2);
+    struct queued_alert *c = queued_alert_copy(q[1]);
+    uint64_t seq = q[1]->seq;
+    queued_alert_free(q[0]);
+    queued_alert_free(q[1]);
+    ck_assert_str_eq(c->fingerprint, "00000008");
+    ck_assert_uint_eq(c->seq, seq);
+    ck_assert_uint_eq(c->index, 1);
+    ck_assert(!c->resolved);
+    ck_assert_uint_eq(c->n_labels, 2);
+    ck_assert_str_eq(c->labels[0].name, "alertname");
+    ck_assert_str_eq(c->labels[0].value, "A");
+    ck_assert_str_eq(c->labels[1].name, "replica");
+    ck_assert_str_eq(c->labels[1].value, "node2");
+    queued_alert_free(c);
+    remedy_close(r);
+}
+END_TEST
+
 /* The outcome of an asynchronous submission. */
 struct outcome {
     pthread_mutex_t mu;
@@ -187,6 +216,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, journal_then_queue);
+    tcase_add_test(tc, copy_owns_its_strings);
     tcase_add_test(tc, full_queue_and_stopping_answer_503);
     tcase_add_test(tc, submit_async_answers_after_the_fsync);
     tcase_add_test(tc, pause_survives_reopen);
