@@ -32,10 +32,9 @@ struct journal;
 
 /* One queued alert: its labels and identity, copied. */
 struct queued_alert {
-    uint64_t seq; /* its journal record */
-    size_t index; /* its place in that record */
-    struct label *labels;
-    size_t n_labels;
+    uint64_t seq;         /* its journal record */
+    size_t index;         /* its place in that record */
+    struct labels labels; /* in the payload's order; v is owned */
     char *fingerprint;
     double starts_at;
     bool resolved;

@@ -93,11 +93,11 @@ START_TEST(copy_owns_its_strings)
     ck_assert_uint_eq(c->seq, seq);
     ck_assert_uint_eq(c->index, 1);
     ck_assert(!c->resolved);
-    ck_assert_uint_eq(c->n_labels, 2);
-    ck_assert_str_eq(c->labels[0].name, "alertname");
-    ck_assert_str_eq(c->labels[0].value, "A");
-    ck_assert_str_eq(c->labels[1].name, "replica");
-    ck_assert_str_eq(c->labels[1].value, "node2");
+    ck_assert_uint_eq(c->labels.n, 2);
+    ck_assert_str_eq(c->labels.v[0].name, "alertname");
+    ck_assert_str_eq(c->labels.v[0].value, "A");
+    ck_assert_str_eq(c->labels.v[1].name, "replica");
+    ck_assert_str_eq(c->labels.v[1].value, "node2");
     queued_alert_free(c);
     remedy_close(r);
 }
