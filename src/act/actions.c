@@ -284,8 +284,7 @@ static const char *lookup_var(void *ctx, const char *name)
 
 static struct runbook_vars vars_of(const struct job *j)
 {
-    return (struct runbook_vars){j->cluster, j->target, j->alert->labels,
-                                 j->alert->n_labels};
+    return (struct runbook_vars){j->cluster, j->target, j->alert->labels};
 }
 
 static int start_http(struct executor *x, struct slot *s,
@@ -336,7 +335,8 @@ static int start_exec(struct executor *x, struct slot *s,
     const struct job *j = s->job;
     struct runbook_vars v = vars_of(j);
     char **argv = xcalloc(st->argc + 1, sizeof(*argv));
-    char **env = xcalloc(j->alert->n_labels + 1, sizeof(*env));
+    const struct labels *labels = &j->alert->labels;
+    char **env = xcalloc(labels->n + 1, sizeof(*env));
     size_t ne = 0;
     for (size_t i = 0; i < st->argc; i++) {
         struct buf b;
@@ -345,10 +345,10 @@ static int start_exec(struct executor *x, struct slot *s,
                                 RUNBOOK_ESCAPE_NONE, &b);
         argv[i] = buf_detach(&b);
     }
-    for (size_t i = 0; i < j->alert->n_labels; i++) {
+    for (size_t i = 0; i < labels->n; i++) {
         struct buf b;
         buf_init(&b, 65536);
-        const struct label *l = &j->alert->labels[i];
+        const struct label *l = &labels->v[i];
         if (spawn_label_env(l->name, l->value, strlen(l->value), &b) == 0)
             env[ne++] = buf_detach(&b);
         buf_free(&b);

@@ -212,26 +212,7 @@ struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
     j->dry_run = d->dry_run;
     j->on_resolved = d->on_resolved;
     j->lag_before = d->lag_before;
-    struct buf b;
-    buf_init(&b, 0);
-    j->alert = xcalloc(1, sizeof(*j->alert));
-    struct queued_alert *c = j->alert;
-    size_t n = a->n_labels;
-    /* a private copy: the queued alert is freed after planning */
-    c->labels = xcalloc(n ? n : 1, sizeof(*c->labels));
-    for (size_t i = 0; i < n; i++)
-        buf_printf(&b, "%s%c%s%c", a->labels[i].name, 0, a->labels[i].value, 0);
-    buf_printf(&b, "%s", a->fingerprint);
-    c->strings = buf_detach(&b);
-    const char *p = c->strings;
-    for (size_t i = 0; i < n; i++) {
-        c->labels[i].name = p;
-        p += strlen(p) + 1;
-        c->labels[i].value = p;
-        p += strlen(p) + 1;
-    }
-    c->fingerprint = (char *)p;
-    c->n_labels = n;
+    j->alert = queued_alert_copy(a);
     /* at the tail: advance() starts jobs in the order they were planned,
      * so a steady stream of new alerts cannot starve older jobs */
     struct job **pp = &x->jobs;

@@ -336,7 +336,7 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
 
 static void count_alert(struct executor *x, const struct queued_alert *a)
 {
-    const char *name = runbook_label(a->labels, a->n_labels, "alertname");
+    const char *name = labels_find(&a->labels, "alertname");
     const char *labels[] = {"alertname", "status", NULL};
     const char *values[] = {name ? name : "",
                             a->resolved ? "resolved" : "firing", NULL};
@@ -345,8 +345,8 @@ static void count_alert(struct executor *x, const struct queued_alert *a)
 
 static void plan_alert(struct executor *x, struct queued_alert *a)
 {
-    struct plan_alert pa = {a->labels, a->n_labels, a->fingerprint,
-                            a->starts_at, a->resolved};
+    struct plan_alert pa = {a->labels, a->fingerprint, a->starts_at,
+                            a->resolved};
     count_alert(x, a);
     plan_list_reset(&x->plans);
     if (x->rules)

@@ -293,9 +293,8 @@ static const struct runbook_step *escalate_step(const struct runbook *rb)
 static bool resolve_target(struct job *j, plan_lookup_fn lookup, void *ctx)
 {
     const struct plan_alert *a = j->a;
-    j->target =
-        runbook_label(a->labels, a->n_labels, runbook_target_label(j->rb));
-    const char *cluster = runbook_label(a->labels, a->n_labels, "cluster");
+    j->target = labels_find(&a->labels, runbook_target_label(j->rb));
+    const char *cluster = labels_find(&a->labels, "cluster");
     memset(&j->tgt, 0, sizeof(j->tgt));
     expr_env_init(&j->tgt.env);
     if (j->target && lookup(ctx, cluster, j->target, &j->tgt) == 0)
@@ -429,7 +428,7 @@ void planner_plan(struct planner *p, const struct runbook_set *rs,
 {
     for (size_t i = 0; i < runbook_set_count(rs); i++) {
         const struct runbook *rb = runbook_set_get(rs, i);
-        if (!runbook_match(rb, a->labels, a->n_labels))
+        if (!runbook_match(rb, &a->labels))
             continue;
         struct job j = {.p = p,
                         .rb = rb,

@@ -75,8 +75,7 @@ typedef int (*plan_lookup_fn)(void *ctx, const char *cluster,
 
 /* The alert, as the planner needs it. */
 struct plan_alert {
-    const struct label *labels; /* any order */
-    size_t n_labels;
+    struct labels labels; /* any order */
     const char *fingerprint;
     double starts_at; /* seconds; identifies the firing instance */
     bool resolved;

@@ -46,51 +46,59 @@ void queued_alert_free(struct queued_alert *a)
 {
     if (!a)
         return;
-    free(a->labels);
+    free((void *)a->labels.v); /* owned: see make_alert */
     free(a->strings);
     free(a);
 }
 
 /* make_alert: one allocation for the strings, one for the labels. */
-static struct queued_alert *make_alert(const struct label *labels, size_t n,
+static struct queued_alert *make_alert(const struct labels *labels,
                                        const char *fp, double starts,
                                        bool resolved)
 {
-    size_t size = strlen(fp) + 1;
+    size_t n = labels->n, size = strlen(fp) + 1;
     for (size_t i = 0; i < n; i++)
-        size += strlen(labels[i].name) + strlen(labels[i].value) + 2;
+        size += strlen(labels->v[i].name) + strlen(labels->v[i].value) + 2;
     struct queued_alert *a = xcalloc(1, sizeof(*a));
     a->strings = xmalloc(size);
-    a->labels = xcalloc(n ? n : 1, sizeof(*a->labels));
+    struct label *v = xcalloc(n ? n : 1, sizeof(*v));
     char *p = a->strings;
     for (size_t i = 0; i < n; i++) {
-        size_t ln = strlen(labels[i].name) + 1,
-               lv = strlen(labels[i].value) + 1;
-        memcpy(p, labels[i].name, ln);
-        a->labels[i].name = p;
-        memcpy(p + ln, labels[i].value, lv);
-        a->labels[i].value = p + ln;
+        size_t ln = strlen(labels->v[i].name) + 1,
+               lv = strlen(labels->v[i].value) + 1;
+        memcpy(p, labels->v[i].name, ln);
+        v[i].name = p;
+        memcpy(p + ln, labels->v[i].value, lv);
+        v[i].value = p + ln;
         p += ln + lv;
     }
     memcpy(p, fp, strlen(fp) + 1);
     a->fingerprint = p;
-    a->n_labels = n;
+    a->labels = (struct labels){v, n};
     a->starts_at = starts;
     a->resolved = resolved;
     return a;
 }
 
-static cJSON *alert_object(const struct label *labels, size_t n,
-                           const char *fingerprint, double starts_at,
-                           bool resolved)
+struct queued_alert *queued_alert_copy(const struct queued_alert *a)
+{
+    struct queued_alert *c =
+        make_alert(&a->labels, a->fingerprint, a->starts_at, a->resolved);
+    c->seq = a->seq;
+    c->index = a->index;
+    return c;
+}
+
+static cJSON *alert_object(const struct labels *labels, const char *fingerprint,
+                           double starts_at, bool resolved)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "fingerprint", fingerprint);
     cJSON_AddNumberToObject(o, "starts_at", starts_at);
     cJSON_AddStringToObject(o, "status", resolved ? "resolved" : "firing");
     cJSON *l = cJSON_AddObjectToObject(o, "labels");
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddStringToObject(l, labels[i].name, labels[i].value);
+    for (size_t i = 0; i < labels->n; i++)
+        cJSON_AddStringToObject(l, labels->v[i].name, labels->v[i].value);
     return o;
 }
 
@@ -113,7 +121,7 @@ static struct queued_alert *alert_of(const cJSON *o, uint64_t seq, size_t index)
             v[k++] = (struct label){it->string, it->valuestring};
     }
     struct queued_alert *a =
-        make_alert(v, k, fp->valuestring, st->valuedouble,
+        make_alert(&(struct labels){v, k}, fp->valuestring, st->valuedouble,
                    strcmp(status->valuestring, "resolved") == 0);
     a->seq = seq;
     a->index = index;
@@ -257,8 +265,7 @@ static char *chunk_text(const struct alert_payload *p, size_t from, size_t to)
     cJSON *arr = cJSON_AddArrayToObject(o, "alerts");
     for (size_t i = from; i < to; i++) {
         const struct alert *al = &p->alerts[i];
-        cJSON_AddItemToArray(arr, alert_object(al->labels.v, al->labels.n,
-                                               al->fingerprint,
+        cJSON_AddItemToArray(arr, alert_object(&al->labels, al->fingerprint,
                                                al->starts_at.seconds,
                                                al->status == ALERT_RESOLVED));
     }
@@ -344,8 +351,8 @@ void remedy_submit_async(struct remedy *r, const struct alert_payload *p,
     for (size_t i = 0; i < s->n; i++) {
         const struct alert *al = &p->alerts[i];
         s->alerts[i] =
-            make_alert(al->labels.v, al->labels.n, al->fingerprint,
-                       al->starts_at.seconds, al->status == ALERT_RESOLVED);
+            make_alert(&al->labels, al->fingerprint, al->starts_at.seconds,
+                       al->status == ALERT_RESOLVED);
         s->alerts[i]->index = i % CHUNK;
     }
     /* records of at most CHUNK alerts keep each under the journal's

@@ -32,10 +32,9 @@ struct journal;
 
 /* One queued alert: its labels and identity, copied. */
 struct queued_alert {
-    uint64_t seq; /* its journal record */
-    size_t index; /* its place in that record */
-    struct label *labels;
-    size_t n_labels;
+    uint64_t seq;         /* its journal record */
+    size_t index;         /* its place in that record */
+    struct labels labels; /* in the payload's order; v is owned */
     char *fingerprint;
     double starts_at;
     bool resolved;
@@ -87,6 +86,11 @@ void remedy_submit_async(struct remedy *r, const struct alert_payload *p,
  * each with queued_alert_free); returns how many. */
 size_t remedy_take(struct remedy *r, struct queued_alert **out, size_t max);
 void queued_alert_free(struct queued_alert *a);
+
+/* queued_alert_copy: a copy of a owning its own strings (a job keeps one:
+ * the queued alert is freed after planning); free it with
+ * queued_alert_free(). */
+struct queued_alert *queued_alert_copy(const struct queued_alert *a);
 
 /* remedy_requeue: queues an alert found unplanned in the journal at
  * start (the engine's replay); takes ownership of a. */

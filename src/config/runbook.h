@@ -147,11 +147,10 @@ const struct runbook *runbook_set_get(const struct runbook_set *set, size_t i);
 const struct runbook *runbook_set_find(const struct runbook_set *set,
                                        const char *name);
 
-/* runbook_match: whether an alert with these n labels is one for rb:
- * every label of rb's match is present with one of its listed values.
- * The labels are in any order (lib/labels.h). */
-bool runbook_match(const struct runbook *rb, const struct label *labels,
-                   size_t n);
+/* runbook_match: whether an alert with these labels (in any order,
+ * lib/labels.h; NULL: none) is one for rb: every label of rb's match is
+ * present with one of its listed values. */
+bool runbook_match(const struct runbook *rb, const struct labels *labels);
 
 /* runbook_may_match_cluster: whether rb can match an alert of the
  * cluster called cluster (the planner takes the cluster from the alert's
@@ -225,17 +224,11 @@ int runbook_render_template(const char *tmpl, runbook_lookup_fn lookup,
 struct runbook_vars {
     const char *cluster;
     const char *target;
-    const struct label *labels; /* the alert's; alertname is one */
-    size_t n_labels;
+    struct labels labels; /* the alert's, any order; alertname is one */
 };
 
 /* runbook_vars_lookup: a runbook_lookup_fn whose ctx is a struct
  * runbook_vars. */
 const char *runbook_vars_lookup(void *ctx, const char *name);
-
-/* runbook_label: labels_find(): the value of the label called name
- * among n labels in any order (the first one), or NULL. */
-const char *runbook_label(const struct label *labels, size_t n,
-                          const char *name);
 
 #endif

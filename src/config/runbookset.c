@@ -88,11 +88,10 @@ static bool one_of(const struct rb_match *m, const char *value)
     return false;
 }
 
-bool runbook_match(const struct runbook *rb, const struct label *labels,
-                   size_t n)
+bool runbook_match(const struct runbook *rb, const struct labels *labels)
 {
     for (size_t i = 0; i < rb->n_match; i++) {
-        const char *v = runbook_label(labels, n, rb->match[i].label);
+        const char *v = labels_find(labels, rb->match[i].label);
         if (!v || !one_of(&rb->match[i], v))
             return false;
     }

@@ -110,12 +110,6 @@ int runbook_render_template(const char *tmpl, runbook_lookup_fn lookup,
     return buf_puts(out, tmpl + from) < 0 ? -ENOSPC : 0;
 }
 
-const char *runbook_label(const struct label *labels, size_t n,
-                          const char *name)
-{
-    return labels_find(labels, n, name);
-}
-
 const char *runbook_vars_lookup(void *ctx, const char *name)
 {
     const struct runbook_vars *v = ctx;
@@ -126,8 +120,8 @@ const char *runbook_vars_lookup(void *ctx, const char *name)
     if (strcmp(name, "target") == 0)
         return v->target;
     if (strcmp(name, "alertname") == 0)
-        return runbook_label(v->labels, v->n_labels, "alertname");
+        return labels_find(&v->labels, "alertname");
     if (strncmp(name, LABEL_PREFIX, p) == 0)
-        return runbook_label(v->labels, v->n_labels, name + p);
+        return labels_find(&v->labels, name + p);
     return NULL;
 }

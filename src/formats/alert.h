@@ -9,7 +9,7 @@
  *   else if (rc < 0)
  *       ... 400 {"error": err}
  *   for (size_t i = 0; i < p->nalerts; i++)
- *       ... alert_labels_get(&p->alerts[i].labels, "replica")
+ *       ... labels_get(&p->alerts[i].labels, "replica")
  *   alert_payload_free(p);
  *
  * The parser does no I/O, reads exactly len bytes (no NUL terminator
@@ -113,7 +113,8 @@ struct alert {
 };
 
 /* A parsed payload. Every pointer in it points into memory the payload
- * owns; all of it goes with alert_payload_free(). */
+ * owns; all of it goes with alert_payload_free(). Every label set in it
+ * is sorted (lib/labels.h), so labels_get() reads it. */
 struct alert_payload {
     const char *version; /* always "4" */
     enum alert_status status;
@@ -149,14 +150,6 @@ void alert_payload_free(struct alert_payload *p);
  * ("syntax", "version", "limit", "missing", "type", "value"), "ok" for 0,
  * "unknown" for anything else. */
 const char *alert_error_name(int code);
-
-/* alert_labels_get: labels_get() under the name the payload's readers
- * (and tests) use: every set of a parsed payload is sorted. */
-static inline const char *alert_labels_get(const struct labels *set,
-                                           const char *name)
-{
-    return labels_get(set, name);
-}
 
 /* alert_parse_time: parses the len bytes at s as an RFC 3339 time:
  * YYYY-MM-DD "T" hh:mm:ss, an optional fraction of one or more digits

@@ -22,11 +22,11 @@ const char *labels_get(const struct labels *set, const char *name)
     return NULL;
 }
 
-const char *labels_find(const struct label *v, size_t n, const char *name)
+const char *labels_find(const struct labels *set, const char *name)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].name && strcmp(v[i].name, name) == 0)
-            return v[i].value;
+    for (size_t i = 0; set && i < set->n; i++) {
+        if (set->v[i].name && strcmp(set->v[i].name, name) == 0)
+            return set->v[i].value;
     }
     return NULL;
 }

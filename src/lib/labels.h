@@ -30,9 +30,9 @@ struct labels {
  * (binary search), or NULL; set may be NULL. */
 const char *labels_get(const struct labels *set, const char *name);
 
-/* labels_find: the value of the first label called name among the n at
- * v, in any order, or NULL. A NULL name in v is skipped. */
-const char *labels_find(const struct label *v, size_t n, const char *name);
+/* labels_find: the value of the first label called name in a set in any
+ * order, or NULL; set may be NULL. A NULL name in the set is skipped. */
+const char *labels_find(const struct labels *set, const char *name);
 
 /* labels_sort: sorts v[0..n) by name. Returns the index of the second of
  * two equal names once sorted (it names a duplicate), or n when the

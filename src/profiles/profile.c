@@ -1,5 +1,6 @@
 /* profile.c: the table of datastore profiles and the runbook check (see
- * profile.h). A new datastore is one line in profiles[]. */
+ * profile.h, which lists all a new datastore needs; here, one line in
+ * profiles[]). */
 #include "profiles/profile.h"
 
 #include "lib/yamlread.h"

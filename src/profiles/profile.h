@@ -5,7 +5,9 @@
  * A profile builds requests (method, which node, path, body) and reads
  * answers; it never sends them: the engine and the executor send them
  * with the poller, as before. Adding a datastore is one folder under
- * src/profiles/ with its ops table and one line in profile.c's table.
+ * src/profiles/ with its ops table (listed in Makefile.am), a value of
+ * enum cluster_profile with its spelling in config.c's profile_names,
+ * and one line in profile.c's table.
  *
  *   what to scrape        metrics_path (GET), read by parse_sample
  *   heartbeat             heartbeat(): POST to the primary; the sample's

@@ -193,6 +193,8 @@ START_TEST(test_tilt_from_env_holds)
     tilt.active = true;
     executor_tick(x, clock_mono(&clk));
     ck_assert_int_eq(dry_run_calls, 0);
+    ck_assert_int_eq(audit_count(audit_path, "action", NULL, NULL), 0);
+    ck_assert_int_eq(audit_count(audit_path, "skipped", NULL, NULL), 0);
     tilt.active = false;
     mc.mono += 1;
     executor_tick(x, clock_mono(&clk));

@@ -69,8 +69,7 @@ static void fixture_init(struct fixture *fx, bool ready)
     fx->cluster = (struct cluster_view){.name = "main",
                                         .lag_source = "heartbeat",
                                         .th = {5, 10, 60, 0.1},
-                                        .n_nodes = 4,
-                                        .failover_phase = "idle"};
+                                        .n_nodes = 4};
     fx->v = (struct agent_view){.version = "0.1.0-test",
                                 .rounds = 1,
                                 .ready = ready,

@@ -10,7 +10,7 @@
 static void use_labels(const struct labels *set)
 {
     for (size_t i = 0; i < set->n; i++) {
-        if (alert_labels_get(set, set->v[i].name) != set->v[i].value)
+        if (labels_get(set, set->v[i].name) != set->v[i].value)
             __builtin_trap(); /* sorted and unique: each name finds itself */
         free(alert_label_env_name(set->v[i].name));
     }

@@ -15,11 +15,12 @@ static const struct label labels[] = {
     {"replica", "node2"},
     {"severity", "critical"},
 };
+static const struct labels alert_set = {labels,
+                                        sizeof(labels) / sizeof(labels[0])};
 
 static void render(const char *tmpl, enum runbook_escape esc)
 {
-    struct runbook_vars vars = {"c1", "node2", labels,
-                                sizeof(labels) / sizeof(labels[0])};
+    struct runbook_vars vars = {"c1", "node2", alert_set};
     struct buf out;
     if (!tmpl)
         return;
@@ -64,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const struct runbook *rb = runbook_set_get(set, i);
         if (runbook_set_find(set, runbook_name(rb)) != rb)
             __builtin_trap();
-        runbook_match(rb, labels, sizeof(labels) / sizeof(labels[0]));
+        runbook_match(rb, &alert_set);
         if (runbook_escalate_when(rb))
             expr_eval(runbook_escalate_when(rb), &env, &b);
         for (size_t k = 0; k < runbook_n_steps(rb); k++)

@@ -160,9 +160,7 @@ void agent_finish(struct agent *ag, struct simnode *sn)
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
                       "replguard exit status %d (see %s)", st, ag->log);
     }
-    if (sn->pid > 0)
-        reap(sn->pid);
-    sn->pid = 0;
+    simnode_stop(sn);
     agent_cleanup(ag);
 }
 
@@ -212,6 +210,29 @@ void alert_payload(struct buf *b, const char *alertname, const char *status,
 long agent_webhook(const struct agent *ag, const char *body)
 {
     return call(ag->base, "POST", "/webhook", body);
+}
+
+long agent_alert(const struct agent *ag, const char *alertname,
+                 const char *status, const char *fp, const char *labels)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    alert_payload(&b, alertname, status, fp, labels);
+    long st = agent_webhook(ag, b.data);
+    buf_free(&b);
+    return st;
+}
+
+long agent_request(const struct agent *ag, const char *path,
+                   const struct opts *o, struct resp *r)
+{
+    char url[256];
+    struct opts with_ca = *o;
+    if (!with_ca.cainfo)
+        with_ca.cainfo = ag->cafile;
+    snprintf(url, sizeof(url), "%s%s", ag->base, path);
+    http(url, &with_ca, r);
+    return r->rc == CURLE_OK ? r->status : 0;
 }
 
 long agent_replica_health(const struct agent *ag, const char *cluster,

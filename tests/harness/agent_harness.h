@@ -70,6 +70,18 @@ void alert_payload(struct buf *b, const char *alertname, const char *status,
 /* agent_webhook: POSTs body to ag's /webhook (from loopback, no token);
  * returns the HTTP status, 0 on a transport error. */
 long agent_webhook(const struct agent *ag, const char *body);
+/* agent_alert: agent_webhook() of the alert_payload() of these
+ * arguments. */
+long agent_alert(const struct agent *ag, const char *alertname,
+                 const char *status, const char *fp, const char *labels);
+/* agent_request: the request o (simnode_harness.h; method, body, one
+ * header line...) to ag's base followed by path, trusting ag->cafile
+ * unless o names a CA; the answer into r (r->body is the caller's).
+ * Returns the status, 0 on a transport error. */
+struct opts;
+struct resp;
+long agent_request(const struct agent *ag, const char *path,
+                   const struct opts *o, struct resp *r);
 /* agent_replica_health: GET /health/replica/CLUSTER/NODE from ag; returns
  * the status (0 on a transport error) and the body's "reason" into why
  * ("null" when it is JSON null, "(no JSON body)" when there is none). */

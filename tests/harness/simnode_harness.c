@@ -191,6 +191,13 @@ int reap(pid_t pid)
     return status;
 }
 
+void simnode_stop(struct simnode *s)
+{
+    if (s->pid > 0)
+        reap(s->pid);
+    s->pid = 0;
+}
+
 /* --- HTTP --------------------------------------------------------------- */
 
 struct upload {

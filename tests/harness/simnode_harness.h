@@ -53,6 +53,8 @@ const char *simnode_url(const struct simnode *s, const char *name);
 void simnode_yaml_nodes(const struct simnode *s, struct buf *b);
 /* reap: SIGTERM, then SIGKILL after 10 s; returns the wait status. */
 int reap(pid_t pid);
+/* simnode_stop: reaps s's process if it runs (a fixture's teardown). */
+void simnode_stop(struct simnode *s);
 
 /* The outcome of one request; body is the caller's to buf_free(). */
 struct resp {

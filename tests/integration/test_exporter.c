@@ -126,18 +126,14 @@ static void fixture_init(struct fixture *fx)
     stale(&n[3]);
     edge_nodes(&n[4]);
     struct thresholds th = {5, 10, 60, 0.1};
-    fx->clusters[0] = (struct cluster_view){.name = "main",
-                                            .lag_source = "heartbeat",
-                                            .th = th,
-                                            .n_nodes = 4,
-                                            .failover_phase = "idle"};
+    fx->clusters[0] = (struct cluster_view){
+        .name = "main", .lag_source = "heartbeat", .th = th, .n_nodes = 4};
     fx->clusters[1] = (struct cluster_view){.name = "edge",
                                             .lag_source = "position",
                                             .th = th,
                                             .first_node = 4,
                                             .n_nodes = 3,
-                                            .primary = -1,
-                                            .failover_phase = "idle"};
+                                            .primary = -1};
     fx->v = (struct agent_view){.version = "0.1.0-test",
                                 .generated_wall = 1763769601.5,
                                 .rounds = 42,

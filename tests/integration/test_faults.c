@@ -164,12 +164,8 @@ static void alert(const char *alertname, const char *status, const char *node,
                   const char *fp)
 {
     char l[96];
-    struct buf b;
-    buf_init(&b, 0);
     snprintf(l, sizeof(l), "\"cluster\":\"c1\",\"replica\":\"%s\"", node);
-    alert_payload(&b, alertname, status, fp, l);
-    long st = agent_webhook(&ag, b.data);
-    buf_free(&b);
+    long st = agent_alert(&ag, alertname, status, fp, l);
     ck_assert_msg(st == 200, "webhook %s: HTTP %ld", alertname, st);
 }
 

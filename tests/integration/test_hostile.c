@@ -72,13 +72,11 @@ static void teardown(void)
 /* post: POSTs body to path with the token; returns the status. */
 static long post(const char *path, const char *body)
 {
-    char url[256];
-    snprintf(url, sizeof(url), "%s%s", ag.base, path);
     struct opts o = {.method = "POST", .body = body, .header = AUTH};
     struct resp r;
-    http(url, &o, &r);
+    long st = agent_request(&ag, path, &o, &r);
     buf_free(&r.body);
-    return r.rc == CURLE_OK ? r.status : 0;
+    return st;
 }
 
 static unsigned agent_port(void)

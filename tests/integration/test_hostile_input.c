@@ -215,23 +215,20 @@ START_TEST(colliding_label_env_names_refuse_the_exec)
     write_exec_rules();
     write_config(NULL, "");
     agent_start(&ag);
-    struct buf b;
-    buf_init(&b, 0);
     /* "cluster" is what replguard checks; "Cluster" would be the same
      * REPLGUARD_LABEL_CLUSTER in the child's environment */
-    alert_payload(&b, "Dump", "firing", "c011de01",
-                  "\"cluster\":\"c1\",\"Cluster\":\"evil\","
-                  "\"replica\":\"node2\"");
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(agent_alert(&ag, "Dump", "firing", "c011de01",
+                                 "\"cluster\":\"c1\",\"Cluster\":\"evil\","
+                                 "\"replica\":\"node2\""),
+                     200);
     agent_wait_audit(&ag, "action", NULL, NULL, 1, WAIT_S);
     ck_assert(agent_log_has(&ag, "outcome=failure"));
     ck_assert(agent_log_has(&ag, "both set REPLGUARD_LABEL_CLUSTER"));
     ck_assert_int_eq(access(path_ran, F_OK), -1); /* nothing ran */
     /* without the collision the same runbook runs */
-    buf_reset(&b);
-    alert_payload(&b, "Dump", "firing", "c1ea0001",
-                  "\"cluster\":\"c1\",\"replica\":\"node2\"");
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(agent_alert(&ag, "Dump", "firing", "c1ea0001",
+                                 "\"cluster\":\"c1\",\"replica\":\"node2\""),
+                     200);
     agent_wait_audit(&ag, "action", NULL, NULL, 2, WAIT_S);
     double deadline = now_s() + WAIT_S;
     while (access(path_ran, F_OK) != 0 && now_s() < deadline)
@@ -241,7 +238,6 @@ START_TEST(colliding_label_env_names_refuse_the_exec)
     ck_assert_int_eq(read_file(path_ran, &env), 0);
     ck_assert_ptr_nonnull(strstr(env.data, "REPLGUARD_LABEL_CLUSTER=c1\n"));
     buf_free(&env);
-    buf_free(&b);
 }
 END_TEST
 
@@ -254,21 +250,18 @@ START_TEST(audit_write_failures_are_counted_and_actions_go_on)
     agent_start(&ag);
     ck_assert(metric(ag.base, "replguard_audit_write_failures_total", NULL) ==
               0);
-    struct buf b;
-    buf_init(&b, 0);
     for (int i = 0; i < 3; i++) {
         char fp[32];
         snprintf(fp, sizeof(fp), "f0110%03d", i);
-        buf_reset(&b);
-        alert_payload(&b, "Dump", "firing", fp, "\"replica\":\"node2\"");
-        ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+        ck_assert_int_eq(
+            agent_alert(&ag, "Dump", "firing", fp, "\"replica\":\"node2\""),
+            200);
         double deadline = now_s() + WAIT_S;
         while (access(path_ran, F_OK) != 0 && now_s() < deadline)
             sleep_ms(20);
         ck_assert_int_eq(access(path_ran, F_OK), 0); /* the action ran */
         ck_assert_int_eq(unlink(path_ran), 0);
     }
-    buf_free(&b);
     assert_wait(ag.base, "replguard_audit_write_failures_total", NULL, GT, 2);
     /* one line for the streak, with the path and the errno */
     ck_assert_int_eq(file_count(ag.log, "msg=\"audit write failed"), 1);

@@ -126,19 +126,10 @@ static void teardown(void)
     agent_teardown(&ag, &sn);
 }
 
-/* payload: a one-alert Alertmanager webhook body. */
+/* payload: a one-alert Alertmanager webhook body no runbook takes. */
 static void payload(struct buf *b)
 {
-    buf_printf(b,
-               "{\"receiver\":\"replguard\",\"status\":\"firing\",\"alerts\":"
-               "[{\"status\":\"firing\",\"labels\":{\"alertname\":\"Other\","
-               "\"replica\":\"node2\"},\"annotations\":{},"
-               "\"startsAt\":\"2026-11-22T00:00:00Z\","
-               "\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"\","
-               "\"fingerprint\":\"" FP "\"}],\"groupLabels\":{},"
-               "\"commonLabels\":{},\"commonAnnotations\":{},"
-               "\"externalURL\":\"http://am\",\"version\":\"4\","
-               "\"groupKey\":\"{}:{}\",\"truncatedAlerts\":0}");
+    alert_payload(b, "Other", "firing", FP, "\"replica\":\"node2\"");
 }
 
 /* request: method on ag.base+path with an optional body, Authorization
@@ -147,14 +138,13 @@ static void payload(struct buf *b)
 static void request(const char *method, const char *path, const char *body,
                     const char *auth, const char *ca, struct resp *r)
 {
-    char url[256], hdr[256];
-    snprintf(url, sizeof(url), "%s%s", ag.base, path);
+    char hdr[256];
     snprintf(hdr, sizeof(hdr), "Authorization: %s", auth ? auth : "");
     struct opts o = {.method = method,
                      .body = body,
                      .header = auth ? hdr : NULL,
-                     .cainfo = ca ? ca : ag.cafile};
-    http(url, &o, r);
+                     .cainfo = ca};
+    agent_request(&ag, path, &o, r);
 }
 
 static long status_of(const char *method, const char *path, const char *body,

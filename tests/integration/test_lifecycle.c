@@ -110,12 +110,7 @@ static void teardown(void)
 static long post_alert(const char *alertname, const char *status,
                        const char *fp)
 {
-    struct buf b;
-    buf_init(&b, 0);
-    alert_payload(&b, alertname, status, fp, "\"replica\":\"node2\"");
-    long st = agent_webhook(&ag, b.data);
-    buf_free(&b);
-    return st;
+    return agent_alert(&ag, alertname, status, fp, "\"replica\":\"node2\"");
 }
 
 static double admin(const char *endpoint)

@@ -107,13 +107,15 @@ static void teardown(void)
     agent_teardown(&ag, &sn);
 }
 
+#define NODE2 "\"replica\":\"node2\""
+
 /* payload: an Alertmanager 0.25 webhook body for one alert on node2,
  * with extra labels (",\"k\":\"v\"...") when not NULL. */
 static void payload(struct buf *b, const char *alertname, const char *status,
                     const char *fp, const char *extra_labels)
 {
     char labels[512];
-    snprintf(labels, sizeof(labels), "\"replica\":\"node2\"%s",
+    snprintf(labels, sizeof(labels), NODE2 "%s",
              extra_labels ? extra_labels : "");
     alert_payload(b, alertname, status, fp, labels);
 }
@@ -128,10 +130,7 @@ static long post(const char *path, const char *body, const char *token,
              token ? token : "");
     struct opts o = {
         .method = "POST", .body = body, .header = token ? auth : NULL};
-    char url[256];
-    snprintf(url, sizeof(url), "%s%s", ag.base, path);
-    http(url, &o, r);
-    return r->status;
+    return agent_request(&ag, path, &o, r);
 }
 
 static double admin(const char *node, const char *endpoint)
@@ -194,10 +193,9 @@ START_TEST(dry_run_touches_no_node)
 {
     write_config(true, NULL);
     agent_start(&ag);
-    struct buf b;
-    buf_init(&b, 0);
-    payload(&b, "ReplicationLagCritical", "firing", "aa01", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(
+        agent_alert(&ag, "ReplicationLagCritical", "firing", "aa01", NODE2),
+        200);
     agent_wait_audit(&ag, "action", "action", "force_sync", 1, WAIT_S);
     agent_wait_audit(&ag, "action", "action", "reset_circuit_breakers", 1,
                      WAIT_S);
@@ -210,7 +208,6 @@ START_TEST(dry_run_touches_no_node)
                 "cluster=\"c1\",runbook=\"lag\",action=\"force_sync\","
                 "outcome=\"dry_run\"",
                 EQ, 1);
-    buf_free(&b);
 }
 END_TEST
 
@@ -285,19 +282,19 @@ START_TEST(pause_survives_restart)
     ck_assert_int_eq(agent_stop(&ag), 0);
     agent_start(&ag);
     assert_wait(ag.base, "replguard_remediation_paused", NULL, EQ, 1);
-    struct buf b;
-    buf_init(&b, 0);
-    payload(&b, "ReplicationLagCritical", "firing", "cc01", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(
+        agent_alert(&ag, "ReplicationLagCritical", "firing", "cc01", NODE2),
+        200);
     agent_wait_audit(&ag, "skipped", "reason", "paused", 1, WAIT_S);
     ck_assert_double_eq(admin("node1", "sync"), 0);
     /* resumed, Alertmanager's repeat of the alert acts */
     ck_assert_int_eq(call(ag.base, "POST", "/api/v1/resume", ""), 200);
     assert_wait(ag.base, "replguard_remediation_paused", NULL, EQ, 0);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(
+        agent_alert(&ag, "ReplicationLagCritical", "firing", "cc01", NODE2),
+        200);
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"sync\"", EQ, 1);
-    buf_free(&b);
 }
 END_TEST
 
@@ -318,11 +315,9 @@ START_TEST(kill_9_mid_action_runs_nothing_twice)
     agent_start(&ag);
     char marker[128], labels[192];
     snprintf(marker, sizeof(marker), "%s/ran", ag.dir);
-    snprintf(labels, sizeof(labels), ",\"marker\":\"%s\"", marker);
-    struct buf b;
-    buf_init(&b, 0);
-    payload(&b, "SlowExec", "firing", "dd01", labels);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    snprintf(labels, sizeof(labels), NODE2 ",\"marker\":\"%s\"", marker);
+    ck_assert_int_eq(agent_alert(&ag, "SlowExec", "firing", "dd01", labels),
+                     200);
     /* the command started (journaled before it ran) and is mid-way */
     double deadline = now_s() + WAIT_S;
     while (lines_in(marker) < 1 && now_s() < deadline)
@@ -338,11 +333,11 @@ START_TEST(kill_9_mid_action_runs_nothing_twice)
         agent_audit_count(&ag, "interrupted", "runbook", "slow-exec"), 1);
     ck_assert_int_eq(
         agent_audit_count(&ag, "interrupted", "fingerprint", "dd01"), 1);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(agent_alert(&ag, "SlowExec", "firing", "dd01", labels),
+                     200);
     agent_wait_audit(&ag, "skipped", "reason", "duplicate", 1, WAIT_S);
     sleep_ms(300);
     ck_assert_int_eq(lines_in(marker), 1);
-    buf_free(&b);
 }
 END_TEST
 
@@ -351,10 +346,8 @@ START_TEST(throttle_then_gradual_restore)
     write_config(false, NULL);
     agent_start(&ag);
     sleep_ms(1500); /* a few rounds of the primary's write rate */
-    struct buf b;
-    buf_init(&b, 0);
-    payload(&b, "PrimaryOverload", "firing", "ee01", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(
+        agent_alert(&ag, "PrimaryOverload", "firing", "ee01", NODE2), 200);
     /* half the ingest rate (1000/s by default) */
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"rate-limit\"", EQ, 1);
@@ -364,9 +357,8 @@ START_TEST(throttle_then_gradual_restore)
     assert_wait(ag.base, "replguard_throttle_active", "cluster=\"c1\"", EQ, 1);
     /* resolved: one step a second up restore_steps from the limit, then
      * no limit */
-    buf_reset(&b);
-    payload(&b, "PrimaryOverload", "resolved", "ee01", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(
+        agent_alert(&ag, "PrimaryOverload", "resolved", "ee01", NODE2), 200);
     assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
                 NULL, EQ, 600);
     assert_wait(node_url("node1"), "stemedb_rate_limit_assertions_per_second",
@@ -375,7 +367,6 @@ START_TEST(throttle_then_gradual_restore)
                 NULL, EQ, 0);
     ck_assert_double_eq(admin("node1", "rate-limit"), 4);
     assert_wait(ag.base, "replguard_throttle_active", "cluster=\"c1\"", EQ, 0);
-    buf_free(&b);
 }
 END_TEST
 
@@ -383,27 +374,23 @@ START_TEST(escalation_blocks_until_ack)
 {
     write_config(false, NULL);
     agent_start(&ag);
-    struct buf b;
-    buf_init(&b, 0);
-    payload(&b, "Runaway", "firing", "ff01", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(agent_alert(&ag, "Runaway", "firing", "ff01", NODE2), 200);
     assert_wait(ag.base, "replguard_escalations_total",
                 "cluster=\"c1\",runbook=\"runaway\"", EQ, 1);
     /* escalated instead of acting, and the cluster is latched */
-    buf_reset(&b);
-    payload(&b, "ReplicationLagCritical", "firing", "ff02", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(
+        agent_alert(&ag, "ReplicationLagCritical", "firing", "ff02", NODE2),
+        200);
     agent_wait_audit(&ag, "skipped", "reason", "blocked", 1, WAIT_S);
     ck_assert_double_eq(admin("node1", "sync"), 0);
     /* an operator acks: the next alert acts */
     ck_assert_int_eq(call(ag.base, "POST", "/api/v1/ack/c1", ""), 200);
-    buf_reset(&b);
-    payload(&b, "ReplicationLagCritical", "firing", "ff03", NULL);
     sleep_ms(300);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(
+        agent_alert(&ag, "ReplicationLagCritical", "firing", "ff03", NODE2),
+        200);
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"sync\"", EQ, 1);
-    buf_free(&b);
 }
 END_TEST
 
@@ -416,10 +403,7 @@ START_TEST(verify_escalates_when_lag_does_not_fall)
                           "{\"node\":\"node2\",\"kind\":\"stall\"}"),
                      200);
     sleep_ms(600);
-    struct buf b;
-    buf_init(&b, 0);
-    payload(&b, "Checked", "firing", "ab01", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(agent_alert(&ag, "Checked", "firing", "ab01", NODE2), 200);
     agent_wait_audit(&ag, "verify_failed", "runbook", "checked", 1, WAIT_S);
     assert_wait(ag.base, "replguard_escalations_total",
                 "cluster=\"c1\",runbook=\"checked\"", EQ, 1);
@@ -441,7 +425,6 @@ START_TEST(verify_escalates_when_lag_does_not_fall)
     if (f)
         fclose(f);
     ck_assert(seen);
-    buf_free(&b);
 }
 END_TEST
 
@@ -479,14 +462,10 @@ START_TEST(sighup_loads_new_runbooks_and_http_templates)
     buf_free(&more);
     kill(ag.pid, SIGHUP);
     sleep_ms(500);
-    struct buf b;
-    buf_init(&b, 0);
-    payload(&b, "ViaHttp", "firing", "ac01", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(agent_alert(&ag, "ViaHttp", "firing", "ac01", NODE2), 200);
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"sync\"", EQ, 1);
     agent_wait_audit(&ag, "action", "action", "http", 1, WAIT_S);
-    buf_free(&b);
 }
 END_TEST
 
@@ -508,11 +487,9 @@ START_TEST(alert_right_after_reload)
     while (!agent_log_has(&ag, "config reloaded") && now_s() < deadline)
         sleep_ms(5);
     ck_assert(agent_log_has(&ag, "config reloaded"));
-    struct buf b;
-    buf_init(&b, 0);
-    payload(&b, "ReplicationLagCritical", "firing", "ab0e", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
-    buf_free(&b);
+    ck_assert_int_eq(
+        agent_alert(&ag, "ReplicationLagCritical", "firing", "ab0e", NODE2),
+        200);
     agent_wait_audit(&ag, "action", "action", "force_sync", 1, WAIT_S);
     ck_assert_int_eq(call(ag.base, "GET", "/-/healthy", NULL), 200);
     ck_assert_int_eq(call(node_url("node1"), "DELETE", "/v1/sim/fault", NULL),
@@ -533,10 +510,7 @@ START_TEST(demote_but_never_the_last_healthy_replica)
     ck_assert_int_eq(call(ag.base, "GET", "/health/replica/c1/node2", NULL),
                      200);
     /* node3 is healthy: node2 may go */
-    struct buf b;
-    buf_init(&b, 0);
-    payload(&b, "TakeOut", "firing", "ad01", NULL);
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(agent_alert(&ag, "TakeOut", "firing", "ad01", NODE2), 200);
     assert_wait(node_url("node1"), "stemedb_admin_requests_total",
                 "endpoint=\"demote\"", EQ, 1);
     /* out of read rotation within a poll */
@@ -547,14 +521,10 @@ START_TEST(demote_but_never_the_last_healthy_replica)
     ck_assert_int_eq(call(ag.base, "GET", "/health/replica/c1/node2", NULL),
                      503);
     /* node3 is now the last healthy replica: refused */
-    buf_reset(&b);
-    buf_puts(&b, "");
-    payload(&b, "TakeOut", "firing", "ad02", NULL);
-    char *r = strstr(b.data, "\"replica\":\"node2\"");
-    ck_assert_ptr_nonnull(r);
-    r[15] = '3';
     sleep_ms(1100); /* past the cooldown */
-    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    ck_assert_int_eq(
+        agent_alert(&ag, "TakeOut", "firing", "ad02", "\"replica\":\"node3\""),
+        200);
     agent_wait_audit(
         &ag, "refused", "reason",
         "last_healthy: node3 is the last healthy replica (counting "
@@ -564,7 +534,6 @@ START_TEST(demote_but_never_the_last_healthy_replica)
                 "cluster=\"c1\",runbook=\"out\",reason=\"last_healthy\"", EQ,
                 1);
     ck_assert_double_eq(admin("node1", "demote"), 1);
-    buf_free(&b);
 }
 END_TEST
 

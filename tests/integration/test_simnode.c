@@ -35,9 +35,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    if (sn.pid > 0)
-        reap(sn.pid);
-    sn.pid = 0;
+    simnode_stop(&sn);
     curl_global_cleanup();
 }
 
@@ -652,8 +650,7 @@ START_TEST(clusters_are_separate)
 {
     static const char *const args[] = {"--clusters", "2", "--nodes", "2", NULL};
     struct simnode two;
-    reap(sn.pid); /* the fixture's child is not used here */
-    sn.pid = 0;
+    simnode_stop(&sn); /* the fixture's child is not used here */
     spawn(&two, args);
     sn = two; /* so that teardown reaps it */
     ck_assert_uint_eq(two.n, 4);

@@ -26,9 +26,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    if (sn.pid > 0)
-        reap(sn.pid);
-    sn.pid = 0;
+    simnode_stop(&sn);
     curl_global_cleanup();
 }
 

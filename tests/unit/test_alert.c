@@ -97,7 +97,7 @@ static void assert_sorted(const struct labels *set)
 static void assert_label(const struct labels *set, const char *name,
                          const char *want)
 {
-    const char *got = alert_labels_get(set, name);
+    const char *got = labels_get(set, name);
 
     ck_assert_msg(got != NULL, "label %s missing", name);
     ck_assert_str_eq(got, want);
@@ -115,7 +115,7 @@ static void assert_alert(const struct alert *a, const char *replica,
     assert_label(&a->labels, "job", "node");
     assert_label(&a->labels, "replica", replica);
     assert_label(&a->labels, "severity", "critical");
-    ck_assert_ptr_null(alert_labels_get(&a->labels, "cluster"));
+    ck_assert_ptr_null(labels_get(&a->labels, "cluster"));
     ck_assert_uint_eq(a->annotations.n, 1);
     assert_label(&a->annotations, "summary", "lag 12.5");
     ck_assert_str_eq(a->generator_url, GEN_URL);
@@ -169,7 +169,7 @@ START_TEST(fixture_two_alerts)
     struct alert_payload *p = parse_fixture(TWO);
 
     assert_common(p, 4);
-    ck_assert_ptr_null(alert_labels_get(&p->common_labels, "replica"));
+    ck_assert_ptr_null(labels_get(&p->common_labels, "replica"));
     ck_assert_int_eq(p->status, ALERT_FIRING);
     ck_assert_uint_eq(p->nalerts, 2);
     assert_alert(&p->alerts[0], "node2", "0e05ed67e762832d");
@@ -680,10 +680,10 @@ START_TEST(sorted_lookup)
         snprintf(want, sizeof(want), "%d", i);
         assert_label(&p->alerts[0].labels, name, want);
     }
-    ck_assert_ptr_null(alert_labels_get(&p->alerts[0].labels, "l100"));
-    ck_assert_ptr_null(alert_labels_get(&p->alerts[0].labels, ""));
-    ck_assert_ptr_null(alert_labels_get(&p->group_labels, "l1"));
-    ck_assert_ptr_null(alert_labels_get(NULL, "l1"));
+    ck_assert_ptr_null(labels_get(&p->alerts[0].labels, "l100"));
+    ck_assert_ptr_null(labels_get(&p->alerts[0].labels, ""));
+    ck_assert_ptr_null(labels_get(&p->group_labels, "l1"));
+    ck_assert_ptr_null(labels_get(NULL, "l1"));
     alert_payload_free(p);
     free(text);
 }

@@ -2,6 +2,7 @@
  * pause switch, the ack queue and the webhook answer counts. */
 #define _XOPEN_SOURCE 700
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "act/acks.h"
 #include "act/pause.h"
 #include "act/webhookcount.h"
+#include "lib/fileio.h"
 #include "lib/util.h"
 #include "test_support.h"
 
@@ -40,6 +42,28 @@ START_TEST(pause_persists_across_new)
     ck_assert(!pause_get(p));
     pause_free(p);
     pause_free(NULL);
+}
+END_TEST
+
+static int no_fsync(void *ctx, int fd)
+{
+    (void)ctx;
+    (void)fd;
+    return -EIO;
+}
+
+/* A flag that cannot be made durable is not changed, nor is the file. */
+START_TEST(pause_unchanged_when_the_write_fails)
+{
+    struct fileio_ops ops = *fileio_posix();
+    ops.fsync = no_fsync;
+    struct pause_switch *p = pause_new(dir, &ops);
+    ck_assert_int_eq(pause_set(p, true), -EIO);
+    ck_assert(!pause_get(p));
+    pause_free(p);
+    p = pause_new(dir, NULL);
+    ck_assert(!pause_get(p));
+    pause_free(p);
 }
 END_TEST
 
@@ -94,6 +118,7 @@ int main(void)
     TCase *tc = tcase_create("parts");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, pause_persists_across_new);
+    tcase_add_test(tc, pause_unchanged_when_the_write_fails);
     tcase_add_test(tc, acks_are_bounded_and_taken_in_order);
     tcase_add_test(tc, webhook_counts_by_code);
     suite_add_tcase(s, tc);

@@ -29,10 +29,13 @@ START_TEST(find_takes_the_first_in_any_order)
                                      {"cluster", "c1"},
                                      {"replica", "node3"}};
 
-    ck_assert_str_eq(labels_find(v, ARRAY_LEN(v), "replica"), "node2");
-    ck_assert_str_eq(labels_find(v, ARRAY_LEN(v), "cluster"), "c1");
-    ck_assert_ptr_null(labels_find(v, ARRAY_LEN(v), "node"));
-    ck_assert_ptr_null(labels_find(v, 0, "replica"));
+    const struct labels set = {v, ARRAY_LEN(v)}, none = {v, 0};
+
+    ck_assert_str_eq(labels_find(&set, "replica"), "node2");
+    ck_assert_str_eq(labels_find(&set, "cluster"), "c1");
+    ck_assert_ptr_null(labels_find(&set, "node"));
+    ck_assert_ptr_null(labels_find(&none, "replica"));
+    ck_assert_ptr_null(labels_find(NULL, "replica"));
 }
 END_TEST
 

@@ -103,7 +103,7 @@ static const char *plan(struct fx *f, const char *alertname,
     size_t n = 2;
     if (cluster)
         l[n++] = (struct label){"cluster", cluster};
-    struct plan_alert a = {l, n, "fp1", starts, resolved};
+    struct plan_alert a = {{l, n}, "fp1", starts, resolved};
     plan_list_reset(&f->out);
     planner_plan(f->p, f->rs, &a, false, now, lookup, &f->w, &f->out);
     s[0] = '\0';
@@ -239,7 +239,7 @@ START_TEST(resolve_cancels_and_restores)
                      "cancel run:restore_throttle");
     char firing[PLANNER_KEY_MAX];
     struct label l[] = {{"alertname", LAG}, {"replica", "node2"}};
-    struct plan_alert a = {l, 2, "fp1", 100, false};
+    struct plan_alert a = {{l, 2}, "fp1", 100, false};
     planner_dedupe_key(&a, "lag", firing, sizeof(firing));
     ck_assert_str_eq(f.out.v[0].key, firing);
     ck_assert(f.out.v[1].on_resolved);
@@ -279,7 +279,7 @@ START_TEST(firing_after_its_resolve_is_skipped)
     struct planner *q = planner_new();
     char key[PLANNER_KEY_MAX];
     struct label l[] = {{"alertname", LAG}, {"replica", "node2"}};
-    struct plan_alert a = {l, 2, "fp1", 300, true};
+    struct plan_alert a = {{l, 2}, "fp1", 300, true};
     planner_dedupe_key(&a, "lag", key, sizeof(key));
     planner_restore_key(q, key, 50);
     planner_free(f.p);
@@ -300,7 +300,7 @@ START_TEST(dry_run_same_path)
     /* the agent's: same decisions, flagged */
     struct label l[] = {
         {"alertname", LAG}, {"replica", "node2"}, {"cluster", "c1"}};
-    struct plan_alert a = {l, 3, "fp9", 7, false};
+    struct plan_alert a = {{l, 3}, "fp9", 7, false};
     plan_list_reset(&f.out);
     planner_plan(f.p, f.rs, &a, true, 0, lookup, &f.w, &f.out);
     ck_assert_uint_eq(f.out.n, 4);
@@ -315,7 +315,7 @@ START_TEST(restore_rebuilds_bookkeeping)
     struct fx f;
     fx_init(&f);
     struct label l[] = {{"alertname", LAG}, {"replica", "node2"}};
-    struct plan_alert a = {l, 2, "fp1", 100, false};
+    struct plan_alert a = {{l, 2}, "fp1", 100, false};
     char key[PLANNER_KEY_MAX];
     planner_dedupe_key(&a, "lag", key, sizeof(key));
     /* what a journal replay after a restart feeds back */

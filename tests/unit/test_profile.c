@@ -96,6 +96,52 @@ START_TEST(stemedb_reads_answers)
 }
 END_TEST
 
+/* The failover builders speak the simnode's cluster API (README,
+ * "Replication modes, epochs and failover"), all at the target. */
+START_TEST(stemedb_failover_requests)
+{
+    const struct profile_ops *p = stemedb();
+    struct profile_request rq;
+    p->promote("node2", 7, &rq);
+    expect(&rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/promote",
+           "{\"replica_id\": \"node2\", \"epoch\": 7}");
+    p->fence(8, &rq);
+    expect(&rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/fence",
+           "{\"epoch\": 8}");
+    p->replicate_from("node3", 18446744073709551615u, &rq);
+    expect(&rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/replicate-from",
+           "{\"primary_id\": \"node3\", \"epoch\": 18446744073709551615}");
+    p->probe_write(&rq);
+    expect(&rq, "POST", PROFILE_AT_TARGET, "/v1/write", "{\"count\": 1}");
+}
+END_TEST
+
+START_TEST(stemedb_reads_failover_series)
+{
+    const struct profile_ops *p = stemedb();
+    const char *metrics = "stemedb_assertions_indexed_total 42\n"
+                          "stemedb_epoch 3\n"
+                          "stemedb_acked_position 41\n"
+                          "stemedb_node_role{role=\"primary\"} 0\n"
+                          "stemedb_node_role{role=\"fenced\"} 1\n"
+                          "stemedb_sync_mode{mode=\"async\"} 0\n"
+                          "stemedb_sync_mode{mode=\"semi-sync\"} 1\n";
+    struct node_sample s;
+    struct promtext_error err = {0};
+    ck_assert_int_eq(p->parse_sample(metrics, strlen(metrics), &s, &err), 0);
+    ck_assert(s.has_epoch && s.epoch == 3);
+    ck_assert(s.has_acked && s.acked == 41);
+    ck_assert_int_eq(s.role, SEEN_ROLE_FENCED);
+    ck_assert_int_eq(s.sync_mode, SYNC_SEEN_SEMI_SYNC);
+    /* an epoch that is not a whole count is not one */
+    const char *odd = "stemedb_assertions_indexed_total 1\n"
+                      "stemedb_epoch 2.5\n";
+    ck_assert_int_eq(p->parse_sample(odd, strlen(odd), &s, &err), 0);
+    ck_assert(!s.has_epoch && !s.has_acked);
+    ck_assert_int_eq(s.sync_mode, SYNC_SEEN_UNKNOWN);
+}
+END_TEST
+
 static struct config *load_config(void)
 {
     struct config *cfg = NULL;
@@ -186,6 +232,8 @@ int main(void)
     tcase_add_test(tc, stemedb_supports_every_action);
     tcase_add_test(tc, stemedb_requests_as_before);
     tcase_add_test(tc, stemedb_reads_answers);
+    tcase_add_test(tc, stemedb_failover_requests);
+    tcase_add_test(tc, stemedb_reads_failover_series);
     tcase_add_test(tc, unsupported_action_with_its_place);
     tcase_add_test(tc, stemedb_config_passes);
     tcase_add_test(tc, runbook_matching_clusters);

@@ -50,11 +50,19 @@ static void teardown(void)
     rm_tree(dir);
 }
 
-START_TEST(journal_then_queue)
+/* open_remedy: dir's remedy over ops (NULL: POSIX); fails the test when
+ * it cannot be opened. */
+static struct remedy *open_remedy(const struct fileio_ops *ops)
 {
     char err[256];
-    struct remedy *r = remedy_open(dir, NULL, err, sizeof(err));
+    struct remedy *r = remedy_open(dir, ops, err, sizeof(err));
     ck_assert_msg(r != NULL, "%s", err);
+    return r;
+}
+
+START_TEST(journal_then_queue)
+{
+    struct remedy *r = open_remedy(NULL);
     struct alert_payload *p = payload(3, 1);
     ck_assert_int_eq(remedy_submit(r, p), REMEDY_OK);
     struct queued_alert *q[8];
@@ -70,6 +78,33 @@ START_TEST(journal_then_queue)
     for (int i = 0; i < 3; i++)
         queued_alert_free(q[i]);
     alert_payload_free(p);
+    remedy_close(r);
+}
+END_TEST
+
+/* A copy outlives the queued alert it was made from (a job keeps one). */
+START_TEST(copy_owns_its_strings)
+{
+    struct remedy *r = open_remedy(NULL);
+    struct alert_payload *p = payload(2, 7);
+    ck_assert_int_eq(remedy_submit(r, p), REMEDY_OK);
+    alert_payload_free(p);
+    struct queued_alert *q[2];
+    ck_assert_uint_eq(remedy_take(r, q, 2), 2);
+    struct queued_alert *c = queued_alert_copy(q[1]);
+    uint64_t seq = q[1]->seq;
+    queued_alert_free(q[0]);
+    queued_alert_free(q[1]);
+    ck_assert_str_eq(c->fingerprint, "00000008");
+    ck_assert_uint_eq(c->seq, seq);
+    ck_assert_uint_eq(c->index, 1);
+    ck_assert(!c->resolved);
+    ck_assert_uint_eq(c->labels.n, 2);
+    ck_assert_str_eq(c->labels.v[0].name, "alertname");
+    ck_assert_str_eq(c->labels.v[0].value, "A");
+    ck_assert_str_eq(c->labels.v[1].name, "replica");
+    ck_assert_str_eq(c->labels.v[1].value, "node2");
+    queued_alert_free(c);
     remedy_close(r);
 }
 END_TEST
@@ -110,9 +145,7 @@ START_TEST(submit_async_answers_after_the_fsync)
 {
     struct fsync_gate g;
     fsync_gate_init(&g);
-    char err[256];
-    struct remedy *r = remedy_open(dir, &g.ops, err, sizeof(err));
-    ck_assert_msg(r != NULL, "%s", err);
+    struct remedy *r = open_remedy(&g.ops);
     struct alert_payload *p = payload(150, 1); /* two records */
     struct outcome o = {.done = false};
     pthread_mutex_init(&o.mu, NULL);
@@ -145,8 +178,7 @@ END_TEST
 
 START_TEST(full_queue_and_stopping_answer_503)
 {
-    char err[256];
-    struct remedy *r = remedy_open(dir, NULL, err, sizeof(err));
+    struct remedy *r = open_remedy(NULL);
     struct alert_payload *big = payload(ALERT_MAX_ALERTS, 100);
     for (size_t n = 0; n + ALERT_MAX_ALERTS <= REMEDY_QUEUE_CAP;
          n += ALERT_MAX_ALERTS)
@@ -164,12 +196,11 @@ END_TEST
 
 START_TEST(pause_survives_reopen)
 {
-    char err[256];
-    struct remedy *r = remedy_open(dir, NULL, err, sizeof(err));
+    struct remedy *r = open_remedy(NULL);
     ck_assert(!remedy_paused(r));
     ck_assert_int_eq(remedy_set_paused(r, true), 0);
     remedy_close(r);
-    r = remedy_open(dir, NULL, err, sizeof(err));
+    r = open_remedy(NULL);
     ck_assert(remedy_paused(r));
     remedy_ack(r, "c1");
     char *acks[4];
@@ -187,6 +218,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, journal_then_queue);
+    tcase_add_test(tc, copy_owns_its_strings);
     tcase_add_test(tc, full_queue_and_stopping_answer_503);
     tcase_add_test(tc, submit_async_answers_after_the_fsync);
     tcase_add_test(tc, pause_survives_reopen);

@@ -10,6 +10,8 @@
 #include "lib/util.h"
 
 #define TOL 1e-9
+/* SET: the label set of a whole array. */
+#define SET(a) ((struct labels){(a), ARRAY_LEN(a)})
 
 /* Lines 1-3 of a runbook; the tests add line 4 on. */
 #define HEAD  "runbook: r\nmatch: {alertname: A}\ntarget_label: replica\n"
@@ -513,14 +515,14 @@ START_TEST(matching)
                 "critical\ntarget_label: replica\n" STEPS);
     const struct runbook *rb = runbook_set_get(set, 0);
 
-    ck_assert(runbook_match(rb, both, ARRAY_LEN(both)));
-    ck_assert(runbook_match(rb, with_null, ARRAY_LEN(with_null)));
-    ck_assert(!runbook_match(rb, a_only, ARRAY_LEN(a_only)));
-    ck_assert(!runbook_match(rb, other, ARRAY_LEN(other)));
-    ck_assert(!runbook_match(rb, first_counts, ARRAY_LEN(first_counts)));
-    ck_assert(!runbook_match(rb, NULL, 0));
-    ck_assert_str_eq(runbook_label(both, 3, "replica"), "node2");
-    ck_assert_ptr_null(runbook_label(both, 3, "node"));
+    ck_assert(runbook_match(rb, &SET(both)));
+    ck_assert(runbook_match(rb, &SET(with_null)));
+    ck_assert(!runbook_match(rb, &SET(a_only)));
+    ck_assert(!runbook_match(rb, &SET(other)));
+    ck_assert(!runbook_match(rb, &SET(first_counts)));
+    ck_assert(!runbook_match(rb, NULL));
+    ck_assert_str_eq(labels_find(&SET(both), "replica"), "node2");
+    ck_assert_ptr_null(labels_find(&SET(both), "node"));
     runbook_set_free(set);
 }
 END_TEST
@@ -533,8 +535,7 @@ static const struct label alert_labels[] = {
 
 static int render(const char *tmpl, enum runbook_escape esc, struct buf *b)
 {
-    struct runbook_vars v = {"c1", "node 2", alert_labels,
-                             ARRAY_LEN(alert_labels)};
+    struct runbook_vars v = {"c1", "node 2", SET(alert_labels)};
     buf_reset(b);
     return runbook_render_template(tmpl, runbook_vars_lookup, &v, esc, b);
 }
@@ -617,7 +618,7 @@ static bool alert_matches(const struct runbook *rb, const char *alertname)
 {
     const struct label l[] = {
         {"alertname", alertname}, {"cluster", "main"}, {"replica", "node2"}};
-    return runbook_match(rb, l, ARRAY_LEN(l));
+    return runbook_match(rb, &SET(l));
 }
 
 START_TEST(shipped_rules_load)

@@ -64,14 +64,20 @@ static void reset_breaker(const char *id, struct profile_request *rq)
     rq->body = breakers_reset_body(id);
 }
 
+/* epoch_call: a POST to the target naming a node, as key, and an epoch. */
+static void epoch_call(const char *path, const char *key, const char *node,
+                       uint64_t epoch, struct profile_request *rq)
+{
+    char body[160];
+    snprintf(body, sizeof(body), "{\"%s\": \"%s\", \"epoch\": %" PRIu64 "}",
+             key, node, epoch);
+    request(rq, "POST", PROFILE_AT_TARGET, path, body);
+}
+
 static void promote(const char *replica, uint64_t epoch,
                     struct profile_request *rq)
 {
-    char body[160];
-    snprintf(body, sizeof(body),
-             "{\"replica_id\": \"%s\", \"epoch\": %" PRIu64 "}", replica,
-             epoch);
-    request(rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/promote", body);
+    epoch_call("/v1/admin/cluster/promote", "replica_id", replica, epoch, rq);
 }
 
 static void fence(uint64_t epoch, struct profile_request *rq)
@@ -84,12 +90,8 @@ static void fence(uint64_t epoch, struct profile_request *rq)
 static void replicate_from(const char *primary, uint64_t epoch,
                            struct profile_request *rq)
 {
-    char body[160];
-    snprintf(body, sizeof(body),
-             "{\"primary_id\": \"%s\", \"epoch\": %" PRIu64 "}", primary,
-             epoch);
-    request(rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/replicate-from",
-            body);
+    epoch_call("/v1/admin/cluster/replicate-from", "primary_id", primary, epoch,
+               rq);
 }
 
 static void probe_write(struct profile_request *rq)
