@@ -141,8 +141,9 @@ static void crash_and_promote(void)
         admin("node2", "promote", "{\"replica_id\": \"node2\", \"epoch\": 2}"),
         200);
     double took = wait_primary("node2", 200, NULL, DEADLINE);
-    fprintf(stderr, "test_primary: node2 answered 200 %.3f s after its "
-                    "promotion (poll interval %.3f s)\n",
+    fprintf(stderr,
+            "test_primary: node2 answered 200 %.3f s after its "
+            "promotion (poll interval %.3f s)\n",
             took, INTERVAL);
     ck_assert_msg(took <= (INTERVAL + SLACK) * wait_scale(),
                   "node2 answered 200 %.3f s after its promotion", took);

@@ -59,18 +59,27 @@ static void fixture_init(struct fixture *fx)
     fx->nodes[3] = node("quiet", "q1", "primary", 0);
     fx->nodes[3].is_primary = true;
     struct cluster_view *c = fx->clusters;
-    c[0] = (struct cluster_view){.name = "main", .lag_source = "heartbeat",
-                                 .first_node = 0, .n_nodes = 3, .primary = 1};
+    c[0] = (struct cluster_view){.name = "main",
+                                 .lag_source = "heartbeat",
+                                 .first_node = 0,
+                                 .n_nodes = 3,
+                                 .primary = 1};
     c[0].epoch = 2;
     c[0].sync_mode = "semi-sync";
     c[0].failover_phase = "verify";
     c[0].failover_blocked = true;
     c[0].last_failover = &last;
-    c[1] = (struct cluster_view){.name = "quiet", .lag_source = "heartbeat",
-                                 .first_node = 3, .n_nodes = 1, .primary = 3};
-    fx->v = (struct agent_view){.version = "t", .ready = true,
-                                .clusters = fx->clusters, .n_clusters = 2,
-                                .nodes = fx->nodes, .n_nodes = 4};
+    c[1] = (struct cluster_view){.name = "quiet",
+                                 .lag_source = "heartbeat",
+                                 .first_node = 3,
+                                 .n_nodes = 1,
+                                 .primary = 3};
+    fx->v = (struct agent_view){.version = "t",
+                                .ready = true,
+                                .clusters = fx->clusters,
+                                .n_clusters = 2,
+                                .nodes = fx->nodes,
+                                .n_nodes = 4};
 }
 
 static bool has_line(const char *text, const char *line)
@@ -93,22 +102,27 @@ START_TEST(metrics_of_failover)
     ck_assert(has_line(t, "replguard_cluster_epoch{cluster=\"main\"} 2"));
     /* no node of quiet reported an epoch: no series */
     ck_assert(!strstr(t, "replguard_cluster_epoch{cluster=\"quiet\"}"));
-    ck_assert(has_line(t, "replguard_failover_in_progress{cluster=\"main\"} 1"));
-    ck_assert(has_line(t, "replguard_failover_in_progress{cluster=\"quiet\"} 0"));
+    ck_assert(
+        has_line(t, "replguard_failover_in_progress{cluster=\"main\"} 1"));
+    ck_assert(
+        has_line(t, "replguard_failover_in_progress{cluster=\"quiet\"} 0"));
     ck_assert(has_line(t, "replguard_failover_blocked{cluster=\"main\"} 1"));
     ck_assert(has_line(t, "replguard_failover_blocked{cluster=\"quiet\"} 0"));
-    ck_assert(has_line(t, "replguard_failover_duration_seconds{cluster=\"main\"} "
-                          "2.25"));
+    ck_assert(has_line(t,
+                       "replguard_failover_duration_seconds{cluster=\"main\"} "
+                       "2.25"));
     ck_assert(has_line(t, "replguard_failover_lost_positions{cluster=\"main\"} "
                           "7"));
-    ck_assert(!strstr(t, "replguard_failover_duration_seconds{cluster=\"quiet\""));
-    ck_assert(!strstr(t, "replguard_failover_lost_positions{cluster=\"quiet\""));
+    ck_assert(
+        !strstr(t, "replguard_failover_duration_seconds{cluster=\"quiet\""));
+    ck_assert(
+        !strstr(t, "replguard_failover_lost_positions{cluster=\"quiet\""));
     /* idle is not in progress */
     fx.clusters[0].failover_phase = "idle";
     b.len = 0;
     exporter_render(&fx.v, &b);
-    ck_assert(has_line(b.data,
-                       "replguard_failover_in_progress{cluster=\"main\"} 0"));
+    ck_assert(
+        has_line(b.data, "replguard_failover_in_progress{cluster=\"main\"} 0"));
     buf_free(&b);
 }
 END_TEST
