@@ -65,6 +65,8 @@ static void fixture_init(struct fixture *fx)
                                  .n_nodes = 3,
                                  .primary = 1};
     c[0].epoch = 2;
+    c[0].have_acked = true;
+    c[0].acked = 9007199254740993ULL; /* 2^53 + 1: exact */
     c[0].sync_mode = "semi-sync";
     c[0].failover_phase = "verify";
     c[0].failover_blocked = true;
@@ -165,6 +167,11 @@ START_TEST(state_of_failover)
 {
     struct fixture fx;
     fixture_init(&fx);
+    struct buf text;
+    buf_init(&text, 0);
+    statejson_render(&fx.v, &text);
+    ck_assert_ptr_nonnull(strstr(text.data, "\"acked\":9007199254740993,"));
+    buf_free(&text);
     cJSON *c = cluster_json(&fx.v, 0);
     ck_assert_double_eq(num(c, "epoch"), 2);
     ck_assert_str_eq(str(c, "sync_mode"), "semi-sync");
@@ -185,6 +192,7 @@ START_TEST(state_of_failover)
 
     c = cluster_json(&fx.v, 1);
     ck_assert(null(c, "epoch"));
+    ck_assert(null(c, "acked"));
     ck_assert(null(c, "sync_mode"));
     f = cJSON_GetObjectItemCaseSensitive(c, "failover");
     ck_assert_str_eq(str(f, "phase"), "idle"); /* no executor: idle */
