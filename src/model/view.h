@@ -70,8 +70,10 @@ struct node_view {
     /* values that cannot be true (guard.h): scrapes that showed each,
      * since start; while one shows, the replica's lag is unknown */
     uint64_t implausible[GUARD_IMPLAUSIBLE_KINDS];
-    bool in_rotation;         /* at the cluster's read_max_lag */
+    bool in_rotation;         /* at the cluster's read_max_lag, after
+                                 read_rise and read_fall */
     const char *rotation_why; /* NULL when in rotation */
+    uint64_t rotation_changes; /* entries and exits since start */
 
     /* Merkle divergence from the primary (replicas only): the last
      * finished compare, when have_merkle. */
@@ -104,6 +106,16 @@ struct cluster_view {
     uint64_t acked;          /* epoch acked, as last seen */
     double primary_ok_mono;  /* when a scrape of the primary last
                                 succeeded, or the engine started */
+    /* Sync health (assess.c): */
+    const char *repl_mode;   /* configured: "async", "semi-sync", "sync" */
+    unsigned min_sync_replicas; /* configured */
+    double sync_max_lag;     /* configured, seconds */
+    unsigned sync_replicas;  /* replicas that count as sync replicas
+                                (sync_replica_ok) */
+    bool sync_ok;            /* async: always; else sync_replicas >=
+                                min_sync_replicas */
+    bool sync_fallback;      /* semi-sync or sync configured, and the
+                                primary last reported async or blocked */
     /* Failover state (the executor, executor_fill_view): */
     const char *failover_phase; /* "idle", or the running step */
     bool failover_blocked;      /* block_period since the last one */

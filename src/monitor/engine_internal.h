@@ -107,6 +107,7 @@ struct node_rt {
     /* assessed at the end of each round */
     enum health health;
     bool in_rotation;
+    struct rotation_gate gate; /* read_rise and read_fall */
     struct merkle_rt mk; /* replicas only */
 };
 
