@@ -170,6 +170,22 @@ static void add_thresholds(struct buf *b, const struct thresholds *th)
     add_num(b, "critical", true, th->critical);
     add_num(b, "escalate", true, th->escalate);
     add_num(b, "read_max_lag", true, th->read_max_lag);
+    add_num(b, "read_rise", true, th->read_rise);
+    add_num(b, "read_fall", true, th->read_fall);
+    end(b, "}");
+}
+
+/* add_sync: the configured replication and the sync health of the last
+ * round (docs/config.md, "Sync health"). */
+static void add_sync(struct buf *b, const struct cluster_view *c)
+{
+    begin(b, "replication", "{");
+    add_str(b, "mode", c->repl_mode);
+    add_num(b, "min_sync_replicas", true, c->min_sync_replicas);
+    add_num(b, "sync_max_lag", true, c->sync_max_lag);
+    add_num(b, "sync_replicas", true, c->sync_replicas);
+    add_bool(b, "sync_ok", c->sync_ok);
+    add_bool(b, "sync_fallback", c->sync_fallback);
     end(b, "}");
 }
 
@@ -217,6 +233,7 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     add_u64(b, "epoch", c->epoch > 0, c->epoch);
     add_u64(b, "acked", c->have_acked, c->acked);
     add_str(b, "sync_mode", c->sync_mode);
+    add_sync(b, c);
     add_failover(b, c);
     begin(b, "nodes", "[");
     for (size_t i = 0; i < c->n_nodes && c->first_node + i < v->n_nodes; i++)

@@ -15,6 +15,7 @@
  *
  * Waits poll with deadlines. */
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "lib/util.h"
 #include "monitor/exporter.h"
 #include "monitor/snapshot.h"
+#include "monitor/statejson.h"
 #include "simnode_harness.h"
 
 #define DEADLINE (20.0 * wait_scale())
@@ -119,6 +121,41 @@ START_TEST(sync_families_render)
     exporter_render(&fx.v, &b);
     ck_assert_ptr_null(strstr(b.data, "replguard_cluster_sync_mode"));
     ck_assert(has_line(b.data, "replguard_cluster_sync_ok{cluster=\"main\"} 0"));
+    buf_free(&b);
+}
+END_TEST
+
+/* /api/v1/state: the replication object and the rise and fall. */
+START_TEST(sync_in_state)
+{
+    struct fixture fx;
+    fixture_init(&fx);
+    struct buf b;
+    buf_init(&b, 0);
+    statejson_render(&fx.v, &b);
+    cJSON *root = cJSON_Parse(b.data);
+    ck_assert_ptr_nonnull(root);
+    cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "clusters"), 0);
+    cJSON *r = cJSON_GetObjectItem(c, "replication");
+    ck_assert_str_eq(cJSON_GetObjectItem(r, "mode")->valuestring, "semi-sync");
+    ck_assert_double_eq(
+        cJSON_GetObjectItem(r, "min_sync_replicas")->valuedouble, 2);
+    ck_assert_double_eq(cJSON_GetObjectItem(r, "sync_max_lag")->valuedouble,
+                        0.1);
+    ck_assert_double_eq(cJSON_GetObjectItem(r, "sync_replicas")->valuedouble,
+                        1);
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r, "sync_ok")));
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r, "sync_fallback")));
+    ck_assert_str_eq(cJSON_GetObjectItem(c, "sync_mode")->valuestring,
+                     "async");
+    cJSON *th = cJSON_GetObjectItem(c, "thresholds");
+    ck_assert_double_eq(cJSON_GetObjectItem(th, "read_rise")->valuedouble, 3);
+    ck_assert_double_eq(cJSON_GetObjectItem(th, "read_fall")->valuedouble, 2);
+    cJSON *n3 = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "nodes"), 2);
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(n3, "in_read_rotation")));
+    ck_assert_str_eq(cJSON_GetObjectItem(n3, "rotation_reason")->valuestring,
+                     ROTATION_WHY_RISE);
+    cJSON_Delete(root);
     buf_free(&b);
 }
 END_TEST
@@ -473,6 +510,7 @@ int main(void)
     Suite *s = suite_create("readhealth");
     TCase *tc = tcase_create("views");
     tcase_add_test(tc, sync_families_render);
+    tcase_add_test(tc, sync_in_state);
     tcase_add_test(tc, replica_health_follows_the_damped_rotation);
     suite_add_tcase(s, tc);
     tc = tcase_create("processes");
