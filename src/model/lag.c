@@ -202,8 +202,7 @@ bool read_rotation_ok(const struct replica_view *v, double max_lag,
     return r == NULL;
 }
 
-/* --- flap-free read rotation ------------------------------------------------
- */
+/* --- flap-free read rotation ---------------------------------------------- */
 
 bool rotation_gate_step(struct rotation_gate *g, const struct replica_view *v,
                         double max_lag, unsigned rise, unsigned fall,
@@ -236,8 +235,7 @@ bool rotation_gate_step(struct rotation_gate *g, const struct replica_view *v,
     return g->in;
 }
 
-/* --- sync health -------------------------------------------------------------
- */
+/* --- sync health ---------------------------------------------------------- */
 
 bool sync_replica_ok(const struct replica_view *v, bool have_connected,
                      bool role_ok, double max_lag)

@@ -136,7 +136,7 @@ enum health health_classify(const struct replica_view *v,
 bool read_rotation_ok(const struct replica_view *v, double max_lag,
                       const char **why);
 
-/* --- flap-free read rotation ----------------------------------------------- */
+/* --- flap-free read rotation --------------------------------------------- */
 
 /* A replica's place in read rotation over polls, as HAProxy's rise and
  * fall damp its health checks: it enters after `rise` consecutive polls

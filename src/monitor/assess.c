@@ -222,9 +222,8 @@ static void choose_lag(const struct config_cluster *conf, struct node_view *v)
 static struct thresholds thresholds_of(const struct config_cluster *conf)
 {
     const struct config_thresholds *t = &conf->thresholds;
-    return (struct thresholds){t->warning,      t->critical,
-                               t->escalate,     t->read_max_lag,
-                               t->read_rise,    t->read_fall};
+    return (struct thresholds){t->warning,      t->critical,  t->escalate,
+                               t->read_max_lag, t->read_rise, t->read_fall};
 }
 
 static void assess_replica(struct engine *e, struct cluster_rt *c,
@@ -239,9 +238,9 @@ static void assess_replica(struct engine *e, struct cluster_rt *c,
     choose_lag(c->conf, v);
     struct thresholds th = thresholds_of(c->conf);
     enum health h = health_classify(&v->rv, &th);
-    v->in_rotation = rotation_gate_step(&n->gate, &v->rv, th.read_max_lag,
-                                        th.read_rise, th.read_fall,
-                                        &v->rotation_why);
+    v->in_rotation =
+        rotation_gate_step(&n->gate, &v->rv, th.read_max_lag, th.read_rise,
+                           th.read_fall, &v->rotation_why);
     v->rotation_changes = n->gate.changes;
 
     if (h != n->health)
@@ -292,8 +291,8 @@ static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
     if (v->is_primary) {
         /* a primary serves no reads as a replica: should it become one
          * again (a rejoined old primary), it waits out read_rise */
-        n->gate = (struct rotation_gate){.decided = true,
-                                         .changes = n->gate.changes};
+        n->gate =
+            (struct rotation_gate){.decided = true, .changes = n->gate.changes};
         n->in_rotation = false;
         return;
     }

@@ -108,7 +108,7 @@ struct node_rt {
     enum health health;
     bool in_rotation;
     struct rotation_gate gate; /* read_rise and read_fall */
-    struct merkle_rt mk; /* replicas only */
+    struct merkle_rt mk;       /* replicas only */
 };
 
 struct cluster_rt {

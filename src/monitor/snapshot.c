@@ -124,7 +124,7 @@ bool snap_read_ok(const struct snap_node *n, bool given, double max_lag,
     if (!n->is_primary && given)
         read_rotation_ok(&n->rv, max_lag, &r);
     else if (!n->is_primary)
-        r = n->in_rotation ? NULL
+        r = n->in_rotation    ? NULL
             : n->rotation_why ? n->rotation_why
                               : "not in read rotation";
     if (why)

@@ -35,20 +35,20 @@ struct snapshot;
 struct snap_node {
     const char *cluster;
     const char *node;
-    const char *role;       /* "primary", "replica", "demoted", "fenced" */
-    bool is_primary;        /* the cluster's current primary */
-    bool have_epoch;        /* the node reported an epoch */
-    uint64_t epoch;         /* the highest it has seen */
-    uint64_t cluster_epoch; /* the highest any node of its cluster did */
-    bool up;                /* its last scrape succeeded */
-    bool fresh;             /* a good scrape within the last 3 intervals */
-    struct replica_view rv; /* replicas only */
-    enum health health;     /* replicas only */
-    double read_max_lag;    /* the cluster's thresholds.read_max_lag */
-    bool in_rotation;       /* replicas: at read_max_lag, after read_rise
-                               and read_fall (node_view's) */
+    const char *role;         /* "primary", "replica", "demoted", "fenced" */
+    bool is_primary;          /* the cluster's current primary */
+    bool have_epoch;          /* the node reported an epoch */
+    uint64_t epoch;           /* the highest it has seen */
+    uint64_t cluster_epoch;   /* the highest any node of its cluster did */
+    bool up;                  /* its last scrape succeeded */
+    bool fresh;               /* a good scrape within the last 3 intervals */
+    struct replica_view rv;   /* replicas only */
+    enum health health;       /* replicas only */
+    double read_max_lag;      /* the cluster's thresholds.read_max_lag */
+    bool in_rotation;         /* replicas: at read_max_lag, after read_rise
+                                 and read_fall (node_view's) */
     const char *rotation_why; /* static string; NULL when in rotation */
-    const char *lag_source; /* the cluster's */
+    const char *lag_source;   /* the cluster's */
 };
 
 /* snap_primary_why: NULL when n may take writes as its cluster's

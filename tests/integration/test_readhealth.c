@@ -31,7 +31,7 @@
 
 #define DEADLINE (20.0 * wait_scale())
 
-/* --- the renderers --------------------------------------------------------- */
+/* --- the renderers -------------------------------------------------------- */
 
 static bool has_line(const char *text, const char *line)
 {
@@ -63,8 +63,8 @@ static void fixture_init(struct fixture *fx)
         n->is_primary = i == 0;
         n->up = n->fresh = true;
         n->last_failure = -1;
-        n->rv = (struct replica_view){true, true, true, false, true, 0.05,
-                                      NULL};
+        n->rv =
+            (struct replica_view){true, true, true, false, true, 0.05, NULL};
     }
     fx->n[1].rv.lag = 0.2;
     fx->n[1].in_rotation = true; /* held by read_fall */
@@ -120,7 +120,8 @@ START_TEST(sync_families_render)
     buf_reset(&b);
     exporter_render(&fx.v, &b);
     ck_assert_ptr_null(strstr(b.data, "replguard_cluster_sync_mode"));
-    ck_assert(has_line(b.data, "replguard_cluster_sync_ok{cluster=\"main\"} 0"));
+    ck_assert(
+        has_line(b.data, "replguard_cluster_sync_ok{cluster=\"main\"} 0"));
     buf_free(&b);
 }
 END_TEST
@@ -146,8 +147,7 @@ START_TEST(sync_in_state)
                         1);
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r, "sync_ok")));
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r, "sync_fallback")));
-    ck_assert_str_eq(cJSON_GetObjectItem(c, "sync_mode")->valuestring,
-                     "async");
+    ck_assert_str_eq(cJSON_GetObjectItem(c, "sync_mode")->valuestring, "async");
     cJSON *th = cJSON_GetObjectItem(c, "thresholds");
     ck_assert_double_eq(cJSON_GetObjectItem(th, "read_rise")->valuedouble, 3);
     ck_assert_double_eq(cJSON_GetObjectItem(th, "read_fall")->valuedouble, 2);
@@ -231,8 +231,7 @@ static void write_config(struct agent *a, const char *interval,
     buf_free(&b);
 }
 
-static double value(const struct agent *a, const char *name,
-                    const char *labels)
+static double value(const struct agent *a, const char *name, const char *labels)
 {
     double v = metric(a->base, name, labels);
     ck_assert_msg(!isnan(v), "%s{%s} missing", name, labels ? labels : "");
@@ -317,8 +316,7 @@ static bool window(const struct rounds *rs, size_t k, unsigned n, bool want,
  * lag follows fall rounds above the bound. And the other way round: rise
  * fit rounds in a row leave it in rotation, fall rounds above the bound
  * out (not over-damped). Returns how many changes it could check. */
-static int check_rounds(const struct rounds *rs, unsigned rise_,
-                        unsigned fall_)
+static int check_rounds(const struct rounds *rs, unsigned rise_, unsigned fall_)
 {
     int checked = 0;
     bool complete;
@@ -405,7 +403,8 @@ START_TEST(rotation_damps_a_hovering_replica)
                           replicas[k], each, polls, fall[i]);
         }
     }
-    int n_rise = check_rounds(&rs[0], 3, 1), n_fall = check_rounds(&rs[1], 1, 3);
+    int n_rise = check_rounds(&rs[0], 3, 1),
+        n_fall = check_rounds(&rs[1], 1, 3);
     size_t caught[2] = {0, 0};
     for (size_t k = 0; k < MAX_ROUND; k++)
         for (int i = 0; i < 2; i++)
@@ -445,8 +444,7 @@ static void wait_sync(const struct agent *a, double replicas_, double ok,
                     "cluster=\"c1\"", EQ, fallback, DEADLINE);
     char l[64];
     snprintf(l, sizeof(l), "cluster=\"c1\",mode=\"%s\"", mode);
-    assert_wait_for(a->base, "replguard_cluster_sync_mode", l, EQ, 1,
-                    DEADLINE);
+    assert_wait_for(a->base, "replguard_cluster_sync_mode", l, EQ, 1, DEADLINE);
 }
 
 static long fault(const char *node, const char *kind)
@@ -464,9 +462,9 @@ static long clear_faults(void)
 
 static void start_semi_sync(const char *fallback)
 {
-    const char *args[] = {"--mode",          "semi-sync", "--min-sync-replicas",
-                          "2",               "--sync-fallback",
-                          fallback,          NULL};
+    const char *args[] = {"--mode", "semi-sync",       "--min-sync-replicas",
+                          "2",      "--sync-fallback", fallback,
+                          NULL};
     spawn(&sn, args);
     write_config(&ag[0], "100ms", "80ms",
                  "    replication: {mode: semi-sync, min_sync_replicas: 2, "

@@ -243,8 +243,8 @@ START_TEST(rotation_gate_table)
         const char *why = "unset";
         bool in = rotation_gate_step(&g, &v, 0.1, gates[_i].rise,
                                      gates[_i].fall, &why);
-        ck_assert_msg(in == (gates[_i].in[k] == '1'), "case %d poll %zu",
-                      _i, k);
+        ck_assert_msg(in == (gates[_i].in[k] == '1'), "case %d poll %zu", _i,
+                      k);
         if (in)
             ck_assert_ptr_null(why);
         else
