@@ -145,10 +145,10 @@ bool read_rotation_ok(const struct replica_view *v, double max_lag,
  * disconnected, demoted, implausible, lag unknown) takes it out at the
  * poll that shows it, whatever fall says: those are not a lag hovering
  * around a bound, and a read there may be stale by any amount. The
- * first verdict is taken as it is (after a start or a reload that adds
- * the replica there is no history to damp, and holding a fit replica
- * out would only send its reads elsewhere). Zero-initialize; caller
- * owned. */
+ * first verdict is taken as it is (after a start there is no history
+ * to damp, and holding a fit replica out would only send its reads
+ * elsewhere). Zero-initialize; caller owned; the engine carries it
+ * across reloads. */
 struct rotation_gate {
     bool decided;     /* a poll was judged */
     bool in;          /* in read rotation */
