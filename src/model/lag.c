@@ -235,6 +235,17 @@ bool rotation_gate_step(struct rotation_gate *g, const struct replica_view *v,
     return g->in;
 }
 
+bool rotation_gate_hold(const struct rotation_gate *g,
+                        const struct replica_view *v, double max_lag,
+                        const char **why)
+{
+    const char *fault = NULL;
+    bool ok = read_rotation_ok(v, max_lag, &fault);
+    if (why)
+        *why = g->in ? NULL : ok ? ROTATION_WHY_RISE : fault;
+    return g->in;
+}
+
 /* --- sync health ---------------------------------------------------------- */
 
 bool sync_replica_ok(const struct replica_view *v, bool have_connected,

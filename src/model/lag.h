@@ -168,6 +168,14 @@ bool rotation_gate_step(struct rotation_gate *g, const struct replica_view *v,
                         double max_lag, unsigned rise, unsigned fall,
                         const char **why);
 
+/* rotation_gate_hold: g's verdict for a replica judged again without a
+ * new poll (the engine re-assesses the last round on a reload): whether
+ * it is in rotation, and *why as rotation_gate_step() says it, without
+ * moving g. */
+bool rotation_gate_hold(const struct rotation_gate *g,
+                        const struct replica_view *v, double max_lag,
+                        const char **why);
+
 /* --- sync health -------------------------------------------------------- */
 
 /* sync_replica_ok: whether a replica counts as a sync replica: fresh,

@@ -238,9 +238,13 @@ static void assess_replica(struct engine *e, struct cluster_rt *c,
     choose_lag(c->conf, v);
     struct thresholds th = thresholds_of(c->conf);
     enum health h = health_classify(&v->rv, &th);
-    v->in_rotation =
-        rotation_gate_step(&n->gate, &v->rv, th.read_max_lag, th.read_rise,
-                           th.read_fall, &v->rotation_why);
+    if (n->scraped || !n->gate.decided)
+        v->in_rotation =
+            rotation_gate_step(&n->gate, &v->rv, th.read_max_lag, th.read_rise,
+                               th.read_fall, &v->rotation_why);
+    else /* a reload re-assesses the last round: no new poll to count */
+        v->in_rotation = rotation_gate_hold(&n->gate, &v->rv, th.read_max_lag,
+                                            &v->rotation_why);
     v->rotation_changes = n->gate.changes;
 
     if (h != n->health)

@@ -272,6 +272,18 @@ START_TEST(rotation_gate_reasons)
     ck_assert(!rotation_gate_step(&g, &down, 0.1, 2, 2, &why));
     ck_assert_str_eq(why, "disconnected");
     ck_assert_uint_eq(g.changes, 2);
+    /* held: judged again without a poll, nothing moves */
+    struct rotation_gate before = g;
+    ck_assert(!rotation_gate_hold(&g, &ok, 0.1, &why));
+    ck_assert_str_eq(why, ROTATION_WHY_RISE);
+    ck_assert(!rotation_gate_hold(&g, &down, 0.1, &why));
+    ck_assert_str_eq(why, "disconnected");
+    ck_assert(g.in == before.in && g.streak == before.streak &&
+              g.changes == before.changes && g.decided == before.decided);
+    rotation_gate_step(&g, &ok, 0.1, 2, 2, NULL);
+    ck_assert(rotation_gate_step(&g, &ok, 0.1, 2, 2, NULL));
+    ck_assert(rotation_gate_hold(&g, &lag, 0.1, &why));
+    ck_assert_ptr_null(why);
 }
 END_TEST
 
