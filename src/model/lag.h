@@ -107,7 +107,6 @@ const char *health_name(enum health h);
 
 struct thresholds {
     double warning, critical, escalate, read_max_lag;
-    unsigned read_rise, read_fall; /* polls: rotation_gate_step() */
 };
 
 /* What is known of a replica at one moment. */

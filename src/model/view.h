@@ -91,6 +91,7 @@ struct cluster_view {
     const char *name;
     const char *lag_source; /* "heartbeat", "position" or "reported" */
     struct thresholds th;
+    unsigned read_rise, read_fall; /* thresholds.read_rise, read_fall */
     size_t first_node;       /* this cluster's nodes are */
     size_t n_nodes;          /* agent_view.nodes[first_node .. + n_nodes) */
     int primary;             /* index into agent_view.nodes, or -1: none up */

@@ -222,8 +222,8 @@ static void choose_lag(const struct config_cluster *conf, struct node_view *v)
 static struct thresholds thresholds_of(const struct config_cluster *conf)
 {
     const struct config_thresholds *t = &conf->thresholds;
-    return (struct thresholds){t->warning,      t->critical,  t->escalate,
-                               t->read_max_lag, t->read_rise, t->read_fall};
+    return (struct thresholds){t->warning, t->critical, t->escalate,
+                               t->read_max_lag};
 }
 
 static void assess_replica(struct engine *e, struct cluster_rt *c,
@@ -239,9 +239,9 @@ static void assess_replica(struct engine *e, struct cluster_rt *c,
     struct thresholds th = thresholds_of(c->conf);
     enum health h = health_classify(&v->rv, &th);
     if (n->scraped || !n->gate.decided)
-        v->in_rotation =
-            rotation_gate_step(&n->gate, &v->rv, th.read_max_lag, th.read_rise,
-                               th.read_fall, &v->rotation_why);
+        v->in_rotation = rotation_gate_step(
+            &n->gate, &v->rv, th.read_max_lag, c->conf->thresholds.read_rise,
+            c->conf->thresholds.read_fall, &v->rotation_why);
     else /* a reload re-assesses the last round: no new poll to count */
         v->in_rotation = rotation_gate_hold(&n->gate, &v->rv, th.read_max_lag,
                                             &v->rotation_why);
@@ -377,6 +377,8 @@ void assess_round(struct engine *e)
         cv->name = c->conf->name;
         cv->lag_source = config_lag_source_name(c->conf->lag_source);
         cv->th = thresholds_of(c->conf);
+        cv->read_rise = c->conf->thresholds.read_rise;
+        cv->read_fall = c->conf->thresholds.read_fall;
         cv->first_node = k;
         cv->n_nodes = c->n;
         cv->primary = -1;

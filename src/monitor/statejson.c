@@ -163,15 +163,16 @@ static void add_node(struct buf *b, const struct node_view *n)
     end(b, "}");
 }
 
-static void add_thresholds(struct buf *b, const struct thresholds *th)
+static void add_thresholds(struct buf *b, const struct cluster_view *c)
 {
+    const struct thresholds *th = &c->th;
     begin(b, "thresholds", "{");
     add_num(b, "warning", true, th->warning);
     add_num(b, "critical", true, th->critical);
     add_num(b, "escalate", true, th->escalate);
     add_num(b, "read_max_lag", true, th->read_max_lag);
-    add_num(b, "read_rise", true, th->read_rise);
-    add_num(b, "read_fall", true, th->read_fall);
+    add_num(b, "read_rise", true, c->read_rise);
+    add_num(b, "read_fall", true, c->read_fall);
     end(b, "}");
 }
 
@@ -223,7 +224,7 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     begin(b, NULL, "{");
     add_str(b, "name", c->name);
     add_str(b, "lag_source", c->lag_source);
-    add_thresholds(b, &c->th);
+    add_thresholds(b, c);
     bool has_primary = c->primary >= 0 && (size_t)c->primary < v->n_nodes;
     add_str(b, "primary", has_primary ? v->nodes[c->primary].name : NULL);
     begin(b, "throttle", "{");

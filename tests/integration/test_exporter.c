@@ -125,7 +125,7 @@ static void fixture_init(struct fixture *fx)
     n[3] = replica("main", "node4", 0, HEALTH_UNKNOWN);
     stale(&n[3]);
     edge_nodes(&n[4]);
-    struct thresholds th = {5, 10, 60, 0.1, 2, 1};
+    struct thresholds th = {5, 10, 60, 0.1};
     fx->clusters[0] = (struct cluster_view){
         .name = "main", .lag_source = "heartbeat", .th = th, .n_nodes = 4};
     fx->clusters[1] = (struct cluster_view){.name = "edge",

@@ -73,7 +73,9 @@ static void fixture_init(struct fixture *fx)
     fx->n[2].rotation_changes = 5;
     fx->c = (struct cluster_view){.name = "main",
                                   .lag_source = "heartbeat",
-                                  .th = {5, 10, 60, 0.1, 3, 2},
+                                  .th = {5, 10, 60, 0.1},
+                                  .read_rise = 3,
+                                  .read_fall = 2,
                                   .n_nodes = 3,
                                   .repl_mode = "semi-sync",
                                   .min_sync_replicas = 2,

@@ -114,7 +114,7 @@ START_TEST(heartbeat_lag)
 }
 END_TEST
 
-static const struct thresholds th = {5, 10, 60, 0.1, 2, 1};
+static const struct thresholds th = {5, 10, 60, 0.1};
 
 static const struct {
     struct replica_view v;
