@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,6 +467,69 @@ START_TEST(rotation_damps_a_hovering_replica)
 }
 END_TEST
 
+/* log_count: lines of a's log holding text. */
+static int log_count(const struct agent *a, const char *text)
+{
+    FILE *f = fopen(a->log, "r");
+    char line[4096];
+    int n = 0;
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, text) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* health_why: node2's /health/replica answer from a, its reason into
+ * why. */
+static long health_why(const struct agent *a, char *why, size_t n)
+{
+    return agent_replica_health(a, "c1", "node2", why, n);
+}
+
+/* A SIGHUP re-assesses the last round: that is no poll, and a replica
+ * waiting out read_rise 5 (5 s at 1 s polls) is still waiting after six
+ * reloads and one more poll. Then it enters, with one change each way
+ * counted. */
+START_TEST(reloads_are_no_polls)
+{
+    spawn(&sn, NULL);
+    write_config(&ag[0], "1s", "500ms",
+                 "    thresholds: {read_max_lag: 1s, read_rise: 5}\n");
+    agent_start(&ag[0]);
+    char why[96];
+    ck_assert_int_eq(health_why(&ag[0], why, sizeof(why)), 200);
+    ck_assert_int_eq(call(simnode_url(&sn, "node1"), "POST", "/v1/sim/fault",
+                          "{\"node\": \"node2\", \"kind\": \"disconnect\"}"),
+                     200);
+    double end = now_s() + DEADLINE;
+    while (health_why(&ag[0], why, sizeof(why)) == 200 && now_s() < end)
+        sleep_ms(20);
+    ck_assert_str_eq(why, "disconnected");
+    ck_assert_int_eq(
+        call(simnode_url(&sn, "node1"), "DELETE", "/v1/sim/fault", NULL), 200);
+    while (strcmp(why, ROTATION_WHY_RISE) != 0 && now_s() < end) {
+        sleep_ms(20);
+        health_why(&ag[0], why, sizeof(why));
+    }
+    ck_assert_str_eq(why, ROTATION_WHY_RISE); /* the first fit poll */
+    for (int i = 0; i < 6; i++) {
+        kill(ag[0].pid, SIGHUP);
+        sleep_ms(60);
+    }
+    /* a new snapshot comes with the next round: one more poll, two of 5 */
+    sleep_ms(1500);
+    ck_assert_int_eq(health_why(&ag[0], why, sizeof(why)), 503);
+    ck_assert_str_eq(why, ROTATION_WHY_RISE);
+    /* enough reloads that, counted as polls, they would have let it in */
+    ck_assert_int_ge(log_count(&ag[0], "config reloaded"), 4);
+    while (health_why(&ag[0], why, sizeof(why)) != 200 && now_s() < end)
+        sleep_ms(50);
+    ck_assert_str_eq(why, "null");
+    ck_assert_double_eq(changes(&ag[0], "node2"), 2);
+}
+END_TEST
+
 static void wait_sync(const struct agent *a, double replicas_, double ok,
                       double fallback, const char *mode)
 {
@@ -548,6 +612,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120 * wait_scale());
     tcase_add_test(tc, rotation_damps_a_hovering_replica);
+    tcase_add_test(tc, reloads_are_no_polls);
     tcase_add_test(tc, sync_health_follows_replicas_and_fallback);
     tcase_add_test(tc, sync_blocked_is_a_fallback);
     suite_add_tcase(s, tc);
