@@ -8,7 +8,9 @@
  *   of 100 ms puts both replicas' position lag at about 100 ms, above
  *   and below the bound from poll to poll. Three replguards poll the same
  *   nodes every 50 ms at once, read_rise/read_fall 1/1, 3/1 and 1/3; each
- *   one's rotation changes are counted against its polls;
+ *   one's rotation changes are counted against its polls, and the
+ *   rounds /metrics shows are checked one by one against rise and fall;
+ * - SIGHUPs while a replica waits out read_rise: a reload is no poll;
  * - semi-sync with min_sync_replicas 2: the sync replicas, sync_ok and
  *   the primary's fallback as replicas stall and disconnect, with
  *   simnode's --sync-fallback async and block.
