@@ -88,6 +88,17 @@ static bool read_restore_interval(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return yr_read_duration_in(c, v, &restore_range, dst);
 }
 
+/* read_polls: a count of consecutive polls (read_rise, read_fall),
+ * 1-100: past that a replica would wait minutes at a fast poll. */
+static bool read_polls(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    uint64_t n;
+    if (!yr_read_uint(c, v, 1, 100, &n))
+        return false;
+    *(unsigned *)dst = (unsigned)n;
+    return true;
+}
+
 /* --- poll, auth, tls -------------------------------------------------- */
 
 enum { P_INTERVAL, P_TIMEOUT, P_MERKLE };
@@ -136,7 +147,7 @@ static bool read_tls(struct yr_ctx *c, yaml_node_t *v, void *dst)
 
 /* --- thresholds and throttle ------------------------------------------ */
 
-enum { T_WARNING, T_CRITICAL, T_ESCALATE, T_READ };
+enum { T_WARNING, T_CRITICAL, T_ESCALATE, T_READ, T_RISE, T_FALL };
 static const struct yr_field threshold_fields[] = {
     [T_WARNING] = {"warning", read_threshold,
                    offsetof(struct config_thresholds, warning), false},
@@ -146,6 +157,10 @@ static const struct yr_field threshold_fields[] = {
                     offsetof(struct config_thresholds, escalate), false},
     [T_READ] = {"read_max_lag", read_threshold,
                 offsetof(struct config_thresholds, read_max_lag), false},
+    [T_RISE] = {"read_rise", read_polls,
+                offsetof(struct config_thresholds, read_rise), false},
+    [T_FALL] = {"read_fall", read_polls,
+                offsetof(struct config_thresholds, read_fall), false},
 };
 
 static bool read_thresholds(struct yr_ctx *c, yaml_node_t *v, void *dst)
@@ -358,6 +373,8 @@ static void cluster_defaults(struct config_cluster *cl)
     cl->thresholds.critical = 10;
     cl->thresholds.escalate = 60;
     cl->thresholds.read_max_lag = 0.1;
+    cl->thresholds.read_rise = 2;
+    cl->thresholds.read_fall = 1;
     cl->throttle.floor = 100;
     cl->throttle.restore_interval = 300;
     cl->replication.mode = REPL_ASYNC;
@@ -396,6 +413,8 @@ static bool read_cluster(struct yr_ctx *c, yaml_node_t *v, size_t i, void *arg)
     yr_walk_map(c, v, cluster_fields, ARRAY_LEN(cluster_fields), cl, &s);
     if (!cl->throttle.restore_steps)
         set_default_steps(&cl->throttle);
+    if (cl->replication.sync_max_lag == 0) /* not written */
+        cl->replication.sync_max_lag = cl->thresholds.read_max_lag;
     if (s.state[C_NAME] == YR_GOOD)
         check_cluster_name(c, cfg, i, s.mark[C_NAME]);
     if (s.state[C_NODES] == YR_GOOD)

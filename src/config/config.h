@@ -34,6 +34,11 @@
  *     lag_source        heartbeat    (heartbeat | position | reported)
  *     thresholds        warning 5s, critical 10s, escalate 60s,
  *                       read_max_lag 100ms; warning < critical < escalate
+ *     thresholds.read_rise 2, thresholds.read_fall 1 (1-100 polls: a
+ *                       replica enters read rotation after read_rise
+ *                       consecutive fit polls, leaves after read_fall
+ *                       polls above read_max_lag; any other reason
+ *                       takes it out at once)
  *     throttle.floor    100 assertions per second
  *     throttle.restore_steps    [100, 500, 1000, 2000], strictly
  *                       increasing, the first not below floor
@@ -42,6 +47,9 @@
  *                       cluster runs, as its nodes were started
  *     replication.min_sync_replicas 1 (1 .. replicas, checked in
  *                       semi-sync or when written)
+ *     replication.sync_max_lag  the cluster's thresholds.read_max_lag
+ *                       (1ms-1h): a connected replica at most this far
+ *                       behind counts as a sync replica
  *     failover.enabled  false        (automatic failover; switchover and
  *                       the promote action work either way; true needs
  *                       a replica)
@@ -93,6 +101,8 @@ enum repl_mode { REPL_ASYNC, REPL_SEMI_SYNC, REPL_SYNC };
 struct config_replication {
     enum repl_mode mode;
     unsigned min_sync_replicas; /* semi-sync: replicas that ack a write */
+    double sync_max_lag; /* seconds: a replica further behind is not
+                            counted as a sync replica */
 };
 
 /* failover.quorum: how many replicas must report their stream down. */
@@ -121,6 +131,8 @@ struct config_thresholds {
     double critical;
     double escalate;
     double read_max_lag;
+    unsigned read_rise; /* consecutive polls fit to enter read rotation */
+    unsigned read_fall; /* consecutive polls above read_max_lag to leave */
 };
 
 struct config_throttle {

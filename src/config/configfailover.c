@@ -22,6 +22,9 @@ static const char *const mode_names[] = {[REPL_ASYNC] = "async",
  * allowed (no block) and handled before the range. */
 static const struct yr_range detect_range = {0.1, 3600, "100ms", "1h"};
 static const struct yr_range block_range = {1e-9, 7 * 86400, "0s", "168h"};
+/* sync_max_lag: a bound on how far behind a replica that acknowledges
+ * writes may be; an hour behind is no longer in sync by any reading. */
+static const struct yr_range sync_lag_range = {0.001, 3600, "1ms", "1h"};
 
 /* --- replication ------------------------------------------------------ */
 
@@ -43,10 +46,17 @@ static bool read_min_sync(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return true;
 }
 
+static bool read_sync_max_lag(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    return yr_read_duration_in(c, v, &sync_lag_range, dst);
+}
+
 static const struct yr_field repl_fields[] = {
     {"mode", read_mode, offsetof(struct config_replication, mode), false},
     {"min_sync_replicas", read_min_sync,
      offsetof(struct config_replication, min_sync_replicas), false},
+    {"sync_max_lag", read_sync_max_lag,
+     offsetof(struct config_replication, sync_max_lag), false},
 };
 
 bool cfg_read_replication(struct yr_ctx *c, yaml_node_t *v, void *dst)

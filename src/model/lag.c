@@ -1,6 +1,7 @@
 /* lag.c: counter resets, position and heartbeat lag, health. */
 #include "model/lag.h"
 
+#include <math.h>
 #include <string.h>
 
 uint64_t counter_track_update(struct counter_track *c, uint64_t raw,
@@ -199,4 +200,58 @@ bool read_rotation_ok(const struct replica_view *v, double max_lag,
     if (why)
         *why = r;
     return r == NULL;
+}
+
+/* --- flap-free read rotation ---------------------------------------------- */
+
+bool rotation_gate_step(struct rotation_gate *g, const struct replica_view *v,
+                        double max_lag, unsigned rise, unsigned fall,
+                        const char **why)
+{
+    const char *fault = NULL;
+    bool ok = read_rotation_ok(v, max_lag, &fault);
+    /* fit at any bound: the lag is the poll's only fault */
+    bool lag_only = !ok && read_rotation_ok(v, HUGE_VAL, NULL);
+    unsigned need = g->in ? (fall ? fall : 1) : (rise ? rise : 1);
+
+    if (!g->decided) {
+        g->decided = true;
+        g->in = ok;
+        g->streak = 0;
+    } else if (ok == g->in) {
+        g->streak = 0;
+    } else if (g->in && !lag_only) {
+        g->streak = need; /* leaves at once */
+    } else {
+        g->streak++;
+    }
+    if (g->streak >= need && ok != g->in) {
+        g->in = ok;
+        g->streak = 0;
+        g->changes++;
+    }
+    if (why)
+        *why = g->in ? NULL : ok ? ROTATION_WHY_RISE : fault;
+    return g->in;
+}
+
+bool rotation_gate_hold(const struct rotation_gate *g,
+                        const struct replica_view *v, double max_lag,
+                        const char **why)
+{
+    const char *fault = NULL;
+    bool ok = read_rotation_ok(v, max_lag, &fault);
+    if (why)
+        *why = g->in ? NULL : ok ? ROTATION_WHY_RISE : fault;
+    return g->in;
+}
+
+/* --- sync health ---------------------------------------------------------- */
+
+bool sync_replica_ok(const struct replica_view *v, bool have_connected,
+                     bool role_ok, double max_lag)
+{
+    return v->reachable && v->fresh && have_connected && v->connected &&
+           role_ok && !v->demoted && !v->implausible && v->have_lag &&
+           v->lag <= max_lag;
 }

@@ -135,4 +135,53 @@ enum health health_classify(const struct replica_view *v,
 bool read_rotation_ok(const struct replica_view *v, double max_lag,
                       const char **why);
 
+/* --- flap-free read rotation --------------------------------------------- */
+
+/* A replica's place in read rotation over polls, as HAProxy's rise and
+ * fall damp its health checks: it enters after `rise` consecutive polls
+ * fit for reads, and leaves after `fall` consecutive polls whose only
+ * fault is a lag above the bound. Any other fault (unreachable, stale,
+ * disconnected, demoted, implausible, lag unknown) takes it out at the
+ * poll that shows it, whatever fall says: those are not a lag hovering
+ * around a bound, and a read there may be stale by any amount. The
+ * first verdict is taken as it is (after a start there is no history
+ * to damp, and holding a fit replica out would only send its reads
+ * elsewhere). Zero-initialize; caller owned; the engine carries it
+ * across reloads. */
+struct rotation_gate {
+    bool decided;     /* a poll was judged */
+    bool in;          /* in read rotation */
+    unsigned streak;  /* consecutive polls that disagree with `in` */
+    uint64_t changes; /* entries and exits, the first verdict excluded */
+};
+
+#define ROTATION_WHY_RISE "waiting for read_rise"
+
+/* rotation_gate_step: judges one poll of the replica v against max_lag
+ * (read_rotation_ok) and moves g: returns whether the replica is in
+ * rotation after this poll. rise and fall of 0 count as 1. *why (if not
+ * NULL) gets NULL when in rotation, else the reason: the poll's own
+ * fault, or ROTATION_WHY_RISE while a fit replica waits out rise. A
+ * replica held in by fall has *why NULL. */
+bool rotation_gate_step(struct rotation_gate *g, const struct replica_view *v,
+                        double max_lag, unsigned rise, unsigned fall,
+                        const char **why);
+
+/* rotation_gate_hold: g's verdict for a replica judged again without a
+ * new poll (the engine re-assesses the last round on a reload): whether
+ * it is in rotation, and *why as rotation_gate_step() says it, without
+ * moving g. */
+bool rotation_gate_hold(const struct rotation_gate *g,
+                        const struct replica_view *v, double max_lag,
+                        const char **why);
+
+/* --- sync health -------------------------------------------------------- */
+
+/* sync_replica_ok: whether a replica counts as a sync replica: fresh,
+ * reachable, its stream connected as it reports it (have_connected
+ * and connected), not demoted or fenced (role_ok), its lag known and
+ * plausible and at most max_lag. */
+bool sync_replica_ok(const struct replica_view *v, bool have_connected,
+                     bool role_ok, double max_lag);
+
 #endif

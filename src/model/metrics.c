@@ -60,6 +60,10 @@ static const struct metric_info rows[MF_COUNT] = {
     GAUGE(MF_REPLICA_IN_READ_ROTATION, "replguard_replica_in_read_rotation",
           "Whether the replica may serve reads at the cluster's "
           "read_max_lag."),
+    COUNTER(MF_READ_ROTATION_CHANGES_TOTAL,
+            "replguard_read_rotation_changes_total",
+            "Times the replica entered or left read rotation (after "
+            "read_rise and read_fall)."),
     COUNTER(MF_IMPLAUSIBLE_VALUES_TOTAL, "replguard_implausible_values_total",
             "Scrapes of a replica that showed a value that cannot be true, "
             "by kind (its lag is unknown meanwhile)."),
@@ -108,6 +112,18 @@ static const struct metric_info rows[MF_COUNT] = {
           "Duration of the cluster's last failover."),
     GAUGE(MF_FAILOVER_LOST_POSITIONS, "replguard_failover_lost_positions",
           "Acknowledged positions the cluster's last failover lost."),
+    GAUGE(MF_CLUSTER_SYNC_REPLICAS, "replguard_cluster_sync_replicas",
+          "Replicas of the cluster connected and within "
+          "replication.sync_max_lag."),
+    GAUGE(MF_CLUSTER_SYNC_OK, "replguard_cluster_sync_ok",
+          "1 when the cluster has at least min_sync_replicas sync replicas "
+          "(always 1 in async mode)."),
+    GAUGE(MF_CLUSTER_SYNC_FALLBACK, "replguard_cluster_sync_fallback",
+          "1 when the cluster runs semi-sync or sync but its primary reports "
+          "async (fell back) or blocked."),
+    GAUGE(MF_CLUSTER_SYNC_MODE, "replguard_cluster_sync_mode",
+          "1 for the mode the cluster's primary last reported, 0 for the "
+          "others."),
     SAMPLED(MF_FAILOVERS_TOTAL, "replguard_failovers_total",
             "Failovers of the cluster, by kind (automatic, switchover, "
             "runbook) and outcome (success, refused, failed)."),

@@ -33,6 +33,7 @@ enum metric_family {
     MF_REPLICA_CONNECTED,
     MF_REPLICA_HEALTH,
     MF_REPLICA_IN_READ_ROTATION,
+    MF_READ_ROTATION_CHANGES_TOTAL,
     MF_IMPLAUSIBLE_VALUES_TOTAL,
     MF_MERKLE_DIFF_BUCKETS,
     MF_MERKLE_BUCKETS,
@@ -53,6 +54,11 @@ enum metric_family {
     MF_FAILOVER_BLOCKED,
     MF_FAILOVER_DURATION_SECONDS,
     MF_FAILOVER_LOST_POSITIONS,
+    /* sync health: gauges from the cluster views */
+    MF_CLUSTER_SYNC_REPLICAS,
+    MF_CLUSTER_SYNC_OK,
+    MF_CLUSTER_SYNC_FALLBACK,
+    MF_CLUSTER_SYNC_MODE,
     /* remediation: the executor's labelled counters (agent_view.samples) */
     MF_ALERTS_RECEIVED_TOTAL,
     MF_WEBHOOK_REQUESTS_TOTAL,

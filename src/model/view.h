@@ -70,8 +70,10 @@ struct node_view {
     /* values that cannot be true (guard.h): scrapes that showed each,
      * since start; while one shows, the replica's lag is unknown */
     uint64_t implausible[GUARD_IMPLAUSIBLE_KINDS];
-    bool in_rotation;         /* at the cluster's read_max_lag */
+    bool in_rotation;         /* at the cluster's read_max_lag, after
+                                 read_rise and read_fall */
     const char *rotation_why; /* NULL when in rotation */
+    uint64_t rotation_changes; /* entries and exits since start */
 
     /* Merkle divergence from the primary (replicas only): the last
      * finished compare, when have_merkle. */
@@ -89,6 +91,7 @@ struct cluster_view {
     const char *name;
     const char *lag_source; /* "heartbeat", "position" or "reported" */
     struct thresholds th;
+    unsigned read_rise, read_fall; /* thresholds.read_rise, read_fall */
     size_t first_node;       /* this cluster's nodes are */
     size_t n_nodes;          /* agent_view.nodes[first_node .. + n_nodes) */
     int primary;             /* index into agent_view.nodes, or -1: none up */
@@ -104,6 +107,16 @@ struct cluster_view {
     uint64_t acked;          /* epoch acked, as last seen */
     double primary_ok_mono;  /* when a scrape of the primary last
                                 succeeded, or the engine started */
+    /* Sync health (assess.c): */
+    const char *repl_mode;   /* configured: "async", "semi-sync", "sync" */
+    unsigned min_sync_replicas; /* configured */
+    double sync_max_lag;     /* configured, seconds */
+    unsigned sync_replicas;  /* replicas that count as sync replicas
+                                (sync_replica_ok) */
+    bool sync_ok;            /* async: always; else sync_replicas >=
+                                min_sync_replicas */
+    bool sync_fallback;      /* semi-sync or sync configured, and the
+                                primary last reported async or blocked */
     /* Failover state (the executor, executor_fill_view): */
     const char *failover_phase; /* "idle", or the running step */
     bool failover_blocked;      /* block_period since the last one */

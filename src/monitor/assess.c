@@ -238,8 +238,14 @@ static void assess_replica(struct engine *e, struct cluster_rt *c,
     choose_lag(c->conf, v);
     struct thresholds th = thresholds_of(c->conf);
     enum health h = health_classify(&v->rv, &th);
-    v->in_rotation =
-        read_rotation_ok(&v->rv, th.read_max_lag, &v->rotation_why);
+    if (n->scraped || !n->gate.decided)
+        v->in_rotation = rotation_gate_step(
+            &n->gate, &v->rv, th.read_max_lag, c->conf->thresholds.read_rise,
+            c->conf->thresholds.read_fall, &v->rotation_why);
+    else /* a reload re-assesses the last round: no new poll to count */
+        v->in_rotation = rotation_gate_hold(&n->gate, &v->rv, th.read_max_lag,
+                                            &v->rotation_why);
+    v->rotation_changes = n->gate.changes;
 
     if (h != n->health)
         log_msg(LOG_INFO,
@@ -286,8 +292,14 @@ static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
     v->have_position = v->fresh;
     v->position = n->position;
     v->health = HEALTH_UNKNOWN;
-    if (v->is_primary)
+    if (v->is_primary) {
+        /* a primary serves no reads as a replica: should it become one
+         * again (a rejoined old primary), it waits out read_rise */
+        n->gate =
+            (struct rotation_gate){.decided = true, .changes = n->gate.changes};
+        n->in_rotation = false;
         return;
+    }
     assess_replica(e, c, n, v, now);
     const struct merkle_rt *m = &n->mk;
     v->have_merkle = m->have;
@@ -326,6 +338,33 @@ static void view_failover_inputs(const struct cluster_rt *c,
     cv->primary_ok_mono = c->primary_ok_mono;
 }
 
+/* view_sync_health: the cluster's sync replicas (of the nodes just
+ * viewed, at nodes[0 .. n)), whether they meet min_sync_replicas, and
+ * whether the primary fell back from the configured mode. An async
+ * cluster promises no replica acknowledgement, so it is always ok (its
+ * count is still shown). */
+static void view_sync_health(const struct config_cluster *conf,
+                             const struct node_view *nodes, size_t n,
+                             struct cluster_view *cv)
+{
+    const struct config_replication *r = &conf->replication;
+    cv->repl_mode = config_repl_mode_name(r->mode);
+    cv->min_sync_replicas = r->min_sync_replicas;
+    cv->sync_max_lag = r->sync_max_lag;
+    cv->sync_replicas = 0;
+    for (size_t i = 0; i < n; i++)
+        cv->sync_replicas +=
+            !nodes[i].is_primary &&
+            sync_replica_ok(&nodes[i].rv, nodes[i].have_connected,
+                            strcmp(nodes[i].role, "replica") == 0,
+                            r->sync_max_lag);
+    cv->sync_ok =
+        r->mode == REPL_ASYNC || cv->sync_replicas >= r->min_sync_replicas;
+    cv->sync_fallback = r->mode != REPL_ASYNC && cv->sync_mode &&
+                        (strcmp(cv->sync_mode, "async") == 0 ||
+                         strcmp(cv->sync_mode, "blocked") == 0);
+}
+
 void assess_round(struct engine *e)
 {
     double now = clock_mono(&e->clock);
@@ -338,6 +377,8 @@ void assess_round(struct engine *e)
         cv->name = c->conf->name;
         cv->lag_source = config_lag_source_name(c->conf->lag_source);
         cv->th = thresholds_of(c->conf);
+        cv->read_rise = c->conf->thresholds.read_rise;
+        cv->read_fall = c->conf->thresholds.read_fall;
         cv->first_node = k;
         cv->n_nodes = c->n;
         cv->primary = -1;
@@ -351,6 +392,7 @@ void assess_round(struct engine *e)
             if (av->nodes[k].have_merkle)
                 cv->merkle_buckets = av->nodes[k].merkle_buckets;
         }
+        view_sync_health(c->conf, &av->nodes[cv->first_node], c->n, cv);
     }
     av->n_clusters = e->n_clusters;
     av->n_nodes = k;

@@ -127,6 +127,7 @@ static void carry_node(struct node_rt *to, struct node_rt *from)
     from->reported = NULL;
     to->health = from->health;
     to->in_rotation = from->in_rotation;
+    to->gate = from->gate;
     memcpy(to->implausible, from->implausible, sizeof(to->implausible));
     memcpy(to->implausible_on, from->implausible_on,
            sizeof(to->implausible_on));

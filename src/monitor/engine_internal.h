@@ -107,7 +107,8 @@ struct node_rt {
     /* assessed at the end of each round */
     enum health health;
     bool in_rotation;
-    struct merkle_rt mk; /* replicas only */
+    struct rotation_gate gate; /* read_rise and read_fall */
+    struct merkle_rt mk;       /* replicas only */
 };
 
 struct cluster_rt {

@@ -30,6 +30,15 @@
  *       failover (issue 15): per cluster, every cluster; the last two
  *       gauges once the cluster had a failover; the counter is the
  *       executor's (a sampled family)
+ *   replguard_read_rotation_changes_total{cluster,replica}     counter
+ *       entries into and exits from read rotation (read_rise/read_fall)
+ *   replguard_cluster_sync_replicas{cluster}                   gauge
+ *   replguard_cluster_sync_ok{cluster}                         gauge 0/1
+ *   replguard_cluster_sync_fallback{cluster}                   gauge 0/1
+ *   replguard_cluster_sync_mode{cluster,mode}                  gauge 0/1
+ *       sync health (issue 16): every cluster; the mode family (async,
+ *       semi-sync, sync, blocked: what the primary last reported) only
+ *       once the primary reported one
  *
  * Each family is written by one pass over the node array, so the output
  * groups its samples and costs O(families x nodes). */
@@ -258,6 +267,12 @@ static bool get_in_rotation(const struct node_view *n, struct value *o)
     return true;
 }
 
+static bool get_rotation_changes(const struct node_view *n, struct value *o)
+{
+    *o = int_value(n->rotation_changes);
+    return true;
+}
+
 static bool get_merkle_diff(const struct node_view *n, struct value *o)
 {
     *o = int_value(n->merkle_diff);
@@ -304,6 +319,7 @@ static const struct node_family node_families[] = {
     {MF_MERKLE_LAST_COMPARE_TIMESTAMP_SECONDS, true, get_merkle_last},
     {MF_MERKLE_COMPARE_ERRORS_TOTAL, true, get_merkle_errors},
     {MF_REPLICA_IN_READ_ROTATION, true, get_in_rotation},
+    {MF_READ_ROTATION_CHANGES_TOTAL, true, get_rotation_changes},
 };
 
 static void render_node_family(const struct agent_view *v,
@@ -430,6 +446,42 @@ static void render_failover(const struct agent_view *v, struct buf *out)
     }
 }
 
+/* --- sync health ---------------------------------------------------------- */
+
+/* render_sync: per cluster, every cluster (an async one too: its count
+ * shows what a switch to semi-sync would have): the sync replicas,
+ * whether they suffice, the fallback, and the primary's reported mode
+ * once it reported one. */
+static void render_sync(const struct agent_view *v, struct buf *out)
+{
+    static const char *const modes[] = {"async", "semi-sync", "sync",
+                                        "blocked"};
+    struct family rp = {out, MF_CLUSTER_SYNC_REPLICAS, false};
+    struct family ok = {out, MF_CLUSTER_SYNC_OK, false};
+    struct family fb = {out, MF_CLUSTER_SYNC_FALLBACK, false};
+    struct family md = {out, MF_CLUSTER_SYNC_MODE, false};
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        struct label l[] = {{"cluster", v->clusters[i].name}};
+        sample(&rp, l, 1, int_value(v->clusters[i].sync_replicas));
+    }
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        struct label l[] = {{"cluster", v->clusters[i].name}};
+        sample(&ok, l, 1, int_value(v->clusters[i].sync_ok));
+    }
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        struct label l[] = {{"cluster", v->clusters[i].name}};
+        sample(&fb, l, 1, int_value(v->clusters[i].sync_fallback));
+    }
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        const char *now = v->clusters[i].sync_mode;
+        for (size_t m = 0; now && m < ARRAY_LEN(modes); m++) {
+            struct label l[] = {{"cluster", v->clusters[i].name},
+                                {"mode", modes[m]}};
+            sample(&md, l, 2, int_value(strcmp(now, modes[m]) == 0));
+        }
+    }
+}
+
 /* --- agent-wide families ----------------------------------------------- */
 
 static void render_agent(const struct agent_view *v, struct buf *out)
@@ -465,5 +517,6 @@ void exporter_render(const struct agent_view *v, struct buf *out)
     render_merkle_buckets(v, out);
     render_remediation(v, out);
     render_failover(v, out);
+    render_sync(v, out);
     render_agent(v, out);
 }

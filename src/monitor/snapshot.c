@@ -94,6 +94,8 @@ static void fill_cluster(struct snapshot *s, const struct agent_view *v,
         sn->rv = n->rv;
         sn->health = n->health;
         sn->read_max_lag = c->th.read_max_lag;
+        sn->in_rotation = n->in_rotation;
+        sn->rotation_why = n->rotation_why;
         sn->lag_source = lag_source ? lag_source : "";
     }
 }
@@ -113,6 +115,21 @@ const char *snap_primary_why(const struct snap_node *n)
     if (strcmp(n->role, "primary") != 0)
         return "not the primary";
     return NULL;
+}
+
+bool snap_read_ok(const struct snap_node *n, bool given, double max_lag,
+                  const char **why)
+{
+    const char *r = "not a replica";
+    if (!n->is_primary && given)
+        read_rotation_ok(&n->rv, max_lag, &r);
+    else if (!n->is_primary)
+        r = n->in_rotation    ? NULL
+            : n->rotation_why ? n->rotation_why
+                              : "not in read rotation";
+    if (why)
+        *why = r;
+    return r == NULL;
 }
 
 static int cmp_node(const void *a, const void *b)

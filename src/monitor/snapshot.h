@@ -35,17 +35,20 @@ struct snapshot;
 struct snap_node {
     const char *cluster;
     const char *node;
-    const char *role;       /* "primary", "replica", "demoted", "fenced" */
-    bool is_primary;        /* the cluster's current primary */
-    bool have_epoch;        /* the node reported an epoch */
-    uint64_t epoch;         /* the highest it has seen */
-    uint64_t cluster_epoch; /* the highest any node of its cluster did */
-    bool up;                /* its last scrape succeeded */
-    bool fresh;             /* a good scrape within the last 3 intervals */
-    struct replica_view rv; /* replicas only */
-    enum health health;     /* replicas only */
-    double read_max_lag;    /* the cluster's thresholds.read_max_lag */
-    const char *lag_source; /* the cluster's */
+    const char *role;         /* "primary", "replica", "demoted", "fenced" */
+    bool is_primary;          /* the cluster's current primary */
+    bool have_epoch;          /* the node reported an epoch */
+    uint64_t epoch;           /* the highest it has seen */
+    uint64_t cluster_epoch;   /* the highest any node of its cluster did */
+    bool up;                  /* its last scrape succeeded */
+    bool fresh;               /* a good scrape within the last 3 intervals */
+    struct replica_view rv;   /* replicas only */
+    enum health health;       /* replicas only */
+    double read_max_lag;      /* the cluster's thresholds.read_max_lag */
+    bool in_rotation;         /* replicas: at read_max_lag, after read_rise
+                                 and read_fall (node_view's) */
+    const char *rotation_why; /* static string; NULL when in rotation */
+    const char *lag_source;   /* the cluster's */
 };
 
 /* snap_primary_why: NULL when n may take writes as its cluster's
@@ -55,6 +58,17 @@ struct snap_node {
  * primary", "unreachable", "stale" or "older epoch". At most one node
  * of a cluster passes at a time: only the current primary can. */
 const char *snap_primary_why(const struct snap_node *n);
+
+/* snap_read_ok: whether the replica n may serve reads (/health/replica
+ * answers 200). Without a bound of its own (given false) the answer is
+ * the read rotation the engine keeps, read_rise and read_fall included,
+ * so a load balancer sees the same flap-free rotation as the metrics.
+ * With a bound (?max_lag=) it is this poll's verdict at max_lag: a
+ * caller's own bound has no history to damp. *why (if not NULL) gets
+ * the reason when not, a static string; "not a replica" for the
+ * current primary. */
+bool snap_read_ok(const struct snap_node *n, bool given, double max_lag,
+                  const char **why);
 
 /* snapshot_new: renders v's metrics and state and copies the node table
  * (sorted by cluster, then node). v is only read; the snapshot copies

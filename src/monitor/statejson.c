@@ -163,13 +163,30 @@ static void add_node(struct buf *b, const struct node_view *n)
     end(b, "}");
 }
 
-static void add_thresholds(struct buf *b, const struct thresholds *th)
+static void add_thresholds(struct buf *b, const struct cluster_view *c)
 {
+    const struct thresholds *th = &c->th;
     begin(b, "thresholds", "{");
     add_num(b, "warning", true, th->warning);
     add_num(b, "critical", true, th->critical);
     add_num(b, "escalate", true, th->escalate);
     add_num(b, "read_max_lag", true, th->read_max_lag);
+    add_num(b, "read_rise", true, c->read_rise);
+    add_num(b, "read_fall", true, c->read_fall);
+    end(b, "}");
+}
+
+/* add_sync: the configured replication and the sync health of the last
+ * round (docs/config.md, "Sync health"). */
+static void add_sync(struct buf *b, const struct cluster_view *c)
+{
+    begin(b, "replication", "{");
+    add_str(b, "mode", c->repl_mode);
+    add_num(b, "min_sync_replicas", true, c->min_sync_replicas);
+    add_num(b, "sync_max_lag", true, c->sync_max_lag);
+    add_num(b, "sync_replicas", true, c->sync_replicas);
+    add_bool(b, "sync_ok", c->sync_ok);
+    add_bool(b, "sync_fallback", c->sync_fallback);
     end(b, "}");
 }
 
@@ -207,7 +224,7 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     begin(b, NULL, "{");
     add_str(b, "name", c->name);
     add_str(b, "lag_source", c->lag_source);
-    add_thresholds(b, &c->th);
+    add_thresholds(b, c);
     bool has_primary = c->primary >= 0 && (size_t)c->primary < v->n_nodes;
     add_str(b, "primary", has_primary ? v->nodes[c->primary].name : NULL);
     begin(b, "throttle", "{");
@@ -217,6 +234,7 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     add_u64(b, "epoch", c->epoch > 0, c->epoch);
     add_u64(b, "acked", c->have_acked, c->acked);
     add_str(b, "sync_mode", c->sync_mode);
+    add_sync(b, c);
     add_failover(b, c);
     begin(b, "nodes", "[");
     for (size_t i = 0; i < c->n_nodes && c->first_node + i < v->n_nodes; i++)

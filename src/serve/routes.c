@@ -276,7 +276,8 @@ static cJSON *target_json(const struct snap_node *n, bool ok, const char *why)
 }
 
 /* h_replica: 200 when the node is a replica fit to serve reads at
- * max_lag (the cluster's read_max_lag unless the query says), else 503;
+ * max_lag (the cluster's read rotation, read_rise and read_fall
+ * included, unless the query gives a bound: snap_read_ok), else 503;
  * the body says why. */
 static void h_replica(const struct request *r, struct reply *rep)
 {
@@ -291,7 +292,7 @@ static void h_replica(const struct request *r, struct reply *rep)
         max_lag = n->read_max_lag;
     const char *why = "not a replica";
     bool replica = !n->is_primary;
-    bool ok = replica && read_rotation_ok(&n->rv, max_lag, &why);
+    bool ok = snap_read_ok(n, given, max_lag, &why);
     cJSON *o = target_json(n, ok, why);
     if (replica && n->rv.fresh && n->rv.have_lag)
         cJSON_AddNumberToObject(o, "lag", n->rv.lag);

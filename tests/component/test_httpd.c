@@ -109,8 +109,17 @@ static void server_stop(struct server *s)
     snapbox_destroy(&s->box);
 }
 
-static void publish(struct server *s, const struct agent_view *v)
+/* publish: v's snapshot, each replica's read rotation judged first as
+ * the engine does at read_rise 1 and read_fall 1 (the view's rv is what
+ * the tests change). */
+static void publish(struct server *s, struct agent_view *v)
 {
+    for (size_t i = 0; i < v->n_nodes; i++) {
+        struct node_view *n = &v->nodes[i];
+        if (!n->is_primary)
+            n->in_rotation = read_rotation_ok(
+                &n->rv, v->clusters[0].th.read_max_lag, &n->rotation_why);
+    }
     snapbox_publish(&s->box, snapshot_new(v));
 }
 

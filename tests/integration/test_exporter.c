@@ -311,8 +311,9 @@ START_TEST(exporter_unknowns_are_absent)
                                     "replica=\"node4\"}"));
     ck_assert_ptr_null(strstr(text, "connected{cluster=\"main\","
                                     "replica=\"node4\"}"));
-    /* health x4, rotation, and the Merkle counters (bytes, errors) */
-    ck_assert_uint_eq(count(text, "replica=\"node4\""), 7);
+    /* health x4, rotation and its changes, and the Merkle counters
+     * (bytes, errors) */
+    ck_assert_uint_eq(count(text, "replica=\"node4\""), 8);
     ck_assert_ptr_null(strstr(text, "replica=\"node1\"")); /* a primary */
     ck_assert_ptr_null(strstr(text, "replica=\"e1\""));
     ck_assert_ptr_null(strstr(text, "node_position{cluster=\"edge\",node="
@@ -389,9 +390,10 @@ START_TEST(exporter_groups_families)
         ck_assert_uint_eq(count(text, hdr.data), 1);
         buf_free(&hdr);
     }
-    /* with replguard_implausible_values_total, and the failover gauges
-     * every cluster has (in_progress, blocked) */
-    ck_assert_uint_eq(n_seen, 25);
+    /* with replguard_implausible_values_total, the failover gauges
+     * every cluster has (in_progress, blocked), the rotation changes and
+     * the sync gauges every cluster has (replicas, ok, fallback) */
+    ck_assert_uint_eq(n_seen, 29);
     free(text);
 }
 END_TEST
@@ -475,6 +477,12 @@ static const struct {
     {"replguard_failover_duration_seconds", "gauge"},
     {"replguard_failover_lost_positions", "gauge"},
     {"replguard_failovers_total", "counter"},
+    /* sync health and rotation (issue 16) */
+    {"replguard_read_rotation_changes_total", "counter"},
+    {"replguard_cluster_sync_replicas", "gauge"},
+    {"replguard_cluster_sync_ok", "gauge"},
+    {"replguard_cluster_sync_fallback", "gauge"},
+    {"replguard_cluster_sync_mode", "gauge"},
 };
 
 /* One sample of each labelled counter family the executor keeps, and
@@ -530,6 +538,7 @@ static void full_view(struct fixture *fx)
     fx->v.in_flight = 1;
     fx->clusters[0].epoch = 2;
     fx->clusters[0].last_failover = &a_failover;
+    fx->clusters[0].sync_mode = "semi-sync";
     fx->v.samples = every_sample;
     fx->v.n_samples = ARRAY_LEN(every_sample);
 }

@@ -202,6 +202,10 @@ START_TEST(failover_defaults)
 
     ck_assert_int_eq(c->replication.mode, REPL_ASYNC);
     ck_assert_uint_eq(c->replication.min_sync_replicas, 1);
+    /* sync_max_lag follows read_max_lag unless written */
+    ck_assert_double_eq_tol(c->replication.sync_max_lag, 0.1, TOL);
+    ck_assert_uint_eq(c->thresholds.read_rise, 2);
+    ck_assert_uint_eq(c->thresholds.read_fall, 1);
     ck_assert(!c->failover.enabled);
     ck_assert_double_eq_tol(c->failover.detect_after, 3, TOL);
     ck_assert_int_eq(c->failover.quorum, QUORUM_MAJORITY);
@@ -209,6 +213,11 @@ START_TEST(failover_defaults)
     ck_assert_uint_eq(c->failover.max_data_loss, 0);
     ck_assert_double_eq_tol(c->failover.block_period, 3600, TOL);
     ck_assert_str_eq(config_repl_mode_name(c->replication.mode), "async");
+    config_free(cfg);
+
+    cfg = load_ok(CLUSTER3("    thresholds: {read_max_lag: 300ms}\n"));
+    ck_assert_double_eq_tol(cfg->clusters[0].replication.sync_max_lag, 0.3,
+                            TOL);
     config_free(cfg);
 
     /* A slow poll raises the default detect_after to 2 intervals. */
@@ -225,7 +234,9 @@ END_TEST
 START_TEST(failover_keys)
 {
     struct config *cfg = load_ok(CLUSTER3(
-        "    replication: {mode: semi-sync, min_sync_replicas: 2}\n"
+        "    replication: {mode: semi-sync, min_sync_replicas: 2, "
+        "sync_max_lag: 1h}\n"
+        "    thresholds: {read_rise: 100, read_fall: 3}\n"
         "    failover: {enabled: true, detect_after: 500ms, "
         "quorum: all, max_data_loss: 1000000000000000, "
         "block_period: 0s}\n") "poll: {interval: 250ms, timeout: 200ms}\n");
@@ -233,6 +244,9 @@ START_TEST(failover_keys)
 
     ck_assert_int_eq(c->replication.mode, REPL_SEMI_SYNC);
     ck_assert_uint_eq(c->replication.min_sync_replicas, 2);
+    ck_assert_double_eq_tol(c->replication.sync_max_lag, 3600, TOL);
+    ck_assert_uint_eq(c->thresholds.read_rise, 100);
+    ck_assert_uint_eq(c->thresholds.read_fall, 3);
     ck_assert(c->failover.enabled);
     ck_assert_double_eq_tol(c->failover.detect_after, 0.5, TOL);
     ck_assert_int_eq(c->failover.quorum, QUORUM_ALL);
@@ -304,7 +318,8 @@ static const struct {
      "state_dir, audit_log, rules, auth, tls, proxy, poll, clusters)"},
     {CLUSTER_A("    thresholds: {warnig: 5s}\n"),
      "t.yml:3:18: clusters[0].thresholds: unknown key \"warnig\" (expected "
-     "one of: warning, critical, escalate, read_max_lag)"},
+     "one of: warning, critical, escalate, read_max_lag, read_rise, "
+     "read_fall)"},
     {"poll: {interval: 1s, interval: 2s}\n" CLUSTERS,
      "t.yml:1:22: poll: duplicate key \"interval\""},
     {"dry_run: false\n", "t.yml:1:1: missing required key \"clusters\""},
@@ -496,7 +511,22 @@ static const struct {
      "the cluster's replicas (2)"},
     {CLUSTER3("    replication: {mod: sync}\n"),
      "t.yml:3:19: clusters[0].replication: unknown key \"mod\" (expected "
-     "one of: mode, min_sync_replicas)"},
+     "one of: mode, min_sync_replicas, sync_max_lag)"},
+    {CLUSTER3("    replication: {sync_max_lag: 0.5ms}\n"),
+     "t.yml:3:33: clusters[0].replication.sync_max_lag: must be from 1ms "
+     "to 1h, got \"0.5ms\""},
+    {CLUSTER3("    replication: {sync_max_lag: 61m}\n"),
+     "t.yml:3:33: clusters[0].replication.sync_max_lag: must be from 1ms "
+     "to 1h, got \"61m\""},
+    {CLUSTER_A("    thresholds: {read_rise: 0}\n"),
+     "t.yml:3:29: clusters[0].thresholds.read_rise: expected a whole "
+     "number from 1 to 100, got \"0\""},
+    {CLUSTER_A("    thresholds: {read_fall: 101}\n"),
+     "t.yml:3:29: clusters[0].thresholds.read_fall: expected a whole "
+     "number from 1 to 100, got \"101\""},
+    {CLUSTER_A("    thresholds: {read_rise: 2s}\n"),
+     "t.yml:3:29: clusters[0].thresholds.read_rise: expected a whole "
+     "number from 1 to 100, got \"2s\""},
     {CLUSTER3("    failover: {enabled: yes}\n"),
      "t.yml:3:25: clusters[0].failover.enabled: expected true or false"},
     {CLUSTER3("    failover: {detect_after: 50ms}\n"),

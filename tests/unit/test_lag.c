@@ -177,6 +177,174 @@ START_TEST(health_table)
 }
 END_TEST
 
+/* --- read_rise and read_fall ------------------------------------------- */
+
+/* poll_view: one poll of a replica: 'o' fit (lag 50 ms), 'L' lag above
+ * the 100 ms bound, 'D' disconnected, 'U' unreachable, 'S' stale, '?'
+ * lag unknown, 'X' implausible. */
+static struct replica_view poll_view(char k)
+{
+    struct replica_view v = {true, true, true, false, true, 0.05, NULL};
+    switch (k) {
+    case 'L':
+        v.lag = 0.2;
+        break;
+    case 'D':
+        v.connected = false;
+        break;
+    case 'U':
+        v.reachable = false;
+        break;
+    case 'S':
+        v.fresh = false;
+        break;
+    case '?':
+        v.have_lag = false;
+        break;
+    case 'X':
+        v.implausible = "implausible heartbeat";
+        break;
+    }
+    return v;
+}
+
+static const struct {
+    unsigned rise, fall;
+    const char *polls; /* poll_view() kinds */
+    const char *in;    /* in rotation after each poll */
+    uint64_t changes;
+} gates[] = {
+    /* the first verdict stands at once, either way */
+    {2, 1, "o", "1", 0},
+    {2, 1, "L", "0", 0},
+    /* defaults: leaving is immediate, entering takes 2 polls */
+    {2, 1, "oLoLoLoL", "10000000", 1},
+    {2, 1, "LooLoooL", "00100110", 4},
+    /* rise 1, fall 1: every poll counts (the old behaviour) */
+    {1, 1, "oLoLoL", "101010", 5},
+    /* fall 3: three polls above the bound in a row */
+    {1, 3, "oLLoLLLo", "11111101", 2},
+    /* any fault but the lag leaves at once, whatever fall says */
+    {1, 3, "oLDo", "1101", 2},
+    {1, 3, "oUoSo?oXo", "101010101", 8},
+    /* a fault while rising starts the count again */
+    {3, 1, "LoooooUooo", "0001110001", 3},
+    {3, 1, "LooLoooo", "00000011", 1},
+    /* 0 counts as 1 */
+    {0, 0, "LoL", "010", 2},
+};
+
+START_TEST(rotation_gate_table)
+{
+    struct rotation_gate g = {0};
+    const char *p = gates[_i].polls;
+    for (size_t k = 0; p[k]; k++) {
+        struct replica_view v = poll_view(p[k]);
+        const char *why = "unset";
+        bool in = rotation_gate_step(&g, &v, 0.1, gates[_i].rise,
+                                     gates[_i].fall, &why);
+        ck_assert_msg(in == (gates[_i].in[k] == '1'), "case %d poll %zu", _i,
+                      k);
+        if (in)
+            ck_assert_ptr_null(why);
+        else
+            ck_assert_ptr_nonnull(why);
+    }
+    ck_assert_uint_eq(g.changes, gates[_i].changes);
+}
+END_TEST
+
+/* The reasons: a fit replica held out says so; one held in has none. */
+START_TEST(rotation_gate_reasons)
+{
+    struct rotation_gate g = {0};
+    struct replica_view lag = poll_view('L'), ok = poll_view('o'),
+                        down = poll_view('D');
+    const char *why;
+    rotation_gate_step(&g, &lag, 0.1, 2, 2, &why);
+    ck_assert_str_eq(why, "lag above max_lag");
+    rotation_gate_step(&g, &ok, 0.1, 2, 2, &why);
+    ck_assert_str_eq(why, ROTATION_WHY_RISE);
+    ck_assert(rotation_gate_step(&g, &ok, 0.1, 2, 2, &why));
+    ck_assert_ptr_null(why);
+    ck_assert(rotation_gate_step(&g, &lag, 0.1, 2, 2, &why)); /* held */
+    ck_assert_ptr_null(why);
+    ck_assert(!rotation_gate_step(&g, &down, 0.1, 2, 2, &why));
+    ck_assert_str_eq(why, "disconnected");
+    ck_assert_uint_eq(g.changes, 2);
+    /* held: judged again without a poll, nothing moves */
+    struct rotation_gate before = g;
+    ck_assert(!rotation_gate_hold(&g, &ok, 0.1, &why));
+    ck_assert_str_eq(why, ROTATION_WHY_RISE);
+    ck_assert(!rotation_gate_hold(&g, &down, 0.1, &why));
+    ck_assert_str_eq(why, "disconnected");
+    ck_assert(g.in == before.in && g.streak == before.streak &&
+              g.changes == before.changes && g.decided == before.decided);
+    rotation_gate_step(&g, &ok, 0.1, 2, 2, NULL);
+    ck_assert(rotation_gate_step(&g, &ok, 0.1, 2, 2, NULL));
+    ck_assert(rotation_gate_hold(&g, &lag, 0.1, &why));
+    ck_assert_ptr_null(why);
+}
+END_TEST
+
+/* Over long random runs, for each rise and fall: every entry follows
+ * rise fit polls in a row, so entries are at least rise polls apart; a
+ * replica that leaves for its lag alone has had fall such polls in a
+ * row; and a poll with any other fault is never in rotation. */
+START_TEST(rotation_gate_never_flaps)
+{
+    static const char kinds[] = "ooooLLLD";
+    unsigned seed = 12345;
+    for (unsigned rise = 1; rise <= 4; rise++) {
+        for (unsigned fall = 1; fall <= 3; fall++) {
+            struct rotation_gate g = {0};
+            char hist[2000];
+            long last_entry = -1000;
+            bool was = false;
+            for (long k = 0; k < (long)sizeof(hist); k++) {
+                seed = seed * 1103515245u + 12345u;
+                hist[k] = kinds[(seed >> 16) % (sizeof(kinds) - 1)];
+                struct replica_view v = poll_view(hist[k]);
+                bool in = rotation_gate_step(&g, &v, 0.1, rise, fall, NULL);
+                if (hist[k] == 'D')
+                    ck_assert(!in);
+                if (in && !was && k > 0) {
+                    ck_assert_int_ge(k - last_entry, (long)rise);
+                    for (long j = k - (long)rise + 1; j <= k; j++)
+                        ck_assert_int_eq(hist[j], 'o');
+                    last_entry = k;
+                }
+                if (!in && was && hist[k] == 'L')
+                    for (long j = k - (long)fall + 1; j <= k; j++)
+                        ck_assert_int_eq(hist[j], 'L');
+                was = in;
+            }
+            ck_assert_uint_gt(g.changes, 10); /* the runs did flap */
+        }
+    }
+}
+END_TEST
+
+/* --- sync replicas ------------------------------------------------------ */
+
+START_TEST(sync_replica_rules)
+{
+    struct replica_view v = poll_view('o');
+    ck_assert(sync_replica_ok(&v, true, true, 0.05));
+    ck_assert(!sync_replica_ok(&v, true, true, 0.04)); /* too far behind */
+    ck_assert(!sync_replica_ok(&v, false, true, 1));   /* never said */
+    ck_assert(!sync_replica_ok(&v, true, false, 1));   /* fenced */
+    static const char faults[] = "DUS?X";
+    for (size_t i = 0; faults[i]; i++) {
+        v = poll_view(faults[i]);
+        ck_assert_msg(!sync_replica_ok(&v, true, true, 1), "%c", faults[i]);
+    }
+    v = poll_view('o');
+    v.demoted = true;
+    ck_assert(!sync_replica_ok(&v, true, true, 1));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lag");
@@ -186,6 +354,10 @@ int main(void)
     tcase_add_test(tc, history_bounds_and_resets);
     tcase_add_test(tc, heartbeat_lag);
     tcase_add_loop_test(tc, health_table, 0, (int)ARRAY_LEN(cases));
+    tcase_add_loop_test(tc, rotation_gate_table, 0, (int)ARRAY_LEN(gates));
+    tcase_add_test(tc, rotation_gate_reasons);
+    tcase_add_test(tc, rotation_gate_never_flaps);
+    tcase_add_test(tc, sync_replica_rules);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
