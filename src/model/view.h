@@ -49,6 +49,9 @@ struct node_view {
     int last_failure;       /* enum scrape_reason of the last scrape, or -1 */
     double last_ok_wall;    /* wall time of the last good scrape, 0: never */
     double scrape_duration; /* seconds, of the last scrape */
+    double scrape_avg;      /* seconds, moving average of scrape
+                               durations; 0: none answered yet */
+    const char *zone;       /* configured zone:, or NULL */
     uint64_t failures[SCRAPE_REASONS]; /* since start */
     double last_ok_mono;    /* monotonic time of the last good scrape */
     bool have_position;

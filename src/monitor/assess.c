@@ -288,6 +288,8 @@ static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
     v->have_connected = n->have_sample && n->has_connected;
     v->connected = n->connected;
     v->scrape_duration = n->duration;
+    v->scrape_avg = n->scrape_avg;
+    v->zone = n->conf->zone;
     memcpy(v->failures, n->failures, sizeof(v->failures));
     v->have_position = v->fresh;
     v->position = n->position;

@@ -107,6 +107,7 @@ static void carry_node(struct node_rt *to, struct node_rt *from)
     to->up = from->up;
     to->last_failure = from->last_failure;
     to->duration = from->duration;
+    to->scrape_avg = from->scrape_avg;
     to->have_sample = from->have_sample;
     to->ok_mono = from->ok_mono;
     to->ok_wall = from->ok_wall;
@@ -264,6 +265,10 @@ static void on_scrape(void *arg, const struct poll_result *r)
     struct engine *e = n->c->e;
     n->scraped = true;
     n->duration = r->seconds;
+    /* an exponential moving average (weight 0.25 for the newest) ranks
+     * ?preference=nearest without one slow scrape reordering it */
+    n->scrape_avg = n->scrape_avg > 0 ? 0.75 * n->scrape_avg + 0.25 * r->seconds
+                                      : r->seconds;
     e->pending--;
     if (r->outcome != POLL_OK) {
         char detail[128];

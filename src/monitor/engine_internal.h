@@ -85,6 +85,8 @@ struct node_rt {
     bool up;
     int last_failure; /* enum scrape_reason, or -1 */
     double duration;
+    double scrape_avg; /* moving average of duration (nearest reads);
+                          0: no scrape answered yet */
     uint64_t failures[SCRAPE_REASONS];
     /* the last good scrape */
     bool have_sample;

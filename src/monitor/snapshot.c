@@ -55,6 +55,13 @@ static size_t cluster_count(const struct agent_view *v,
     return c->n_nodes < left ? c->n_nodes : left;
 }
 
+/* node_strings: the bytes of n's strings the table keeps. */
+static size_t node_strings(const struct node_view *n)
+{
+    return strsize(n->name) + strsize(n->role) + strsize(n->url) +
+           strsize(n->zone);
+}
+
 /* table_size: the table's rows and the bytes of every string it keeps,
  * counted as fill_cluster() copies them. */
 static size_t table_size(const struct agent_view *v, size_t *strings)
@@ -66,8 +73,7 @@ static size_t table_size(const struct agent_view *v, size_t *strings)
         size_t n = cluster_count(v, c);
         *strings += strsize(c->name) + strsize(c->lag_source);
         for (size_t k = 0; k < n; k++)
-            *strings += strsize(v->nodes[c->first_node + k].name) +
-                        strsize(v->nodes[c->first_node + k].role);
+            *strings += node_strings(&v->nodes[c->first_node + k]);
         rows += n;
     }
     return rows;
@@ -97,6 +103,11 @@ static void fill_cluster(struct snapshot *s, const struct agent_view *v,
         sn->in_rotation = n->in_rotation;
         sn->rotation_why = n->rotation_why;
         sn->lag_source = lag_source ? lag_source : "";
+        sn->url = n->url ? keep(cursor, n->url) : "";
+        sn->zone = keep(cursor, n->zone);
+        sn->have_position = n->have_position;
+        sn->position = n->position;
+        sn->scrape_avg = n->scrape_avg;
     }
 }
 
@@ -231,9 +242,11 @@ const struct snap_node *snapshot_find(const struct snapshot *s,
     return bsearch(&key, s->nodes, s->n_nodes, sizeof(*s->nodes), cmp_node);
 }
 
-bool snapshot_has_cluster(const struct snapshot *s, const char *cluster)
+/* first_row: the first row of s's table whose cluster is not before
+ * cluster (n_nodes: none). */
+static size_t first_row(const struct snapshot *s, const char *cluster)
 {
-    size_t lo = 0, hi = s->n_nodes; /* the first row not before cluster */
+    size_t lo = 0, hi = s->n_nodes;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (strcmp(s->nodes[mid].cluster, cluster) < 0)
@@ -241,6 +254,22 @@ bool snapshot_has_cluster(const struct snapshot *s, const char *cluster)
         else
             hi = mid;
     }
+    return lo;
+}
+
+const struct snap_node *snapshot_cluster(const struct snapshot *s,
+                                         const char *cluster, size_t *count)
+{
+    size_t lo = first_row(s, cluster), hi = lo;
+    while (hi < s->n_nodes && strcmp(s->nodes[hi].cluster, cluster) == 0)
+        hi++;
+    *count = hi - lo;
+    return hi > lo ? &s->nodes[lo] : NULL;
+}
+
+bool snapshot_has_cluster(const struct snapshot *s, const char *cluster)
+{
+    size_t lo = first_row(s, cluster);
     return lo < s->n_nodes && strcmp(s->nodes[lo].cluster, cluster) == 0;
 }
 

@@ -49,6 +49,13 @@ struct snap_node {
                                  and read_fall (node_view's) */
     const char *rotation_why; /* static string; NULL when in rotation */
     const char *lag_source;   /* the cluster's */
+    /* Read routing (/route, /health/read): */
+    const char *url;          /* the configured base URL */
+    const char *zone;         /* the configured zone:, or NULL */
+    bool have_position;       /* fresh, with a position */
+    uint64_t position;        /* applied position, when have_position */
+    double scrape_avg;        /* seconds, moving average of scrape
+                                 durations; 0: none answered yet */
 };
 
 /* snap_primary_why: NULL when n may take writes as its cluster's
@@ -108,6 +115,12 @@ bool snapshot_ready(const struct snapshot *s);
  * result is owned by s. */
 const struct snap_node *snapshot_find(const struct snapshot *s,
                                       const char *cluster, const char *node);
+
+/* snapshot_cluster: the nodes of cluster (sorted by name, consecutive
+ * in s's table), their count in *count; NULL with *count 0 when s knows
+ * no such cluster. Owned by s. */
+const struct snap_node *snapshot_cluster(const struct snapshot *s,
+                                         const char *cluster, size_t *count);
 
 /* snapshot_has_cluster: whether s knows a cluster of that name. */
 bool snapshot_has_cluster(const struct snapshot *s, const char *cluster);

@@ -20,6 +20,7 @@
 #include "model/lag.h"
 #include "act/remedy.h"
 #include "monitor/snapshot.h"
+#include "serve/routeread.h"
 #include "lib/util.h"
 
 #define WEBHOOK_MAX_BODY (1024 * 1024) /* SPEC section 4: 413 past it */
@@ -293,6 +294,14 @@ static void h_replica(const struct request *r, struct reply *rep)
     const char *why = "not a replica";
     bool replica = !n->is_primary;
     bool ok = snap_read_ok(n, given, max_lag, &why);
+    bool pos_given;
+    uint64_t pos = 0;
+    if (routeread_min_position(r->conn, &pos_given, &pos) < 0) {
+        reply_error(rep, MHD_HTTP_BAD_REQUEST, "invalid min_position");
+        return;
+    }
+    if (ok && pos_given && (why = routeread_position_why(n, pos)) != NULL)
+        ok = false; /* read-your-writes: routeread.h */
     cJSON *o = target_json(n, ok, why);
     if (replica && n->rv.fresh && n->rv.have_lag)
         cJSON_AddNumberToObject(o, "lag", n->rv.lag);
@@ -322,6 +331,19 @@ static void h_primary(const struct request *r, struct reply *rep)
     else
         cJSON_AddNullToObject(o, "epoch");
     reply_json(rep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
+}
+
+/* h_route, h_read: read preferences, in routeread.c. */
+static void h_route(const struct request *r, struct reply *rep)
+{
+    rep->ctype = CT_JSON;
+    routeread_route(r->snap, r->conn, r->tail, &rep->status, &rep->body);
+}
+
+static void h_read(const struct request *r, struct reply *rep)
+{
+    rep->ctype = CT_JSON;
+    routeread_health(r->snap, r->conn, r->tail, &rep->status, &rep->body);
 }
 
 /* --- POST endpoints ------------------------------------------------------ */
@@ -470,6 +492,8 @@ static const struct route routes[] = {
     {"/-/ready", false, GET_HEAD, false, h_ready},
     {"/health/replica/", true, GET_HEAD, true, h_replica},
     {"/health/primary/", true, GET_HEAD, true, h_primary},
+    {"/health/read/", true, GET_HEAD, true, h_read},
+    {"/route/", true, GET_HEAD, true, h_route},
     {"/api/v1/state", false, GET_HEAD, true, h_state},
 };
 
