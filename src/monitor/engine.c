@@ -411,10 +411,24 @@ static void take_reload(struct engine *e)
         runbook_set_free(rules);
 }
 
+/* SOON_GAP: seconds between the starts of early rounds (snapbox_kick),
+ * so that waiting clients cost the nodes at most 1/SOON_GAP scrapes a
+ * second. */
+#define SOON_GAP 0.01
+
+/* round_soon: whether an early round is asked for and may start. */
+static bool round_soon(struct engine *e, double now)
+{
+    return atomic_load(&e->poll_soon) && now >= e->round_start + SOON_GAP;
+}
+
 static int wait_ms(const struct engine *e, double now)
 {
     double until = e->round_active ? e->round_start + e->cfg->poll.interval
                                    : e->next_round;
+    if (!e->round_active && atomic_load(&e->poll_soon) &&
+        e->round_start + SOON_GAP < until)
+        until = e->round_start + SOON_GAP;
     double ms = (until - now) * 1000;
     if (ms < 0)
         ms = 0;
@@ -486,9 +500,13 @@ void engine_step(struct engine *e)
     double now = clock_mono(&e->clock);
     if (!e->round_active)
         take_reload(e);
-    if (!e->round_active && now >= e->next_round) {
+    if (!e->round_active && (now >= e->next_round || round_soon(e, now))) {
+        /* an early round leaves the schedule as it is */
+        bool due = now >= e->next_round;
+        atomic_store(&e->poll_soon, false);
         start_round(e, now);
-        schedule_next(e, now);
+        if (due)
+            schedule_next(e, now);
     }
     poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
     if (e->round_active && e->pending == 0)
@@ -538,6 +556,14 @@ static void *run(void *arg)
 
 /* --- the API ------------------------------------------------------------- */
 
+/* kick: snapbox_kick()'s hook: an early round, on the next iteration. */
+static void kick(void *ctx)
+{
+    struct engine *e = ctx;
+    atomic_store(&e->poll_soon, true);
+    poller_wakeup(e->poller);
+}
+
 struct engine *engine_new(struct config *cfg, struct snapbox *box,
                           const struct rg_clock *clock)
 {
@@ -555,6 +581,8 @@ struct engine *engine_new(struct config *cfg, struct snapbox *box,
     e->next_round = clock_mono(&e->clock);
     tilt_init(&e->tilt);
     e->view.version = PACKAGE_VERSION;
+    atomic_init(&e->poll_soon, false);
+    snapbox_set_kick(box, kick, e);
     return e;
 }
 
@@ -673,6 +701,7 @@ void engine_free(struct engine *e)
 {
     if (!e)
         return;
+    snapbox_set_kick(e->box, NULL, NULL);
     engine_stop(e);
     executor_free(e->exec);
     runbook_set_free(e->next_rules);

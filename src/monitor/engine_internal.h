@@ -163,6 +163,8 @@ struct engine {
     pthread_t thread;
     bool started;
     atomic_bool stop;
+    atomic_bool poll_soon; /* a read-your-writes wait asked for a round
+                              (snapbox_kick): run one early */
     pthread_mutex_t mu;      /* guards next_cfg */
     struct config *next_cfg; /* a reload waiting for the loop */
 };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "monitor/exporter.h"
@@ -277,8 +278,16 @@ bool snapshot_has_cluster(const struct snapshot *s, const char *cluster)
 
 void snapbox_init(struct snapbox *box)
 {
+    pthread_condattr_t ca;
     pthread_mutex_init(&box->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&box->published, &ca);
+    pthread_condattr_destroy(&ca);
+    box->gen = 0;
     box->cur = NULL;
+    box->kick = NULL;
+    box->kick_ctx = NULL;
 }
 
 void snapbox_publish(struct snapbox *box, struct snapshot *snap)
@@ -286,6 +295,8 @@ void snapbox_publish(struct snapbox *box, struct snapshot *snap)
     pthread_mutex_lock(&box->mu);
     struct snapshot *old = box->cur;
     box->cur = snap;
+    box->gen++;
+    pthread_cond_broadcast(&box->published);
     pthread_mutex_unlock(&box->mu);
     snapshot_unref(old); /* outside the lock: freeing takes a while */
 }
@@ -298,9 +309,43 @@ struct snapshot *snapbox_get(struct snapbox *box)
     return s;
 }
 
+uint64_t snapbox_wait(struct snapbox *box, uint64_t seen, double timeout)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    double t = (double)until.tv_sec + (double)until.tv_nsec / 1e9 + timeout;
+    until.tv_sec = (time_t)t;
+    until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
+    pthread_mutex_lock(&box->mu);
+    int rc = 0;
+    while (box->gen <= seen && rc == 0)
+        rc = pthread_cond_timedwait(&box->published, &box->mu, &until);
+    uint64_t gen = box->gen;
+    pthread_mutex_unlock(&box->mu);
+    return gen;
+}
+
+void snapbox_set_kick(struct snapbox *box, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&box->mu);
+    box->kick = fn;
+    box->kick_ctx = ctx;
+    pthread_mutex_unlock(&box->mu);
+}
+
+void snapbox_kick(struct snapbox *box)
+{
+    /* under the lock: the engine removes its kick before it is freed */
+    pthread_mutex_lock(&box->mu);
+    if (box->kick)
+        box->kick(box->kick_ctx);
+    pthread_mutex_unlock(&box->mu);
+}
+
 void snapbox_destroy(struct snapbox *box)
 {
     snapshot_unref(box->cur);
     box->cur = NULL;
+    pthread_cond_destroy(&box->published);
     pthread_mutex_destroy(&box->mu);
 }

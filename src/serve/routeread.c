@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "serve/routewait.h"
+
 enum pref { PREF_PRIMARY, PREF_SECONDARY, PREF_NEAREST, PREF_ANY };
 
 static const char *const pref_names[] = {[PREF_PRIMARY] = "primary",
@@ -22,7 +24,9 @@ struct rquery {
     double max_lag;
     bool pos_given;
     uint64_t min_pos;
-    const char *zone; /* NULL: none (owned by the connection) */
+    const char *zone; /* NULL: none (owned by the connection, or by a
+                         struct wait_arg) */
+    double wait;      /* seconds, 0: answer from the last poll */
 };
 
 /* One node of the cluster, judged. */
@@ -98,6 +102,11 @@ static const char *parse_query(struct MHD_Connection *conn, struct rquery *q)
     q->zone = arg(conn, "zone");
     if (q->zone && q->zone[0] == '\0')
         return "invalid zone: empty";
+    const char *w = arg(conn, "wait");
+    size_t n = w ? strlen(w) : 0;
+    if (w && (n == 0 || !strchr("smh", w[n - 1]) ||
+              parse_duration(w, &q->wait) < 0 || q->wait > ROUTEWAIT_MAX))
+        return "invalid wait: want a duration up to 1s, such as 200ms";
     return NULL;
 }
 
@@ -215,24 +224,85 @@ static void answer_error(unsigned *status, struct buf *body, unsigned code,
     answer(status, body, code, o);
 }
 
-void routeread_route(const struct snapshot *s, struct MHD_Connection *conn,
-                     const char *tail, unsigned *status, struct buf *body)
+/* --- waiting for a position (wait=) -------------------------------------- */
+
+/* A suspended request's test, on the waiter thread. */
+struct wait_arg {
+    struct rquery q; /* q.zone is zone */
+    char *zone;
+    char *cluster;
+    char *node; /* NULL: /route */
+};
+
+static bool lacks_position(const char *why)
 {
-    struct rquery q;
-    const char *bad = parse_query(conn, &q);
-    if (bad) {
-        answer_error(status, body, MHD_HTTP_BAD_REQUEST, bad);
-        return;
+    return why && (strcmp(why, "min_position not applied") == 0 ||
+                   strcmp(why, "position unknown") == 0);
+}
+
+/* worth_waiting: whether a newer poll may change the answer: for /route
+ * (node NULL) no replica qualifies and one lacks only the position; for
+ * /health/read the node lacks the position. */
+static bool worth_waiting(const struct cand *c, size_t count, const char *node)
+{
+    bool lacking = false;
+    for (size_t i = 0; i < count; i++) {
+        if (node && strcmp(c[i].n->node, node) != 0)
+            continue;
+        if (!node && !c[i].why && !c[i].n->is_primary)
+            return false;
+        lacking = lacking || lacks_position(c[i].why);
     }
+    return lacking;
+}
+
+static bool wait_ready(const struct snapshot *s, void *arg)
+{
+    const struct wait_arg *a = arg;
     size_t count;
-    struct cand *c = rank(s, tail, &q, &count);
-    if (!c) {
-        answer_error(status, body, MHD_HTTP_NOT_FOUND, "unknown cluster");
-        return;
-    }
+    struct cand *c = rank(s, a->cluster, &a->q, &count);
+    bool ready = !c || !worth_waiting(c, count, a->node);
+    free(c);
+    return ready;
+}
+
+static void wait_free(void *arg)
+{
+    struct wait_arg *a = arg;
+    free(a->zone);
+    free(a->cluster);
+    free(a->node);
+    free(a);
+}
+
+/* maybe_wait: suspends the request (true: answer nothing now) when it
+ * asks to wait, did not come back from a wait (back), and a newer poll
+ * may change the answer c. */
+static bool maybe_wait(struct routewait *rw, struct MHD_Connection *conn,
+                       bool back, const struct rquery *q, const char *cluster,
+                       const char *node, const struct cand *c, size_t count)
+{
+    if (!rw || back || q->wait <= 0 || !q->pos_given ||
+        q->pref == PREF_PRIMARY || !worth_waiting(c, count, node))
+        return false;
+    struct wait_arg *a = xcalloc(1, sizeof(*a));
+    a->q = *q;
+    a->zone = q->zone ? xstrdup(q->zone) : NULL;
+    a->q.zone = a->zone;
+    a->cluster = xstrdup(cluster);
+    a->node = node ? xstrdup(node) : NULL;
+    return routewait_suspend(rw, conn, q->wait, wait_ready, a, wait_free);
+}
+
+/* --- the handlers ----------------------------------------------------------
+ */
+
+static cJSON *route_json(const char *cluster, const struct rquery *q,
+                         const struct cand *c, size_t count)
+{
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "cluster", tail);
-    cJSON_AddStringToObject(o, "preference", pref_names[q.pref]);
+    cJSON_AddStringToObject(o, "cluster", cluster);
+    cJSON_AddStringToObject(o, "preference", pref_names[q->pref]);
     cJSON *nodes = cJSON_AddArrayToObject(o, "nodes");
     cJSON *excluded = cJSON_AddArrayToObject(o, "excluded");
     for (size_t i = 0; i < count; i++) {
@@ -245,8 +315,31 @@ void routeread_route(const struct snapshot *s, struct MHD_Connection *conn,
         cJSON_AddStringToObject(e, "reason", c[i].why);
         cJSON_AddItemToArray(excluded, e);
     }
+    return o;
+}
+
+void routeread_route(const struct snapshot *s, struct routewait *rw,
+                     struct MHD_Connection *conn, const char *tail,
+                     unsigned *status, struct buf *body)
+{
+    bool back = rw && routewait_resumed(rw, conn);
+    struct rquery q;
+    const char *bad = parse_query(conn, &q);
+    if (bad) {
+        answer_error(status, body, MHD_HTTP_BAD_REQUEST, bad);
+        return;
+    }
+    size_t count;
+    struct cand *c = rank(s, tail, &q, &count);
+    if (!c) {
+        answer_error(status, body, MHD_HTTP_NOT_FOUND, "unknown cluster");
+        return;
+    }
+    if (maybe_wait(rw, conn, back, &q, tail, NULL, c, count))
+        *status = 0; /* answered when resumed */
+    else
+        answer(status, body, MHD_HTTP_OK, route_json(tail, &q, c, count));
     free(c);
-    answer(status, body, MHD_HTTP_OK, o);
 }
 
 /* split: "{cluster}/{node}" into a heap copy of the cluster and the
@@ -276,33 +369,41 @@ static cJSON *health_json(const struct cand *c, const struct rquery *q,
     return o;
 }
 
-void routeread_health(const struct snapshot *s, struct MHD_Connection *conn,
-                      const char *tail, unsigned *status, struct buf *body)
+/* find: the index of node in c, count when none. */
+static size_t find(const struct cand *c, size_t count, const char *node)
 {
+    size_t i = 0;
+    while (i < count && strcmp(c[i].n->node, node) != 0)
+        i++;
+    return i;
+}
+
+void routeread_health(const struct snapshot *s, struct routewait *rw,
+                      struct MHD_Connection *conn, const char *tail,
+                      unsigned *status, struct buf *body)
+{
+    bool back = rw && routewait_resumed(rw, conn);
     struct rquery q;
     char *cluster;
     const char *node;
     const char *bad = parse_query(conn, &q);
-    if (bad) {
-        answer_error(status, body, MHD_HTTP_BAD_REQUEST, bad);
+    if (bad || split(tail, &cluster, &node) < 0) {
+        answer_error(status, body,
+                     bad ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_NOT_FOUND,
+                     bad ? bad : "not found");
         return;
     }
-    if (split(tail, &cluster, &node) < 0) {
-        answer_error(status, body, MHD_HTTP_NOT_FOUND, "not found");
-        return;
-    }
-    size_t count, i = 0;
+    size_t count, i;
     struct cand *c = rank(s, cluster, &q, &count);
-    free(cluster);
-    while (c && i < count && strcmp(c[i].n->node, node) != 0)
-        i++;
-    if (!c || i == count) {
+    if (!c || (i = find(c, count, node)) == count)
         answer_error(status, body, MHD_HTTP_NOT_FOUND,
                      c ? "unknown node" : "unknown cluster");
-        free(c);
-        return;
-    }
-    unsigned code = c[i].why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
-    answer(status, body, code, health_json(&c[i], &q, i + 1));
+    else if (maybe_wait(rw, conn, back, &q, cluster, node, c, count))
+        *status = 0; /* answered when resumed */
+    else
+        answer(status, body,
+               c[i].why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
+               health_json(&c[i], &q, i + 1));
     free(c);
+    free(cluster);
 }

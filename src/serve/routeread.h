@@ -11,6 +11,10 @@
  *   min_position=P     replicas: only those that applied position P (the
  *                      primary always has it)
  *   zone=Z             nearest: nodes of zone Z first
+ *   wait=DURATION      with min_position: when no replica (/route) or
+ *                      not this node (/health/read) has applied P as of
+ *                      the last poll, wait up to DURATION (at most 1s)
+ *                      for one to (routewait.h), then answer
  *
  * Threads: any handler thread; a call reads the snapshot it is given
  * (the caller holds a reference) and copies and sorts one cluster's
@@ -25,20 +29,25 @@
 
 #include "lib/util.h"
 #include "monitor/snapshot.h"
+#include "serve/routewait.h"
 
 /* routeread_route: answers /route/{cluster} (tail is what follows
  * "/route/"): *status 200 with the JSON body {"cluster", "preference",
  * "nodes": [...], "excluded": [...]} appended to body; 400 for a bad
- * query, 404 for an unknown cluster, each with {"error"}. */
-void routeread_route(const struct snapshot *s, struct MHD_Connection *conn,
-                     const char *tail, unsigned *status, struct buf *body);
+ * query, 404 for an unknown cluster, each with {"error"}; 0 with nothing
+ * appended when the connection is suspended to wait (rw, NULL: never
+ * wait): libmicrohttpd calls the handler again once it is resumed. */
+void routeread_route(const struct snapshot *s, struct routewait *rw,
+                     struct MHD_Connection *conn, const char *tail,
+                     unsigned *status, struct buf *body);
 
 /* routeread_health: answers /health/read/{cluster}/{node} (tail is what
  * follows "/health/read/"): *status 200 when the node is among the
  * nodes /route lists for the same query, else 503; the JSON body says
- * its rank or why not. 400 and 404 as routeread_route(). */
-void routeread_health(const struct snapshot *s, struct MHD_Connection *conn,
-                      const char *tail, unsigned *status, struct buf *body);
+ * its rank or why not. 400, 404 and 0 (waiting) as routeread_route(). */
+void routeread_health(const struct snapshot *s, struct routewait *rw,
+                      struct MHD_Connection *conn, const char *tail,
+                      unsigned *status, struct buf *body);
 
 /* routeread_min_position: ?min_position=P of conn into *p, *given
  * telling whether it was there. Returns -1 when it is not a whole

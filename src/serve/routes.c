@@ -21,6 +21,7 @@
 #include "act/remedy.h"
 #include "monitor/snapshot.h"
 #include "serve/routeread.h"
+#include "serve/routewait.h"
 #include "lib/util.h"
 
 #define WEBHOOK_MAX_BODY (1024 * 1024) /* SPEC section 4: 413 past it */
@@ -33,6 +34,7 @@ struct routes {
     struct snapbox *box;
     struct remedy *rem;
     struct httpauth *auth;
+    struct routewait *wait; /* read-your-writes waits (wait=) */
     /* Webhooks waiting for the journal hold their connection suspended;
      * routes_drain() lets them finish first and refuses new ones. */
     pthread_mutex_t wait_mu;
@@ -337,13 +339,15 @@ static void h_primary(const struct request *r, struct reply *rep)
 static void h_route(const struct request *r, struct reply *rep)
 {
     rep->ctype = CT_JSON;
-    routeread_route(r->snap, r->conn, r->tail, &rep->status, &rep->body);
+    routeread_route(r->snap, r->rs->wait, r->conn, r->tail, &rep->status,
+                    &rep->body);
 }
 
 static void h_read(const struct request *r, struct reply *rep)
 {
     rep->ctype = CT_JSON;
-    routeread_health(r->snap, r->conn, r->tail, &rep->status, &rep->body);
+    routeread_health(r->snap, r->rs->wait, r->conn, r->tail, &rep->status,
+                     &rep->body);
 }
 
 /* --- POST endpoints ------------------------------------------------------ */
@@ -630,6 +634,10 @@ enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
         }
     } else {
         dispatch(rs, c->conn, rt, tail, NULL, &rep);
+        if (rep.status == 0) { /* a wait= suspended it (routewait.h) */
+            buf_free(&rep.body);
+            return MHD_YES;
+        }
     }
     return send_reply(c->conn, &rep);
 }
@@ -653,6 +661,7 @@ struct routes *routes_new(struct snapbox *box, struct remedy *rem,
     rs->box = box;
     rs->rem = rem;
     rs->auth = httpauth_new(token);
+    rs->wait = routewait_new(box);
     pthread_mutex_init(&rs->wait_mu, NULL);
     pthread_cond_init(&rs->idle, NULL);
     return rs;
@@ -660,6 +669,7 @@ struct routes *routes_new(struct snapbox *box, struct remedy *rem,
 
 void routes_drain(struct routes *rs)
 {
+    routewait_drain(rs->wait);
     pthread_mutex_lock(&rs->wait_mu);
     rs->stopping = true;
     while (rs->suspended > 0)
@@ -674,5 +684,6 @@ void routes_free(struct routes *rs)
     pthread_mutex_destroy(&rs->wait_mu);
     pthread_cond_destroy(&rs->idle);
     httpauth_free(rs->auth);
+    routewait_free(rs->wait);
     free(rs);
 }
