@@ -8,7 +8,12 @@
  * - min_position: a write on the primary (POST /v1/write) while node2
  *   stalls; /route?min_position=P lists the replicas that applied it and
  *   excludes node2, /health/replica and /health/read agree, the primary
- *   always qualifies, and node2 qualifies again once it applies P.
+ *   always qualifies, and node2 qualifies again once it applies P;
+ * - wait=: with polls 2 s apart and a 100 ms replication delay, a
+ *   /route?min_position=P&wait=1s right after a write answers as soon as
+ *   a replica has P (timed: well under the interval), the same request
+ *   without wait= lists no replica, and with every replica stalled a
+ *   wait ends after D with none.
  *
  * Waits poll with deadlines. */
 #include <check.h>
@@ -32,6 +37,8 @@ static const char *const zones[] = {"a", "b", "a", "b"};
 /* write_config: the four nodes with zones a, b, a, b; read_max_lag high
  * enough that a stalled replica stays in rotation for a while: what
  * excludes it below is min_position. */
+static const char *interval = "100ms", *timeout = "80ms";
+
 static void write_config(void)
 {
     const char *top = getenv("top_srcdir");
@@ -42,13 +49,13 @@ static void write_config(void)
                "state_dir: %s/state\n"
                "audit_log: %s\n"
                "rules: %s/rules\n"
-               "poll: {interval: 100ms, timeout: 80ms}\n"
+               "poll: {interval: %s, timeout: %s}\n"
                "clusters:\n"
                "  - name: c1\n"
                "    thresholds: {warning: 20s, critical: 30s, "
                "read_max_lag: 20s, read_rise: 1}\n"
                "    nodes:\n",
-               ag.dir, ag.audit, top ? top : ".");
+               ag.dir, ag.audit, top ? top : ".", interval, timeout);
     for (size_t i = 0; i < sn.n; i++)
         buf_printf(&b, "      - {name: %s, url: \"%s\", role: %s, zone: %s}\n",
                    sn.name[i], sn.url[i], sn.role[i], zones[i % 4]);
@@ -60,6 +67,27 @@ static void setup(void)
 {
     agent_setup(&ag, &sn, SIMNODE_FOUR_NODES);
     write_config();
+    agent_start(&ag);
+}
+
+/* setup_slow: polls 2 s apart, replication delayed by 100 ms. */
+static void setup_slow(void)
+{
+    static const char *const args[] = {"--nodes",
+                                       "4",
+                                       "--ingest-rate",
+                                       "1000",
+                                       "--apply-rate",
+                                       "5000",
+                                       "--link-delay",
+                                       "100ms",
+                                       NULL};
+    agent_setup(&ag, &sn, args);
+    interval = "2s";
+    timeout = "500ms";
+    write_config();
+    interval = "100ms";
+    timeout = "80ms";
     agent_start(&ag);
 }
 
@@ -311,6 +339,89 @@ START_TEST(min_position_waits_for_the_write)
 }
 END_TEST
 
+/* timed: route() and the seconds it took. */
+static long timed(const char *path, cJSON **out, double *secs)
+{
+    double t0 = now_s();
+    long st = route(path, out);
+    *secs = now_s() - t0;
+    return st;
+}
+
+/* all_have: every node o lists reports a position of at least p. */
+static bool all_have(const cJSON *o, uint64_t p)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(o, "nodes"))
+    {
+        const cJSON *v = cJSON_GetObjectItem(e, "position");
+        if (!cJSON_IsNumber(v) || v->valuedouble < (double)p)
+            return false;
+    }
+    return true;
+}
+
+START_TEST(wait_answers_once_a_replica_has_it)
+{
+    char path[160];
+    cJSON *o;
+    double secs, worst = 0, sum = 0;
+    cJSON_Delete(wait_listed("/route/c1", "node2,node3,node4,node1"));
+    for (int i = 0; i < 5; i++) {
+        uint64_t p = write_one();
+        snprintf(path, sizeof(path),
+                 "/route/c1?preference=secondary&min_position=%llu",
+                 (unsigned long long)p);
+        /* the last poll is older than the write: no replica has it */
+        ck_assert_int_eq(route(path, &o), 200);
+        ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "nodes")),
+                         0);
+        cJSON_Delete(o);
+        strcat(path, "&wait=1s");
+        ck_assert_int_eq(timed(path, &o, &secs), 200);
+        ck_assert_int_ge(cJSON_GetArraySize(cJSON_GetObjectItem(o, "nodes")),
+                         1);
+        ck_assert(all_have(o, p));
+        cJSON_Delete(o);
+        ck_assert_msg(secs < 0.6, "wait took %.3fs", secs);
+        worst = secs > worst ? secs : worst;
+        sum += secs;
+        sleep_ms(150);
+    }
+    printf("wait=1s after a write, 100 ms replication delay: mean %.3fs, "
+           "max %.3fs over 5\n",
+           sum / 5, worst);
+
+    /* every replica stalled: the wait ends after D, with none */
+    for (int i = 2; i <= 4; i++) {
+        char f[96];
+        snprintf(f, sizeof(f),
+                 "{\"node\":\"node%d\",\"kind\":\"stall\","
+                 "\"duration\":\"30s\"}",
+                 i);
+        ck_assert_int_eq(fault(f), 200);
+    }
+    sleep_ms(200);
+    uint64_t p = write_one();
+    snprintf(path, sizeof(path),
+             "/route/c1?preference=secondary&min_position=%llu&wait=300ms",
+             (unsigned long long)p);
+    ck_assert_int_eq(timed(path, &o, &secs), 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "nodes")), 0);
+    ck_assert_str_eq(reason_of(o, "node3"), "min_position not applied");
+    cJSON_Delete(o);
+    ck_assert_msg(secs >= 0.28 && secs < 0.8, "wait took %.3fs", secs);
+    snprintf(path, sizeof(path),
+             "/health/read/c1/node2?min_position=%llu&wait=300ms",
+             (unsigned long long)p);
+    ck_assert_int_eq(timed(path, &o, &secs), 503);
+    cJSON_Delete(o);
+    ck_assert_msg(secs >= 0.28 && secs < 0.8, "wait took %.3fs", secs);
+    expect_error(ag.base, "/route/c1?min_position=1&wait=2s", NULL, 400);
+    expect_error(ag.base, "/route/c1?min_position=1&wait=5", NULL, 400);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("readroute");
@@ -319,6 +430,11 @@ int main(void)
     tcase_set_timeout(tc, 60 * wait_scale());
     tcase_add_test(tc, preferences_order_the_nodes);
     tcase_add_test(tc, min_position_waits_for_the_write);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("wait");
+    tcase_add_checked_fixture(tc, setup_slow, teardown);
+    tcase_set_timeout(tc, 60 * wait_scale());
+    tcase_add_test(tc, wait_answers_once_a_replica_has_it);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
