@@ -77,6 +77,7 @@ struct node_view {
                                  read_rise and read_fall */
     const char *rotation_why; /* NULL when in rotation */
     uint64_t rotation_changes; /* entries and exits since start */
+    enum replica_state state;  /* replica_state_step() */
 
     /* Merkle divergence from the primary (replicas only): the last
      * finished compare, when have_merkle. */

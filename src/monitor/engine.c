@@ -108,6 +108,9 @@ static void carry_node(struct node_rt *to, struct node_rt *from)
     to->last_failure = from->last_failure;
     to->duration = from->duration;
     to->scrape_avg = from->scrape_avg;
+    to->paused = from->paused;
+    to->forced_sync = from->forced_sync;
+    to->track = from->track;
     to->have_sample = from->have_sample;
     to->ok_mono = from->ok_mono;
     to->ok_wall = from->ok_wall;
@@ -250,6 +253,8 @@ static void keep_sample(struct node_rt *n, const struct node_sample *s)
     n->has_acked = s->has_acked;
     n->acked = s->acked;
     n->sync_mode = s->sync_mode;
+    n->paused = s->has_paused && s->paused;
+    n->forced_sync = s->has_sync_progress && s->sync_progress < 1;
     n->reported = xrealloc(n->reported, (s->n_reported ? s->n_reported : 1) *
                                             sizeof(*n->reported));
     memcpy(n->reported, s->reported, s->n_reported * sizeof(*n->reported));

@@ -100,6 +100,8 @@ struct node_rt {
     bool has_epoch, has_acked;
     uint64_t epoch, acked; /* as the node reported them */
     enum sync_seen sync_mode;
+    bool paused;          /* stemedb_replication_paused 1 */
+    bool forced_sync;     /* stemedb_merkle_sync_progress below 1 */
     struct reported_lag *reported; /* heap, n_reported entries */
     size_t n_reported;
     /* implausible values (guard.h): scrapes that showed each kind, and
@@ -110,6 +112,7 @@ struct node_rt {
     enum health health;
     bool in_rotation;
     struct rotation_gate gate; /* read_rise and read_fall */
+    struct replica_track track; /* replica state (lag.h) */
     struct merkle_rt mk;       /* replicas only */
 };
 

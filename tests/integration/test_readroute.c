@@ -13,7 +13,10 @@
  *   /route?min_position=P&wait=1s right after a write answers as soon as
  *   a replica has P (timed: well under the interval), the same request
  *   without wait= lists no replica, and with every replica stalled a
- *   wait ends after D with none.
+ *   wait ends after D with none;
+ * - replica states in /metrics and /api/v1/state: active, paused (the
+ *   simnode's pause fault), syncing (a forced sync, a short disconnect),
+ *   failed (a disconnect past critical, a crash), removed (demoted).
  *
  * Waits poll with deadlines. */
 #include <check.h>
@@ -38,6 +41,8 @@ static const char *const zones[] = {"a", "b", "a", "b"};
  * enough that a stalled replica stays in rotation for a while: what
  * excludes it below is min_position. */
 static const char *interval = "100ms", *timeout = "80ms";
+static const char *thresholds =
+    "{warning: 20s, critical: 30s, read_max_lag: 20s, read_rise: 1}";
 
 static void write_config(void)
 {
@@ -52,10 +57,10 @@ static void write_config(void)
                "poll: {interval: %s, timeout: %s}\n"
                "clusters:\n"
                "  - name: c1\n"
-               "    thresholds: {warning: 20s, critical: 30s, "
-               "read_max_lag: 20s, read_rise: 1}\n"
+               "    thresholds: %s\n"
                "    nodes:\n",
-               ag.dir, ag.audit, top ? top : ".", interval, timeout);
+               ag.dir, ag.audit, top ? top : ".", interval, timeout,
+               thresholds);
     for (size_t i = 0; i < sn.n; i++)
         buf_printf(&b, "      - {name: %s, url: \"%s\", role: %s, zone: %s}\n",
                    sn.name[i], sn.url[i], sn.role[i], zones[i % 4]);
@@ -88,6 +93,17 @@ static void setup_slow(void)
     write_config();
     interval = "100ms";
     timeout = "80ms";
+    agent_start(&ag);
+}
+
+/* setup_states: warning 500 ms, critical 1 s: a disconnect fails soon. */
+static void setup_states(void)
+{
+    agent_setup(&ag, &sn, SIMNODE_FOUR_NODES);
+    const char *keep = thresholds;
+    thresholds = "{warning: 500ms, critical: 1s, read_max_lag: 20s}";
+    write_config();
+    thresholds = keep;
     agent_start(&ag);
 }
 
@@ -422,6 +438,84 @@ START_TEST(wait_answers_once_a_replica_has_it)
 }
 END_TEST
 
+/* state_json: node's "state" in /api/v1/state, into out. */
+static void state_json(const char *node, char *out, size_t n)
+{
+    cJSON *o;
+    snprintf(out, n, "(none)");
+    ck_assert_int_eq(route("/api/v1/state", &o), 200);
+    const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "clusters"), 0);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(c, "nodes"))
+    {
+        const char *nm = cJSON_GetStringValue(cJSON_GetObjectItem(e, "name"));
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(e, "state"));
+        if (nm && strcmp(nm, node) == 0 && st)
+            snprintf(out, n, "%s", st);
+    }
+    cJSON_Delete(o);
+}
+
+/* wait_state: waits until node's state is want in both /metrics and
+ * /api/v1/state. */
+static void wait_state(const char *node, const char *want)
+{
+    char l[128], got[32];
+    snprintf(l, sizeof(l), "cluster=\"c1\",replica=\"%s\",state=\"%s\"", node,
+             want);
+    assert_wait_for(ag.base, "replguard_replica_state", l, EQ, 1, DEADLINE);
+    state_json(node, got, sizeof(got));
+    ck_assert_msg(strcmp(got, want) == 0, "%s: state %s, want %s", node, got,
+                  want);
+}
+
+static long admin(const char *what, const char *replica)
+{
+    char path[64], body[64];
+    snprintf(path, sizeof(path), "/v1/admin/cluster/%s", what);
+    snprintf(body, sizeof(body), "{\"replica_id\":\"%s\"}", replica);
+    return call(simnode_url(&sn, "node1"), "POST", path, body);
+}
+
+START_TEST(replica_states_follow_faults)
+{
+    wait_state("node2", "active");
+    wait_state("node3", "active");
+    wait_state("node4", "active");
+    ck_assert(isnan(metric(ag.base, "replguard_replica_state",
+                           "cluster=\"c1\",replica=\"node1\","
+                           "state=\"active\"")));
+
+    ck_assert_int_eq(fault("{\"node\":\"node2\",\"kind\":\"pause\"}"), 200);
+    wait_state("node2", "paused");
+
+    /* a disconnect: syncing (reconnecting) at first, failed past
+     * critical; back: syncing until its lag is below warning */
+    ck_assert_int_eq(fault("{\"node\":\"node3\",\"kind\":\"disconnect\","
+                           "\"duration\":\"3s\"}"),
+                     200);
+    wait_state("node3", "syncing");
+    wait_state("node3", "failed");
+    wait_state("node3", "active");
+
+    /* a forced sync of a diverged replica */
+    ck_assert_int_eq(fault("{\"node\":\"node4\",\"kind\":\"diverge\","
+                           "\"buckets\":3000}"),
+                     200);
+    ck_assert_int_eq(admin("sync", "node4"), 202);
+    wait_state("node4", "syncing");
+    wait_state("node4", "active");
+
+    ck_assert_int_eq(admin("demote", "node4"), 200);
+    wait_state("node4", "removed");
+    ck_assert_int_eq(
+        call(simnode_url(&sn, "node1"), "DELETE", "/v1/sim/fault", NULL), 200);
+    wait_state("node2", "active");
+    ck_assert_int_eq(fault("{\"node\":\"node2\",\"kind\":\"crash\"}"), 200);
+    wait_state("node2", "failed");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("readroute");
@@ -430,6 +524,11 @@ int main(void)
     tcase_set_timeout(tc, 60 * wait_scale());
     tcase_add_test(tc, preferences_order_the_nodes);
     tcase_add_test(tc, min_position_waits_for_the_write);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("states");
+    tcase_add_checked_fixture(tc, setup_states, teardown);
+    tcase_set_timeout(tc, 60 * wait_scale());
+    tcase_add_test(tc, replica_states_follow_faults);
     suite_add_tcase(s, tc);
     tc = tcase_create("wait");
     tcase_add_checked_fixture(tc, setup_slow, teardown);
