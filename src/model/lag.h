@@ -196,13 +196,13 @@ const char *replica_state_name(enum replica_state s);
 
 /* What replica_state_step() looks at, from the last scrape. */
 struct replica_obs {
-    bool removed;       /* role demoted or fenced */
-    bool seen;          /* reachable and fresh */
-    bool stream_down;   /* it reports its stream disconnected */
-    bool paused;        /* it reports stemedb_replication_paused 1 */
-    bool forced_sync;   /* stemedb_merkle_sync_progress below 1 */
-    bool have_lag;      /* its lag is known (fresh, plausible) */
-    double lag;         /* seconds */
+    bool removed;     /* role demoted or fenced */
+    bool seen;        /* reachable and fresh */
+    bool stream_down; /* it reports its stream disconnected */
+    bool paused;      /* it reports stemedb_replication_paused 1 */
+    bool forced_sync; /* stemedb_merkle_sync_progress below 1 */
+    bool have_lag;    /* its lag is known (fresh, plausible) */
+    double lag;       /* seconds */
 };
 
 /* Per replica across polls; zero-initialize, caller owned. */

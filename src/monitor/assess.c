@@ -230,19 +230,19 @@ static struct thresholds thresholds_of(const struct config_cluster *conf)
 static void assess_state(const struct cluster_rt *c, struct node_rt *n,
                          struct node_view *v, double now)
 {
-    enum replica_state before = n->track.decided ? n->track.last
-                                                 : RSTATE_ACTIVE;
-    struct replica_obs o = {
-        .removed = n->role == SEEN_ROLE_DEMOTED || n->role == SEEN_ROLE_FENCED,
-        .seen = v->up && v->fresh,
-        .stream_down = v->have_connected && !v->connected,
-        .paused = n->paused,
-        .forced_sync = n->forced_sync,
-        .have_lag = v->rv.have_lag,
-        .lag = v->rv.lag};
-    v->state = replica_state_step(&n->track, &o, now,
-                                  c->conf->thresholds.warning,
-                                  c->conf->thresholds.critical);
+    enum replica_state before =
+        n->track.decided ? n->track.last : RSTATE_ACTIVE;
+    struct replica_obs o = {.removed = n->role == SEEN_ROLE_DEMOTED ||
+                                       n->role == SEEN_ROLE_FENCED,
+                            .seen = v->up && v->fresh,
+                            .stream_down = v->have_connected && !v->connected,
+                            .paused = n->paused,
+                            .forced_sync = n->forced_sync,
+                            .have_lag = v->rv.have_lag,
+                            .lag = v->rv.lag};
+    v->state =
+        replica_state_step(&n->track, &o, now, c->conf->thresholds.warning,
+                           c->conf->thresholds.critical);
     if (n->track.decided && v->state != before)
         log_msg(LOG_INFO,
                 "msg=\"replica state changed\" cluster=%s replica=%s "
