@@ -110,6 +110,9 @@ static const struct metric_info rows[MF_COUNT] = {
     SAMPLED(MF_ALERT_LABELS_FOLDED_TOTAL, "replguard_alert_labels_folded_total",
             "Counts that went to a series with an alert-given label folded "
             "into \"_other\", by metric (series per metric are bounded)."),
+    SAMPLED(MF_FAILOVERS_TOTAL, "replguard_failovers_total",
+            "Failovers and switchovers, by cluster, kind (automatic, "
+            "switchover, runbook) and outcome (success, refused, failed)."),
 };
 
 const struct metric_info *metric_info(enum metric_family f)
