@@ -253,7 +253,7 @@ static void automatic(struct executor *x, struct fo_cluster *fc,
 }
 
 /* request_refusal: why a switchover of cluster may not start now: the
- * HTTP status (0: it may) and reason. */
+ * HTTP status (0: it may) and "code: sentence" in *reason. */
 static unsigned request_refusal(struct executor *x, const struct fo_pending *p,
                                 const struct cluster_view **cvp,
                                 const char **reason)
@@ -263,23 +263,27 @@ static unsigned request_refusal(struct executor *x, const struct fo_pending *p,
     const struct cluster_view *cv = cview_of(x, p->cluster);
     *cvp = cv;
     if (!c || !cv)
-        return *reason = "unknown cluster", 404;
+        return *reason = "unknown_cluster: unknown cluster", 404;
     if (p->to[0] && !config_find_node(c, p->to))
-        return *reason = "unknown node", 404;
+        return *reason = "unknown_node: unknown node", 404;
     if (!profile_of(c->profile)->promote)
-        return *reason = "the cluster's profile has no failover", 409;
+        return *reason = "unsupported: the cluster's profile has no failover",
+               409;
     if (fo_running(x, p->cluster))
-        return *reason = "a failover of the cluster is in flight", 409;
+        return *reason = "in_flight: a failover of the cluster is in flight",
+               409;
     if (remedy_paused(x->rem))
-        return *reason = "remediation is paused", 409;
+        return *reason = "paused: remediation is paused", 409;
     if (tilt_active(x->env.tilt))
-        return *reason = "TILT: actions are held", 409;
+        return *reason = "tilt: TILT holds actions (a stall or a clock jump)",
+               409;
     if (exec_fail_stop(x) || x->draining)
-        return *reason = "remediation stopped", 503;
+        return *reason = "stopped: remediation stopped", 503;
     const struct node_view *pn =
         cv->primary >= 0 ? &x->env.view->nodes[cv->primary] : NULL;
     if (!pn || !pn->up || !pn->fresh)
-        return *reason = "the primary does not answer: a switchover needs it",
+        return *reason = "primary_down: the primary does not answer; a "
+                         "switchover needs it",
                409;
     return 0;
 }
@@ -303,10 +307,12 @@ static void take_requests(struct executor *x)
         struct fo_choice ch;
         if (fo_choose(x->env.view, cv, c, p.to[0] ? p.to : NULL, true, &ch)) {
             refuse(x, fc, cv, FO_SWITCHOVER, &ch);
-            fo_queue_answer(remedy_failovers(x->rem), t, 409, ch.why);
+            char r[320];
+            snprintf(r, sizeof(r), "%s: %s", ch.reason, ch.why);
+            fo_queue_answer(remedy_failovers(x->rem), t, 409, r);
         } else if (!start(x, fc, cv, FO_SWITCHOVER, true, &ch)) {
             fo_queue_answer(remedy_failovers(x->rem), t, 503,
-                            "the journal failed");
+                            "journal: the journal failed");
         } else {
             fo_queue_answer(remedy_failovers(x->rem), t, 202, fc->to);
         }
