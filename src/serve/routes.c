@@ -305,22 +305,21 @@ static void h_replica(const struct request *r, struct reply *rep)
     reply_json(rep, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
 }
 
-/* h_primary: 200 when the node is its cluster's current primary and was
- * scraped successfully, recently; else 503 with the reason. */
+/* h_primary: 200 when the node may take writes as its cluster's
+ * primary (snap_primary_why), else 503 with the reason; the body says
+ * the role and epoch it reported. */
 static void h_primary(const struct request *r, struct reply *rep)
 {
     const struct snap_node *n = find_target(r, rep);
     if (!n)
         return;
-    const char *why = NULL;
-    if (!n->is_primary)
-        why = "not the primary";
-    else if (!n->up)
-        why = "unreachable";
-    else if (!n->fresh)
-        why = "stale";
+    const char *why = snap_primary_why(n);
     cJSON *o = target_json(n, why == NULL, why);
     cJSON_AddStringToObject(o, "role", n->role);
+    if (n->have_epoch)
+        cJSON_AddNumberToObject(o, "epoch", (double)n->epoch);
+    else
+        cJSON_AddNullToObject(o, "epoch");
     reply_json(rep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
 }
 
