@@ -20,6 +20,10 @@
  *                           primary at the top epoch
  *   switchover_rpo0         POST /api/v1/failover/c1 {"to":"node3"} with
  *                           writes flowing: RPO 0, old primary a replica
+ *   switchover_gives_up     to a replica that stopped applying: it never
+ *                           gets within a round; after 30 s the
+ *                           switchover fails having changed nothing: no
+ *                           fence, no promote, the primary unthrottled
  *   endpoint_refusals       400, 404, 409 with JSON reasons */
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -501,6 +505,34 @@ START_TEST(switchover_rpo0)
 }
 END_TEST
 
+START_TEST(switchover_gives_up)
+{
+    begin(SEMI, "semi-sync", false);
+    ck_assert_int_eq(fault("node3", "stall"), 200);
+    sleep_ms(500);
+    char reason[256];
+    ck_assert_int_eq(post_api("/api/v1/failover/c1", "{\"to\": \"node3\"}",
+                              reason, sizeof(reason)),
+                     202);
+    agent_wait_audit(&ag, "failover_done", NULL, NULL, 1, 40 * wait_scale());
+    ck_assert_int_eq(agent_audit_count(&ag, "failover_done", "ok", "false"), 1);
+    ck_assert_int_eq(
+        agent_audit_count(&ag, "failover_phase", "phase", "prepare"), 1);
+    ck_assert_int_eq(agent_audit_count(&ag, "failover_phase", "phase", "fence"),
+                     0);
+    ck_assert_double_eq(admin_sum("promote"), 0);
+    ck_assert_double_eq(admin_sum("fence"), 0);
+    ck_assert_double_eq(role("node1", "primary"), 1);
+    assert_wait_for(simnode_url(&sn, "node1"),
+                    "stemedb_rate_limit_assertions_per_second", NULL, EQ, 0,
+                    DEADLINE);
+    ck_assert_msg(write1("node1") > 0, "the primary takes no write");
+    assert_wait_for(ag.base, "replguard_failovers_total",
+                    "cluster=\"c1\",kind=\"switchover\",outcome=\"failed\"", EQ,
+                    1, DEADLINE);
+}
+END_TEST
+
 START_TEST(endpoint_refusals)
 {
     begin(SEMI, "semi-sync", false);
@@ -546,6 +578,7 @@ int main(void)
     tcase_add_test(tc, dry_run_calls_nothing);
     tcase_add_loop_test(tc, kill9_resumes_once, 0, (int)ARRAY_LEN(phases));
     tcase_add_test(tc, switchover_rpo0);
+    tcase_add_test(tc, switchover_gives_up);
     tcase_add_test(tc, endpoint_refusals);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
