@@ -73,7 +73,7 @@ static const char *const ASYNC[] = {
  */
 
 /* rules: the runbooks directory of the next begin() (NULL: the shipped
- * rules/). */
+ * rules/; "": no rules key, so the default, which is not installed). */
 static const char *rules;
 
 /* write_config: the cluster in mode, failover enabled; dry_run. */
@@ -89,7 +89,7 @@ static void write_config(const char *mode, bool dry_run)
                "dry_run: %s\n"
                "state_dir: %s/state\n"
                "audit_log: %s\n"
-               "rules: %s\n"
+               "%s%s%s"
                "poll: {interval: 150ms, timeout: 100ms}\n"
                "clusters:\n"
                "  - name: c1\n"
@@ -97,7 +97,8 @@ static void write_config(const char *mode, bool dry_run)
                "    failover: {enabled: true, detect_after: 1s}\n"
                "    nodes:\n",
                dry_run ? "true" : "false", ag.dir, ag.audit,
-               rules ? rules : shipped, mode);
+               rules && !*rules ? "" : "rules: ",
+               rules ? rules : shipped, rules && !*rules ? "" : "\n", mode);
     for (size_t i = 0; i < sn.n; i++)
         buf_printf(&b,
                    "      - {name: %s, url: \"%s\", role: %s, priority: %d}\n",
@@ -319,6 +320,21 @@ START_TEST(crash_fails_over)
                      1);
     ck_assert_int_eq(top_primaries(), 1);
     ck_assert_double_eq(admin_sum("promote"), 1);
+}
+END_TEST
+
+/* No runbooks installed (the default rules path does not exist): the
+ * acting half still runs for failover. */
+START_TEST(no_runbooks_still_fails_over)
+{
+    struct stat st;
+    if (stat("/etc/replguard/rules", &st) == 0)
+        return; /* installed here: the default is not missing */
+    rules = "";
+    begin(SEMI, "semi-sync", false);
+    ck_assert(agent_log_has(&ag, "no runbooks: failover only"));
+    crash_and_fail_over(0);
+    ck_assert_int_eq(top_primaries(), 1);
 }
 END_TEST
 
@@ -648,6 +664,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, crash_fails_over);
+    tcase_add_test(tc, no_runbooks_still_fails_over);
     tcase_add_test(tc, api_down_holds);
     tcase_add_test(tc, partition_is_nothing);
     tcase_add_test(tc, async_lag_refused);
