@@ -215,6 +215,15 @@ struct agent {
     struct secrets sec; /* as read at start: reloads do not change them */
 };
 
+/* any_failover: whether some cluster of cfg has automatic failover. */
+static bool any_failover(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_clusters; i++)
+        if (cfg->clusters[i].failover.enabled)
+            return true;
+    return false;
+}
+
 static int start_remediation(struct agent *a, struct config *cfg, char *err,
                              size_t errlen)
 {
@@ -227,7 +236,10 @@ static int start_remediation(struct agent *a, struct config *cfg, char *err,
         snprintf(err, errlen, "the runbooks in %s have errors", cfg->rules);
         return -1;
     }
-    if (rules && agent_check_state_dir(cfg, &errs) != 0) {
+    /* failover needs the acting half (its journal, its audit) even
+     * where no runbooks are installed */
+    bool failover = any_failover(cfg);
+    if ((rules || failover) && agent_check_state_dir(cfg, &errs) != 0) {
         log_errors(&errs);
         errlist_reset(&errs);
         runbook_set_free(rules);
@@ -235,11 +247,14 @@ static int start_remediation(struct agent *a, struct config *cfg, char *err,
         return -1;
     }
     errlist_reset(&errs);
-    if (!rules) {
+    if (!rules && !failover) {
         log_msg(LOG_WARN, "msg=\"no runbooks: watching only\" rules=%s",
                 cfg->rules);
         return 0;
     }
+    if (!rules)
+        log_msg(LOG_WARN, "msg=\"no runbooks: failover only\" rules=%s",
+                cfg->rules);
     a->rem = remedy_open(cfg->state_dir, NULL, err, errlen);
     if (!a->rem) {
         runbook_set_free(rules);
