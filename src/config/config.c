@@ -257,7 +257,7 @@ static bool read_throttle(struct yr_ctx *c, yaml_node_t *v, void *dst)
 
 /* --- nodes ------------------------------------------------------------ */
 
-enum { N_NAME, N_URL, N_ROLE, N_PRIORITY };
+enum { N_NAME, N_URL, N_ROLE, N_PRIORITY, N_ZONE };
 static const struct yr_field node_fields[] = {
     [N_NAME] = {"name", cfg_read_name, offsetof(struct config_node, name),
                 true},
@@ -265,6 +265,8 @@ static const struct yr_field node_fields[] = {
     [N_ROLE] = {"role", read_role, offsetof(struct config_node, role), true},
     [N_PRIORITY] = {"priority", cfg_read_priority,
                     offsetof(struct config_node, priority), false},
+    [N_ZONE] = {"zone", cfg_read_name, offsetof(struct config_node, zone),
+                false},
 };
 
 static void check_node_name(struct yr_ctx *c, const struct config_cluster *cl,
@@ -606,6 +608,7 @@ static void free_cluster(struct config_cluster *cl)
     for (size_t i = 0; i < cl->n_nodes; i++) {
         free(cl->nodes[i].name);
         free(cl->nodes[i].url);
+        free(cl->nodes[i].zone);
     }
     free(cl->nodes);
     free(cl->name);

@@ -122,6 +122,7 @@ struct config_node {
     char *url; /* "http(s)://host[:port][/path]", no trailing slash */
     enum node_role role;
     unsigned priority;
+    char *zone;       /* zone: for ?preference=nearest&zone=, or NULL */
     int line, column; /* where the node's mapping starts, 1-based */
 };
 

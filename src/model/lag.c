@@ -255,3 +255,36 @@ bool sync_replica_ok(const struct replica_view *v, bool have_connected,
            role_ok && !v->demoted && !v->implausible && v->have_lag &&
            v->lag <= max_lag;
 }
+
+/* --- replica states ------------------------------------------------------ */
+
+const char *replica_state_name(enum replica_state s)
+{
+    static const char *const names[RSTATE_COUNT] = {
+        "active", "paused", "syncing", "failed", "removed"};
+    return s < RSTATE_COUNT ? names[s] : "failed";
+}
+
+enum replica_state replica_state_step(struct replica_track *t,
+                                      const struct replica_obs *o, double now,
+                                      double warning, double critical)
+{
+    bool down = !o->seen || o->stream_down;
+    if (!down)
+        t->down_since = 0;
+    else if (t->down_since == 0)
+        t->down_since = now;
+    if (down)
+        t->catching_up = true;
+    else if (o->have_lag && o->lag < warning)
+        t->catching_up = false;
+    if (o->removed)
+        return RSTATE_REMOVED;
+    if (!o->seen || (down && now - t->down_since >= critical))
+        return RSTATE_FAILED;
+    if (o->paused)
+        return RSTATE_PAUSED;
+    if (o->forced_sync || t->catching_up)
+        return RSTATE_SYNCING;
+    return RSTATE_ACTIVE;
+}

@@ -175,6 +175,52 @@ bool rotation_gate_hold(const struct rotation_gate *g,
                         const struct replica_view *v, double max_lag,
                         const char **why);
 
+/* --- replica states ------------------------------------------------------ */
+
+/* A replica's state as operators name them (issue 16). */
+enum replica_state {
+    RSTATE_ACTIVE,  /* streaming and caught up enough to count */
+    RSTATE_PAUSED,  /* it reports its stream paused by an operator */
+    RSTATE_SYNCING, /* a forced (Merkle) sync runs, its stream is down
+                       for less than critical, or it is catching up after
+                       either: its lag has not come below warning yet */
+    RSTATE_FAILED,  /* unreachable or stale, or its stream down for
+                       critical or longer */
+    RSTATE_REMOVED, /* demoted or fenced: out of the replica set */
+    RSTATE_COUNT
+};
+
+/* replica_state_name: "active", "paused", "syncing", "failed",
+ * "removed". */
+const char *replica_state_name(enum replica_state s);
+
+/* What replica_state_step() looks at, from the last scrape. */
+struct replica_obs {
+    bool removed;     /* role demoted or fenced */
+    bool seen;        /* reachable and fresh */
+    bool stream_down; /* it reports its stream disconnected */
+    bool paused;      /* it reports stemedb_replication_paused 1 */
+    bool forced_sync; /* stemedb_merkle_sync_progress below 1 */
+    bool have_lag;    /* its lag is known (fresh, plausible) */
+    double lag;       /* seconds */
+};
+
+/* Per replica across polls; zero-initialize, caller owned. */
+struct replica_track {
+    double down_since; /* monotonic start of the stream outage, 0: up */
+    bool catching_up;  /* failed or down since its lag was last below
+                          warning */
+    bool decided;      /* a state was assessed (last holds it) */
+    enum replica_state last;
+};
+
+/* replica_state_step: the state of a replica observed as o at monotonic
+ * now, with the cluster's warning and critical (seconds); updates t.
+ * Order: removed, failed, paused, syncing, active. */
+enum replica_state replica_state_step(struct replica_track *t,
+                                      const struct replica_obs *o, double now,
+                                      double warning, double critical);
+
 /* --- sync health -------------------------------------------------------- */
 
 /* sync_replica_ok: whether a replica counts as a sync replica: fresh,

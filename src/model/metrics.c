@@ -57,6 +57,9 @@ static const struct metric_info rows[MF_COUNT] = {
           "Whether the replica's replication stream is up."),
     GAUGE(MF_REPLICA_HEALTH, "replguard_replica_health",
           "1 for the replica's current health, 0 for the others."),
+    GAUGE(MF_REPLICA_STATE, "replguard_replica_state",
+          "1 for the replica's current state (active, paused, syncing, "
+          "failed, removed), 0 for the others."),
     GAUGE(MF_REPLICA_IN_READ_ROTATION, "replguard_replica_in_read_rotation",
           "Whether the replica may serve reads at the cluster's "
           "read_max_lag."),

@@ -49,6 +49,9 @@ struct node_view {
     int last_failure;       /* enum scrape_reason of the last scrape, or -1 */
     double last_ok_wall;    /* wall time of the last good scrape, 0: never */
     double scrape_duration; /* seconds, of the last scrape */
+    double scrape_avg;      /* seconds, moving average of scrape
+                               durations; 0: none answered yet */
+    const char *zone;       /* configured zone:, or NULL */
     uint64_t failures[SCRAPE_REASONS]; /* since start */
     double last_ok_mono;    /* monotonic time of the last good scrape */
     bool have_position;
@@ -74,6 +77,7 @@ struct node_view {
                                  read_rise and read_fall */
     const char *rotation_why; /* NULL when in rotation */
     uint64_t rotation_changes; /* entries and exits since start */
+    enum replica_state state;  /* replica_state_step() */
 
     /* Merkle divergence from the primary (replicas only): the last
      * finished compare, when have_merkle. */

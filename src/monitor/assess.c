@@ -226,6 +226,33 @@ static struct thresholds thresholds_of(const struct config_cluster *conf)
                                t->read_max_lag};
 }
 
+/* assess_state: the replica's state (lag.h), logged when it changes. */
+static void assess_state(const struct cluster_rt *c, struct node_rt *n,
+                         struct node_view *v, double now)
+{
+    enum replica_state before =
+        n->track.decided ? n->track.last : RSTATE_ACTIVE;
+    struct replica_obs o = {.removed = n->role == SEEN_ROLE_DEMOTED ||
+                                       n->role == SEEN_ROLE_FENCED,
+                            .seen = v->up && v->fresh,
+                            .stream_down = v->have_connected && !v->connected,
+                            .paused = n->paused,
+                            .forced_sync = n->forced_sync,
+                            .have_lag = v->rv.have_lag,
+                            .lag = v->rv.lag};
+    v->state =
+        replica_state_step(&n->track, &o, now, c->conf->thresholds.warning,
+                           c->conf->thresholds.critical);
+    if (n->track.decided && v->state != before)
+        log_msg(LOG_INFO,
+                "msg=\"replica state changed\" cluster=%s replica=%s "
+                "from=%s to=%s",
+                c->conf->name, n->conf->name, replica_state_name(before),
+                replica_state_name(v->state));
+    n->track.decided = true;
+    n->track.last = v->state;
+}
+
 static void assess_replica(struct engine *e, struct cluster_rt *c,
                            struct node_rt *n, struct node_view *v, double now)
 {
@@ -262,6 +289,7 @@ static void assess_replica(struct engine *e, struct cluster_rt *c,
     n->health = h;
     n->in_rotation = v->in_rotation;
     v->health = h;
+    assess_state(c, n, v, now);
 }
 
 static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
@@ -288,6 +316,8 @@ static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
     v->have_connected = n->have_sample && n->has_connected;
     v->connected = n->connected;
     v->scrape_duration = n->duration;
+    v->scrape_avg = n->scrape_avg;
+    v->zone = n->conf->zone;
     memcpy(v->failures, n->failures, sizeof(v->failures));
     v->have_position = v->fresh;
     v->position = n->position;

@@ -107,6 +107,10 @@ static void carry_node(struct node_rt *to, struct node_rt *from)
     to->up = from->up;
     to->last_failure = from->last_failure;
     to->duration = from->duration;
+    to->scrape_avg = from->scrape_avg;
+    to->paused = from->paused;
+    to->forced_sync = from->forced_sync;
+    to->track = from->track;
     to->have_sample = from->have_sample;
     to->ok_mono = from->ok_mono;
     to->ok_wall = from->ok_wall;
@@ -249,6 +253,8 @@ static void keep_sample(struct node_rt *n, const struct node_sample *s)
     n->has_acked = s->has_acked;
     n->acked = s->acked;
     n->sync_mode = s->sync_mode;
+    n->paused = s->has_paused && s->paused;
+    n->forced_sync = s->has_sync_progress && s->sync_progress < 1;
     n->reported = xrealloc(n->reported, (s->n_reported ? s->n_reported : 1) *
                                             sizeof(*n->reported));
     memcpy(n->reported, s->reported, s->n_reported * sizeof(*n->reported));
@@ -264,6 +270,10 @@ static void on_scrape(void *arg, const struct poll_result *r)
     struct engine *e = n->c->e;
     n->scraped = true;
     n->duration = r->seconds;
+    /* an exponential moving average (weight 0.25 for the newest) ranks
+     * ?preference=nearest without one slow scrape reordering it */
+    n->scrape_avg = n->scrape_avg > 0 ? 0.75 * n->scrape_avg + 0.25 * r->seconds
+                                      : r->seconds;
     e->pending--;
     if (r->outcome != POLL_OK) {
         char detail[128];
@@ -406,10 +416,24 @@ static void take_reload(struct engine *e)
         runbook_set_free(rules);
 }
 
+/* SOON_GAP: seconds between the starts of early rounds (snapbox_kick),
+ * so that waiting clients cost the nodes at most 1/SOON_GAP scrapes a
+ * second. */
+#define SOON_GAP 0.01
+
+/* round_soon: whether an early round is asked for and may start. */
+static bool round_soon(struct engine *e, double now)
+{
+    return atomic_load(&e->poll_soon) && now >= e->round_start + SOON_GAP;
+}
+
 static int wait_ms(const struct engine *e, double now)
 {
     double until = e->round_active ? e->round_start + e->cfg->poll.interval
                                    : e->next_round;
+    if (!e->round_active && atomic_load(&e->poll_soon) &&
+        e->round_start + SOON_GAP < until)
+        until = e->round_start + SOON_GAP;
     double ms = (until - now) * 1000;
     if (ms < 0)
         ms = 0;
@@ -481,9 +505,13 @@ void engine_step(struct engine *e)
     double now = clock_mono(&e->clock);
     if (!e->round_active)
         take_reload(e);
-    if (!e->round_active && now >= e->next_round) {
+    if (!e->round_active && (now >= e->next_round || round_soon(e, now))) {
+        /* an early round leaves the schedule as it is */
+        bool due = now >= e->next_round;
+        atomic_store(&e->poll_soon, false);
         start_round(e, now);
-        schedule_next(e, now);
+        if (due)
+            schedule_next(e, now);
     }
     poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
     if (e->round_active && e->pending == 0)
@@ -533,6 +561,14 @@ static void *run(void *arg)
 
 /* --- the API ------------------------------------------------------------- */
 
+/* kick: snapbox_kick()'s hook: an early round, on the next iteration. */
+static void kick(void *ctx)
+{
+    struct engine *e = ctx;
+    atomic_store(&e->poll_soon, true);
+    poller_wakeup(e->poller);
+}
+
 struct engine *engine_new(struct config *cfg, struct snapbox *box,
                           const struct rg_clock *clock)
 {
@@ -550,6 +586,8 @@ struct engine *engine_new(struct config *cfg, struct snapbox *box,
     e->next_round = clock_mono(&e->clock);
     tilt_init(&e->tilt);
     e->view.version = PACKAGE_VERSION;
+    atomic_init(&e->poll_soon, false);
+    snapbox_set_kick(box, kick, e);
     return e;
 }
 
@@ -668,6 +706,7 @@ void engine_free(struct engine *e)
 {
     if (!e)
         return;
+    snapbox_set_kick(e->box, NULL, NULL);
     engine_stop(e);
     executor_free(e->exec);
     runbook_set_free(e->next_rules);

@@ -85,6 +85,8 @@ struct node_rt {
     bool up;
     int last_failure; /* enum scrape_reason, or -1 */
     double duration;
+    double scrape_avg; /* moving average of duration (nearest reads);
+                          0: no scrape answered yet */
     uint64_t failures[SCRAPE_REASONS];
     /* the last good scrape */
     bool have_sample;
@@ -98,6 +100,8 @@ struct node_rt {
     bool has_epoch, has_acked;
     uint64_t epoch, acked; /* as the node reported them */
     enum sync_seen sync_mode;
+    bool paused;                   /* stemedb_replication_paused 1 */
+    bool forced_sync;              /* stemedb_merkle_sync_progress below 1 */
     struct reported_lag *reported; /* heap, n_reported entries */
     size_t n_reported;
     /* implausible values (guard.h): scrapes that showed each kind, and
@@ -107,8 +111,9 @@ struct node_rt {
     /* assessed at the end of each round */
     enum health health;
     bool in_rotation;
-    struct rotation_gate gate; /* read_rise and read_fall */
-    struct merkle_rt mk;       /* replicas only */
+    struct rotation_gate gate;  /* read_rise and read_fall */
+    struct replica_track track; /* replica state (lag.h) */
+    struct merkle_rt mk;        /* replicas only */
 };
 
 struct cluster_rt {
@@ -161,6 +166,8 @@ struct engine {
     pthread_t thread;
     bool started;
     atomic_bool stop;
+    atomic_bool poll_soon;   /* a read-your-writes wait asked for a round
+                                (snapbox_kick): run one early */
     pthread_mutex_t mu;      /* guards next_cfg */
     struct config *next_cfg; /* a reload waiting for the loop */
 };

@@ -36,6 +36,9 @@
  *   replguard_cluster_sync_ok{cluster}                         gauge 0/1
  *   replguard_cluster_sync_fallback{cluster}                   gauge 0/1
  *   replguard_cluster_sync_mode{cluster,mode}                  gauge 0/1
+ *   replguard_replica_state{cluster,replica,state}             gauge 0/1
+ *       1 for the replica's state (active, paused, syncing, failed,
+ *       removed: lag.h), 0 for the others
  *       sync health (issue 16): every cluster; the mode family (async,
  *       semi-sync, sync, blocked: what the primary last reported) only
  *       once the primary reported one
@@ -193,6 +196,24 @@ static void render_health(const struct agent_view *v, struct buf *out)
                                 {"replica", n->name},
                                 {"health", health_name(h)}};
             sample(&f, l, ARRAY_LEN(l), int_value((int)n->health == h));
+        }
+    }
+}
+
+/* render_state: replguard_replica_state{cluster,replica,state}, every
+ * state of every replica (lag.h: replica_state_step). */
+static void render_state(const struct agent_view *v, struct buf *out)
+{
+    struct family f = {out, MF_REPLICA_STATE, false};
+    for (size_t i = 0; i < v->n_nodes; i++) {
+        const struct node_view *n = &v->nodes[i];
+        if (!is_replica(n))
+            continue;
+        for (int s = 0; s < RSTATE_COUNT; s++) {
+            struct label l[] = {{"cluster", n->cluster},
+                                {"replica", n->name},
+                                {"state", replica_state_name(s)}};
+            sample(&f, l, ARRAY_LEN(l), int_value((int)n->state == s));
         }
     }
 }
@@ -513,6 +534,7 @@ void exporter_render(const struct agent_view *v, struct buf *out)
     for (size_t i = 0; i < ARRAY_LEN(node_families); i++)
         render_node_family(v, &node_families[i], out);
     render_health(v, out);
+    render_state(v, out);
     render_implausible(v, out);
     render_merkle_buckets(v, out);
     render_remediation(v, out);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "monitor/exporter.h"
@@ -55,6 +56,13 @@ static size_t cluster_count(const struct agent_view *v,
     return c->n_nodes < left ? c->n_nodes : left;
 }
 
+/* node_strings: the bytes of n's strings the table keeps. */
+static size_t node_strings(const struct node_view *n)
+{
+    return strsize(n->name) + strsize(n->role) + strsize(n->url) +
+           strsize(n->zone);
+}
+
 /* table_size: the table's rows and the bytes of every string it keeps,
  * counted as fill_cluster() copies them. */
 static size_t table_size(const struct agent_view *v, size_t *strings)
@@ -66,8 +74,7 @@ static size_t table_size(const struct agent_view *v, size_t *strings)
         size_t n = cluster_count(v, c);
         *strings += strsize(c->name) + strsize(c->lag_source);
         for (size_t k = 0; k < n; k++)
-            *strings += strsize(v->nodes[c->first_node + k].name) +
-                        strsize(v->nodes[c->first_node + k].role);
+            *strings += node_strings(&v->nodes[c->first_node + k]);
         rows += n;
     }
     return rows;
@@ -97,6 +104,11 @@ static void fill_cluster(struct snapshot *s, const struct agent_view *v,
         sn->in_rotation = n->in_rotation;
         sn->rotation_why = n->rotation_why;
         sn->lag_source = lag_source ? lag_source : "";
+        sn->url = n->url ? keep(cursor, n->url) : "";
+        sn->zone = keep(cursor, n->zone);
+        sn->have_position = n->have_position;
+        sn->position = n->position;
+        sn->scrape_avg = n->scrape_avg;
     }
 }
 
@@ -231,9 +243,11 @@ const struct snap_node *snapshot_find(const struct snapshot *s,
     return bsearch(&key, s->nodes, s->n_nodes, sizeof(*s->nodes), cmp_node);
 }
 
-bool snapshot_has_cluster(const struct snapshot *s, const char *cluster)
+/* first_row: the first row of s's table whose cluster is not before
+ * cluster (n_nodes: none). */
+static size_t first_row(const struct snapshot *s, const char *cluster)
 {
-    size_t lo = 0, hi = s->n_nodes; /* the first row not before cluster */
+    size_t lo = 0, hi = s->n_nodes;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (strcmp(s->nodes[mid].cluster, cluster) < 0)
@@ -241,6 +255,22 @@ bool snapshot_has_cluster(const struct snapshot *s, const char *cluster)
         else
             hi = mid;
     }
+    return lo;
+}
+
+const struct snap_node *snapshot_cluster(const struct snapshot *s,
+                                         const char *cluster, size_t *count)
+{
+    size_t lo = first_row(s, cluster), hi = lo;
+    while (hi < s->n_nodes && strcmp(s->nodes[hi].cluster, cluster) == 0)
+        hi++;
+    *count = hi - lo;
+    return hi > lo ? &s->nodes[lo] : NULL;
+}
+
+bool snapshot_has_cluster(const struct snapshot *s, const char *cluster)
+{
+    size_t lo = first_row(s, cluster);
     return lo < s->n_nodes && strcmp(s->nodes[lo].cluster, cluster) == 0;
 }
 
@@ -248,8 +278,16 @@ bool snapshot_has_cluster(const struct snapshot *s, const char *cluster)
 
 void snapbox_init(struct snapbox *box)
 {
+    pthread_condattr_t ca;
     pthread_mutex_init(&box->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&box->published, &ca);
+    pthread_condattr_destroy(&ca);
+    box->gen = 0;
     box->cur = NULL;
+    box->kick = NULL;
+    box->kick_ctx = NULL;
 }
 
 void snapbox_publish(struct snapbox *box, struct snapshot *snap)
@@ -257,6 +295,8 @@ void snapbox_publish(struct snapbox *box, struct snapshot *snap)
     pthread_mutex_lock(&box->mu);
     struct snapshot *old = box->cur;
     box->cur = snap;
+    box->gen++;
+    pthread_cond_broadcast(&box->published);
     pthread_mutex_unlock(&box->mu);
     snapshot_unref(old); /* outside the lock: freeing takes a while */
 }
@@ -269,9 +309,43 @@ struct snapshot *snapbox_get(struct snapbox *box)
     return s;
 }
 
+uint64_t snapbox_wait(struct snapbox *box, uint64_t seen, double timeout)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    double t = (double)until.tv_sec + (double)until.tv_nsec / 1e9 + timeout;
+    until.tv_sec = (time_t)t;
+    until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
+    pthread_mutex_lock(&box->mu);
+    int rc = 0;
+    while (box->gen <= seen && rc == 0)
+        rc = pthread_cond_timedwait(&box->published, &box->mu, &until);
+    uint64_t gen = box->gen;
+    pthread_mutex_unlock(&box->mu);
+    return gen;
+}
+
+void snapbox_set_kick(struct snapbox *box, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&box->mu);
+    box->kick = fn;
+    box->kick_ctx = ctx;
+    pthread_mutex_unlock(&box->mu);
+}
+
+void snapbox_kick(struct snapbox *box)
+{
+    /* under the lock: the engine removes its kick before it is freed */
+    pthread_mutex_lock(&box->mu);
+    if (box->kick)
+        box->kick(box->kick_ctx);
+    pthread_mutex_unlock(&box->mu);
+}
+
 void snapbox_destroy(struct snapbox *box)
 {
     snapshot_unref(box->cur);
     box->cur = NULL;
+    pthread_cond_destroy(&box->published);
     pthread_mutex_destroy(&box->mu);
 }

@@ -49,6 +49,13 @@ struct snap_node {
                                  and read_fall (node_view's) */
     const char *rotation_why; /* static string; NULL when in rotation */
     const char *lag_source;   /* the cluster's */
+    /* Read routing (/route, /health/read): */
+    const char *url;    /* the configured base URL */
+    const char *zone;   /* the configured zone:, or NULL */
+    bool have_position; /* fresh, with a position */
+    uint64_t position;  /* applied position, when have_position */
+    double scrape_avg;  /* seconds, moving average of scrape
+                           durations; 0: none answered yet */
 };
 
 /* snap_primary_why: NULL when n may take writes as its cluster's
@@ -109,13 +116,23 @@ bool snapshot_ready(const struct snapshot *s);
 const struct snap_node *snapshot_find(const struct snapshot *s,
                                       const char *cluster, const char *node);
 
+/* snapshot_cluster: the nodes of cluster (sorted by name, consecutive
+ * in s's table), their count in *count; NULL with *count 0 when s knows
+ * no such cluster. Owned by s. */
+const struct snap_node *snapshot_cluster(const struct snapshot *s,
+                                         const char *cluster, size_t *count);
+
 /* snapshot_has_cluster: whether s knows a cluster of that name. */
 bool snapshot_has_cluster(const struct snapshot *s, const char *cluster);
 
 /* The engine's publishing point. Caller-owned storage. */
 struct snapbox {
     pthread_mutex_t mu;
-    struct snapshot *cur; /* NULL until the first publish */
+    pthread_cond_t published; /* broadcast by each publish */
+    uint64_t gen;             /* publishes so far */
+    struct snapshot *cur;     /* NULL until the first publish */
+    void (*kick)(void *ctx);  /* asks the engine for a round now */
+    void *kick_ctx;
 };
 
 /* snapbox_init: an empty box. */
@@ -130,6 +147,19 @@ void snapbox_publish(struct snapbox *box, struct snapshot *snap);
 /* snapbox_get: a new reference to the current snapshot, which the caller
  * drops with snapshot_unref(); NULL before the first publish. */
 struct snapshot *snapbox_get(struct snapbox *box);
+
+/* snapbox_wait: waits until the box's publish count passes seen, at
+ * most timeout seconds, and returns the count then (seen or less: the
+ * timeout passed). Any thread. */
+uint64_t snapbox_wait(struct snapbox *box, uint64_t seen, double timeout);
+
+/* snapbox_set_kick: the engine's way to be asked for a poll round now
+ * (fn(ctx) on the asking thread; it must only flag and wake); NULL
+ * removes it. snapbox_kick: asks, when one is set. Any thread: a
+ * read-your-writes wait (serve/routewait.h) asks so that the replicas'
+ * positions come sooner than the next scheduled round. */
+void snapbox_set_kick(struct snapbox *box, void (*fn)(void *ctx), void *ctx);
+void snapbox_kick(struct snapbox *box);
 
 /* snapbox_destroy: drops the current snapshot and the mutex. No thread
  * may use the box afterwards; snapshots readers still hold stay

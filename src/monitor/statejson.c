@@ -140,6 +140,7 @@ static void add_replica(struct buf *b, const struct node_view *n)
         add_null(b, "connected");
     add_bool(b, "demoted", n->rv.demoted);
     add_str(b, "health", health_name(n->health));
+    add_str(b, "state", replica_state_name(n->state));
     add_bool(b, "in_read_rotation", n->in_rotation);
     add_str(b, "rotation_reason", n->in_rotation ? NULL : n->rotation_why);
     add_merkle(b, n);

@@ -72,6 +72,10 @@ struct node_sample {
     bool has_acked;
     uint64_t acked; /* primary: the highest position acked to a client */
     enum sync_seen sync_mode;
+    bool has_paused;
+    bool paused; /* replica: its stream paused by an operator */
+    bool has_sync_progress;
+    double sync_progress; /* a forced (Merkle) sync: 0..1, 1: none runs */
     size_t n_reported;
     struct reported_lag reported[PROFILE_MAX_REPORTED];
 };

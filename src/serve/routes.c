@@ -20,6 +20,8 @@
 #include "model/lag.h"
 #include "act/remedy.h"
 #include "monitor/snapshot.h"
+#include "serve/routeread.h"
+#include "serve/routewait.h"
 #include "lib/util.h"
 
 #define WEBHOOK_MAX_BODY (1024 * 1024) /* SPEC section 4: 413 past it */
@@ -32,6 +34,7 @@ struct routes {
     struct snapbox *box;
     struct remedy *rem;
     struct httpauth *auth;
+    struct routewait *wait; /* read-your-writes waits (wait=) */
     /* Webhooks waiting for the journal hold their connection suspended;
      * routes_drain() lets them finish first and refuses new ones. */
     pthread_mutex_t wait_mu;
@@ -293,6 +296,14 @@ static void h_replica(const struct request *r, struct reply *rep)
     const char *why = "not a replica";
     bool replica = !n->is_primary;
     bool ok = snap_read_ok(n, given, max_lag, &why);
+    bool pos_given;
+    uint64_t pos = 0;
+    if (routeread_min_position(r->conn, &pos_given, &pos) < 0) {
+        reply_error(rep, MHD_HTTP_BAD_REQUEST, "invalid min_position");
+        return;
+    }
+    if (ok && pos_given && (why = routeread_position_why(n, pos)) != NULL)
+        ok = false; /* read-your-writes: routeread.h */
     cJSON *o = target_json(n, ok, why);
     if (replica && n->rv.fresh && n->rv.have_lag)
         cJSON_AddNumberToObject(o, "lag", n->rv.lag);
@@ -322,6 +333,21 @@ static void h_primary(const struct request *r, struct reply *rep)
     else
         cJSON_AddNullToObject(o, "epoch");
     reply_json(rep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
+}
+
+/* h_route, h_read: read preferences, in routeread.c. */
+static void h_route(const struct request *r, struct reply *rep)
+{
+    rep->ctype = CT_JSON;
+    routeread_route(r->snap, r->rs->wait, r->conn, r->tail, &rep->status,
+                    &rep->body);
+}
+
+static void h_read(const struct request *r, struct reply *rep)
+{
+    rep->ctype = CT_JSON;
+    routeread_health(r->snap, r->rs->wait, r->conn, r->tail, &rep->status,
+                     &rep->body);
 }
 
 /* --- POST endpoints ------------------------------------------------------ */
@@ -531,6 +557,8 @@ static const struct route routes[] = {
     {"/-/ready", false, GET_HEAD, false, h_ready},
     {"/health/replica/", true, GET_HEAD, true, h_replica},
     {"/health/primary/", true, GET_HEAD, true, h_primary},
+    {"/health/read/", true, GET_HEAD, true, h_read},
+    {"/route/", true, GET_HEAD, true, h_route},
     {"/api/v1/state", false, GET_HEAD, true, h_state},
 };
 
@@ -667,6 +695,10 @@ enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
         }
     } else {
         dispatch(rs, c->conn, rt, tail, NULL, &rep);
+        if (rep.status == 0) { /* a wait= suspended it (routewait.h) */
+            buf_free(&rep.body);
+            return MHD_YES;
+        }
     }
     return send_reply(c->conn, &rep);
 }
@@ -690,6 +722,7 @@ struct routes *routes_new(struct snapbox *box, struct remedy *rem,
     rs->box = box;
     rs->rem = rem;
     rs->auth = httpauth_new(token);
+    rs->wait = routewait_new(box);
     pthread_mutex_init(&rs->wait_mu, NULL);
     pthread_cond_init(&rs->idle, NULL);
     return rs;
@@ -697,6 +730,7 @@ struct routes *routes_new(struct snapbox *box, struct remedy *rem,
 
 void routes_drain(struct routes *rs)
 {
+    routewait_drain(rs->wait);
     pthread_mutex_lock(&rs->wait_mu);
     rs->stopping = true;
     while (rs->suspended > 0)
@@ -711,5 +745,6 @@ void routes_free(struct routes *rs)
     pthread_mutex_destroy(&rs->wait_mu);
     pthread_cond_destroy(&rs->idle);
     httpauth_free(rs->auth);
+    routewait_free(rs->wait);
     free(rs);
 }

@@ -1,6 +1,6 @@
 /* routes.h: what replguard answers on each path (SPEC section 4):
- * /metrics, /-/healthy, /-/ready, /health/{replica,primary}/...,
- * /api/v1/state, and the POSTs /webhook, /api/v1/{pause,resume,ack}.
+ * /metrics, /-/healthy, /-/ready, /health/{replica,primary,read}/...,
+ * /route/... (routeread.h), /api/v1/state, and the POSTs /webhook, /api/v1/{pause,resume,ack}.
  *
  * httpd owns the listening daemon and the connections; it makes one
  * struct routes per server and hands every call of libmicrohttpd's
@@ -13,7 +13,8 @@
  * handler threads, any number at once; they read the snapshot box and
  * submit to remedy, never doing network I/O of their own. A webhook's
  * journal callback runs on the journal's writer thread and resumes the
- * connection. routes_drain() and routes_free() run on the thread that
+ * connection; a read-your-writes wait (wait=) is resumed by the waiter
+ * thread of routewait.h. routes_drain() and routes_free() run on the thread that
  * stops the server. */
 #ifndef REPLGUARD_ROUTES_H
 #define REPLGUARD_ROUTES_H

@@ -312,7 +312,8 @@ bool sim_node_connected(const struct sim *s, const struct cluster *c,
 
 static double apply_rate(const struct sim *s, const struct node *n)
 {
-    if (node_down(n) || n->faults[SIM_FAULT_STALL].on || n->nbreakers > 0)
+    if (node_down(n) || n->faults[SIM_FAULT_STALL].on ||
+        n->faults[SIM_FAULT_PAUSE].on || n->nbreakers > 0)
         return 0;
     if (n->faults[SIM_FAULT_SLOW_APPLY].on)
         return s->opt.apply_rate * n->faults[SIM_FAULT_SLOW_APPLY].f.factor;

@@ -219,6 +219,9 @@ enum sim_fault_kind {
     SIM_FAULT_CRASH,          /* gone: no HTTP, no replication, data kept */
     SIM_FAULT_API_DOWN,       /* HTTP off, replication goes on */
     SIM_FAULT_REPL_PARTITION, /* replication links cut, HTTP answers */
+    SIM_FAULT_PAUSE,          /* an operator paused applying: stays
+                                 connected, reports
+                                 stemedb_replication_paused 1 */
     SIM_FAULT_KINDS
 };
 

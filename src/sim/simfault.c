@@ -24,6 +24,7 @@ static const char *const fault_names[SIM_FAULT_KINDS] = {
     [SIM_FAULT_CRASH] = "crash",
     [SIM_FAULT_API_DOWN] = "api_down",
     [SIM_FAULT_REPL_PARTITION] = "repl_partition",
+    [SIM_FAULT_PAUSE] = "pause",
 };
 
 const char *sim_fault_name(enum sim_fault_kind kind)

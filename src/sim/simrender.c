@@ -128,6 +128,10 @@ void sim_render_metrics(const struct sim *s, unsigned ci, unsigned ni,
              "Whether the replication stream from the primary is up.");
         buf_printf(out, "stemedb_replication_connected %d\n",
                    sim_node_connected(s, c, n));
+        head(out, "stemedb_replication_paused", "gauge",
+             "Whether an operator paused applying the stream.");
+        buf_printf(out, "stemedb_replication_paused %d\n",
+                   n->faults[SIM_FAULT_PAUSE].on ? 1 : 0);
     }
     render_sync(n, out);
     render_counters(n, out);

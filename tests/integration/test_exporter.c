@@ -311,9 +311,9 @@ START_TEST(exporter_unknowns_are_absent)
                                     "replica=\"node4\"}"));
     ck_assert_ptr_null(strstr(text, "connected{cluster=\"main\","
                                     "replica=\"node4\"}"));
-    /* health x4, rotation and its changes, and the Merkle counters
-     * (bytes, errors) */
-    ck_assert_uint_eq(count(text, "replica=\"node4\""), 8);
+    /* health x4, state x5, rotation and its changes, and the Merkle
+     * counters (bytes, errors) */
+    ck_assert_uint_eq(count(text, "replica=\"node4\""), 13);
     ck_assert_ptr_null(strstr(text, "replica=\"node1\"")); /* a primary */
     ck_assert_ptr_null(strstr(text, "replica=\"e1\""));
     ck_assert_ptr_null(strstr(text, "node_position{cluster=\"edge\",node="
@@ -392,8 +392,9 @@ START_TEST(exporter_groups_families)
     }
     /* with replguard_implausible_values_total, the failover gauges
      * every cluster has (in_progress, blocked), the rotation changes and
-     * the sync gauges every cluster has (replicas, ok, fallback) */
-    ck_assert_uint_eq(n_seen, 29);
+     * the sync gauges every cluster has (replicas, ok, fallback), and
+     * the replica states */
+    ck_assert_uint_eq(n_seen, 30);
     free(text);
 }
 END_TEST
@@ -440,6 +441,7 @@ static const struct {
     {"replguard_replica_reported_lag_seconds", "gauge"},
     {"replguard_replica_connected", "gauge"},
     {"replguard_replica_health", "gauge"},
+    {"replguard_replica_state", "gauge"},
     {"replguard_replica_in_read_rotation", "gauge"},
     {"replguard_merkle_diff_buckets", "gauge"},
     {"replguard_merkle_buckets", "gauge"},

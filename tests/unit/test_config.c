@@ -195,6 +195,18 @@ START_TEST(every_key_changed)
 }
 END_TEST
 
+/* zone: optional per node, absent by default. */
+START_TEST(node_zone)
+{
+    struct config *cfg = load_ok(NODE2("      - {name: n2, url: "
+                                       "\"http://h:2\", role: replica, "
+                                       "zone: eu-west-1a}\n"));
+    ck_assert_ptr_null(cfg->clusters[0].nodes[0].zone);
+    ck_assert_str_eq(cfg->clusters[0].nodes[1].zone, "eu-west-1a");
+    config_free(cfg);
+}
+END_TEST
+
 START_TEST(failover_defaults)
 {
     struct config *cfg = load_ok(CLUSTER3(""));
@@ -351,6 +363,10 @@ static const struct {
     {"dry_run: \"true\"\n" CLUSTERS,
      "t.yml:1:10: dry_run: expected true or false, got a quoted string "
      "\"true\""},
+    {NODE2("      - {name: n2, url: \"http://h:2\", role: replica, "
+           "zone: \"a b\"}\n"),
+     "t.yml:5:60: clusters[0].nodes[1].zone: bad name \"a b\" (1 to 64 "
+     "letters, digits, '.', '_' or '-')"},
     {NODE2("      - {name: n2, url: \"http://h:2\", role: replica, "
            "priority: high}\n"),
      "t.yml:5:64: clusters[0].nodes[1].priority: expected a whole number "
@@ -725,6 +741,7 @@ int main(void)
     tcase_add_test(tc, minimal_gets_every_default);
     tcase_add_test(tc, every_key_changed);
     tcase_add_test(tc, lookups);
+    tcase_add_test(tc, node_zone);
     tcase_add_test(tc, failover_defaults);
     tcase_add_test(tc, failover_keys);
     tcase_add_loop_test(tc, bad_config, 0, (int)ARRAY_LEN(bad));

@@ -345,6 +345,43 @@ START_TEST(sync_replica_rules)
 }
 END_TEST
 
+/* replica_state_step: the order removed, failed, paused, syncing,
+ * active; a disconnect is syncing until critical, then failed, and a
+ * return stays syncing until the lag is below warning. */
+START_TEST(replica_states)
+{
+    struct replica_track t = {0};
+    struct replica_obs ok = {.seen = true, .have_lag = true, .lag = 0.1};
+    struct replica_obs o = ok;
+    ck_assert_int_eq(replica_state_step(&t, &o, 10, 1, 5), RSTATE_ACTIVE);
+    o.paused = true;
+    ck_assert_int_eq(replica_state_step(&t, &o, 11, 1, 5), RSTATE_PAUSED);
+    o = ok;
+    o.forced_sync = true;
+    ck_assert_int_eq(replica_state_step(&t, &o, 12, 1, 5), RSTATE_SYNCING);
+    o = ok;
+    o.stream_down = true;
+    ck_assert_int_eq(replica_state_step(&t, &o, 20, 1, 5), RSTATE_SYNCING);
+    ck_assert_int_eq(replica_state_step(&t, &o, 24.9, 1, 5), RSTATE_SYNCING);
+    ck_assert_int_eq(replica_state_step(&t, &o, 25, 1, 5), RSTATE_FAILED);
+    o = ok;
+    o.lag = 3; /* back, behind */
+    ck_assert_int_eq(replica_state_step(&t, &o, 26, 1, 5), RSTATE_SYNCING);
+    o.lag = 0.5;
+    ck_assert_int_eq(replica_state_step(&t, &o, 27, 1, 5), RSTATE_ACTIVE);
+    o.lag = 3; /* a lag alone is no failure */
+    ck_assert_int_eq(replica_state_step(&t, &o, 28, 1, 5), RSTATE_ACTIVE);
+    o.seen = false;
+    ck_assert_int_eq(replica_state_step(&t, &o, 29, 1, 5), RSTATE_FAILED);
+    o = ok;
+    o.removed = true;
+    o.stream_down = true;
+    ck_assert_int_eq(replica_state_step(&t, &o, 30, 1, 5), RSTATE_REMOVED);
+    ck_assert_str_eq(replica_state_name(RSTATE_PAUSED), "paused");
+    ck_assert_str_eq(replica_state_name(RSTATE_REMOVED), "removed");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lag");
@@ -358,6 +395,7 @@ int main(void)
     tcase_add_test(tc, rotation_gate_reasons);
     tcase_add_test(tc, rotation_gate_never_flaps);
     tcase_add_test(tc, sync_replica_rules);
+    tcase_add_test(tc, replica_states);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -16,6 +16,8 @@ enum series {
     S_EPOCH,
     S_ACKED,
     S_SYNC_MODE,
+    S_PAUSED,
+    S_SYNC_PROGRESS,
     S_COUNT
 };
 
@@ -29,6 +31,8 @@ static const char *const series_names[S_COUNT] = {
     [S_EPOCH] = "stemedb_epoch",
     [S_ACKED] = "stemedb_acked_position",
     [S_SYNC_MODE] = "stemedb_sync_mode",
+    [S_PAUSED] = "stemedb_replication_paused",
+    [S_SYNC_PROGRESS] = "stemedb_merkle_sync_progress",
 };
 
 struct ctx {
@@ -145,6 +149,14 @@ static int on_sample(const struct promtext_sample *s, void *arg)
         break;
     case S_SYNC_MODE:
         on_sync_mode(o, s);
+        break;
+    case S_PAUSED:
+        o->has_paused = true;
+        o->paused = v == 1;
+        break;
+    case S_SYNC_PROGRESS:
+        o->has_sync_progress = isfinite(v) && v >= 0;
+        o->sync_progress = o->has_sync_progress ? v : 1;
         break;
     default:
         break;
