@@ -21,10 +21,18 @@ struct waiter {
     void (*free_arg)(void *arg);
 };
 
+/* RESUMED_TTL: seconds a resumed connection's note is kept. Its handler
+ * runs again within milliseconds; a connection closed before that
+ * leaves its note behind, so notes are dropped after this (a later
+ * connection at the same address then answers at once, which a wait=
+ * request may always do). */
+#define RESUMED_TTL 5.0
+
 /* A connection resumed whose handler has not run again yet. */
 struct resumed {
     struct resumed *next;
     struct MHD_Connection *conn;
+    double at; /* monotonic: when it was resumed */
 };
 
 struct routewait {
@@ -48,10 +56,19 @@ static double mono(void)
 /* take_done: moves the waiters whose test holds on s (NULL: none yet),
  * whose deadline passed, or all of them while draining, from the
  * waiting list to *done, and notes their connections as resumed. Called
- * with mu held. */
+ * with mu held. First drops resumed notes older than RESUMED_TTL. */
 static void take_done(struct routewait *w, const struct snapshot *s, double now,
                       struct waiter **done)
 {
+    for (struct resumed **rp = &w->resumed; *rp;) {
+        struct resumed *r = *rp;
+        if (now - r->at <= RESUMED_TTL) {
+            rp = &r->next;
+            continue;
+        }
+        *rp = r->next;
+        free(r);
+    }
     struct waiter **pp = &w->waiting;
     while (*pp) {
         struct waiter *x = *pp;
@@ -64,6 +81,7 @@ static void take_done(struct routewait *w, const struct snapshot *s, double now,
         *done = x;
         struct resumed *r = xcalloc(1, sizeof(*r));
         r->conn = x->conn;
+        r->at = now;
         r->next = w->resumed;
         w->resumed = r;
     }
