@@ -119,27 +119,55 @@ static void teardown(void)
     agent_teardown(&ag, &sn);
 }
 
-static void start(void)
+/* A runbook throttling app "archive" on a warning alert, its ramp down
+ * on resolve. */
+static const char RULES[] = "runbook: writers\n"
+                            "match: {alertname: ReplicationLagWarning}\n"
+                            "target_label: replica\n"
+                            "steps:\n"
+                            "  - action: throttle_app\n"
+                            "    app: archive\n"
+                            "    ratio: 1\n"
+                            "    expires: 10m\n"
+                            "on_resolved: [restore_throttle]\n";
+
+/* start_with: replguard over sn's nodes; rules: a runbook file's text,
+ * or NULL for the repository's rules/. */
+static void start_with(const char *rules)
 {
     const char *top = getenv("top_srcdir");
+    char path[160];
+    if (rules) {
+        snprintf(path, sizeof(path), "%s/rules.yml", ag.dir);
+        agent_write(path, rules);
+    } else {
+        snprintf(path, sizeof(path), "%s/rules", top ? top : ".");
+    }
     struct buf b;
     buf_init(&b, 0);
     buf_printf(&b,
                "listen: \"127.0.0.1:0\"\n"
                "state_dir: %s/state\n"
                "audit_log: %s\n"
-               "rules: %s/rules\n"
+               "rules: %s\n"
                "poll: {interval: 100ms, timeout: 80ms}\n"
                "clusters:\n"
                "  - name: c1\n"
                "    lag_source: position\n"
                "    thresholds: {warning: 500ms, critical: 2s}\n"
+               "    throttle: {restore_steps: [100, 1000], "
+               "restore_interval: 1s}\n"
                "    nodes:\n",
-               ag.dir, ag.audit, top ? top : ".");
+               ag.dir, ag.audit, path);
     simnode_yaml_nodes(&sn, &b);
     agent_write(ag.cfg, b.data);
     buf_free(&b);
     agent_start(&ag);
+}
+
+static void start(void)
+{
+    start_with(NULL);
 }
 
 /* check: GET /check/app/c1 (or HEAD); the body's "reason" into why. */
@@ -261,6 +289,50 @@ START_TEST(throttle_survives_restart)
 }
 END_TEST
 
+/* The ratio of archive's throttle as refusals of n checks show it. */
+static int refused_of(int n)
+{
+    char why[256];
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += check("archive", "GET", why, sizeof(why)) == 429;
+    return k;
+}
+
+/* A warning alert throttles app archive (ratio 1); its resolve ramps the
+ * ratio down over restore_steps + 1 = 3 steps of 1 s (2/3, 1/3, 0). */
+START_TEST(runbook_throttle_app_and_ramp)
+{
+    char why[256];
+    start_with(RULES);
+    ck_assert_int_eq(wait_check("archive", 200, why, sizeof(why)), 200);
+    ck_assert_int_eq(agent_alert(&ag, "ReplicationLagWarning", "firing",
+                                 "ab01", "\"replica\":\"node2\""),
+                     200);
+    ck_assert_int_eq(wait_check("archive", 429, why, sizeof(why)), 429);
+    ck_assert_msg(strstr(why, "throttled at ratio 1"), "reason: %s", why);
+    ck_assert_int_eq(check("etl", "GET", why, sizeof(why)), 200);
+    ck_assert_int_eq(agent_alert(&ag, "ReplicationLagWarning", "resolved",
+                                 "ab01", "\"replica\":\"node2\""),
+                     200);
+    /* first step: 2/3 of the checks refused, then 1/3, then none */
+    double t0 = now_s();
+    while (!strstr(why, "ratio 0.66") && now_s() < t0 + DEADLINE) {
+        check("archive", "GET", why, sizeof(why));
+        sleep_ms(5);
+    }
+    ck_assert_msg(strstr(why, "ratio 0.66"), "reason: %s", why);
+    int k = refused_of(300);
+    fprintf(stderr, "ramp step 1: %d of 300 refused\n", k);
+    ck_assert_int_gt(k, 100);
+    ck_assert_int_lt(k, 300);
+    ck_assert_int_eq(wait_check("archive", 200, why, sizeof(why)), 200);
+    sleep_ms(2500); /* past the last step */
+    ck_assert_int_eq(refused_of(200), 0);
+    ck_assert_double_gt(now_s() - t0, 1.5);
+}
+END_TEST
+
 static void expect_400(const char *body)
 {
     struct opts o = {.method = "POST", .body = body};
@@ -310,6 +382,7 @@ int main(void)
     tcase_add_test(tc, throttle_app_ratio_and_expiry);
     tcase_add_test(tc, throttle_survives_restart);
     tcase_add_test(tc, malformed_requests);
+    tcase_add_test(tc, runbook_throttle_app_and_ramp);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
