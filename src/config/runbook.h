@@ -36,6 +36,10 @@
  *   exec                               argv (required: 1 to
  *                                      RUNBOOK_MAX_ARGV strings, argv[0]
  *                                      an absolute path), timeout
+ *   throttle_app                       app (required: 1-64 of
+ *                                      [A-Za-z0-9._-]), ratio (above 0, at
+ *                                      most 1; default 1), expires (1s to
+ *                                      7 days; default 1h)
  *
  * Timeouts are durations from 1ms to 1h, default 10s. URLs are http://
  * or https:// and a host. url, body and the argv strings after argv[0]
