@@ -26,8 +26,8 @@ static struct app_ramp *ramp_of(struct executor *x, const char *cluster,
         if (strcmp(x->app_ramps[i].cluster, cluster) == 0 &&
             strcmp(x->app_ramps[i].app, app) == 0)
             return &x->app_ramps[i];
-    x->app_ramps = xrealloc(x->app_ramps,
-                            (x->n_app_ramps + 1) * sizeof(*x->app_ramps));
+    x->app_ramps =
+        xrealloc(x->app_ramps, (x->n_app_ramps + 1) * sizeof(*x->app_ramps));
     struct app_ramp *r = &x->app_ramps[x->n_app_ramps++];
     memset(r, 0, sizeof(*r));
     snprintf(r->cluster, sizeof(r->cluster), "%s", cluster);
@@ -94,7 +94,8 @@ static bool lag_back(const struct executor *x, const char *cluster)
 /* move: one step of r's ramp; false once r is done (removed). */
 static bool move(struct executor *x, struct app_ramp *r, double now)
 {
-    const struct config_cluster *c = x->env.cluster_conf(x->env.ctx, r->cluster);
+    const struct config_cluster *c =
+        x->env.cluster_conf(x->env.ctx, r->cluster);
     double wall = clock_wall(x->env.clock);
     if (!c || wall >= r->expires)
         return false;
@@ -103,8 +104,8 @@ static bool move(struct executor *x, struct app_ramp *r, double now)
         r->step = r->step ? r->step - 1 : 0;
     else
         r->step++;
-    double ratio = r->ratio0 * (double)(steps - (r->step < steps ? r->step
-                                                                 : steps)) /
+    double ratio = r->ratio0 *
+                   (double)(steps - (r->step < steps ? r->step : steps)) /
                    (double)steps;
     if (exec_dry_run(x))
         log_msg(LOG_INFO, "msg=\"app throttle restore step (dry run)\"");

@@ -63,7 +63,8 @@ int appthrottle_parse_expires(const char *s, double now, double *out,
     double d;
     struct alert_time t;
     size_t n = strlen(s);
-    bool unit = n > 0 && (s[n - 1] == 's' || s[n - 1] == 'm' || s[n - 1] == 'h');
+    bool unit =
+        n > 0 && (s[n - 1] == 's' || s[n - 1] == 'm' || s[n - 1] == 'h');
     if (unit && parse_duration(s, &d) == 0) {
         *out = now + d;
     } else if (alert_parse_time(s, n, &t, NULL) == 0 && !t.unset) {
@@ -102,8 +103,8 @@ static void load(struct appthrottle *t, double now)
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "throttles"), *e;
     cJSON_ArrayForEach(e, a)
     {
-        const char *app = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(e, "app"));
+        const char *app =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "app"));
         const char *cl = cJSON_GetStringValue(
             cJSON_GetObjectItemCaseSensitive(e, "cluster"));
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "ratio");
@@ -208,9 +209,8 @@ static long next_set(struct appthrottle *t, struct entry *next,
     return (long)n;
 }
 
-int appthrottle_set(struct appthrottle *t, const char *app,
-                    const char *cluster, double ratio, double expires,
-                    double now)
+int appthrottle_set(struct appthrottle *t, const char *app, const char *cluster,
+                    double ratio, double expires, double now)
 {
     struct entry change = {.ratio = ratio > 1 ? 1 : ratio, .expires = expires};
     snprintf(change.app, sizeof(change.app), "%s", app);
@@ -250,8 +250,8 @@ uint64_t appthrottle_draw(struct appthrottle *t)
 {
     /* splitmix64 over a shared counter: cheap, thread-safe, and good
      * enough to spread refusals; not for secrets */
-    uint64_t z = __atomic_add_fetch(&t->rng, 0x9e3779b97f4a7c15ULL,
-                                    __ATOMIC_RELAXED);
+    uint64_t z =
+        __atomic_add_fetch(&t->rng, 0x9e3779b97f4a7c15ULL, __ATOMIC_RELAXED);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
@@ -293,8 +293,8 @@ void appthrottle_count(struct appthrottle *t, const char *cluster,
     pthread_mutex_unlock(&t->mu);
 }
 
-size_t appthrottle_series(struct appthrottle *t,
-                          struct appthrottle_series *out, size_t max)
+size_t appthrottle_series(struct appthrottle *t, struct appthrottle_series *out,
+                          size_t max)
 {
     pthread_mutex_lock(&t->mu);
     size_t n = 0;
@@ -302,9 +302,9 @@ size_t appthrottle_series(struct appthrottle *t,
         const struct slot *s = &t->slots[i];
         for (int k = 0; k < 2; k++, n++)
             if (n < max)
-                out[n] = (struct appthrottle_series){
-                    s->cluster, s->app, k ? "429" : "200",
-                    k ? s->refused : s->ok};
+                out[n] = (struct appthrottle_series){s->cluster, s->app,
+                                                     k ? "429" : "200",
+                                                     k ? s->refused : s->ok};
     }
     pthread_mutex_unlock(&t->mu);
     return n;

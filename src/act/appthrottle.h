@@ -22,11 +22,11 @@
 
 struct fileio_ops;
 
-#define APPTHROTTLE_FILE "app-throttles.json"
-#define APPTHROTTLE_MAX_APPS 256      /* counted series before "other" */
-#define APPTHROTTLE_MAX_SET 1024      /* throttles held at once */
+#define APPTHROTTLE_FILE        "app-throttles.json"
+#define APPTHROTTLE_MAX_APPS    256    /* counted series before "other" */
+#define APPTHROTTLE_MAX_SET     1024   /* throttles held at once */
 #define APPTHROTTLE_DEFAULT_TTL 3600.0 /* expires not given: freno's 1 h */
-#define APPTHROTTLE_NAME_MAX 64
+#define APPTHROTTLE_NAME_MAX    64
 
 /* appthrottle_valid_name: whether s is 1-64 characters of
  * [A-Za-z0-9._-] (app names; also how cluster labels are bounded). */
@@ -57,9 +57,8 @@ void appthrottle_free(struct appthrottle *t);
  * is replaced durably first: returns 0, -ENOSPC past APPTHROTTLE_MAX_SET,
  * or -errno of the write (then nothing changed). now drops expired
  * entries from the file. */
-int appthrottle_set(struct appthrottle *t, const char *app,
-                    const char *cluster, double ratio, double expires,
-                    double now);
+int appthrottle_set(struct appthrottle *t, const char *app, const char *cluster,
+                    double ratio, double expires, double now);
 
 /* appthrottle_get: the ratio app is throttled at on cluster at now (0:
  * none, or expired), its expiry in *expires (when not NULL). */
@@ -83,7 +82,7 @@ struct appthrottle_series {
 
 /* appthrottle_series: up to max series into out; returns how many
  * there are in all (call again with more room when over max). */
-size_t appthrottle_series(struct appthrottle *t,
-                          struct appthrottle_series *out, size_t max);
+size_t appthrottle_series(struct appthrottle *t, struct appthrottle_series *out,
+                          size_t max);
 
 #endif

@@ -158,8 +158,9 @@ bool rb_read_url(struct yr_ctx *c, yaml_node_t *v, void *dst)
 
 bool rb_read_app(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
-    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                             "0123456789._-";
+    static const char ok[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        "0123456789._-";
     if (!yr_want_scalar(c, v, "an app name"))
         return false;
     const char *s = yr_sval(v);

@@ -34,8 +34,7 @@ static void put_error(unsigned *status, struct buf *body, unsigned code,
 
 /* split_check: "{app}/{cluster}" or "{app}/{type}/{cluster}" into app
  * and cluster (size bytes each); -1 when it is neither. */
-static int split_check(const char *tail, char *app, char *cluster,
-                       size_t size)
+static int split_check(const char *tail, char *app, char *cluster, size_t size)
 {
     const char *a = strchr(tail, '/');
     if (!a || (size_t)(a - tail) >= size)

@@ -48,16 +48,14 @@ START_TEST(expires_parse)
     ck_assert_int_eq(appthrottle_parse_expires("10m", 1000, &out, &why), 0);
     ck_assert_double_eq(out, 1600);
     ck_assert_int_eq(
-        appthrottle_parse_expires("2030-01-01T00:00:00Z", 1000, &out, &why),
-        0);
+        appthrottle_parse_expires("2030-01-01T00:00:00Z", 1000, &out, &why), 0);
     ck_assert_double_eq(out, 1893456000);
     ck_assert_int_eq(appthrottle_parse_expires("soon", 1000, &out, &why), -1);
     ck_assert_ptr_nonnull(why);
     ck_assert_int_eq(appthrottle_parse_expires("0s", 1000, &out, &why), -1);
-    ck_assert_int_eq(
-        appthrottle_parse_expires("2001-01-01T00:00:00Z", 1e9 + 1e8, &out,
-                                  &why),
-        -1);
+    ck_assert_int_eq(appthrottle_parse_expires("2001-01-01T00:00:00Z",
+                                               1e9 + 1e8, &out, &why),
+                     -1);
     ck_assert_str_eq(why, "expires is not in the future");
 }
 END_TEST
@@ -189,8 +187,8 @@ static long check(const char *app, const char *method, char *why, size_t n)
     if (j && st != 400 && st != 404) {
         ck_assert_int_eq(
             cJSON_GetObjectItemCaseSensitive(j, "StatusCode")->valueint, st);
-        ck_assert(cJSON_IsNumber(
-            cJSON_GetObjectItemCaseSensitive(j, "Threshold")));
+        ck_assert(
+            cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "Threshold")));
     }
     cJSON_Delete(j);
     buf_free(&r.body);
@@ -306,8 +304,8 @@ START_TEST(runbook_throttle_app_and_ramp)
     char why[256];
     start_with(RULES);
     ck_assert_int_eq(wait_check("archive", 200, why, sizeof(why)), 200);
-    ck_assert_int_eq(agent_alert(&ag, "ReplicationLagWarning", "firing",
-                                 "ab01", "\"replica\":\"node2\""),
+    ck_assert_int_eq(agent_alert(&ag, "ReplicationLagWarning", "firing", "ab01",
+                                 "\"replica\":\"node2\""),
                      200);
     ck_assert_int_eq(wait_check("archive", 429, why, sizeof(why)), 429);
     ck_assert_msg(strstr(why, "throttled at ratio 1"), "reason: %s", why);
