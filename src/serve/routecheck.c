@@ -33,13 +33,16 @@ static void put_error(unsigned *status, struct buf *body, unsigned code,
 }
 
 /* split_check: "{app}/{cluster}" or "{app}/{type}/{cluster}" into app
- * and cluster (size bytes each); -1 when it is neither. */
+ * and cluster (size bytes each; a longer app is cut); -1 when it is
+ * neither. */
 static int split_check(const char *tail, char *app, char *cluster, size_t size)
 {
     const char *a = strchr(tail, '/');
-    if (!a || (size_t)(a - tail) >= size)
+    if (!a)
         return -1;
-    snprintf(app, size, "%.*s", (int)(a - tail), tail);
+    /* a name too long is cut: still over 64, so refused as invalid */
+    snprintf(app, size, "%.*s",
+             (int)(a - tail < (long)size ? a - tail : (long)size - 1), tail);
     const char *b = strchr(a + 1, '/');
     const char *c = b ? b + 1 : a + 1;
     if (b && (b == a + 1 || strchr(c, '/')))

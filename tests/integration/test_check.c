@@ -358,6 +358,10 @@ START_TEST(malformed_requests)
     struct opts g = {0};
     expect_error(ag.base, "/check/a%20b/c1", &g, 400);
     expect_error(ag.base, "/check/a/nope", &g, 404);
+    expect_error(ag.base, "/check//c1", &g, 400);
+    char path[400];
+    snprintf(path, sizeof(path), "/check/%0150d/c1", 7); /* cut at 127 */
+    expect_error(ag.base, path, &g, 400);
     expect_error(ag.base, "/check/a", &g, 404);
     struct opts p = {.method = "POST"};
     expect_error(ag.base, "/check/a/c1", &p, 405);
