@@ -246,6 +246,28 @@ double appthrottle_get(struct appthrottle *t, const char *app,
     return ratio;
 }
 
+size_t appthrottle_list(struct appthrottle *t, double now,
+                        struct appthrottle_entry *out, size_t max)
+{
+    pthread_mutex_lock(&t->mu);
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_set; i++) {
+        const struct entry *e = &t->set[i];
+        if (e->expires <= now)
+            continue;
+        if (n < max) {
+            struct appthrottle_entry *o = &out[n];
+            snprintf(o->app, sizeof(o->app), "%s", e->app);
+            snprintf(o->cluster, sizeof(o->cluster), "%s", e->cluster);
+            o->ratio = e->ratio;
+            o->expires = e->expires;
+        }
+        n++;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
 uint64_t appthrottle_draw(struct appthrottle *t)
 {
     /* splitmix64 over a shared counter: cheap, thread-safe, and good

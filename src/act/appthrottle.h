@@ -65,6 +65,18 @@ int appthrottle_set(struct appthrottle *t, const char *app, const char *cluster,
 double appthrottle_get(struct appthrottle *t, const char *app,
                        const char *cluster, double now, double *expires);
 
+/* A throttle as appthrottle_list() copies it. */
+struct appthrottle_entry {
+    char app[APPTHROTTLE_NAME_MAX + 1];
+    char cluster[128];
+    double ratio, expires;
+};
+
+/* appthrottle_list: the throttles not expired at now, up to max into
+ * out; returns how many there are in all. */
+size_t appthrottle_list(struct appthrottle *t, double now,
+                        struct appthrottle_entry *out, size_t max);
+
 /* appthrottle_draw: a random 64-bit number for appthrottle_refuses. */
 uint64_t appthrottle_draw(struct appthrottle *t);
 

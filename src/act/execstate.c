@@ -225,6 +225,25 @@ struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
 
 /* --- the view ------------------------------------------------------------- */
 
+/* fill_app_throttles: the app throttles not expired, for the state. */
+static void fill_app_throttles(struct executor *x, struct appthrottle *apps,
+                               struct agent_view *v)
+{
+    double now = clock_wall(x->env.clock);
+    if (!x->app_list) {
+        x->app_list = xcalloc(APPTHROTTLE_MAX_SET, sizeof(*x->app_list));
+        x->vapps = xcalloc(APPTHROTTLE_MAX_SET, sizeof(*x->vapps));
+    }
+    size_t n = appthrottle_list(apps, now, x->app_list, APPTHROTTLE_MAX_SET);
+    n = n < APPTHROTTLE_MAX_SET ? n : APPTHROTTLE_MAX_SET;
+    for (size_t i = 0; i < n; i++)
+        x->vapps[i] = (struct view_app_throttle){
+            x->app_list[i].app, x->app_list[i].cluster, x->app_list[i].ratio,
+            x->app_list[i].expires};
+    v->app_throttles = x->vapps;
+    v->n_app_throttles = n;
+}
+
 /* check_samples: replguard_check_total into out (room for max series;
  * series added since they were counted wait for the next round).
  * Returns how many were written. The strings belong to apps. */
@@ -287,6 +306,7 @@ void exec_fill_view(struct executor *x, struct agent_view *v)
         s->v = (double)counts[i];
     }
     k += check_samples(apps, &x->samples[k], n_checks);
+    fill_app_throttles(x, apps, v);
     v->samples = x->samples;
     v->n_samples = k;
     for (size_t i = 0; i < v->n_clusters; i++) {

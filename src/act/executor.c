@@ -600,6 +600,8 @@ void executor_free(struct executor *x)
     guard_demotes_reset(&x->demotes);
     free(x->throttles);
     free(x->app_ramps);
+    free(x->app_list);
+    free(x->vapps);
     free(x->counters);
     free(x->samples);
     free(x);

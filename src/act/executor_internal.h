@@ -123,6 +123,8 @@ struct executor {
     size_t n_throttles;
     struct app_ramp *app_ramps;
     size_t n_app_ramps;
+    struct appthrottle_entry *app_list; /* the view's copy (execstate.c) */
+    struct view_app_throttle *vapps;
     struct counter *counters;
     size_t n_counters;
     struct view_sample *samples;

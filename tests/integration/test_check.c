@@ -284,6 +284,23 @@ START_TEST(throttle_survives_restart)
     agent_start(&ag);
     ck_assert_int_eq(check("etl", "GET", why, sizeof(why)), 429);
     ck_assert_msg(strstr(why, "throttled"), "reason: %s", why);
+    /* and /api/v1/state lists it */
+    struct resp r;
+    get(ag.base, "/api/v1/state", &r);
+    cJSON *st = cJSON_Parse(r.body.data);
+    const cJSON *rem = cJSON_GetObjectItemCaseSensitive(st, "remediation");
+    const cJSON *a = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(rem, "app_throttles"), 0);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(a, "app")->valuestring,
+                     "etl");
+    ck_assert_double_eq(
+        cJSON_GetObjectItemCaseSensitive(a, "ratio")->valuedouble, 1);
+    ck_assert_double_eq(
+        cJSON_GetObjectItemCaseSensitive(a, "expires")->valuedouble,
+        4070908800);
+    cJSON_Delete(st);
+    buf_free(&r.body);
 }
 END_TEST
 
