@@ -225,12 +225,22 @@ START_TEST(check_flips_with_lag)
     ck_assert_str_eq(why, "null");
     ck_assert_int_eq(check("archive", "HEAD", why, sizeof(why)), 200);
     ck_assert_int_eq(fault("node2", "stall"), 200);
+    double t0 = now_s();
     ck_assert_int_eq(wait_check("archive", 429, why, sizeof(why)), 429);
+    fprintf(stderr, "stall to 429: %.2f s (warning 500ms, polls 100ms)\n",
+            now_s() - t0);
     ck_assert_msg(strstr(why, "node2"), "reason: %s", why);
     ck_assert_int_eq(check("archive", "HEAD", why, sizeof(why)), 429);
     ck_assert_int_eq(
         call(simnode_url(&sn, "node1"), "DELETE", "/v1/sim/fault", NULL), 200);
+    t0 = now_s();
     ck_assert_int_eq(wait_check("archive", 200, why, sizeof(why)), 200);
+    fprintf(stderr, "fault cleared to 200: %.2f s\n", now_s() - t0);
+    t0 = now_s();
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(check("archive", "HEAD", why, sizeof(why)), 200);
+    fprintf(stderr, "1000 HEAD checks, one connection each: %.3f s\n",
+            now_s() - t0);
     /* freno's /check/{app}/{store_type}/{store} */
     ck_assert_int_eq(call(ag.base, "GET", "/check/archive/mysql/c1", NULL),
                      200);
