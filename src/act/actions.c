@@ -425,7 +425,11 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
         rc = set_rate_limit(x, s, j->cluster, s->limit);
         break;
     case RUNBOOK_ACT_RESTORE_THROTTLE:
+        appramp_restore(x, j->cluster);
         start_restore(x, j);
+        return;
+    case RUNBOOK_ACT_THROTTLE_APP:
+        appramp_set(x, j, st);
         return;
     case RUNBOOK_ACT_FORCE_SYNC:
         rc = replica_call(x, s, ops_of(x, j->cluster)->force_sync);

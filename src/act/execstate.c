@@ -10,6 +10,7 @@
 #include "act/audit.h"
 #include "act/journal.h"
 #include "act/planner.h"
+#include "act/appthrottle.h"
 #include "act/remedy.h"
 #include "config/runbook.h"
 #include "lib/clock.h"
@@ -224,6 +225,50 @@ struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
 
 /* --- the view ------------------------------------------------------------- */
 
+/* fill_app_throttles: the app throttles not expired, for the state. */
+static void fill_app_throttles(struct executor *x, struct appthrottle *apps,
+                               struct agent_view *v)
+{
+    double now = clock_wall(x->env.clock);
+    if (!x->app_list) {
+        x->app_list = xcalloc(APPTHROTTLE_MAX_SET, sizeof(*x->app_list));
+        x->vapps = xcalloc(APPTHROTTLE_MAX_SET, sizeof(*x->vapps));
+    }
+    size_t n = appthrottle_list(apps, now, x->app_list, APPTHROTTLE_MAX_SET);
+    n = n < APPTHROTTLE_MAX_SET ? n : APPTHROTTLE_MAX_SET;
+    for (size_t i = 0; i < n; i++)
+        x->vapps[i] = (struct view_app_throttle){
+            x->app_list[i].app, x->app_list[i].cluster, x->app_list[i].ratio,
+            x->app_list[i].expires};
+    v->app_throttles = x->vapps;
+    v->n_app_throttles = n;
+}
+
+/* check_samples: replguard_check_total into out (room for max series;
+ * series added since they were counted wait for the next round).
+ * Returns how many were written. The strings belong to apps. */
+static size_t check_samples(struct appthrottle *apps, struct view_sample *out,
+                            size_t max)
+{
+    struct appthrottle_series *ser = xcalloc(max + 1, sizeof(*ser));
+    size_t n = appthrottle_series(apps, ser, max);
+    n = n < max ? n : max;
+    for (size_t i = 0; i < n; i++) {
+        struct view_sample *s = &out[i];
+        memset(s, 0, sizeof(*s));
+        s->family = MF_CHECK_TOTAL;
+        s->label[0] = "cluster";
+        s->value[0] = ser[i].cluster;
+        s->label[1] = "app";
+        s->value[1] = ser[i].app;
+        s->label[2] = "code";
+        s->value[2] = ser[i].code;
+        s->v = (double)ser[i].count;
+    }
+    free(ser);
+    return n;
+}
+
 void exec_fill_view(struct executor *x, struct agent_view *v)
 {
     v->remediation = true;
@@ -231,8 +276,10 @@ void exec_fill_view(struct executor *x, struct agent_view *v)
     v->journal_failed = journal_failed(remedy_journal(x->rem));
     v->audit_write_failures = x->audit ? audit_failures(x->audit) : 0;
     v->in_flight = x->in_flight;
-    x->samples =
-        xrealloc(x->samples, (x->n_counters + 8) * sizeof(*x->samples));
+    struct appthrottle *apps = remedy_apps(x->rem);
+    size_t n_checks = appthrottle_series(apps, NULL, 0);
+    x->samples = xrealloc(x->samples,
+                          (x->n_counters + 8 + n_checks) * sizeof(*x->samples));
     size_t k = 0;
     for (size_t i = 0; i < x->n_counters; i++, k++) {
         const struct counter *o = &x->counters[i];
@@ -258,6 +305,8 @@ void exec_fill_view(struct executor *x, struct agent_view *v)
         s->value[0] = code_names[i];
         s->v = (double)counts[i];
     }
+    k += check_samples(apps, &x->samples[k], n_checks);
+    fill_app_throttles(x, apps, v);
     v->samples = x->samples;
     v->n_samples = k;
     for (size_t i = 0; i < v->n_clusters; i++) {

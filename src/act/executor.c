@@ -472,6 +472,7 @@ void executor_tick(struct executor *x, double now)
         advance(x);
         for (size_t i = 0; i < x->n_throttles; i++)
             ramp(x, &x->throttles[i], now);
+        appramp_tick(x, now);
     }
     reap(x, now, held);
     exec_journal_flush(x);
@@ -598,6 +599,9 @@ void executor_free(struct executor *x)
     audit_close(x->audit);
     guard_demotes_reset(&x->demotes);
     free(x->throttles);
+    free(x->app_ramps);
+    free(x->app_list);
+    free(x->vapps);
     free(x->counters);
     free(x->samples);
     free(x);

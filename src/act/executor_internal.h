@@ -98,6 +98,17 @@ struct recent {
     bool dry_run;
 };
 
+/* An app throttle a runbook set (throttle_app), for its restore ramp
+ * (appramp.c). */
+struct app_ramp {
+    char cluster[PLANNER_NAME_MAX], app[65];
+    double ratio0;  /* the ratio the step set */
+    double expires; /* Unix seconds */
+    size_t step;    /* steps taken down */
+    bool ramping;
+    double next_at; /* monotonic: when the ramp moves */
+};
+
 /* The executor: owned by the engine, used on its thread only. */
 struct executor {
     struct act_env env; /* what it reads of the engine (executor.h) */
@@ -110,6 +121,10 @@ struct executor {
     struct slot slots[SLOTS];
     struct throttle *throttles;
     size_t n_throttles;
+    struct app_ramp *app_ramps;
+    size_t n_app_ramps;
+    struct appthrottle_entry *app_list; /* the view's copy (execstate.c) */
+    struct view_app_throttle *vapps;
     struct counter *counters;
     size_t n_counters;
     struct view_sample *samples;
@@ -160,6 +175,19 @@ bool exec_dry_run(const struct executor *x);
  * throttles, pause, recent actions); the failover part is fo_fill_view's.
  */
 void exec_fill_view(struct executor *x, struct agent_view *v);
+
+/* --- appramp.c: throttle_app and its restore ramp ------------------------- */
+
+struct runbook_step;
+/* appramp_set: runs j's throttle_app step st: throttles st->app on j's
+ * cluster (durably, appthrottle.h) and finishes the step. */
+void appramp_set(struct executor *x, struct job *j,
+                 const struct runbook_step *st);
+/* appramp_restore: starts the restore ramp of the app throttles runbooks
+ * set on cluster (restore_throttle); returns how many. */
+size_t appramp_restore(struct executor *x, const char *cluster);
+/* appramp_tick: moves the ramps due at now (monotonic). */
+void appramp_tick(struct executor *x, double now);
 
 /* exec_new_job: a job for decision d (no steps yet, d->rb of x->rules,
  * whose reference the job holds) on a copy of alert a, put at the tail

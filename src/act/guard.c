@@ -16,6 +16,7 @@ enum guard_target guard_action_target(enum runbook_action a)
         return GUARD_TARGET_REPLICA;
     case RUNBOOK_ACT_THROTTLE:
     case RUNBOOK_ACT_RESTORE_THROTTLE:
+    case RUNBOOK_ACT_THROTTLE_APP:
         return GUARD_TARGET_CLUSTER;
     default:
         return GUARD_TARGET_ANY;

@@ -8,6 +8,7 @@
 #include "act/acks.h"
 #include "act/forequest.h"
 #include "act/pause.h"
+#include "act/appthrottle.h"
 #include "act/webhookcount.h"
 #include "formats/alert.h"
 #include "lib/fileio.h"
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #define CHUNK 100 /* alerts per journal record */
@@ -34,6 +36,7 @@ struct remedy {
     size_t reserved; /* places held for submissions being journaled */
     bool stopping;
     struct pause_switch *pause;
+    struct appthrottle *apps; /* /check and throttle-app */
     struct ack_queue *acks;
     struct fo_queue *failovers; /* switchover requests */
     struct webhook_counts *counts;
@@ -178,6 +181,7 @@ struct remedy *remedy_open(const char *state_dir, const struct fileio_ops *ops,
     r->ops = ops;
     r->q = xcalloc(REMEDY_QUEUE_CAP, sizeof(*r->q));
     r->pause = pause_new(state_dir, ops);
+    r->apps = appthrottle_new(state_dir, ops, (double)time(NULL));
     r->acks = acks_new();
     r->failovers = fo_queue_new();
     r->counts = webhookcount_new();
@@ -193,6 +197,7 @@ void remedy_close(struct remedy *r)
     acks_free(r->acks);
     fo_queue_free(r->failovers);
     pause_free(r->pause);
+    appthrottle_free(r->apps);
     webhookcount_free(r->counts);
     journal_close(r->journal);
     pthread_mutex_destroy(&r->mu);
@@ -441,6 +446,11 @@ void remedy_requeue(struct remedy *r, struct queued_alert *a)
 int remedy_set_paused(struct remedy *r, bool paused)
 {
     return pause_set(r->pause, paused);
+}
+
+struct appthrottle *remedy_apps(struct remedy *r)
+{
+    return r->apps;
 }
 
 bool remedy_paused(struct remedy *r)

@@ -101,6 +101,10 @@ void remedy_requeue(struct remedy *r, struct queued_alert *a);
 int remedy_set_paused(struct remedy *r, bool paused);
 bool remedy_paused(struct remedy *r);
 
+/* remedy_apps: the per-application throttles of the writers' check
+ * (appthrottle.h), kept in state_dir like the pause flag. */
+struct appthrottle *remedy_apps(struct remedy *r);
+
 /* remedy_ack: queues an ack of cluster's latched block.
  * remedy_take_acks: the engine takes them (strings to free). */
 void remedy_ack(struct remedy *r, const char *cluster);

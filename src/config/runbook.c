@@ -33,6 +33,7 @@ static const char *const action_names[] = {
     [RUNBOOK_ACT_ESCALATE] = "escalate",
     [RUNBOOK_ACT_HTTP] = "http",
     [RUNBOOK_ACT_EXEC] = "exec",
+    [RUNBOOK_ACT_THROTTLE_APP] = "throttle_app",
 };
 
 static const char *const method_names[] = {
@@ -99,7 +100,18 @@ static bool read_argv(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return yr_each_item(c, v, read_arg, st);
 }
 
-enum { S_ACTION, S_WHEN, S_URL, S_METHOD, S_BODY, S_ARGV, S_TIMEOUT };
+enum {
+    S_ACTION,
+    S_WHEN,
+    S_URL,
+    S_METHOD,
+    S_BODY,
+    S_ARGV,
+    S_TIMEOUT,
+    S_APP,
+    S_RATIO,
+    S_EXPIRES
+};
 static const struct yr_field step_fields[] = {
     [S_ACTION] = {"action", read_action, offsetof(struct runbook_step, action),
                   true},
@@ -113,6 +125,11 @@ static const struct yr_field step_fields[] = {
     [S_ARGV] = {"argv", read_argv, 0, false},
     [S_TIMEOUT] = {"timeout", rb_read_timeout,
                    offsetof(struct runbook_step, timeout), false},
+    [S_APP] = {"app", rb_read_app, offsetof(struct runbook_step, app), false},
+    [S_RATIO] = {"ratio", rb_read_ratio, offsetof(struct runbook_step, ratio),
+                 false},
+    [S_EXPIRES] = {"expires", rb_read_expires,
+                   offsetof(struct runbook_step, expires), false},
 };
 
 /* Which actions use each step key, indexed like step_fields: actions,
@@ -127,6 +144,9 @@ static const struct step_use step_use[] = {
     [S_BODY] = {A(HTTP), 0},
     [S_ARGV] = {A(EXEC), A(EXEC)},
     [S_TIMEOUT] = {A(ESCALATE) | A(HTTP) | A(EXEC), 0},
+    [S_APP] = {A(THROTTLE_APP), A(THROTTLE_APP)},
+    [S_RATIO] = {A(THROTTLE_APP), 0},
+    [S_EXPIRES] = {A(THROTTLE_APP), 0},
 };
 _Static_assert(ARRAY_LEN(step_use) == ARRAY_LEN(step_fields),
                "one step_use per step field");
@@ -173,11 +193,16 @@ static void check_params(struct yr_ctx *c, const yaml_node_t *map,
     free(keys);
 }
 
-/* step_defaults: the default timeout of the actions that take one. */
+/* step_defaults: the default timeout of the actions that take one, and
+ * throttle_app's ratio and expiry. */
 static void step_defaults(struct runbook_step *st)
 {
     if ((step_use[S_TIMEOUT].actions & (1u << st->action)) && st->timeout == 0)
         st->timeout = RUNBOOK_DEFAULT_TIMEOUT;
+    if (st->action == RUNBOOK_ACT_THROTTLE_APP && st->ratio == 0)
+        st->ratio = 1;
+    if (st->action == RUNBOOK_ACT_THROTTLE_APP && st->expires == 0)
+        st->expires = RUNBOOK_DEFAULT_APP_THROTTLE;
 }
 
 static bool read_step(struct yr_ctx *c, yaml_node_t *v, struct runbook_step *st)

@@ -36,6 +36,10 @@
  *   exec                               argv (required: 1 to
  *                                      RUNBOOK_MAX_ARGV strings, argv[0]
  *                                      an absolute path), timeout
+ *   throttle_app                       app (required: 1-64 of
+ *                                      [A-Za-z0-9._-]), ratio (above 0, at
+ *                                      most 1; default 1), expires (1s to
+ *                                      7 days; default 1h)
  *
  * Timeouts are durations from 1ms to 1h, default 10s. URLs are http://
  * or https:// and a host. url, body and the argv strings after argv[0]
@@ -69,6 +73,7 @@
 #define RUNBOOK_DEFAULT_TIMEOUT      10.0
 #define RUNBOOK_DEFAULT_COOLDOWN     600.0
 #define RUNBOOK_DEFAULT_MAX_PER_HOUR 6
+#define RUNBOOK_DEFAULT_APP_THROTTLE 3600.0 /* throttle_app expires */
 
 struct buf;
 struct expr;
@@ -83,6 +88,7 @@ enum runbook_action {
     RUNBOOK_ACT_ESCALATE,
     RUNBOOK_ACT_HTTP,
     RUNBOOK_ACT_EXEC,
+    RUNBOOK_ACT_THROTTLE_APP,
     RUNBOOK_N_ACTIONS
 };
 
@@ -106,6 +112,9 @@ struct runbook_step {
     char **argv;                /* exec: argc strings, then NULL */
     size_t argc;
     double timeout;   /* escalate, http, exec: seconds; else 0 */
+    char *app;        /* throttle_app: 1-64 of [A-Za-z0-9._-] */
+    double ratio;     /* throttle_app: share of checks refused, default 1 */
+    double expires;   /* throttle_app: seconds from the step, default 1h */
     int line, column; /* where the step is written, 1-based */
 };
 

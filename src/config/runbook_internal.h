@@ -73,6 +73,12 @@ bool rb_read_timeout(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool rb_read_condition(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool rb_read_template(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool rb_read_url(struct yr_ctx *c, yaml_node_t *v, void *dst);
+/* throttle_app's keys: an app name (char *, heap; 1-64 of
+ * [A-Za-z0-9._-]), a ratio (double, above 0 and at most 1), an expiry
+ * (double, a duration from 1s to 7 days). */
+bool rb_read_app(struct yr_ctx *c, yaml_node_t *v, void *dst);
+bool rb_read_ratio(struct yr_ctx *c, yaml_node_t *v, void *dst);
+bool rb_read_expires(struct yr_ctx *c, yaml_node_t *v, void *dst);
 
 /* rb_check_template: reports every bad placeholder of scalar v's value
  * (whose text is s); returns whether there was none. */

@@ -155,3 +155,51 @@ bool rb_read_url(struct yr_ctx *c, yaml_node_t *v, void *dst)
         return false;
     return rb_read_template(c, v, dst);
 }
+
+bool rb_read_app(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    static const char ok[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        "0123456789._-";
+    if (!yr_want_scalar(c, v, "an app name"))
+        return false;
+    const char *s = yr_sval(v);
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || strspn(s, ok) != n) {
+        yr_err_at(c, v->start_mark,
+                  "bad app name \"%.80s\" (1 to 64 of A-Z, a-z, 0-9, '.', "
+                  "'_', '-')",
+                  s);
+        return false;
+    }
+    *(char **)dst = xstrdup(s);
+    return true;
+}
+
+bool rb_read_ratio(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    if (!yr_want_scalar(c, v, "a ratio"))
+        return false;
+    char *end;
+    double r = strtod(yr_sval(v), &end);
+    if (end == yr_sval(v) || *end || !(r > 0 && r <= 1)) {
+        yr_err_at(c, v->start_mark,
+                  "must be a number above 0 and at most 1, got \"%.80s\"",
+                  yr_sval(v));
+        return false;
+    }
+    *(double *)dst = r;
+    return true;
+}
+
+bool rb_read_expires(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    if (!yr_read_duration(c, v, dst))
+        return false;
+    double d = *(double *)dst;
+    if (d >= 1 && d <= 7 * 86400.0)
+        return true;
+    yr_err_at(c, v->start_mark, "must be from 1s to 7 days, got \"%.80s\"",
+              yr_sval(v));
+    return false;
+}

@@ -13,6 +13,7 @@ static void free_steps(struct rb_steps *l)
         struct runbook_step *st = &l->v[i];
         expr_free(st->when);
         free(st->url);
+        free(st->app);
         free(st->body);
         for (size_t j = 0; j < st->argc; j++)
             free(st->argv[j]);

@@ -134,6 +134,9 @@ static const struct metric_info rows[MF_COUNT] = {
             "Alerts received from Alertmanager, by alertname and status."),
     SAMPLED(MF_WEBHOOK_REQUESTS_TOTAL, "replguard_webhook_requests_total",
             "Webhook requests answered, by HTTP status."),
+    SAMPLED(MF_CHECK_TOTAL, "replguard_check_total",
+            "Writers' checks (/check/{app}/{cluster}) answered, by cluster, "
+            "app (past 256 apps: other) and HTTP status (200, 429)."),
     SAMPLED(MF_REMEDIATION_ACTIONS_TOTAL, "replguard_remediation_actions_total",
             "Remediation actions taken, by outcome (dry_run: recorded only)."),
     SAMPLED(MF_REMEDIATION_SKIPPED_TOTAL, "replguard_remediation_skipped_total",

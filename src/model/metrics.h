@@ -63,6 +63,7 @@ enum metric_family {
     /* remediation: the executor's labelled counters (agent_view.samples) */
     MF_ALERTS_RECEIVED_TOTAL,
     MF_WEBHOOK_REQUESTS_TOTAL,
+    MF_CHECK_TOTAL,
     MF_REMEDIATION_ACTIONS_TOTAL,
     MF_REMEDIATION_SKIPPED_TOTAL,
     MF_ESCALATIONS_TOTAL,

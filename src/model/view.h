@@ -154,6 +154,12 @@ struct view_action {
     bool dry_run;
 };
 
+/* One app throttle of the writers' check, for /api/v1/state. */
+struct view_app_throttle {
+    const char *app, *cluster;
+    double ratio, expires; /* expires: Unix seconds */
+};
+
 struct agent_view {
     const char *version;
     double generated_wall; /* when the view was built */
@@ -183,6 +189,8 @@ struct agent_view {
     size_t n_samples;
     const struct view_action *recent; /* newest first */
     size_t n_recent;
+    const struct view_app_throttle *app_throttles; /* not expired */
+    size_t n_app_throttles;
 };
 
 #endif

@@ -101,6 +101,7 @@ static void fill_cluster(struct snapshot *s, const struct agent_view *v,
         sn->rv = n->rv;
         sn->health = n->health;
         sn->read_max_lag = c->th.read_max_lag;
+        sn->warning = c->th.warning;
         sn->in_rotation = n->in_rotation;
         sn->rotation_why = n->rotation_why;
         sn->lag_source = lag_source ? lag_source : "";

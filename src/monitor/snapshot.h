@@ -45,6 +45,7 @@ struct snap_node {
     struct replica_view rv;   /* replicas only */
     enum health health;       /* replicas only */
     double read_max_lag;      /* the cluster's thresholds.read_max_lag */
+    double warning;           /* its thresholds.warning (/check) */
     bool in_rotation;         /* replicas: at read_max_lag, after read_rise
                                  and read_fall (node_view's) */
     const char *rotation_why; /* static string; NULL when in rotation */

@@ -244,8 +244,9 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     end(b, "}");
 }
 
-/* add_remediation: pause, actions running and the recent actions,
- * newest first; null when remediation is not configured. */
+/* add_remediation: pause, actions running, the recent actions, newest
+ * first, and the writers' app throttles; null when remediation is not
+ * configured. */
 static void add_remediation(struct buf *b, const struct agent_view *v)
 {
     if (!v->remediation) {
@@ -267,6 +268,17 @@ static void add_remediation(struct buf *b, const struct agent_view *v)
         add_str(b, "outcome", a->outcome);
         add_str(b, "detail", a->detail);
         add_bool(b, "dry_run", a->dry_run);
+        end(b, "}");
+    }
+    end(b, "]");
+    begin(b, "app_throttles", "[");
+    for (size_t i = 0; i < v->n_app_throttles; i++) {
+        const struct view_app_throttle *a = &v->app_throttles[i];
+        begin(b, NULL, "{");
+        add_str(b, "app", a->app);
+        add_str(b, "cluster", a->cluster);
+        add_num(b, "ratio", true, a->ratio);
+        add_num(b, "expires", true, a->expires);
         end(b, "}");
     }
     end(b, "]");

@@ -27,6 +27,7 @@ bool profile_supports(const struct profile_ops *ops, enum runbook_action a)
     case RUNBOOK_ACT_ESCALATE:
     case RUNBOOK_ACT_HTTP:
     case RUNBOOK_ACT_EXEC:
+    case RUNBOOK_ACT_THROTTLE_APP: /* replguard's own check: no datastore */
         return true;
     default:
         return (size_t)a < RUNBOOK_N_ACTIONS &&

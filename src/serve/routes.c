@@ -20,6 +20,7 @@
 #include "model/lag.h"
 #include "act/remedy.h"
 #include "monitor/snapshot.h"
+#include "serve/routecheck.h"
 #include "serve/routeread.h"
 #include "serve/routewait.h"
 #include "lib/util.h"
@@ -350,6 +351,20 @@ static void h_read(const struct request *r, struct reply *rep)
                      &rep->body);
 }
 
+/* h_check, h_throttle_app: the writers' throttle check, in routecheck.c. */
+static void h_check(const struct request *r, struct reply *rep)
+{
+    rep->ctype = CT_JSON;
+    routecheck_check(r->snap, r->rs->rem, r->tail, &rep->status, &rep->body);
+}
+
+static void h_throttle_app(const struct request *r, struct reply *rep)
+{
+    rep->ctype = CT_JSON;
+    routecheck_throttle_app(r->snap, r->rs->rem, r->body, &rep->status,
+                            &rep->body);
+}
+
 /* --- POST endpoints ------------------------------------------------------ */
 
 /* webhook_answer: the answer of a webhook whose submission is done. */
@@ -552,6 +567,7 @@ static const struct route routes[] = {
     {"/api/v1/resume", false, M_POST, "POST", false, h_resume},
     {"/api/v1/ack/", true, M_POST, "POST", true, h_ack},
     {"/api/v1/failover/", true, M_POST, "POST", true, h_failover},
+    {"/api/v1/throttle-app", false, M_POST, "POST", true, h_throttle_app},
     {"/metrics", false, GET_HEAD, true, h_metrics},
     {"/-/healthy", false, GET_HEAD, false, h_healthy},
     {"/-/ready", false, GET_HEAD, false, h_ready},
@@ -559,6 +575,7 @@ static const struct route routes[] = {
     {"/health/primary/", true, GET_HEAD, true, h_primary},
     {"/health/read/", true, GET_HEAD, true, h_read},
     {"/route/", true, GET_HEAD, true, h_route},
+    {"/check/", true, GET_HEAD, true, h_check},
     {"/api/v1/state", false, GET_HEAD, true, h_state},
 };
 

@@ -1,6 +1,8 @@
 /* routes.h: what replguard answers on each path (SPEC section 4):
  * /metrics, /-/healthy, /-/ready, /health/{replica,primary,read}/...,
- * /route/... (routeread.h), /api/v1/state, and the POSTs /webhook, /api/v1/{pause,resume,ack}.
+ * /route/... (routeread.h), /check/... (routecheck.h), /api/v1/state,
+ * and the POSTs /webhook, /api/v1/{pause,resume,ack,failover,
+ * throttle-app}.
  *
  * httpd owns the listening daemon and the connections; it makes one
  * struct routes per server and hands every call of libmicrohttpd's

@@ -271,7 +271,9 @@ void http(const char *url, const struct opts *o, struct resp *r)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     if (o && o->body)
         set_body(c, o, &u, &hdrs);
-    if (o && o->method)
+    if (o && o->method && strcmp(o->method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L); /* else curl waits for one */
+    else if (o && o->method)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, o->method);
     if (o && o->header)
         hdrs = curl_slist_append(hdrs, o->header);

@@ -452,6 +452,7 @@ static const struct {
     {"replguard_throttle_limit", "gauge"},
     {"replguard_alerts_received_total", "counter"},
     {"replguard_webhook_requests_total", "counter"},
+    {"replguard_check_total", "counter"},
     {"replguard_remediation_actions_total", "counter"},
     {"replguard_remediation_skipped_total", "counter"},
     {"replguard_remediation_in_flight", "gauge"},
@@ -492,6 +493,7 @@ static const struct {
 static const struct view_sample every_sample[] = {
     {MF_ALERTS_RECEIVED_TOTAL, {"alertname", "status"}, {"Lag", "firing"}, 2},
     {MF_WEBHOOK_REQUESTS_TOTAL, {"code"}, {"200"}, 5},
+    {MF_CHECK_TOTAL, {"cluster", "app", "code"}, {"main", "archive", "429"}, 2},
     {MF_REMEDIATION_ACTIONS_TOTAL,
      {"cluster", "runbook", "action", "outcome"},
      {"main", "lag", "throttle", "success"},

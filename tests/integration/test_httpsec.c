@@ -357,7 +357,8 @@ static const char *const WRONG[] = {
 };
 
 static const char *const MUTATING[] = {"/webhook", "/api/v1/pause",
-                                       "/api/v1/resume", "/api/v1/ack/c1"};
+                                       "/api/v1/resume", "/api/v1/ack/c1",
+                                       "/api/v1/throttle-app"};
 
 /* assert_no_secret: fails when text holds the token or an Authorization
  * header, quoting the offending line. */

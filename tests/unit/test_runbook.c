@@ -154,6 +154,18 @@ START_TEST(defaults)
     ck_assert_double_eq_tol(runbook_step(rb, 0)->timeout, 10, TOL);
     runbook_set_free(set);
 
+    /* throttle_app: ratio 1, expires 1h unless given */
+    set = load_ok(STEP("  - action: throttle_app\n    app: archive\n"
+                       "  - action: throttle_app\n    app: etl\n"
+                       "    ratio: 0.25\n    expires: 10m\n"));
+    rb = runbook_set_get(set, 0);
+    ck_assert_str_eq(runbook_step(rb, 0)->app, "archive");
+    ck_assert_double_eq_tol(runbook_step(rb, 0)->ratio, 1, TOL);
+    ck_assert_double_eq_tol(runbook_step(rb, 0)->expires, 3600, TOL);
+    ck_assert_double_eq_tol(runbook_step(rb, 1)->ratio, 0.25, TOL);
+    ck_assert_double_eq_tol(runbook_step(rb, 1)->expires, 600, TOL);
+    runbook_set_free(set);
+
     /* An empty file, comments only, empty documents: no runbooks. */
     set = load_ok("");
     ck_assert_uint_eq(runbook_set_count(set), 0);
@@ -374,10 +386,10 @@ static const struct {
     {STEP("  - action: reboot\n"),
      "t.yml:5:13: steps[0].action: unknown value \"reboot\" (expected one "
      "of: throttle, restore_throttle, force_sync, reset_circuit_breakers, "
-     "demote, promote, escalate, http, exec)"},
+     "demote, promote, escalate, http, exec, throttle_app)"},
     {STEP("  - action: throttle\n    limit: 5\n"),
      "t.yml:6:5: steps[0]: unknown key \"limit\" (expected one of: action, "
-     "when, url, method, body, argv, timeout)"},
+     "when, url, method, body, argv, timeout, app, ratio, expires)"},
     {STEP("  - action: force_sync\n    url: \"http://x/\"\n"),
      "t.yml:6:5: steps[0]: action force_sync does not take \"url\" (it "
      "takes: action, when)"},
@@ -397,6 +409,21 @@ static const struct {
     {STEP("  - action: exec\n"),
      "t.yml:5:5: steps[0]: missing required key \"argv\" (action exec needs "
      "it)"},
+    /* throttle_app */
+    {STEP("  - action: throttle_app\n"),
+     "t.yml:5:5: steps[0]: missing required key \"app\" (action "
+     "throttle_app needs it)"},
+    {STEP("  - action: throttle_app\n    app: \"a b\"\n"),
+     "t.yml:6:10: steps[0].app: bad app name \"a b\""},
+    {STEP("  - action: throttle_app\n    app: a\n    ratio: 0\n"),
+     "t.yml:7:12: steps[0].ratio: must be a number above 0 and at most 1, "
+     "got \"0\""},
+    {STEP("  - action: throttle_app\n    app: a\n    ratio: 1.5\n"),
+     "t.yml:7:12: steps[0].ratio: must be a number above 0"},
+    {STEP("  - action: throttle_app\n    app: a\n    expires: 30d\n"),
+     "t.yml:7:14: steps[0].expires: "},
+    {STEP("  - action: throttle\n    app: a\n"),
+     "t.yml:6:5: steps[0]: action throttle does not take \"app\""},
     /* URLs and templates */
     {STEP("  - action: http\n    url: ftp://x\n"),
      "t.yml:6:10: steps[0].url: bad URL \"ftp://x\": must start with http:// "
