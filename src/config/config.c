@@ -321,7 +321,16 @@ static bool read_nodes(struct yr_ctx *c, yaml_node_t *v, void *dst)
 
 /* --- clusters --------------------------------------------------------- */
 
-enum { C_NAME, C_PROFILE, C_LAG, C_THRESHOLDS, C_THROTTLE, C_NODES };
+enum {
+    C_NAME,
+    C_PROFILE,
+    C_LAG,
+    C_THRESHOLDS,
+    C_THROTTLE,
+    C_REPLICATION,
+    C_FAILOVER,
+    C_NODES
+};
 static const struct yr_field cluster_fields[] = {
     [C_NAME] = {"name", cfg_read_name, offsetof(struct config_cluster, name),
                 true},
@@ -333,6 +342,10 @@ static const struct yr_field cluster_fields[] = {
                       offsetof(struct config_cluster, thresholds), false},
     [C_THROTTLE] = {"throttle", read_throttle,
                     offsetof(struct config_cluster, throttle), false},
+    [C_REPLICATION] = {"replication", cfg_read_replication,
+                       offsetof(struct config_cluster, replication), false},
+    [C_FAILOVER] = {"failover", cfg_read_failover,
+                    offsetof(struct config_cluster, failover), false},
     [C_NODES] = {"nodes", read_nodes, 0, true},
 };
 
@@ -384,6 +397,8 @@ static bool read_cluster(struct yr_ctx *c, yaml_node_t *v, size_t i, void *arg)
         set_default_steps(&cl->throttle);
     if (s.state[C_NAME] == YR_GOOD)
         check_cluster_name(c, cfg, i, s.mark[C_NAME]);
+    if (s.state[C_NODES] == YR_GOOD)
+        cfg_check_failover(c, cl, v);
     return true;
 }
 
@@ -470,6 +485,8 @@ static void walk_top(struct yr_ctx *c, yaml_node_t *root, struct config *cfg)
 {
     struct yr_seen s;
     yr_walk_map(c, root, top_fields, ARRAY_LEN(top_fields), cfg, &s);
+    if (s.state[F_CL] == YR_GOOD)
+        cfg_check_detect_after(c, root, cfg);
     cfg->where_state_dir = where_of(&s, F_STATE);
     cfg->where_rules = where_of(&s, F_RULES);
 }

@@ -40,10 +40,13 @@
  *     throttle.restore_interval 5m
  *     replication.mode  async        (async | semi-sync | sync): what the
  *                       cluster runs, as its nodes were started
- *     replication.min_sync_replicas 1 (1 .. replicas; semi-sync only)
+ *     replication.min_sync_replicas 1 (1 .. replicas, checked in
+ *                       semi-sync or when written)
  *     failover.enabled  false        (automatic failover; switchover and
- *                       the promote action work either way)
- *     failover.detect_after 3s       (100ms-1h, at least 2 poll intervals)
+ *                       the promote action work either way; true needs
+ *                       a replica)
+ *     failover.detect_after 3s       (100ms-1h, at least 2 poll intervals
+ *                       when written; the default grows to 2 intervals)
  *     failover.quorum   majority     (majority | all | a number 1 ..
  *                       replicas)
  *     failover.max_data_loss 0       (positions, 0 .. 10^15)

@@ -32,6 +32,25 @@ bool cfg_read_floor(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool cfg_read_listen(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool cfg_read_url(struct yr_ctx *c, yaml_node_t *v, void *dst);
 
+/* cfg_read_replication, cfg_read_failover: a cluster's replication: and
+ * failover: mappings into the struct config_replication and struct
+ * config_failover at dst (configfailover.c). */
+bool cfg_read_replication(struct yr_ctx *c, yaml_node_t *v, void *dst);
+bool cfg_read_failover(struct yr_ctx *c, yaml_node_t *v, void *dst);
+
+/* cfg_check_failover: the checks of cluster cl (read from the mapping
+ * cmap) that need its replica count: min_sync_replicas and a quorum
+ * number at most the replicas, automatic failover with one replica at
+ * least. Skipped when its nodes had errors. */
+void cfg_check_failover(struct yr_ctx *c, const struct config_cluster *cl,
+                        const yaml_node_t *cmap);
+
+/* cfg_check_detect_after: once the whole document root is read: every
+ * cluster's failover.detect_after, when written, spans 2 poll intervals
+ * at least; a defaulted one is raised to that. */
+void cfg_check_detect_after(struct yr_ctx *c, yaml_node_t *root,
+                            struct config *cfg);
+
 /* cfg_check_less: lo->val < hi->val must hold. The error goes to the
  * value of blame when it was written, else to the other one. Skipped
  * when either value was bad. */

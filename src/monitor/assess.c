@@ -4,7 +4,9 @@
 
 #include "act/executor.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 static bool is_fresh(const struct engine *e, const struct node_rt *n,
@@ -14,16 +16,62 @@ static bool is_fresh(const struct engine *e, const struct node_rt *n,
            now - n->ok_mono <= STALE_INTERVALS * e->cfg->poll.interval;
 }
 
-/* choose_primary: the node that reports itself primary (the configured
- * one if several do), else the last one known. A change of primary
+/* raise_epoch: the cluster's epoch is the highest any node reported;
+ * it never goes down (a node that restarts with an old one does not
+ * take the cluster back). A new epoch forgets the acked floor: it was
+ * the old primary's. */
+static void raise_epoch(struct cluster_rt *c)
+{
+    uint64_t top = c->epoch;
+    for (size_t ni = 0; ni < c->n; ni++) {
+        const struct node_rt *n = &c->nodes[ni];
+        if (n->have_sample && n->has_epoch && n->epoch > top)
+            top = n->epoch;
+    }
+    if (top == c->epoch)
+        return;
+    if (c->epoch)
+        log_msg(LOG_INFO, "msg=\"cluster epoch changed\" cluster=%s "
+                "from=%" PRIu64 " to=%" PRIu64,
+                c->conf->name, c->epoch, top);
+    c->epoch = top;
+    c->have_acked = false;
+    c->acked = 0;
+}
+
+/* may_be_primary: n reports itself primary, freshly, and at the
+ * cluster's epoch when it reports one: an old primary back from a crash
+ * reports primary at its old epoch and is never taken for the primary;
+ * a fenced node reports role fenced. */
+static bool may_be_primary(const struct engine *e, const struct cluster_rt *c,
+                           const struct node_rt *n, double now)
+{
+    return is_fresh(e, n, now) && n->role == SEEN_ROLE_PRIMARY &&
+           (!n->has_epoch || n->epoch >= c->epoch);
+}
+
+static void log_primary_change(const struct cluster_rt *c, size_t to)
+{
+    const struct node_rt *from = &c->nodes[c->primary], *n = &c->nodes[to];
+    log_msg(LOG_WARN,
+            "msg=\"primary changed\" cluster=%s from=%s to=%s "
+            "from_epoch=%" PRIu64 " to_epoch=%" PRIu64 " cluster_epoch=%" PRIu64,
+            c->conf->name, from->conf->name, n->conf->name,
+            from->has_epoch ? from->epoch : 0, n->has_epoch ? n->epoch : 0,
+            c->epoch);
+}
+
+/* choose_primary: the node that may be primary (the configured one if
+ * several may), else the last one known: a dead primary stays current
+ * while it is down (failover detection needs that). A change of primary
  * empties the position history: positions of two primaries need not be
- * comparable. */
+ * comparable. Then the primary's acked floor and last good scrape. */
 static void choose_primary(struct engine *e, struct cluster_rt *c, double now)
 {
     size_t found = c->n;
+    raise_epoch(c);
     for (size_t ni = 0; ni < c->n; ni++) {
-        const struct node_rt *n = &c->nodes[ni];
-        if (!is_fresh(e, n, now) || n->role != SEEN_ROLE_PRIMARY)
+        if (!may_be_primary(e, c, &c->nodes[ni], now))
             continue;
         if (found == c->n || ni == c->conf->primary)
             found = ni;
@@ -33,14 +81,18 @@ static void choose_primary(struct engine *e, struct cluster_rt *c, double now)
         return;
     }
     if (found != c->primary) {
-        log_msg(LOG_WARN, "msg=\"primary changed\" cluster=%s from=%s to=%s",
-                c->conf->name, c->conf->nodes[c->primary].name,
-                c->conf->nodes[found].name);
+        log_primary_change(c, found);
         poshist_reset(&c->hist);
         c->primary = found;
     }
     c->primary_seen = true;
     const struct node_rt *p = &c->nodes[found];
+    if (p->ok_mono > c->primary_ok_mono)
+        c->primary_ok_mono = p->ok_mono;
+    if (p->has_acked && (!c->have_acked || p->acked > c->acked)) {
+        c->have_acked = true;
+        c->acked = p->acked;
+    }
     if (p->up && p->scraped)
         poshist_add(&c->hist, p->ok_mono, p->position);
 }
@@ -220,6 +272,13 @@ static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
     v->fresh = is_fresh(e, n, now);
     v->last_failure = n->last_failure;
     v->last_ok_wall = n->have_sample ? n->ok_wall : 0;
+    v->last_ok_mono = n->have_sample ? n->ok_mono : 0;
+    v->have_epoch = n->have_sample && n->has_epoch;
+    v->epoch = n->epoch;
+    v->have_acked = n->have_sample && n->has_acked;
+    v->acked = n->acked;
+    v->have_connected = n->have_sample && n->has_connected;
+    v->connected = n->connected;
     v->scrape_duration = n->duration;
     memcpy(v->failures, n->failures, sizeof(v->failures));
     v->have_position = v->fresh;
@@ -239,6 +298,31 @@ static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
     v->merkle_errors_total = m->errors;
 }
 
+/* sync_mode_name: the view's spelling of what a primary reports, NULL
+ * when unknown. */
+static const char *sync_mode_name(enum sync_seen m)
+{
+    static const char *const names[] = {
+        [SYNC_SEEN_UNKNOWN] = NULL,          [SYNC_SEEN_ASYNC] = "async",
+        [SYNC_SEEN_SEMI_SYNC] = "semi-sync", [SYNC_SEEN_SYNC] = "sync",
+        [SYNC_SEEN_BLOCKED] = "blocked"};
+    return (unsigned)m < ARRAY_LEN(names) ? names[m] : NULL;
+}
+
+/* view_failover_inputs: what failover reads of the cluster; the
+ * primary's sync mode as it last reported it (a dead primary's last
+ * word still says whether it had fallen back to async). */
+static void view_failover_inputs(const struct cluster_rt *c,
+                                 struct cluster_view *cv)
+{
+    const struct node_rt *p = &c->nodes[c->primary];
+    cv->epoch = c->epoch;
+    cv->sync_mode = p->have_sample ? sync_mode_name(p->sync_mode) : NULL;
+    cv->have_acked = c->have_acked;
+    cv->acked = c->acked;
+    cv->primary_ok_mono = c->primary_ok_mono;
+}
+
 void assess_round(struct engine *e)
 {
     double now = clock_mono(&e->clock);
@@ -255,6 +339,7 @@ void assess_round(struct engine *e)
         cv->n_nodes = c->n;
         cv->primary = -1;
         cv->merkle_buckets = 0;
+        view_failover_inputs(c, cv);
         for (size_t ni = 0; ni < c->n; ni++, k++) {
             view_node(e, c, ni, &av->nodes[k], now);
             if (av->nodes[k].is_primary && av->nodes[k].up &&

@@ -62,6 +62,7 @@ static void build_clusters(struct engine *e)
         c->n = c->conf->n_nodes;
         c->nodes = xcalloc(c->n, sizeof(*c->nodes));
         c->primary = c->conf->primary;
+        c->primary_ok_mono = clock_mono(&e->clock);
         poshist_reset(&c->hist);
         hbhist_reset(&c->hb);
         for (size_t ni = 0; ni < c->n; ni++)
@@ -115,6 +116,12 @@ static void carry_node(struct node_rt *to, struct node_rt *from)
     to->has_heartbeat = from->has_heartbeat;
     to->heartbeat = from->heartbeat;
     to->role = from->role;
+    to->has_connected = from->has_connected;
+    to->has_epoch = from->has_epoch;
+    to->epoch = from->epoch;
+    to->has_acked = from->has_acked;
+    to->acked = from->acked;
+    to->sync_mode = from->sync_mode;
     to->reported = from->reported;
     to->n_reported = from->n_reported;
     from->reported = NULL;
@@ -144,6 +151,10 @@ static void carry_cluster(struct cluster_rt *to, struct cluster_rt *from)
     to->hist = from->hist;
     to->hb = from->hb;
     to->hb_ok_mono = from->hb_ok_mono;
+    to->epoch = from->epoch;
+    to->have_acked = from->have_acked;
+    to->acked = from->acked;
+    to->primary_ok_mono = from->primary_ok_mono;
     for (size_t ni = 0; ni < to->n; ni++) {
         int old = config_node_index(from->conf, to->conf->nodes[ni].name);
         if (old < 0)
@@ -231,6 +242,12 @@ static void keep_sample(struct node_rt *n, const struct node_sample *s)
     n->has_heartbeat = s->has_heartbeat;
     n->heartbeat = s->heartbeat;
     n->role = s->role;
+    n->has_connected = s->has_connected;
+    n->has_epoch = s->has_epoch;
+    n->epoch = s->epoch;
+    n->has_acked = s->has_acked;
+    n->acked = s->acked;
+    n->sync_mode = s->sync_mode;
     n->reported = xrealloc(n->reported, (s->n_reported ? s->n_reported : 1) *
                                             sizeof(*n->reported));
     memcpy(n->reported, s->reported, s->n_reported * sizeof(*n->reported));

@@ -94,6 +94,10 @@ struct node_rt {
     bool connected, has_heartbeat;
     double heartbeat;
     enum node_seen_role role;
+    bool has_connected; /* the sample had the series */
+    bool has_epoch, has_acked;
+    uint64_t epoch, acked; /* as the node reported them */
+    enum sync_seen sync_mode;
     struct reported_lag *reported; /* heap, n_reported entries */
     size_t n_reported;
     /* implausible values (guard.h): scrapes that showed each kind, and
@@ -118,6 +122,12 @@ struct cluster_rt {
     double hb_value;    /* the heartbeat in flight */
     double hb_max_sent; /* the newest heartbeat sent (0: none yet) */
     double hb_ok_mono;  /* when the primary last took one */
+    /* failover inputs (view.h's cluster_view): */
+    uint64_t epoch;         /* the highest any node reported; never down */
+    bool have_acked;        /* the highest acked position of a primary */
+    uint64_t acked;         /* of this epoch (reset when it changes) */
+    double primary_ok_mono; /* last good scrape of the primary, or the
+                               engine's start */
 };
 
 struct engine {

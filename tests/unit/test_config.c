@@ -14,6 +14,10 @@
 #define CLUSTERS "clusters:\n  - name: a\n    nodes:\n" NODE1
 /* Line 3 of a config is a key of cluster a; its nodes follow. */
 #define CLUSTER_A(line3) "clusters:\n  - name: a\n" line3 "    nodes:\n" NODE1
+/* Line 3 of a config is a key of cluster a, which has 2 replicas. */
+#define REPLICA(n) "      - {name: " n ", url: \"http://h:2\", role: replica}\n"
+#define CLUSTER3(line3)                                                        \
+    CLUSTER_A(line3) REPLICA("n2") REPLICA("n3")
 /* Line 5 of a config is a second node of cluster a. */
 #define NODE2(line5) CLUSTERS line5
 
@@ -189,6 +193,66 @@ START_TEST(every_key_changed)
     ck_assert_str_eq(cfg->clusters[1].nodes[0].url, "http://[fd00::1]:18180");
     config_free(cfg);
     free(path);
+}
+END_TEST
+
+START_TEST(failover_defaults)
+{
+    struct config *cfg = load_ok(CLUSTER3(""));
+    const struct config_cluster *c = &cfg->clusters[0];
+
+    ck_assert_int_eq(c->replication.mode, REPL_ASYNC);
+    ck_assert_uint_eq(c->replication.min_sync_replicas, 1);
+    ck_assert(!c->failover.enabled);
+    ck_assert_double_eq_tol(c->failover.detect_after, 3, TOL);
+    ck_assert_int_eq(c->failover.quorum, QUORUM_MAJORITY);
+    ck_assert_uint_eq(config_failover_quorum(c), 2);
+    ck_assert_uint_eq(c->failover.max_data_loss, 0);
+    ck_assert_double_eq_tol(c->failover.block_period, 3600, TOL);
+    ck_assert_str_eq(config_repl_mode_name(c->replication.mode), "async");
+    config_free(cfg);
+
+    /* A slow poll raises the default detect_after to 2 intervals. */
+    cfg = load_ok("poll: {interval: 5s, timeout: 1s}\n" CLUSTER3(""));
+    ck_assert_double_eq_tol(cfg->clusters[0].failover.detect_after, 10, TOL);
+    config_free(cfg);
+    /* A single-node cluster is fine while failover stays off. */
+    cfg = load_ok(CLUSTERS);
+    ck_assert(!cfg->clusters[0].failover.enabled);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(failover_keys)
+{
+    struct config *cfg = load_ok(
+        CLUSTER3("    replication: {mode: semi-sync, min_sync_replicas: 2}\n"
+                 "    failover: {enabled: true, detect_after: 500ms, "
+                 "quorum: all, max_data_loss: 1000000000000000, "
+                 "block_period: 0s}\n")
+        "poll: {interval: 250ms, timeout: 200ms}\n");
+    const struct config_cluster *c = &cfg->clusters[0];
+
+    ck_assert_int_eq(c->replication.mode, REPL_SEMI_SYNC);
+    ck_assert_uint_eq(c->replication.min_sync_replicas, 2);
+    ck_assert(c->failover.enabled);
+    ck_assert_double_eq_tol(c->failover.detect_after, 0.5, TOL);
+    ck_assert_int_eq(c->failover.quorum, QUORUM_ALL);
+    ck_assert_uint_eq(config_failover_quorum(c), 2);
+    ck_assert_uint_eq(c->failover.max_data_loss, 1000000000000000ULL);
+    ck_assert_double_eq_tol(c->failover.block_period, 0, TOL);
+    config_free(cfg);
+
+    cfg = load_ok(CLUSTER3("    replication: {mode: sync}\n"
+                           "    failover: {quorum: 1, block_period: 168h, "
+                           "detect_after: 1h}\n"));
+    c = &cfg->clusters[0];
+    ck_assert_int_eq(c->replication.mode, REPL_SYNC);
+    ck_assert_int_eq(c->failover.quorum, QUORUM_COUNT);
+    ck_assert_uint_eq(config_failover_quorum(c), 1);
+    ck_assert_double_eq_tol(c->failover.block_period, 168 * 3600, TOL);
+    ck_assert_double_eq_tol(c->failover.detect_after, 3600, TOL);
+    config_free(cfg);
 }
 END_TEST
 
@@ -422,6 +486,60 @@ static const struct {
     {CLUSTER_A("    throttle: {floor: 200}\n"),
      "t.yml:3:23: clusters[0].throttle: floor (200) is above the first "
      "restore step (100, the default)"},
+    /* replication and failover */
+    {CLUSTER3("    replication: {mode: semisync}\n"),
+     "t.yml:3:25: clusters[0].replication.mode: unknown value \"semisync\" "
+     "(expected one of: async, semi-sync, sync)"},
+    {CLUSTER3("    replication: {mode: semi-sync, min_sync_replicas: 0}\n"),
+     "t.yml:3:55: clusters[0].replication.min_sync_replicas: expected a "
+     "whole number from 1 to 255, got \"0\""},
+    {CLUSTER3("    replication: {mode: semi-sync, min_sync_replicas: 3}\n"),
+     "t.yml:3:55: clusters[0].replication.min_sync_replicas: 3 is more than "
+     "the cluster's replicas (2)"},
+    {CLUSTER3("    replication: {mod: sync}\n"),
+     "t.yml:3:19: clusters[0].replication: unknown key \"mod\" (expected "
+     "one of: mode, min_sync_replicas)"},
+    {CLUSTER3("    failover: {enabled: yes}\n"),
+     "t.yml:3:25: clusters[0].failover.enabled: expected true or false"},
+    {CLUSTER3("    failover: {detect_after: 50ms}\n"),
+     "t.yml:3:30: clusters[0].failover.detect_after: must be from 100ms to "
+     "1h, got \"50ms\""},
+    {CLUSTER3("    failover: {detect_after: 2h}\n"),
+     "t.yml:3:30: clusters[0].failover.detect_after: must be from 100ms to "
+     "1h, got \"2h\""},
+    {CLUSTER3("    failover: {detect_after: 3}\n"),
+     "t.yml:3:30: clusters[0].failover.detect_after: bad duration \"3\""},
+    {CLUSTER3("    failover: {detect_after: 1500ms}\n"),
+     "t.yml:3:30: clusters[0].failover.detect_after: 1.5s is less than 2 "
+     "poll intervals (poll.interval 1s)"},
+    {CLUSTER3("    failover: {detect_after: 3s}\n") "poll: {interval: 2s}\n",
+     "t.yml:3:30: clusters[0].failover.detect_after: 3s is less than 2 poll "
+     "intervals (poll.interval 2s)"},
+    {CLUSTER3("    failover: {quorum: most}\n"),
+     "t.yml:3:24: clusters[0].failover.quorum: unknown value \"most\" "
+     "(expected one of: majority, all)"},
+    {CLUSTER3("    failover: {quorum: 0}\n"),
+     "t.yml:3:24: clusters[0].failover.quorum: expected a whole number from "
+     "1 to 255, got \"0\""},
+    {CLUSTER3("    failover: {quorum: 3}\n"),
+     "t.yml:3:24: clusters[0].failover.quorum: 3 is more than the "
+     "cluster's replicas (2)"},
+    {CLUSTER_A("    failover: {enabled: true}\n"),
+     "t.yml:3:25: clusters[0].failover.enabled: automatic failover needs at "
+     "least one replica"},
+    {CLUSTER3("    failover: {max_data_loss: -1}\n"),
+     "t.yml:3:31: clusters[0].failover.max_data_loss: expected a whole "
+     "number from 0 to 1000000000000000, got \"-1\""},
+    {CLUSTER3("    failover: {max_data_loss: 1000000000000001}\n"),
+     "t.yml:3:31: clusters[0].failover.max_data_loss: expected a whole "
+     "number from 0 to 1000000000000000"},
+    {CLUSTER3("    failover: {block_period: 169h}\n"),
+     "t.yml:3:30: clusters[0].failover.block_period: must be from 0s to "
+     "168h, got \"169h\""},
+    {CLUSTER3("    failover: {block_period: -1s}\n"),
+     "t.yml:3:30: clusters[0].failover.block_period: "},
+    {CLUSTER3("    failover: {blockperiod: 1h}\n"),
+     "t.yml:3:16: clusters[0].failover: unknown key \"blockperiod\""},
 };
 
 START_TEST(bad_config)
@@ -579,6 +697,8 @@ int main(void)
     tcase_add_test(tc, minimal_gets_every_default);
     tcase_add_test(tc, every_key_changed);
     tcase_add_test(tc, lookups);
+    tcase_add_test(tc, failover_defaults);
+    tcase_add_test(tc, failover_keys);
     tcase_add_loop_test(tc, bad_config, 0, (int)ARRAY_LEN(bad));
     tcase_add_test(tc, all_errors_reported);
     tcase_add_test(tc, file_errors);
