@@ -16,6 +16,10 @@
 # and the node that took it; a second foclient samples every node's
 # /health/primary every 50 ms for the whole test. Then:
 #
+#   0. transients cause no failover: the primary hangs 1.5 s (under
+#      detect_after), its API is down 6 s (replguard cut off, the replicas
+#      still stream: failover_held in the audit log), one replica's stream
+#      is cut 4 s.
 #   1. crash: the simnode `crash` fault on the primary. RTO = the last
 #      write acknowledged by the old primary to the first acknowledged by
 #      the new one. RPO = 0: every acknowledged position is on the new
@@ -179,6 +183,13 @@ node_role() {
 # health_code NODE: replguard's /health/primary status for NODE.
 health_code() {
     curl -s -o /dev/null -m 2 -w '%{http_code}' "$RG/health/primary/demo/$1"
+}
+
+health_200() { # health_200 NODE: replguard answers 200 for NODE
+    local c
+    c=$(health_code "$1")
+    echo "/health/primary/demo/$1: $c"
+    [ "$c" = 200 ]
 }
 
 # iso_time TIME: seconds since the epoch of an RFC 3339 time.
@@ -375,7 +386,37 @@ for n in $NODES; do
 done
 log "before the crash: node1 primary at epoch $E0; $(grep -c '^ack' "$T/writes") writes acknowledged"
 
-# --- 5. crash ------------------------------------------------------------------
+# --- 5. transients: no failover --------------------------------------------------
+# fault NODE KIND DURATION: a simnode fault, posted through node4 (never
+# the faulted node here).
+fault() {
+    get -X POST -d "{\"node\": \"$1\", \"kind\": \"$2\", \"duration\": \"$3\"}" \
+        "$URL_node4/v1/sim/fault" >/dev/null || fail "POST $2 fault on $1"
+}
+back_to_node1() { # node1 is the primary again and takes writes
+    local before
+    before=$(acks_from node1 0 | awk '{ print $1 }')
+    health_200 node1 || return 1
+    sleep 0.3
+    acks_from node1 $((before + 1))
+}
+step "transients: the primary hangs 1.5 s, its API is down 6 s, node3's stream cut 4 s: no failover"
+fault node1 hang 1500ms
+sleep 3
+fault node1 api_down 6s
+sleep 8
+wait_for "node1 the primary again after api_down" 10 back_to_node1
+fault node3 repl_partition 4s
+sleep 6
+[ "$(audit_count '.event == "failover_plan"')" = 0 ] ||
+    fail "a failover was planned for a transient: $(jq -c 'select(.event == "failover_plan")' "$T/audit.jsonl" | head -n 1)"
+[ "$(node_role "$URL_node1")" = primary ] || fail "node1 is no longer the primary"
+wait_for "node1 the primary, taking writes" 10 back_to_node1
+HELD=$(audit_count '.event == "failover_held"')
+[ "$HELD" -ge 1 ] || fail "api_down on the primary: no failover_held in the audit log"
+log "no failover; $HELD failover_held record(s) (api_down: the replicas still streamed)"
+
+# --- 6. crash ------------------------------------------------------------------
 step "crash the primary (node1); a new primary takes writes"
 t_a=$(now)
 get -X POST -d '{"node": "node1", "kind": "crash"}' "$URL_node2/v1/sim/fault" >/dev/null ||
@@ -425,16 +466,10 @@ log "detection (crash to failover_plan) ${DETECT}s; plan to done $(diff_s "$T_PL
 [ "$(audit_count '.event == "failover_plan"')" = 1 ] ||
     fail "$(audit_count '.event == "failover_plan"') failover plans for one crash"
 
-health_200() { # health_200 NODE: replguard answers 200 for NODE
-    local c
-    c=$(health_code "$1")
-    echo "/health/primary/demo/$1: $c"
-    [ "$c" = 200 ]
-}
 wait_for "/health/primary 200 for $NEW" 5 health_200 "$NEW"
 sleep 2 # writes go on through the new primary
 
-# --- 6. the old primary returns ---------------------------------------------------
+# --- 7. the old primary returns ---------------------------------------------------
 step "the old primary returns (crash fault deleted): it takes no write"
 T_BACK=$(now)
 get -X DELETE "$URL_NEW/v1/sim/fault" >/dev/null || fail "DELETE /v1/sim/fault"
@@ -455,7 +490,7 @@ log "node1 rejoined as a replica at epoch $E1 (+$(diff_s "$T_BACK" "$(now)")s)"
 sleep 2
 [ "$(health_code node1)" != 200 ] || fail "/health/primary is 200 for the returned node1"
 
-# --- 7. replguard stopped for 5 s ---------------------------------------------------
+# --- 8. replguard stopped for 5 s ---------------------------------------------------
 step "SIGSTOP replguard for 5 s, then SIGCONT: no second failover"
 plans=$(audit_count '.event == "failover_plan"')
 kill -STOP "$RG_PID" || fail "SIGSTOP replguard"
@@ -469,7 +504,7 @@ sleep 6 # past detect_after and a few rounds
 wait_for "/health/primary 200 for $NEW after SIGCONT" 5 health_200 "$NEW"
 log "no second failover; $NEW still the primary (+$(diff_s "$T_CONT" "$(now)")s after SIGCONT)"
 
-# --- 8. the proof ------------------------------------------------------------------
+# --- 9. the proof ------------------------------------------------------------------
 step "stop the writer and the sampler; every acknowledged write on $NEW"
 stop_pg "$PID_writer"
 stop_pg "$PID_sampler"
