@@ -5,6 +5,7 @@
  * only, and reads the engine through x->env. */
 #include "act/actions_internal.h"
 #include "act/executor_internal.h"
+#include "act/failover_internal.h"
 
 #include "act/guard.h"
 #include "lib/log.h"
@@ -246,15 +247,17 @@ const char *act_refusal(struct executor *x, const struct job *j, char *why,
                  j->target);
         return "last_healthy";
     }
-    if (a == RUNBOOK_ACT_PROMOTE) {
-        snprintf(why, n, "promote is not supported yet");
+    if (a == RUNBOOK_ACT_PROMOTE && !ops_of(x, j->cluster)->promote) {
+        snprintf(why, n, "the cluster's profile has no failover");
         return "unsupported";
     }
     return NULL;
 }
 
-void act_refuse(struct executor *x, struct job *j, const char *reason,
-                const char *why)
+/* close_step: j's current step closed without running: journal intent
+ * and outcome, audit event, the skipped counter, recent, log. */
+static void close_step(struct executor *x, struct job *j, const char *event,
+                       const char *outcome, const char *reason, const char *why)
 {
     const char *action = runbook_action_name(j->steps[j->at]->action);
     char text[256];
@@ -262,19 +265,31 @@ void act_refuse(struct executor *x, struct job *j, const char *reason,
     /* an intent closed at once: a restart neither resumes nor reports it
      * as interrupted */
     act_journal_step(x, j, "intent", NULL);
-    act_journal_step(x, j, "outcome", "refused");
-    exec_audit(x, "refused", j, action, text, j->dry_run, -1);
+    act_journal_step(x, j, "outcome", outcome);
+    exec_audit(x, event, j, action, text, j->dry_run, -1);
     const char *labels[] = {"cluster", "runbook", "reason", NULL};
     const char *values[] = {j->cluster, runbook_name(j->rb), reason, NULL};
     exec_count(x, MF_REMEDIATION_SKIPPED_TOTAL, labels, values, 1);
-    exec_remember(x, j, action, "refused", text);
+    exec_remember(x, j, action, outcome, text);
     char q[300];
     log_msg(LOG_WARN,
-            "msg=\"remediation action refused\" cluster=%s runbook=%s "
+            "msg=\"remediation action %s\" cluster=%s runbook=%s "
             "action=%s target=%s reason=%s detail=%s dry_run=%d",
-            j->cluster, runbook_name(j->rb), action, j->target, reason,
+            outcome, j->cluster, runbook_name(j->rb), action, j->target, reason,
             log_quote(q, sizeof(q), why), j->dry_run);
     j->at++;
+}
+
+void act_refuse(struct executor *x, struct job *j, const char *reason,
+                const char *why)
+{
+    close_step(x, j, "refused", "refused", reason, why);
+}
+
+void act_skip_step(struct executor *x, struct job *j, const char *reason,
+                   const char *why)
+{
+    close_step(x, j, "skipped", "skipped", reason, why);
 }
 
 static const char *lookup_var(void *ctx, const char *name)
@@ -365,6 +380,18 @@ static int start_exec(struct executor *x, struct slot *s,
     return s->child ? 0 : -1;
 }
 
+/* start_promote: the failover machine runs it (failover_run.c); the
+ * step is done once the failover is journaled and started, or refused. */
+static void start_promote(struct executor *x, struct job *j)
+{
+    char why[256] = "", detail[300];
+    const char *no =
+        fo_start_runbook(x, j->cluster, j->target, why, sizeof(why));
+    snprintf(detail, sizeof(detail), "%s%s%s", no ? no : "", no ? ": " : "",
+             why);
+    act_finish_step(x, j, no ? OUT_FAILURE : OUT_SUCCESS, detail);
+}
+
 /* act_start_action: the node call(s) of the job's current step; returns 0
  * when a call or child is under way, else finishes the step itself. */
 void act_start_action(struct executor *x, struct job *j, struct slot *s)
@@ -414,6 +441,9 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
         act_escalation(x, j, "runbook step");
         rc = start_escalate(x, s, st);
         break;
+    case RUNBOOK_ACT_PROMOTE:
+        start_promote(x, j);
+        return;
     case RUNBOOK_ACT_HTTP:
         rc = start_http(x, s, st);
         break;

@@ -18,7 +18,8 @@ void act_journal_step(struct executor *x, const struct job *j, const char *type,
 /* act_refusal: whether j's current step must not run, checked before
  * its intent in live and dry-run mode alike: the target's role does not
  * fit the action (guard.h), a demote of the last healthy replica
- * (counting demotes running or done since the last poll), promote.
+ * (counting demotes running or done since the last poll), promote on
+ * a profile without failover.
  * Returns the reason ("wrong_role", "last_healthy", "unsupported") with
  * a sentence in why, or NULL. */
 const char *act_refusal(struct executor *x, const struct job *j, char *why,
@@ -28,6 +29,11 @@ const char *act_refusal(struct executor *x, const struct job *j, char *why,
  * and moves j to its next step. */
 void act_refuse(struct executor *x, struct job *j, const char *reason,
                 const char *why);
+/* act_skip_step: as act_refuse, recorded as skipped (outcome and audit
+ * event "skipped"): a step not run because of the cluster's state (a
+ * failover in flight), not because of what it is. */
+void act_skip_step(struct executor *x, struct job *j, const char *reason,
+                   const char *why);
 /* act_finish_step: records outcome o of j's current step (journal, audit,
  * counter, recent, log), frees its slot and moves j to its next step,
  * arming the verify when that was the last one. */

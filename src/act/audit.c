@@ -141,6 +141,8 @@ char *audit_format(const struct audit_record *r)
         put_number(&b, "lag_before", r->lag_before);
     if (r->has_lag_after)
         put_number(&b, "lag_after", r->lag_after);
+    if (r->extra && r->extra[0])
+        buf_printf(&b, ",%s", r->extra);
     buf_puts(&b, "}\n");
     return buf_detach(&b);
 }

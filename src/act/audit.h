@@ -8,9 +8,10 @@
  *
  * (one line in the file). Every key up to "reason" is always present,
  * null when the record has no value for it; lag_before and lag_after
- * appear only when set. Strings are escaped here: quotes, backslashes
- * and control characters, and invalid UTF-8 becomes U+FFFD, so each line
- * parses as JSON whatever a node or an alert put into a reason.
+ * appear only when set, and the extra members (failover lines) last. Strings
+ * are escaped here: quotes, backslashes and control characters, and invalid
+ * UTF-8 becomes U+FFFD, so each line parses as JSON whatever a node or an alert
+ * put into a reason.
  *
  * Lines never interleave: a line is built whole and appended (O_APPEND)
  * under the log's mutex, in one write(2) unless the kernel writes short.
@@ -51,6 +52,10 @@ struct audit_record {
     double lag_before;   /* seconds */
     bool has_lag_after;
     double lag_after;
+    /* extra: more members, written last as they are: NULL, or the
+     * inside of a JSON object (`"epoch":2,"phase":"fence"`, no braces)
+     * that the caller built with a JSON printer (failover lines) */
+    const char *extra;
 };
 
 /* audit_open: opens (creating, mode 0640) the audit log at path for

@@ -243,7 +243,7 @@ struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
 
 /* --- the view ------------------------------------------------------------- */
 
-void executor_fill_view(struct executor *x, struct agent_view *v)
+void exec_fill_view(struct executor *x, struct agent_view *v)
 {
     v->remediation = true;
     v->paused = remedy_paused(x->rem);

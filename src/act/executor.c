@@ -8,6 +8,7 @@
 #include "act/executor.h"
 #include "act/actions_internal.h"
 #include "act/executor_internal.h"
+#include "act/failover_internal.h"
 #include "act/replay_internal.h"
 
 #include "formats/alert.h"
@@ -133,6 +134,11 @@ static void advance(struct executor *x)
         if (exec_fail_stop(x))
             return; /* never act unrecorded */
         char why[192];
+        if (fo_running(x, j->cluster)) { /* the cluster is changing hands */
+            act_skip_step(x, j, "failover",
+                          "a failover of the cluster is in flight");
+            continue;
+        }
         const char *refused = act_refusal(x, j, why, sizeof(why));
         if (refused) { /* live and dry run alike, before any node call */
             act_refuse(x, j, refused, why);
@@ -432,6 +438,7 @@ static void take_acks(struct executor *x)
     size_t n = remedy_take_acks(x->rem, acks, ARRAY_LEN(acks));
     for (size_t i = 0; i < n; i++) {
         bool was = planner_ack(x->planner, acks[i]);
+        fo_ack(x, acks[i]); /* lifts the failover's block_period too */
         log_msg(LOG_INFO, "msg=\"ack\" cluster=%s was_blocked=%d", acks[i],
                 was);
         free(acks[i]);
@@ -460,6 +467,7 @@ void executor_tick(struct executor *x, double now)
             act_poll_child(x, &x->slots[i], now);
     exec_journal_flush(x);
     guard_demotes_expire(&x->demotes, x->env.view->rounds);
+    fo_tick(x, now, held || remedy_paused(x->rem));
     if (!held) {
         advance(x);
         for (size_t i = 0; i < x->n_throttles; i++)
@@ -472,6 +480,12 @@ void executor_tick(struct executor *x, double now)
                                  people, synced once a second */
         x->audit_synced = now;
     }
+}
+
+void executor_fill_view(struct executor *x, struct agent_view *v)
+{
+    exec_fill_view(x, v);
+    fo_fill_view(x, v);
 }
 
 bool executor_idle(const struct executor *x)
@@ -551,6 +565,7 @@ struct executor *executor_new(const struct act_env *env, struct remedy *rem,
     x->audit = au;
     x->planner = planner_new();
     planner_set_paused(x->planner, remedy_paused(rem));
+    x->fo = fo_new(clock_mono(env->clock));
     for (int i = 0; i < SLOTS; i++) {
         x->slots[i].x = x;
         x->slots[i].req = poller_req_new(env->poller, 1 << 20);
@@ -576,6 +591,7 @@ void executor_free(struct executor *x)
         act_release_slot(&x->slots[i]);
         poller_req_free(x->slots[i].req);
     }
+    fo_free(x->fo);
     planner_free(x->planner);
     plan_list_free(&x->plans);
     runbook_set_free(x->rules);

@@ -6,6 +6,7 @@
  *     replay.c   the journal replayed at start (replay_internal.h)
  *       resume.c   jobs a crash left planned (resume_internal.h)
  *     actions.c  the node calls of one step (actions_internal.h)
+ *       failover_*.c  the failover machine (failover_internal.h)
  *   execstate.c  counters, records, the journal queue, jobs, the view
  *
  * Only src/act includes it. Everything here belongs to the engine
@@ -32,6 +33,7 @@
 enum outcome { OUT_SUCCESS, OUT_FAILURE, OUT_DRY_RUN };
 
 struct executor;
+struct fo_state;
 struct job;
 struct poll_req;
 struct queued_alert;
@@ -120,6 +122,7 @@ struct executor {
     struct guard_demotes demotes; /* demotes running or not yet polled */
     bool draining; /* stopping: nothing new starts, running ones finish */
     double audit_synced;
+    struct fo_state *fo; /* failover (failover_internal.h) */
 };
 
 /* --- execstate.c: counters, records, the journal queue, jobs -------------- */
@@ -152,6 +155,11 @@ int exec_journal_flush(struct executor *x);
 bool exec_fail_stop(struct executor *x);
 /* exec_dry_run: the config's dry_run, now (x->env). */
 bool exec_dry_run(const struct executor *x);
+
+/* exec_fill_view: remediation's part of executor_fill_view() (counters,
+ * throttles, pause, recent actions); the failover part is fo_fill_view's.
+ */
+void exec_fill_view(struct executor *x, struct agent_view *v);
 
 /* exec_new_job: a job for decision d (no steps yet, d->rb of x->rules,
  * whose reference the job holds) on a copy of alert a, put at the tail

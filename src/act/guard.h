@@ -19,8 +19,10 @@
 /* --- the role an action may target ---------------------------------------- */
 
 enum guard_target {
-    GUARD_TARGET_ANY,     /* escalate, http, exec, reset_circuit_breakers */
-    GUARD_TARGET_REPLICA, /* demote, force_sync, promote */
+    GUARD_TARGET_ANY,     /* escalate, http, exec, reset_circuit_breakers,
+                             promote (the failover machine picks: the
+                             target when a replica, else the candidate) */
+    GUARD_TARGET_REPLICA, /* demote, force_sync */
     GUARD_TARGET_CLUSTER, /* throttle, restore_throttle: act on the
                              cluster's primary, whatever the alert names */
 };

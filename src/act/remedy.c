@@ -6,6 +6,7 @@
 #include "act/remedy.h"
 
 #include "act/acks.h"
+#include "act/forequest.h"
 #include "act/pause.h"
 #include "act/webhookcount.h"
 #include "formats/alert.h"
@@ -34,6 +35,7 @@ struct remedy {
     bool stopping;
     struct pause_switch *pause;
     struct ack_queue *acks;
+    struct fo_queue *failovers; /* switchover requests */
     struct webhook_counts *counts;
     void (*wake)(void *);
     void *wake_ctx;
@@ -169,6 +171,7 @@ struct remedy *remedy_open(const char *state_dir, const struct fileio_ops *ops,
     r->q = xcalloc(REMEDY_QUEUE_CAP, sizeof(*r->q));
     r->pause = pause_new(state_dir, ops);
     r->acks = acks_new();
+    r->failovers = fo_queue_new();
     r->counts = webhookcount_new();
     return r;
 }
@@ -180,6 +183,7 @@ void remedy_close(struct remedy *r)
     for (size_t i = 0; i < r->len; i++)
         queued_alert_free(r->q[(r->head + i) % REMEDY_QUEUE_CAP]);
     acks_free(r->acks);
+    fo_queue_free(r->failovers);
     pause_free(r->pause);
     webhookcount_free(r->counts);
     journal_close(r->journal);
@@ -464,4 +468,21 @@ void remedy_stop(struct remedy *r)
     pthread_mutex_lock(&r->mu);
     r->stopping = true;
     pthread_mutex_unlock(&r->mu);
+    fo_queue_stop(r->failovers);
+}
+
+unsigned remedy_failover(struct remedy *r, const char *cluster, const char *to,
+                         char *reason, size_t len)
+{
+    pthread_mutex_lock(&r->mu);
+    void (*fn)(void *) = r->wake;
+    void *ctx = r->wake_ctx;
+    pthread_mutex_unlock(&r->mu);
+    return fo_queue_submit(r->failovers, cluster, to, REMEDY_FAILOVER_WAIT, fn,
+                           ctx, reason, len);
+}
+
+struct fo_queue *remedy_failovers(struct remedy *r)
+{
+    return r->failovers;
 }

@@ -109,8 +109,22 @@ void remedy_count_request(struct remedy *r, unsigned status);
 void remedy_request_counts(struct remedy *r, const unsigned *codes,
                            uint64_t *counts, size_t n);
 
-/* remedy_stop: no more submissions (SIGTERM). */
+/* remedy_stop: no more submissions (SIGTERM); switchover requests
+ * waiting are answered 503. */
 void remedy_stop(struct remedy *r);
+
+/* How long a switchover request waits for the engine to take it. */
+#define REMEDY_FAILOVER_WAIT 5.0
+
+/* remedy_failover: a switchover request for cluster (to: the replica to
+ * promote, NULL: the candidate rule), from an HTTP handler: wakes the
+ * engine and blocks until it answers (forequest.h). Returns the HTTP
+ * status (202 once the plan is journaled, 409, 404, 503) with the
+ * reason in reason. */
+unsigned remedy_failover(struct remedy *r, const char *cluster, const char *to,
+                         char *reason, size_t len);
+/* remedy_failovers: the request queue, for the engine (forequest.h). */
+struct fo_queue *remedy_failovers(struct remedy *r);
 
 /* remedy_journal: the journal, for the engine's own records. */
 struct journal *remedy_journal(struct remedy *r);

@@ -7,6 +7,7 @@
 #include "act/replay_internal.h"
 #include "act/resume_internal.h"
 #include "act/executor_internal.h"
+#include "act/failover_internal.h"
 
 #include "act/audit.h"
 #include "act/journal.h"
@@ -145,6 +146,8 @@ static void replay_obj(struct replay *rp, const cJSON *o)
             resume_interrupted(rp->resume, jsonget_str(o, "job"), rp->seq);
     } else if (strcmp(type, "cancel") == 0) {
         resume_cancel(rp->resume, jsonget_str(o, "job"), rp->seq);
+    } else if (strncmp(type, "failover", 8) == 0) {
+        fo_replay_record(rp->x, o);
     }
 }
 
@@ -236,4 +239,5 @@ void exec_replay(struct executor *x)
     struct replay rp = {.x = x, .resume = resume_new()};
     journal_replay(remedy_journal(x->rem), replay_one, &rp);
     replay_finish(&rp);
+    fo_replay_finish(x);
 }

@@ -96,6 +96,21 @@ static const struct metric_info rows[MF_COUNT] = {
             "replguard_audit_write_failures_total",
             "Audit log lines lost to failed writes (actions go on; the "
             "journal records them)."),
+    GAUGE(MF_CLUSTER_EPOCH, "replguard_cluster_epoch",
+          "The highest epoch any node of the cluster reported (never goes "
+          "down)."),
+    GAUGE(MF_FAILOVER_IN_PROGRESS, "replguard_failover_in_progress",
+          "1 while a failover or switchover of the cluster runs."),
+    GAUGE(MF_FAILOVER_BLOCKED, "replguard_failover_blocked",
+          "1 while automatic failover of the cluster is blocked "
+          "(block_period since the last one, until acknowledged)."),
+    GAUGE(MF_FAILOVER_DURATION_SECONDS, "replguard_failover_duration_seconds",
+          "Duration of the cluster's last failover."),
+    GAUGE(MF_FAILOVER_LOST_POSITIONS, "replguard_failover_lost_positions",
+          "Acknowledged positions the cluster's last failover lost."),
+    SAMPLED(MF_FAILOVERS_TOTAL, "replguard_failovers_total",
+            "Failovers of the cluster, by kind (automatic, switchover, "
+            "runbook) and outcome (success, refused, failed)."),
     SAMPLED(MF_ALERTS_RECEIVED_TOTAL, "replguard_alerts_received_total",
             "Alerts received from Alertmanager, by alertname and status."),
     SAMPLED(MF_WEBHOOK_REQUESTS_TOTAL, "replguard_webhook_requests_total",

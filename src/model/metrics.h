@@ -47,6 +47,12 @@ enum metric_family {
     MF_REMEDIATION_PAUSED,
     MF_JOURNAL_FAILED,
     MF_AUDIT_WRITE_FAILURES_TOTAL,
+    /* failover: gauges from the cluster views */
+    MF_CLUSTER_EPOCH,
+    MF_FAILOVER_IN_PROGRESS,
+    MF_FAILOVER_BLOCKED,
+    MF_FAILOVER_DURATION_SECONDS,
+    MF_FAILOVER_LOST_POSITIONS,
     /* remediation: the executor's labelled counters (agent_view.samples) */
     MF_ALERTS_RECEIVED_TOTAL,
     MF_WEBHOOK_REQUESTS_TOTAL,
@@ -54,6 +60,7 @@ enum metric_family {
     MF_REMEDIATION_SKIPPED_TOTAL,
     MF_ESCALATIONS_TOTAL,
     MF_ALERT_LABELS_FOLDED_TOTAL,
+    MF_FAILOVERS_TOTAL,
     MF_COUNT
 };
 

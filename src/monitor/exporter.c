@@ -21,6 +21,15 @@
  *       clock jump; triggers by reason (stall, clock_jump)
  *   replguard_journal_failed                                   gauge 0/1
  *   replguard_audit_write_failures_total                       counter
+ *   replguard_cluster_epoch{cluster}                           gauge
+ *   replguard_failover_in_progress{cluster}                    gauge 0/1
+ *   replguard_failover_blocked{cluster}                        gauge 0/1
+ *   replguard_failover_duration_seconds{cluster}               gauge
+ *   replguard_failover_lost_positions{cluster}                 gauge
+ *   replguard_failovers_total{cluster,kind,outcome}            counter
+ *       failover (issue 15): per cluster, every cluster; the last two
+ *       gauges once the cluster had a failover; the counter is the
+ *       executor's (a sampled family)
  *
  * Each family is written by one pass over the node array, so the output
  * groups its samples and costs O(families x nodes). */
@@ -377,6 +386,50 @@ static void render_remediation(const struct agent_view *v, struct buf *out)
     }
 }
 
+/* --- failover ----------------------------------------------------------- */
+
+/* render_failover: per cluster, always (whether failover is enabled or
+ * not: the epoch and a switchover concern every cluster): the epoch
+ * once a node reported one, in_progress and blocked, and the last
+ * failover's duration and lost positions once there was one. Counts of
+ * failovers are the executor's (replguard_failovers_total, sampled). */
+static void render_failover(const struct agent_view *v, struct buf *out)
+{
+    struct family ep = {out, MF_CLUSTER_EPOCH, false};
+    struct family ip = {out, MF_FAILOVER_IN_PROGRESS, false};
+    struct family bl = {out, MF_FAILOVER_BLOCKED, false};
+    struct family du = {out, MF_FAILOVER_DURATION_SECONDS, false};
+    struct family lo = {out, MF_FAILOVER_LOST_POSITIONS, false};
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        const struct cluster_view *c = &v->clusters[i];
+        struct label l[] = {{"cluster", c->name}};
+        if (c->epoch)
+            sample(&ep, l, 1, int_value(c->epoch));
+    }
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        const struct cluster_view *c = &v->clusters[i];
+        struct label l[] = {{"cluster", c->name}};
+        bool running = c->failover_phase && strcmp(c->failover_phase, "idle");
+        sample(&ip, l, 1, int_value(running));
+    }
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        struct label l[] = {{"cluster", v->clusters[i].name}};
+        sample(&bl, l, 1, int_value(v->clusters[i].failover_blocked));
+    }
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        const struct view_failover *f = v->clusters[i].last_failover;
+        struct label l[] = {{"cluster", v->clusters[i].name}};
+        if (f)
+            sample(&du, l, 1, dbl_value(f->duration));
+    }
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        const struct view_failover *f = v->clusters[i].last_failover;
+        struct label l[] = {{"cluster", v->clusters[i].name}};
+        if (f)
+            sample(&lo, l, 1, int_value(f->lost_positions));
+    }
+}
+
 /* --- agent-wide families ----------------------------------------------- */
 
 static void render_agent(const struct agent_view *v, struct buf *out)
@@ -411,5 +464,6 @@ void exporter_render(const struct agent_view *v, struct buf *out)
     render_implausible(v, out);
     render_merkle_buckets(v, out);
     render_remediation(v, out);
+    render_failover(v, out);
     render_agent(v, out);
 }

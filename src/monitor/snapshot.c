@@ -86,6 +86,9 @@ static void fill_cluster(struct snapshot *s, const struct agent_view *v,
         sn->node = n->name ? keep(cursor, n->name) : "";
         sn->role = n->role ? keep(cursor, n->role) : "";
         sn->is_primary = n->is_primary;
+        sn->have_epoch = n->have_epoch;
+        sn->epoch = n->epoch;
+        sn->cluster_epoch = c->epoch;
         sn->up = n->up;
         sn->fresh = n->fresh;
         sn->rv = n->rv;
@@ -93,6 +96,23 @@ static void fill_cluster(struct snapshot *s, const struct agent_view *v,
         sn->read_max_lag = c->th.read_max_lag;
         sn->lag_source = lag_source ? lag_source : "";
     }
+}
+
+const char *snap_primary_why(const struct snap_node *n)
+{
+    if (strcmp(n->role, "fenced") == 0)
+        return "fenced";
+    if (!n->is_primary)
+        return "not the primary";
+    if (!n->up)
+        return "unreachable";
+    if (!n->fresh)
+        return "stale";
+    if (n->have_epoch && n->epoch < n->cluster_epoch)
+        return "older epoch";
+    if (strcmp(n->role, "primary") != 0)
+        return "not the primary";
+    return NULL;
 }
 
 static int cmp_node(const void *a, const void *b)

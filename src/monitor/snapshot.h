@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/lag.h"
 #include "model/view.h"
@@ -34,8 +35,11 @@ struct snapshot;
 struct snap_node {
     const char *cluster;
     const char *node;
-    const char *role;       /* "primary", "replica" or "demoted" */
+    const char *role;       /* "primary", "replica", "demoted", "fenced" */
     bool is_primary;        /* the cluster's current primary */
+    bool have_epoch;        /* the node reported an epoch */
+    uint64_t epoch;         /* the highest it has seen */
+    uint64_t cluster_epoch; /* the highest any node of its cluster did */
     bool up;                /* its last scrape succeeded */
     bool fresh;             /* a good scrape within the last 3 intervals */
     struct replica_view rv; /* replicas only */
@@ -43,6 +47,14 @@ struct snap_node {
     double read_max_lag;    /* the cluster's thresholds.read_max_lag */
     const char *lag_source; /* the cluster's */
 };
+
+/* snap_primary_why: NULL when n may take writes as its cluster's
+ * primary (/health/primary answers 200): the current primary, up,
+ * fresh, reporting role primary and, when it reports an epoch, the
+ * cluster's. Else why not, a static string: "fenced", "not the
+ * primary", "unreachable", "stale" or "older epoch". At most one node
+ * of a cluster passes at a time: only the current primary can. */
+const char *snap_primary_why(const struct snap_node *n);
 
 /* snapshot_new: renders v's metrics and state and copies the node table
  * (sorted by cluster, then node). v is only read; the snapshot copies

@@ -173,6 +173,34 @@ static void add_thresholds(struct buf *b, const struct thresholds *th)
     end(b, "}");
 }
 
+/* add_failover: the running phase ("idle" when the executor has none
+ * or no executor runs), the anti-flap block and the last failover, or
+ * null before one. */
+static void add_failover(struct buf *b, const struct cluster_view *c)
+{
+    const struct view_failover *f = c->last_failover;
+    begin(b, "failover", "{");
+    add_str(b, "phase", c->failover_phase ? c->failover_phase : "idle");
+    add_bool(b, "blocked", c->failover_blocked);
+    if (!f) {
+        add_null(b, "last");
+        end(b, "}");
+        return;
+    }
+    begin(b, "last", "{");
+    add_str(b, "kind", f->kind);
+    add_str(b, "outcome", f->outcome);
+    add_str(b, "from", f->from);
+    add_str(b, "to", f->to);
+    add_str(b, "reason", f->reason);
+    add_u64(b, "epoch", f->epoch > 0, f->epoch);
+    add_u64(b, "lost_positions", true, f->lost_positions);
+    add_num(b, "started", f->started_wall > 0, f->started_wall);
+    add_num(b, "duration", true, f->duration);
+    end(b, "}");
+    end(b, "}");
+}
+
 static void add_cluster(struct buf *b, const struct agent_view *v,
                         const struct cluster_view *c)
 {
@@ -186,6 +214,9 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     add_bool(b, "active", c->throttle_active);
     add_num(b, "limit", c->throttle_active, c->throttle_limit);
     end(b, "}");
+    add_u64(b, "epoch", c->epoch > 0, c->epoch);
+    add_str(b, "sync_mode", c->sync_mode);
+    add_failover(b, c);
     begin(b, "nodes", "[");
     for (size_t i = 0; i < c->n_nodes && c->first_node + i < v->n_nodes; i++)
         add_node(b, &v->nodes[c->first_node + i]);

@@ -305,22 +305,21 @@ static void h_replica(const struct request *r, struct reply *rep)
     reply_json(rep, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
 }
 
-/* h_primary: 200 when the node is its cluster's current primary and was
- * scraped successfully, recently; else 503 with the reason. */
+/* h_primary: 200 when the node may take writes as its cluster's
+ * primary (snap_primary_why), else 503 with the reason; the body says
+ * the role and epoch it reported. */
 static void h_primary(const struct request *r, struct reply *rep)
 {
     const struct snap_node *n = find_target(r, rep);
     if (!n)
         return;
-    const char *why = NULL;
-    if (!n->is_primary)
-        why = "not the primary";
-    else if (!n->up)
-        why = "unreachable";
-    else if (!n->fresh)
-        why = "stale";
+    const char *why = snap_primary_why(n);
     cJSON *o = target_json(n, why == NULL, why);
     cJSON_AddStringToObject(o, "role", n->role);
+    if (n->have_epoch)
+        cJSON_AddNumberToObject(o, "epoch", (double)n->epoch);
+    else
+        cJSON_AddNullToObject(o, "epoch");
     reply_json(rep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
 }
 
@@ -440,6 +439,66 @@ static void h_ack(const struct request *r, struct reply *rep)
     reply_json(rep, MHD_HTTP_OK, o);
 }
 
+/* failover_body: the optional {"to": "node"} of a switchover request
+ * into to (len bytes; "" when not given). -1 with a 400 reply when the
+ * body is not such an object. */
+static int failover_body(const struct buf *body, char *to, size_t len,
+                         struct reply *rep)
+{
+    to[0] = '\0';
+    if (!body->data || body->len == 0)
+        return 0;
+    cJSON *o = cJSON_ParseWithLength(body->data, body->len);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "to");
+    const char *why = NULL;
+    if (!cJSON_IsObject(o))
+        why = "the body must be a JSON object: {} or {\"to\": \"node\"}";
+    else if (t && (!cJSON_IsString(t) || !t->valuestring[0] ||
+                   strlen(t->valuestring) >= len))
+        why = "\"to\" must be a node name";
+    else if (t)
+        snprintf(to, len, "%s", t->valuestring);
+    cJSON_Delete(o);
+    if (why)
+        reply_error(rep, MHD_HTTP_BAD_REQUEST, why);
+    return why ? -1 : 0;
+}
+
+/* h_failover: a switchover of {cluster}: the engine checks it and
+ * journals its plan before the 202 (remedy_failover waits for that);
+ * refusals carry the engine's reason code and sentence. */
+static void h_failover(const struct request *r, struct reply *rep)
+{
+    char to[128], reason[320];
+    if (r->tail[0] == '\0' || strchr(r->tail, '/')) {
+        reply_error(rep, MHD_HTTP_NOT_FOUND,
+                    "usage: /api/v1/failover/{cluster}");
+        return;
+    }
+    if (failover_body(r->body, to, sizeof(to), rep) < 0)
+        return;
+    if (!snapshot_has_cluster(r->snap, r->tail)) {
+        reply_error(rep, MHD_HTTP_NOT_FOUND, "unknown cluster");
+        return;
+    }
+    unsigned st = remedy_failover(r->rs->rem, r->tail, to[0] ? to : NULL,
+                                  reason, sizeof(reason));
+    cJSON *o = cJSON_CreateObject();
+    if (st == MHD_HTTP_ACCEPTED) {
+        cJSON_AddStringToObject(o, "cluster", r->tail);
+        cJSON_AddStringToObject(o, "kind", "switchover");
+        cJSON_AddStringToObject(o, "to", reason);
+    } else {
+        /* "code: sentence" from the engine */
+        char *sep = strstr(reason, ": ");
+        cJSON_AddStringToObject(o, "error", sep ? sep + 2 : reason);
+        if (sep)
+            *sep = '\0';
+        cJSON_AddStringToObject(o, "reason", sep ? reason : "unavailable");
+    }
+    reply_json(rep, st, o);
+}
+
 /* --- routing ------------------------------------------------------------- */
 
 enum { M_GET = 1u << 0, M_HEAD = 1u << 1, M_POST = 1u << 2 };
@@ -455,8 +514,8 @@ struct route {
 
 #define GET_HEAD M_GET | M_HEAD, "GET, HEAD"
 
-/* POST routes (webhook, pause/resume, ack) join this table. Their bodies
- * must be read before handle() runs: routes_answer() will then keep a
+/* POST routes (webhook, pause/resume, ack, failover) join this table. Their
+ * bodies must be read before handle() runs: routes_answer() will then keep a
  * per-request context in *con_cls, collect the upload into a struct buf
  * created with the route's size limit (413 past it) and call handle()
  * on the final call, when *upload_data_size is 0. */
@@ -465,6 +524,7 @@ static const struct route routes[] = {
     {"/api/v1/pause", false, M_POST, "POST", false, h_pause},
     {"/api/v1/resume", false, M_POST, "POST", false, h_resume},
     {"/api/v1/ack/", true, M_POST, "POST", true, h_ack},
+    {"/api/v1/failover/", true, M_POST, "POST", true, h_failover},
     {"/metrics", false, GET_HEAD, true, h_metrics},
     {"/-/healthy", false, GET_HEAD, false, h_healthy},
     {"/-/ready", false, GET_HEAD, false, h_ready},

@@ -66,8 +66,10 @@ static void fixture_init(struct fixture *fx, bool ready)
     fx->nodes[3].up = fx->nodes[3].fresh = false;
     fx->nodes[3].rv = (struct replica_view){0};
     fx->nodes[3].health = HEALTH_UNKNOWN;
-    fx->cluster = (struct cluster_view){
-        "main", "heartbeat", {5, 10, 60, 0.1}, 0, 4, 0, 0, false, 0};
+    fx->cluster = (struct cluster_view){.name = "main",
+                                        .lag_source = "heartbeat",
+                                        .th = {5, 10, 60, 0.1},
+                                        .n_nodes = 4};
     fx->v = (struct agent_view){.version = "0.1.0-test",
                                 .rounds = 1,
                                 .ready = ready,

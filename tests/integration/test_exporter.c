@@ -126,10 +126,14 @@ static void fixture_init(struct fixture *fx)
     stale(&n[3]);
     edge_nodes(&n[4]);
     struct thresholds th = {5, 10, 60, 0.1};
-    fx->clusters[0] =
-        (struct cluster_view){"main", "heartbeat", th, 0, 4, 0, 0, false, 0};
-    fx->clusters[1] =
-        (struct cluster_view){"edge", "position", th, 4, 3, -1, 0, false, 0};
+    fx->clusters[0] = (struct cluster_view){
+        .name = "main", .lag_source = "heartbeat", .th = th, .n_nodes = 4};
+    fx->clusters[1] = (struct cluster_view){.name = "edge",
+                                            .lag_source = "position",
+                                            .th = th,
+                                            .first_node = 4,
+                                            .n_nodes = 3,
+                                            .primary = -1};
     fx->v = (struct agent_view){.version = "0.1.0-test",
                                 .generated_wall = 1763769601.5,
                                 .rounds = 42,
@@ -385,7 +389,9 @@ START_TEST(exporter_groups_families)
         ck_assert_uint_eq(count(text, hdr.data), 1);
         buf_free(&hdr);
     }
-    ck_assert_uint_eq(n_seen, 23); /* with replguard_implausible_values_total */
+    /* with replguard_implausible_values_total, and the failover gauges
+     * every cluster has (in_progress, blocked) */
+    ck_assert_uint_eq(n_seen, 25);
     free(text);
 }
 END_TEST
@@ -462,6 +468,13 @@ static const struct {
     {"replguard_journal_failed", "gauge"},
     {"replguard_audit_write_failures_total", "counter"},
     {"replguard_alert_labels_folded_total", "counter"},
+    /* failover (issue 15) */
+    {"replguard_cluster_epoch", "gauge"},
+    {"replguard_failover_in_progress", "gauge"},
+    {"replguard_failover_blocked", "gauge"},
+    {"replguard_failover_duration_seconds", "gauge"},
+    {"replguard_failover_lost_positions", "gauge"},
+    {"replguard_failovers_total", "counter"},
 };
 
 /* One sample of each labelled counter family the executor keeps, and
@@ -482,8 +495,15 @@ static const struct view_sample every_sample[] = {
      {"metric"},
      {"replguard_alerts_received_total"},
      3},
+    {MF_FAILOVERS_TOTAL,
+     {"cluster", "kind", "outcome"},
+     {"main", "automatic", "success"},
+     1},
     {MF_UP, {"cluster", "node", "role"}, {"main", "node1", "primary"}, 0},
 };
+
+static const struct view_failover a_failover = {
+    "automatic", "success", "node1", "node2", NULL, 2, 0, 1763769500, 1.5};
 
 /* full_view: the fixture with every family filled: a Merkle compare,
  * remediation on with a throttle, TILT and the failure gauges. */
@@ -508,6 +528,8 @@ static void full_view(struct fixture *fx)
     fx->v.journal_failed = true;
     fx->v.audit_write_failures = 2;
     fx->v.in_flight = 1;
+    fx->clusters[0].epoch = 2;
+    fx->clusters[0].last_failover = &a_failover;
     fx->v.samples = every_sample;
     fx->v.n_samples = ARRAY_LEN(every_sample);
 }

@@ -57,6 +57,49 @@ START_TEST(replica_answer)
 }
 END_TEST
 
+/* The failover inputs (issue 15): epoch, acked position, sync mode and
+ * the fenced role, as replguard-simnode writes them. */
+START_TEST(failover_series)
+{
+    static const char body[] =
+        "stemedb_assertions_indexed_total 500\n"
+        "stemedb_epoch 3\n"
+        "stemedb_acked_position 498\n"
+        "stemedb_sync_mode{mode=\"async\"} 0\n"
+        "stemedb_sync_mode{mode=\"semi-sync\"} 1\n"
+        "stemedb_sync_mode{mode=\"blocked\"} 0\n"
+        "stemedb_node_role{role=\"primary\"} 0\n"
+        "stemedb_node_role{role=\"fenced\"} 1\n"
+        "stemedb_replication_connected 1\n";
+    struct node_sample s;
+    struct promtext_error err = {0};
+    ck_assert_int_eq(scrape_parse(body, strlen(body), &s, &err), 0);
+    ck_assert(s.has_epoch);
+    ck_assert_uint_eq(s.epoch, 3);
+    ck_assert(s.has_acked);
+    ck_assert_uint_eq(s.acked, 498);
+    ck_assert_int_eq(s.sync_mode, SYNC_SEEN_SEMI_SYNC);
+    ck_assert_int_eq(s.role, SEEN_ROLE_FENCED);
+    ck_assert_str_eq(scrape_role_name(s.role), "fenced");
+    ck_assert(s.has_connected && s.connected);
+
+    /* absent series: unknown; a fractional or negative epoch: unknown */
+    static const char bare[] = "stemedb_assertions_indexed_total 5\n"
+                               "stemedb_epoch 1.5\n"
+                               "stemedb_acked_position -1\n"
+                               "stemedb_sync_mode{mode=\"blocked\"} 1\n";
+    ck_assert_int_eq(scrape_parse(bare, strlen(bare), &s, &err), 0);
+    ck_assert(!s.has_epoch);
+    ck_assert(!s.has_acked);
+    ck_assert_int_eq(s.sync_mode, SYNC_SEEN_BLOCKED);
+    ck_assert_int_eq(s.role, SEEN_ROLE_UNKNOWN);
+    ck_assert_int_eq(scrape_parse(primary_body, strlen(primary_body), &s, &err),
+                     0);
+    ck_assert(!s.has_epoch && !s.has_acked);
+    ck_assert_int_eq(s.sync_mode, SYNC_SEEN_UNKNOWN);
+}
+END_TEST
+
 static const struct {
     const char *body;
     const char *why;
@@ -88,6 +131,7 @@ int main(void)
     TCase *tc = tcase_create("stemedb");
     tcase_add_test(tc, primary_answer);
     tcase_add_test(tc, replica_answer);
+    tcase_add_test(tc, failover_series);
     tcase_add_loop_test(tc, rejects_bad_answers, 0,
                         (int)(sizeof(bad) / sizeof(bad[0])));
     suite_add_tcase(s, tc);

@@ -1,0 +1,120 @@
+/* failover_replay.c: the failover records of the journal, replayed when
+ * the executor starts (see failover_internal.h): the highest epoch each
+ * cluster's failovers used (E is never reused), the last outcome (the
+ * view's last failover), the last success and acks (block_period holds
+ * across restarts), and a run a crash interrupted: its last record is a
+ * phase other than done or refused, so it resumes at that phase, once
+ * the engine has a poll round in (the executor ticks only then), with
+ * the candidate it journaled and no other. */
+#include "act/failover_internal.h"
+#include "act/executor_internal.h"
+
+#include "lib/clock.h"
+#include "lib/jsonget.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static enum fo_phase phase_named(const char *s)
+{
+    for (int i = 0; i < PH_COUNT; i++)
+        if (strcmp(fo_phase_names[i], s) == 0)
+            return (enum fo_phase)i;
+    return PH_IDLE;
+}
+
+static enum fo_kind kind_named(const char *s)
+{
+    for (int i = 0; i < FO_KINDS; i++)
+        if (strcmp(fo_kind_names[i], s) == 0)
+            return (enum fo_kind)i;
+    return FO_AUTOMATIC;
+}
+
+/* restore: fc's run fields from record o. */
+static void restore(struct fo_cluster *fc, const cJSON *o)
+{
+    snprintf(fc->id, sizeof(fc->id), "%s", jsonget_str(o, "id"));
+    fc->kind = kind_named(jsonget_str(o, "kind"));
+    fc->planned = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "planned"));
+    fc->dry_run = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "dry_run"));
+    snprintf(fc->from, sizeof(fc->from), "%s", jsonget_str(o, "from"));
+    snprintf(fc->to, sizeof(fc->to), "%s", jsonget_str(o, "to"));
+    fc->need = (uint64_t)jsonget_num(o, "need");
+    fc->loss = (uint64_t)jsonget_num(o, "loss");
+    fc->epoch = (uint64_t)jsonget_num(o, "epoch");
+}
+
+static void replay_end(struct fo_cluster *fc, const cJSON *o, bool done)
+{
+    bool dry = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "dry_run"));
+    fc->active = false;
+    fc->phase = PH_IDLE;
+    if (dry)
+        return;
+    const char *outcome = done ? jsonget_str(o, "outcome") : "refused";
+    double t = jsonget_num(o, "t");
+    fo_set_last(fc, jsonget_str(o, "kind"), outcome, jsonget_str(o, "from"),
+                done ? jsonget_str(o, "to") : "",
+                cJSON_GetObjectItemCaseSensitive(o, "reason")
+                    ? jsonget_str(o, "reason")
+                    : NULL,
+                (uint64_t)jsonget_num(o, "epoch"),
+                (uint64_t)jsonget_num(o, "lost_positions"),
+                t - jsonget_num(o, "duration"), jsonget_num(o, "duration"));
+    if (done && strcmp(outcome, "success") == 0) {
+        fc->last_success_wall = t;
+        fc->success_epoch = (uint64_t)jsonget_num(o, "epoch");
+        fc->acked = false;
+    }
+}
+
+void fo_replay_record(struct executor *x, const cJSON *o)
+{
+    const char *type = jsonget_str(o, "type");
+    struct fo_cluster *fc = fo_cluster_of(x->fo, jsonget_str(o, "cluster"));
+    uint64_t epoch = (uint64_t)jsonget_num(o, "epoch");
+    if (epoch > fc->max_epoch)
+        fc->max_epoch = epoch;
+    if (strcmp(type, "failover_ack") == 0) {
+        fc->acked = true;
+        return;
+    }
+    if (strcmp(type, "failover") != 0)
+        return; /* failover_rejoin: the epoch is all it leaves */
+    enum fo_phase ph = phase_named(jsonget_str(o, "phase"));
+    if (ph == PH_DONE || ph == PH_REFUSED) {
+        replay_end(fc, o, ph == PH_DONE);
+        return;
+    }
+    restore(fc, o);
+    fc->active = true;
+    fc->phase = ph;
+    fc->t0_wall = jsonget_num(o, "t");
+}
+
+void fo_replay_finish(struct executor *x)
+{
+    double now = clock_mono(x->env.clock);
+    for (size_t i = 0; i < x->fo->n; i++) {
+        struct fo_cluster *fc = x->fo->v[i];
+        if (!fc->active)
+            continue;
+        /* the phase runs again from its start: each start re-checks the
+         * view for what already took effect */
+        fc->begun = false;
+        fc->resumed = true;
+        fc->t0_mono = now - (clock_wall(x->env.clock) - fc->t0_wall);
+        char d[200];
+        snprintf(d, sizeof(d),
+                 "resumed after a restart at phase %s (%s -> %s, epoch %" PRIu64
+                 ")",
+                 fo_phase_names[fc->phase], fc->from, fc->to, fc->epoch);
+        fo_audit(x, fc, "failover_phase", fo_phase_names[fc->phase], -1, d);
+        log_msg(LOG_WARN, "msg=\"failover resumed\" cluster=%s detail=\"%s\"",
+                fc->name, d);
+    }
+}
