@@ -442,7 +442,14 @@ RTO=$(diff_s "$T_LAST_OLD" "$T_FIRST_NEW")
 log "new primary $NEW: RTO ${RTO}s (last ack by node1 +$(diff_s "$T_CRASH" "$T_LAST_OLD")s after the crash, first by $NEW +$(diff_s "$T_CRASH" "$T_FIRST_NEW")s)"
 gt "$T_CRASH" "$T_LAST_OLD" || gt 0.2 "$(diff_s "$T_CRASH" "$T_LAST_OLD")" ||
     fail "node1 acknowledged a write $(diff_s "$T_CRASH" "$T_LAST_OLD")s after the crash"
-wait_for "audit: failover_done" 20 test "$(audit_count '.event == "failover_done"')" -ge 1
+gt 30 "$RTO" || fail "RTO ${RTO}s: StemeDB's operators were promised under 30 s"
+done_count() {
+    local c
+    c=$(audit_count '.event == "failover_done"')
+    echo "$c failover_done records"
+    [ "$c" -ge 1 ]
+}
+wait_for "audit: failover_done" 20 done_count
 E1=$(mval "$URL_NEW" stemedb_epoch)
 gt "$E1" "$E0" || fail "$NEW's epoch $E1 is not above the old $E0"
 [ "$(node_role "$URL_NEW")" = primary ] || fail "$NEW reports role $(node_role "$URL_NEW")"
@@ -472,6 +479,15 @@ log "detection (crash to failover_plan) ${DETECT}s; plan to done $(diff_s "$T_PL
     fail "$(audit_count '.event == "failover_plan"') failover plans for one crash"
 
 wait_for "/health/primary 200 for $NEW" 5 health_200 "$NEW"
+counted() { # the metrics follow the view: up to a round behind the audit log
+    local v
+    v=$(mval "$RG" replguard_failovers_total kind=automatic outcome=success)
+    echo "replguard_failovers_total{kind=automatic,outcome=success} $v"
+    [ "$v" = 1 ]
+}
+wait_for "the failover counted in /metrics" 5 counted
+[ "$(audit_count '.event == "escalated"')" -ge 1 ] ||
+    fail "no escalation (the notice that a failover happened) in the audit log"
 sleep 2 # writes go on through the new primary
 
 # --- 7. the old primary returns ---------------------------------------------------
@@ -507,7 +523,9 @@ sleep 6 # past detect_after and a few rounds
     fail "a failover was planned after replguard was stopped for 5 s"
 [ "$(node_role "$URL_NEW")" = primary ] || fail "$NEW is no longer the primary"
 wait_for "/health/primary 200 for $NEW after SIGCONT" 5 health_200 "$NEW"
-log "no second failover; $NEW still the primary (+$(diff_s "$T_CONT" "$(now)")s after SIGCONT)"
+log "no second failover; $NEW still the primary (+$(diff_s "$T_CONT" "$(now)")s after SIGCONT); TILT entered $(mval "$RG" replguard_tilt_total) time(s)"
+[ "$(mval "$RG" replguard_failovers_total)" = 1 ] ||
+    fail "replguard_failovers_total sums to $(mval "$RG" replguard_failovers_total), not 1"
 
 # --- 9. the proof ------------------------------------------------------------------
 step "stop the writer and the sampler; every acknowledged write on $NEW"
