@@ -23,8 +23,9 @@ static const char *const role_names[] = {
     [NODE_ROLE_REPLICA] = "replica",
 };
 static const char *const profile_names[] = {[PROFILE_STEMEDB] = "stemedb"};
-static const char *const repl_mode_names[] = {
-    [REPL_ASYNC] = "async", [REPL_SEMI_SYNC] = "semi-sync", [REPL_SYNC] = "sync"};
+static const char *const repl_mode_names[] = {[REPL_ASYNC] = "async",
+                                              [REPL_SEMI_SYNC] = "semi-sync",
+                                              [REPL_SYNC] = "sync"};
 static const uint64_t default_steps[] = {100, 500, 1000, 2000};
 
 /* --- enums ------------------------------------------------------------ */

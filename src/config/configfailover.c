@@ -9,12 +9,13 @@
 #include <inttypes.h>
 #include <string.h>
 
-#define MAX_DATA_LOSS   1000000000000000ULL /* 10^15 positions */
-#define DETECT_DEFAULT  3.0
+#define MAX_DATA_LOSS    1000000000000000ULL /* 10^15 positions */
+#define DETECT_DEFAULT   3.0
 #define DETECT_INTERVALS 2 /* detect_after spans at least this many polls */
 
-static const char *const mode_names[] = {
-    [REPL_ASYNC] = "async", [REPL_SEMI_SYNC] = "semi-sync", [REPL_SYNC] = "sync"};
+static const char *const mode_names[] = {[REPL_ASYNC] = "async",
+                                         [REPL_SEMI_SYNC] = "semi-sync",
+                                         [REPL_SYNC] = "sync"};
 
 /* detect_after: below 100ms a scrape timeout is an outage; past an hour
  * nobody is waiting for the failover any more. block_period: 0 is
@@ -64,8 +65,8 @@ static bool read_detect_after(struct yr_ctx *c, yaml_node_t *v, void *dst)
 static bool read_block_period(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
     double d;
-    if (v->type == YAML_SCALAR_NODE &&
-        parse_duration(yr_sval(v), &d) == 0 && d == 0) {
+    if (v->type == YAML_SCALAR_NODE && parse_duration(yr_sval(v), &d) == 0 &&
+        d == 0) {
         *(double *)dst = 0;
         return true;
     }
@@ -104,8 +105,7 @@ static bool read_quorum(struct yr_ctx *c, yaml_node_t *v, void *dst)
 }
 
 static const struct yr_field failover_fields[] = {
-    {"enabled", yr_read_bool, offsetof(struct config_failover, enabled),
-     false},
+    {"enabled", yr_read_bool, offsetof(struct config_failover, enabled), false},
     {"detect_after", read_detect_after,
      offsetof(struct config_failover, detect_after), false},
     {"quorum", read_quorum, 0, false},
@@ -187,8 +187,8 @@ void cfg_check_failover(struct yr_ctx *c, const struct config_cluster *cl,
 static void check_detect(struct yr_ctx *c, struct config_cluster *cl,
                          yaml_node_t *cmap, double interval)
 {
-    yaml_node_t *v = map_value(c, map_value(c, cmap, "failover"),
-                               "detect_after");
+    yaml_node_t *v =
+        map_value(c, map_value(c, cmap, "failover"), "detect_after");
     double min = DETECT_INTERVALS * interval;
     if (cl->failover.detect_after >= min)
         return;

@@ -31,7 +31,8 @@ static void raise_epoch(struct cluster_rt *c)
     if (top == c->epoch)
         return;
     if (c->epoch)
-        log_msg(LOG_INFO, "msg=\"cluster epoch changed\" cluster=%s "
+        log_msg(LOG_INFO,
+                "msg=\"cluster epoch changed\" cluster=%s "
                 "from=%" PRIu64 " to=%" PRIu64,
                 c->conf->name, c->epoch, top);
     c->epoch = top;
@@ -55,7 +56,8 @@ static void log_primary_change(const struct cluster_rt *c, size_t to)
     const struct node_rt *from = &c->nodes[c->primary], *n = &c->nodes[to];
     log_msg(LOG_WARN,
             "msg=\"primary changed\" cluster=%s from=%s to=%s "
-            "from_epoch=%" PRIu64 " to_epoch=%" PRIu64 " cluster_epoch=%" PRIu64,
+            "from_epoch=%" PRIu64 " to_epoch=%" PRIu64
+            " cluster_epoch=%" PRIu64,
             c->conf->name, from->conf->name, n->conf->name,
             from->has_epoch ? from->epoch : 0, n->has_epoch ? n->epoch : 0,
             c->epoch);
@@ -302,10 +304,11 @@ static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
  * when unknown. */
 static const char *sync_mode_name(enum sync_seen m)
 {
-    static const char *const names[] = {
-        [SYNC_SEEN_UNKNOWN] = NULL,          [SYNC_SEEN_ASYNC] = "async",
-        [SYNC_SEEN_SEMI_SYNC] = "semi-sync", [SYNC_SEEN_SYNC] = "sync",
-        [SYNC_SEEN_BLOCKED] = "blocked"};
+    static const char *const names[] = {[SYNC_SEEN_UNKNOWN] = NULL,
+                                        [SYNC_SEEN_ASYNC] = "async",
+                                        [SYNC_SEEN_SEMI_SYNC] = "semi-sync",
+                                        [SYNC_SEEN_SYNC] = "sync",
+                                        [SYNC_SEEN_BLOCKED] = "blocked"};
     return (unsigned)m < ARRAY_LEN(names) ? names[m] : NULL;
 }
 

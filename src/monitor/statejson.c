@@ -215,6 +215,7 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     add_num(b, "limit", c->throttle_active, c->throttle_limit);
     end(b, "}");
     add_u64(b, "epoch", c->epoch > 0, c->epoch);
+    add_u64(b, "acked", c->have_acked, c->acked);
     add_str(b, "sync_mode", c->sync_mode);
     add_failover(b, c);
     begin(b, "nodes", "[");

@@ -124,6 +124,18 @@ static void wait_epoch(double want)
                     want, DEADLINE);
 }
 
+static cJSON *state_c1(cJSON **root);
+
+/* cluster_acked: the state's "acked" of c1, -1 when null. */
+static double cluster_acked(void)
+{
+    cJSON *root;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(state_c1(&root), "acked");
+    double v = cJSON_IsNumber(a) ? a->valuedouble : -1;
+    cJSON_Delete(root);
+    return v;
+}
+
 /* crash_and_promote: node1 crashes; once replguard sees it down, node2 is
  * promoted at epoch 2. Returns when node2 answers 200, after checking
  * that took at most one poll interval and some slack. */
@@ -133,6 +145,11 @@ static void crash_and_promote(void)
     wait_epoch(1);
     ck_assert_int_eq(fault("node1", "crash"), 200);
     wait_primary("node1", 503, NULL, DEADLINE);
+    /* the acked floor stays while the primary is down */
+    double acked = cluster_acked();
+    ck_assert_double_gt(acked, 0);
+    sleep_ms((long)(3 * INTERVAL * 1000));
+    ck_assert_double_eq(cluster_acked(), acked);
     /* the dead primary stays the current one: nobody else gets a 200 */
     char why[128];
     ck_assert_int_eq(health_primary("node2", why, sizeof(why)), 503);
@@ -141,8 +158,9 @@ static void crash_and_promote(void)
         admin("node2", "promote", "{\"replica_id\": \"node2\", \"epoch\": 2}"),
         200);
     double took = wait_primary("node2", 200, NULL, DEADLINE);
-    fprintf(stderr, "test_primary: node2 answered 200 %.3f s after its "
-                    "promotion (poll interval %.3f s)\n",
+    fprintf(stderr,
+            "test_primary: node2 answered 200 %.3f s after its "
+            "promotion (poll interval %.3f s)\n",
             took, INTERVAL);
     ck_assert_msg(took <= (INTERVAL + SLACK) * wait_scale(),
                   "node2 answered 200 %.3f s after its promotion", took);

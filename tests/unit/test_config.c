@@ -15,9 +15,8 @@
 /* Line 3 of a config is a key of cluster a; its nodes follow. */
 #define CLUSTER_A(line3) "clusters:\n  - name: a\n" line3 "    nodes:\n" NODE1
 /* Line 3 of a config is a key of cluster a, which has 2 replicas. */
-#define REPLICA(n) "      - {name: " n ", url: \"http://h:2\", role: replica}\n"
-#define CLUSTER3(line3)                                                        \
-    CLUSTER_A(line3) REPLICA("n2") REPLICA("n3")
+#define REPLICA(n)      "      - {name: " n ", url: \"http://h:2\", role: replica}\n"
+#define CLUSTER3(line3) CLUSTER_A(line3) REPLICA("n2") REPLICA("n3")
 /* Line 5 of a config is a second node of cluster a. */
 #define NODE2(line5) CLUSTERS line5
 
@@ -225,12 +224,11 @@ END_TEST
 
 START_TEST(failover_keys)
 {
-    struct config *cfg = load_ok(
-        CLUSTER3("    replication: {mode: semi-sync, min_sync_replicas: 2}\n"
-                 "    failover: {enabled: true, detect_after: 500ms, "
-                 "quorum: all, max_data_loss: 1000000000000000, "
-                 "block_period: 0s}\n")
-        "poll: {interval: 250ms, timeout: 200ms}\n");
+    struct config *cfg = load_ok(CLUSTER3(
+        "    replication: {mode: semi-sync, min_sync_replicas: 2}\n"
+        "    failover: {enabled: true, detect_after: 500ms, "
+        "quorum: all, max_data_loss: 1000000000000000, "
+        "block_period: 0s}\n") "poll: {interval: 250ms, timeout: 200ms}\n");
     const struct config_cluster *c = &cfg->clusters[0];
 
     ck_assert_int_eq(c->replication.mode, REPL_SEMI_SYNC);

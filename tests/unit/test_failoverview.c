@@ -59,18 +59,29 @@ static void fixture_init(struct fixture *fx)
     fx->nodes[3] = node("quiet", "q1", "primary", 0);
     fx->nodes[3].is_primary = true;
     struct cluster_view *c = fx->clusters;
-    c[0] = (struct cluster_view){.name = "main", .lag_source = "heartbeat",
-                                 .first_node = 0, .n_nodes = 3, .primary = 1};
+    c[0] = (struct cluster_view){.name = "main",
+                                 .lag_source = "heartbeat",
+                                 .first_node = 0,
+                                 .n_nodes = 3,
+                                 .primary = 1};
     c[0].epoch = 2;
+    c[0].have_acked = true;
+    c[0].acked = 9007199254740993ULL; /* 2^53 + 1: exact */
     c[0].sync_mode = "semi-sync";
     c[0].failover_phase = "verify";
     c[0].failover_blocked = true;
     c[0].last_failover = &last;
-    c[1] = (struct cluster_view){.name = "quiet", .lag_source = "heartbeat",
-                                 .first_node = 3, .n_nodes = 1, .primary = 3};
-    fx->v = (struct agent_view){.version = "t", .ready = true,
-                                .clusters = fx->clusters, .n_clusters = 2,
-                                .nodes = fx->nodes, .n_nodes = 4};
+    c[1] = (struct cluster_view){.name = "quiet",
+                                 .lag_source = "heartbeat",
+                                 .first_node = 3,
+                                 .n_nodes = 1,
+                                 .primary = 3};
+    fx->v = (struct agent_view){.version = "t",
+                                .ready = true,
+                                .clusters = fx->clusters,
+                                .n_clusters = 2,
+                                .nodes = fx->nodes,
+                                .n_nodes = 4};
 }
 
 static bool has_line(const char *text, const char *line)
@@ -93,22 +104,27 @@ START_TEST(metrics_of_failover)
     ck_assert(has_line(t, "replguard_cluster_epoch{cluster=\"main\"} 2"));
     /* no node of quiet reported an epoch: no series */
     ck_assert(!strstr(t, "replguard_cluster_epoch{cluster=\"quiet\"}"));
-    ck_assert(has_line(t, "replguard_failover_in_progress{cluster=\"main\"} 1"));
-    ck_assert(has_line(t, "replguard_failover_in_progress{cluster=\"quiet\"} 0"));
+    ck_assert(
+        has_line(t, "replguard_failover_in_progress{cluster=\"main\"} 1"));
+    ck_assert(
+        has_line(t, "replguard_failover_in_progress{cluster=\"quiet\"} 0"));
     ck_assert(has_line(t, "replguard_failover_blocked{cluster=\"main\"} 1"));
     ck_assert(has_line(t, "replguard_failover_blocked{cluster=\"quiet\"} 0"));
-    ck_assert(has_line(t, "replguard_failover_duration_seconds{cluster=\"main\"} "
-                          "2.25"));
+    ck_assert(has_line(t,
+                       "replguard_failover_duration_seconds{cluster=\"main\"} "
+                       "2.25"));
     ck_assert(has_line(t, "replguard_failover_lost_positions{cluster=\"main\"} "
                           "7"));
-    ck_assert(!strstr(t, "replguard_failover_duration_seconds{cluster=\"quiet\""));
-    ck_assert(!strstr(t, "replguard_failover_lost_positions{cluster=\"quiet\""));
+    ck_assert(
+        !strstr(t, "replguard_failover_duration_seconds{cluster=\"quiet\""));
+    ck_assert(
+        !strstr(t, "replguard_failover_lost_positions{cluster=\"quiet\""));
     /* idle is not in progress */
     fx.clusters[0].failover_phase = "idle";
     b.len = 0;
     exporter_render(&fx.v, &b);
-    ck_assert(has_line(b.data,
-                       "replguard_failover_in_progress{cluster=\"main\"} 0"));
+    ck_assert(
+        has_line(b.data, "replguard_failover_in_progress{cluster=\"main\"} 0"));
     buf_free(&b);
 }
 END_TEST
@@ -151,6 +167,11 @@ START_TEST(state_of_failover)
 {
     struct fixture fx;
     fixture_init(&fx);
+    struct buf text;
+    buf_init(&text, 0);
+    statejson_render(&fx.v, &text);
+    ck_assert_ptr_nonnull(strstr(text.data, "\"acked\":9007199254740993,"));
+    buf_free(&text);
     cJSON *c = cluster_json(&fx.v, 0);
     ck_assert_double_eq(num(c, "epoch"), 2);
     ck_assert_str_eq(str(c, "sync_mode"), "semi-sync");
@@ -171,6 +192,7 @@ START_TEST(state_of_failover)
 
     c = cluster_json(&fx.v, 1);
     ck_assert(null(c, "epoch"));
+    ck_assert(null(c, "acked"));
     ck_assert(null(c, "sync_mode"));
     f = cJSON_GetObjectItemCaseSensitive(c, "failover");
     ck_assert_str_eq(str(f, "phase"), "idle"); /* no executor: idle */

@@ -61,16 +61,15 @@ END_TEST
  * the fenced role, as replguard-simnode writes them. */
 START_TEST(failover_series)
 {
-    static const char body[] =
-        "stemedb_assertions_indexed_total 500\n"
-        "stemedb_epoch 3\n"
-        "stemedb_acked_position 498\n"
-        "stemedb_sync_mode{mode=\"async\"} 0\n"
-        "stemedb_sync_mode{mode=\"semi-sync\"} 1\n"
-        "stemedb_sync_mode{mode=\"blocked\"} 0\n"
-        "stemedb_node_role{role=\"primary\"} 0\n"
-        "stemedb_node_role{role=\"fenced\"} 1\n"
-        "stemedb_replication_connected 1\n";
+    static const char body[] = "stemedb_assertions_indexed_total 500\n"
+                               "stemedb_epoch 3\n"
+                               "stemedb_acked_position 498\n"
+                               "stemedb_sync_mode{mode=\"async\"} 0\n"
+                               "stemedb_sync_mode{mode=\"semi-sync\"} 1\n"
+                               "stemedb_sync_mode{mode=\"blocked\"} 0\n"
+                               "stemedb_node_role{role=\"primary\"} 0\n"
+                               "stemedb_node_role{role=\"fenced\"} 1\n"
+                               "stemedb_replication_connected 1\n";
     struct node_sample s;
     struct promtext_error err = {0};
     ck_assert_int_eq(scrape_parse(body, strlen(body), &s, &err), 0);
