@@ -380,6 +380,26 @@ static int start_exec(struct executor *x, struct slot *s,
     return s->child ? 0 : -1;
 }
 
+/* start_restore: starts the restore ramp of j's cluster's throttle, up
+ * from where the limit is: the first step above it (past the last one,
+ * the next move removes the limit). */
+static void start_restore(struct executor *x, struct job *j)
+{
+    struct throttle *t = throttle_of(x, j->cluster);
+    if (t->active && !t->ramping) {
+        const struct config_throttle *ct =
+            &x->env.cluster_conf(x->env.ctx, j->cluster)->throttle;
+        t->step = 0;
+        while (t->step < ct->n_restore_steps &&
+               (double)ct->restore_steps[t->step] <= t->limit)
+            t->step++;
+        t->ramping = true;
+        t->next_at = clock_mono(x->env.clock);
+    }
+    act_finish_step(x, j, OUT_SUCCESS,
+                    t->active ? "restore ramp started" : "no throttle set");
+}
+
 /* start_promote: the failover machine runs it (failover_run.c); the
  * step is done once the failover is journaled and started, or refused. */
 static void start_promote(struct executor *x, struct job *j)
@@ -404,24 +424,9 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
         s->limit = throttle_limit(x, j);
         rc = set_rate_limit(x, s, j->cluster, s->limit);
         break;
-    case RUNBOOK_ACT_RESTORE_THROTTLE: {
-        struct throttle *t = throttle_of(x, j->cluster);
-        if (t->active && !t->ramping) {
-            /* up from where the limit is: the first step above it (past
-             * the last one, the next move removes the limit) */
-            const struct config_throttle *ct =
-                &x->env.cluster_conf(x->env.ctx, j->cluster)->throttle;
-            t->step = 0;
-            while (t->step < ct->n_restore_steps &&
-                   (double)ct->restore_steps[t->step] <= t->limit)
-                t->step++;
-            t->ramping = true;
-            t->next_at = clock_mono(x->env.clock);
-        }
-        act_finish_step(x, j, OUT_SUCCESS,
-                        t->active ? "restore ramp started" : "no throttle set");
+    case RUNBOOK_ACT_RESTORE_THROTTLE:
+        start_restore(x, j);
         return;
-    }
     case RUNBOOK_ACT_FORCE_SYNC:
         rc = replica_call(x, s, ops_of(x, j->cluster)->force_sync);
         break;

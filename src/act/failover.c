@@ -10,6 +10,16 @@
 #define FOR_NODES(v, cv, i)                                                    \
     for (size_t i = (cv)->first_node; i < (cv)->first_node + (cv)->n_nodes; i++)
 
+int fo_primary(const struct agent_view *v, const struct cluster_view *cv)
+{
+    FOR_NODES(v, cv, i)
+    {
+        if (v->nodes[i].is_primary)
+            return (int)i;
+    }
+    return -1;
+}
+
 enum fo_liveness fo_detect(const struct agent_view *v,
                            const struct cluster_view *cv,
                            const struct config_cluster *c, double now,
@@ -18,15 +28,15 @@ enum fo_liveness fo_detect(const struct agent_view *v,
     struct fo_detect d = {0};
     d.quorum = config_failover_quorum(c);
     enum fo_liveness res = FO_PRIMARY_OK;
-    if (cv->primary >= 0) {
+    if (fo_primary(v, cv) >= 0) {
         d.unreachable_for = now - cv->primary_ok_mono;
         FOR_NODES(v, cv, i)
         {
             const struct node_view *n = &v->nodes[i];
             /* a fresh replica that says its stream is down: it has
              * lost the primary too (a stale one tells nothing) */
-            if ((int)i != cv->primary && !n->is_primary && n->fresh &&
-                n->have_connected && !n->connected)
+            if (!n->is_primary && n->fresh && n->have_connected &&
+                !n->connected)
                 d.down++;
         }
         if (d.unreachable_for >= c->failover.detect_after)
@@ -60,14 +70,15 @@ uint64_t fo_need(const struct agent_view *v, const struct cluster_view *cv)
     FOR_NODES(v, cv, i)
     {
         const struct node_view *n = &v->nodes[i];
-        if ((int)i != cv->primary && !n->is_primary && n->fresh &&
-            n->have_position && n->position > need)
+        if (!n->is_primary && n->fresh && n->have_position &&
+            n->position > need)
             need = n->position;
     }
     return need;
 }
 
-bool fo_eligible(const struct node_view *n, char *why, size_t len)
+bool fo_eligible(const struct node_view *n, bool lag_known, char *why,
+                 size_t len)
 {
     const char *no = NULL;
     if (n->is_primary)
@@ -78,7 +89,9 @@ bool fo_eligible(const struct node_view *n, char *why, size_t len)
         no = "stale";
     else if (strcmp(n->role, "replica") != 0)
         no = n->role; /* "demoted", "fenced", or a primary of old */
-    else if (n->rv.implausible || !n->rv.have_lag)
+    else if (n->rv.implausible)
+        no = "implausible values";
+    else if (!lag_known)
         no = "lag unknown";
     else if (!n->have_position)
         no = "position unknown";
@@ -119,23 +132,31 @@ static unsigned unseen(const struct agent_view *v,
     FOR_NODES(v, cv, i)
     {
         const struct node_view *x = &v->nodes[i];
-        n += (int)i != cv->primary && !x->is_primary && !x->fresh;
+        n += !x->is_primary && !x->fresh;
     }
     return n;
 }
 
 /* pick: the best eligible node (to: only that one) within max_loss, and
  * the best eligible one at all (*best), as indexes, -1 for none. */
+static bool lag_known_of(const struct agent_view *v,
+                         const struct cluster_view *cv, const bool *lag_known,
+                         size_t i)
+{
+    return lag_known ? lag_known[i - cv->first_node] : v->nodes[i].rv.have_lag;
+}
+
 static int pick(const struct agent_view *v, const struct cluster_view *cv,
-                const struct config_cluster *c, const char *to, uint64_t need,
-                uint64_t max_loss, int *best)
+                const struct config_cluster *c, const bool *lag_known,
+                const char *to, uint64_t need, uint64_t max_loss, int *best)
 {
     int chosen = -1;
     *best = -1;
     FOR_NODES(v, cv, i)
     {
         const struct node_view *n = &v->nodes[i];
-        if ((to && strcmp(n->name, to) != 0) || !fo_eligible(n, NULL, 0))
+        if ((to && strcmp(n->name, to) != 0) ||
+            !fo_eligible(n, lag_known_of(v, cv, lag_known, i), NULL, 0))
             continue;
         if (*best < 0 || better(c, n, &v->nodes[*best]))
             *best = (int)i;
@@ -148,14 +169,15 @@ static int pick(const struct agent_view *v, const struct cluster_view *cv,
 
 /* refuse_target: why to may not be promoted; -1 with out filled. */
 static int refuse_target(const struct agent_view *v,
-                         const struct cluster_view *cv, const char *to,
-                         struct fo_choice *out)
+                         const struct cluster_view *cv, const bool *lag_known,
+                         const char *to, struct fo_choice *out)
 {
     char why[64] = "not a node of the cluster";
     FOR_NODES(v, cv, i)
     {
         if (strcmp(v->nodes[i].name, to) == 0)
-            fo_eligible(&v->nodes[i], why, sizeof(why));
+            fo_eligible(&v->nodes[i], lag_known_of(v, cv, lag_known, i), why,
+                        sizeof(why));
     }
     out->reason = "not_eligible";
     snprintf(out->why, sizeof(out->why), "%s may not be promoted: %s", to, why);
@@ -163,18 +185,18 @@ static int refuse_target(const struct agent_view *v,
 }
 
 int fo_choose(const struct agent_view *v, const struct cluster_view *cv,
-              const struct config_cluster *c, const char *to, bool switchover,
-              struct fo_choice *out)
+              const struct config_cluster *c, const bool *lag_known,
+              const char *to, bool switchover, struct fo_choice *out)
 {
     memset(out, 0, sizeof(*out));
     out->node = -1;
     out->need = fo_need(v, cv);
     uint64_t max_loss = switchover ? UINT64_MAX : c->failover.max_data_loss;
     int best;
-    int chosen = pick(v, cv, c, to, out->need, max_loss, &best);
+    int chosen = pick(v, cv, c, lag_known, to, out->need, max_loss, &best);
     if (best < 0) {
         if (to)
-            return refuse_target(v, cv, to, out);
+            return refuse_target(v, cv, lag_known, to, out);
         out->reason = "no_candidate";
         snprintf(out->why, sizeof(out->why),
                  "no replica may be promoted (up, fresh, role replica, lag "

@@ -43,6 +43,12 @@ struct fo_detect {
     unsigned quorum;        /* how many it takes */
 };
 
+/* fo_primary: the index in v->nodes of cv's current primary, the node
+ * marked is_primary, up or not (cluster_view.primary names it only
+ * while it is up: a dead primary stays the current one, and detection
+ * needs that); -1 when none. */
+int fo_primary(const struct agent_view *v, const struct cluster_view *cv);
+
 /* fo_detect: whether cv's primary is dead at monotonic time now, by c's
  * failover config (detect_after, quorum); the figures in *out (may be
  * NULL). A cluster with no primary known is FO_PRIMARY_OK: nothing to
@@ -63,9 +69,12 @@ unsigned fo_sync_copies(const struct config_cluster *c,
  * higher position. */
 uint64_t fo_need(const struct agent_view *v, const struct cluster_view *cv);
 
-/* fo_eligible: whether node n may be promoted; when not, why gets a
- * short reason ("stale", "demoted", "lag unknown", ...). */
-bool fo_eligible(const struct node_view *n, char *why, size_t len);
+/* fo_eligible: whether node n may be promoted, lag_known saying whether
+ * its lag is known (see fo_choose); when not, why gets a short reason
+ * ("stale", "demoted", "lag unknown", ...). A node showing an
+ * implausible value now is never eligible. */
+bool fo_eligible(const struct node_view *n, bool lag_known, char *why,
+                 size_t len);
 
 /* The outcome of fo_choose(). */
 struct fo_choice {
@@ -78,14 +87,19 @@ struct fo_choice {
 };
 
 /* fo_choose: the replica of cv to promote by c's priorities and RPO
- * guard (see above); to, when not NULL, is the only one considered
+ * guard (see above). lag_known, when not NULL, says per node of cv
+ * (cv->n_nodes entries, in view order) whether its lag was known: the
+ * caller remembers it from the last round the primary was up, since a
+ * replica's lag cannot be measured against a dead primary (no more
+ * heartbeats); NULL: the view's lag now. to, when not NULL, is the only
+ * one considered
  * (refused "not_eligible" when it may not be promoted). switchover: the
  * primary answers and the machine waits for the candidate to catch up,
  * so neither max_data_loss nor the unprovable rule applies. Returns 0
  * with out->node set, or -1 with out->reason and out->why. */
 int fo_choose(const struct agent_view *v, const struct cluster_view *cv,
-              const struct config_cluster *c, const char *to, bool switchover,
-              struct fo_choice *out);
+              const struct config_cluster *c, const bool *lag_known,
+              const char *to, bool switchover, struct fo_choice *out);
 
 /* fo_priority: the configured priority of node in c (UINT32_MAX when it
  * is not configured). */

@@ -102,6 +102,11 @@ struct fo_cluster {
     struct view_failover last;
     char last_kind[16], last_outcome[16], last_reason[48];
     char last_from[FO_NAME_MAX], last_to[FO_NAME_MAX];
+    /* per node of the cluster (view order): its lag was known at the
+     * last round the primary was up (a dead primary sends no heartbeat,
+     * so the lag now is unknown for all) */
+    bool *lag_known;
+    size_t n_lag;
     /* the current outage of the primary (detection) */
     bool held_said, dry_done;
     char refused_said[24];

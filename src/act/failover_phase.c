@@ -263,10 +263,14 @@ static enum verdict check_prepare(struct executor *x, struct fo_cluster *fc,
     return NEXT_NOT_OK;
 }
 
+/* begin_fence: the fence carries E - 1, the epoch being ended (never
+ * below what a node reported: E is past all of them): a node refuses a
+ * promotion at an epoch its fenced primary has seen (two primaries of
+ * one epoch), so the promotion's E must stay above the fence's. */
 static void begin_fence(struct executor *x, struct fo_cluster *fc)
 {
     struct profile_request rq;
-    ops(x, fc)->fence(fc->epoch, &rq);
+    ops(x, fc)->fence(fc->epoch - 1, &rq);
     /* a dead primary must not hold an automatic failover long */
     fo_send(x, fc, fc->from, &rq,
             fc->planned ? ACTION_TIMEOUT : fo_call_timeout(x));
@@ -279,7 +283,7 @@ static enum verdict check_fence(struct executor *x, struct fo_cluster *fc,
     (void)now;
     const struct fo_call *c = fo_call_of(fc, fc->from);
     if (c && c->ok) {
-        snprintf(d, n, "%s fenced at epoch %" PRIu64, fc->from, fc->epoch);
+        snprintf(d, n, "%s fenced at epoch %" PRIu64, fc->from, fc->epoch - 1);
         return NEXT_OK;
     }
     snprintf(d, n, "%s did not take the fence (%s)%s", fc->from,
@@ -339,13 +343,15 @@ static enum verdict check_promote(struct executor *x, struct fo_cluster *fc,
     return FAIL;
 }
 
-/* begin_repoint: every other node of the cluster that answers (the old
- * primary too: when alive it must follow; when dead the call fails). */
+/* begin_repoint: every other node of the cluster; the old primary too
+ * in a switchover (it is alive and must follow); in an automatic
+ * failover it is down, and rejoins when it returns (failover_run.c). */
 static void begin_repoint(struct executor *x, struct fo_cluster *fc)
 {
     const struct config_cluster *c = x->env.cluster_conf(x->env.ctx, fc->name);
     for (size_t i = 0; c && i < c->n_nodes; i++) {
-        if (strcmp(c->nodes[i].name, fc->to) == 0)
+        if (strcmp(c->nodes[i].name, fc->to) == 0 ||
+            (!fc->planned && strcmp(c->nodes[i].name, fc->from) == 0))
             continue;
         struct profile_request rq;
         ops(x, fc)->replicate_from(fc->to, fc->epoch, &rq);
@@ -454,7 +460,9 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
         const struct cluster_view *cv = cview(x, fc->name);
         uint64_t seen =
             cv && cv->epoch > fc->max_epoch ? cv->epoch : fc->max_epoch;
-        fc->epoch = seen + 1; /* never one a node or the journal has seen */
+        /* never one a node or the journal has seen; at least 2, so the
+         * fence's E - 1 is an epoch (nodes start at 1) */
+        fc->epoch = (seen > 1 ? seen : 1) + 1;
     }
     if (fc->epoch > fc->max_epoch)
         fc->max_epoch = fc->epoch;
@@ -465,6 +473,9 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
     }
     fc->begun = true;
     fc->phase_t0 = now;
+    for (size_t i = 0; i < fc->n_calls && fc->phase != PH_VERIFY; i++)
+        fc->calls[i]->done = fc->calls[i]->ok = false; /* this phase's own;
+                                      verify reads the repoint's */
     double wait = fc->phase == PH_PREPARE   ? PREPARE_WAIT
                   : fc->phase == PH_CATCHUP ? CATCHUP_WAIT
                   : fc->phase == PH_VERIFY  ? VERIFY_WAIT
@@ -515,7 +526,7 @@ static enum verdict check(struct executor *x, struct fo_cluster *fc, double now,
         snprintf(d, n, "epoch %" PRIu64, fc->epoch);
         return NEXT_OK;
     default:
-        snprintf(d, n, "%s", "");
+        snprintf(d, n, "journaled");
         return NEXT_OK;
     }
 }

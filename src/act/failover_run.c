@@ -42,6 +42,7 @@ void fo_free(struct fo_state *f)
             free(fc->calls[k]);
         }
         free(fc->calls);
+        free(fc->lag_known);
         free(fc);
     }
     free(f->v);
@@ -91,6 +92,32 @@ void fo_ack(struct executor *x, const char *cluster)
     fc->refused_said[0] = '\0'; /* decide afresh: it may fail over now */
 }
 
+/* remember_lags: while cv's primary is up, which nodes' lag is known. */
+static void remember_lags(struct executor *x, struct fo_cluster *fc,
+                          const struct cluster_view *cv)
+{
+    if (cv->primary < 0)
+        return; /* keep what was known before the outage */
+    if (fc->n_lag != cv->n_nodes) {
+        fc->lag_known =
+            xrealloc(fc->lag_known,
+                     (cv->n_nodes ? cv->n_nodes : 1) * sizeof(*fc->lag_known));
+        fc->n_lag = cv->n_nodes;
+    }
+    for (size_t i = 0; i < cv->n_nodes; i++) {
+        const struct node_view *n = &x->env.view->nodes[cv->first_node + i];
+        fc->lag_known[i] = n->fresh && n->rv.have_lag && !n->rv.implausible;
+    }
+}
+
+/* lag_memory: remember_lags' record for fo_choose, NULL when it has none
+ * for these nodes (the view's lag then). */
+static const bool *lag_memory(const struct fo_cluster *fc,
+                              const struct cluster_view *cv)
+{
+    return fc->n_lag == cv->n_nodes ? fc->lag_known : NULL;
+}
+
 /* --- starting and refusing ------------------------------------------------ */
 
 static const struct cluster_view *cview_of(const struct executor *x,
@@ -105,7 +132,8 @@ static const struct cluster_view *cview_of(const struct executor *x,
 static const char *primary_name(const struct executor *x,
                                 const struct cluster_view *cv)
 {
-    return cv->primary >= 0 ? x->env.view->nodes[cv->primary].name : "";
+    int p = fo_primary(x->env.view, cv);
+    return p >= 0 ? x->env.view->nodes[p].name : "";
 }
 
 /* setup: fc's run fields for a failover of kind from the view's primary
@@ -241,7 +269,8 @@ static void automatic(struct executor *x, struct fo_cluster *fc,
                  "POST /api/v1/ack/%s lifts it",
                  c->failover.block_period, fc->name);
         fc->blocked = true;
-    } else if (fo_choose(x->env.view, cv, c, NULL, false, &ch) == 0) {
+    } else if (fo_choose(x->env.view, cv, c, lag_memory(fc, cv), NULL, false,
+                         &ch) == 0) {
         if (start(x, fc, cv, FO_AUTOMATIC, false, &ch))
             fc->dry_done = fc->dry_run;
         return;
@@ -280,7 +309,7 @@ static unsigned request_refusal(struct executor *x, const struct fo_pending *p,
     if (exec_fail_stop(x) || x->draining)
         return *reason = "stopped: remediation stopped", 503;
     const struct node_view *pn =
-        cv->primary >= 0 ? &x->env.view->nodes[cv->primary] : NULL;
+        cv->primary >= 0 ? &x->env.view->nodes[cv->primary] : NULL; /* up */
     if (!pn || !pn->up || !pn->fresh)
         return *reason = "primary_down: the primary does not answer; a "
                          "switchover needs it",
@@ -305,7 +334,8 @@ static void take_requests(struct executor *x)
         const struct config_cluster *c =
             x->env.cluster_conf(x->env.ctx, p.cluster);
         struct fo_choice ch;
-        if (fo_choose(x->env.view, cv, c, p.to[0] ? p.to : NULL, true, &ch)) {
+        if (fo_choose(x->env.view, cv, c, lag_memory(fc, cv),
+                      p.to[0] ? p.to : NULL, true, &ch)) {
             refuse(x, fc, cv, FO_SWITCHOVER, &ch);
             char r[320];
             snprintf(r, sizeof(r), "%s: %s", ch.reason, ch.why);
@@ -329,11 +359,11 @@ const char *fo_start_runbook(struct executor *x, const char *cluster,
     if (fo_running(x, cluster))
         return snprintf(why, n, "a failover is in flight"), "failover";
     const struct node_view *pn =
-        cv->primary >= 0 ? &x->env.view->nodes[cv->primary] : NULL;
+        cv->primary >= 0 ? &x->env.view->nodes[cv->primary] : NULL; /* up */
     bool alive = pn && pn->up && pn->fresh;
     /* the alert's target is the replica to promote when it is one */
     const char *to = target && config_find_node(c, target) &&
-                             (!pn || strcmp(pn->name, target) != 0)
+                             strcmp(primary_name(x, cv), target) != 0
                          ? target
                          : NULL;
     struct fo_cluster *fc = fo_cluster_of(x->fo, cluster);
@@ -344,7 +374,8 @@ const char *fo_start_runbook(struct executor *x, const char *cluster,
                         "rules (detect_after and quorum)"),
                "not_dead";
     struct fo_choice ch;
-    if (fo_choose(x->env.view, cv, c, to, alive, &ch) != 0) {
+    if (fo_choose(x->env.view, cv, c, lag_memory(fc, cv), to, alive, &ch) !=
+        0) {
         refuse(x, fc, cv, FO_RUNBOOK, &ch);
         snprintf(why, n, "%s", ch.why);
         return ch.reason;
@@ -365,7 +396,7 @@ static const struct node_view *stray_primary(const struct executor *x,
 {
     const struct agent_view *v = x->env.view;
     const struct node_view *p =
-        cv->primary >= 0 ? &v->nodes[cv->primary] : NULL;
+        cv->primary >= 0 ? &v->nodes[cv->primary] : NULL; /* up */
     if (!p || !p->fresh || strcmp(p->role, "primary") != 0 || !p->have_epoch ||
         p->epoch != cv->epoch)
         return NULL;
@@ -471,6 +502,7 @@ static void tick_cluster(struct executor *x, const struct cluster_view *cv,
     if (!c || !profile_of(c->profile)->promote)
         return;
     struct fo_cluster *fc = fo_cluster_of(x->fo, cv->name);
+    remember_lags(x, fc, cv);
     if (fc->pending || held)
         return; /* a running failover holds between phases */
     if (fc->active) {

@@ -19,10 +19,14 @@ void sim_repl_init(struct node *n)
     n->ntl = 1;
 }
 
+/* sim_repl_follows: a fenced primary takes no client write but still
+ * streams what it has, as a real one set read-only does: its replicas
+ * drain it, which a switchover's catch-up (fence, then wait for the
+ * candidate to hold the fenced primary's last write) relies on. */
 bool sim_repl_follows(const struct cluster *c, const struct node *n)
 {
     const struct node *p = &c->nodes[c->primary];
-    return !n->fenced && !n->stale && !p->fenced && n->epoch <= p->epoch;
+    return !n->fenced && !n->stale && n->epoch <= p->epoch;
 }
 
 /* fork_point: the last position at which a and b hold the same write. */

@@ -72,11 +72,13 @@ static void setup(void)
     w.v.interval = 1;
 }
 
-/* crash: the primary unreachable since 100, every replica's stream
+/* crash: the primary unreachable since 100 (the engine's view then names
+ * no primary up, while node1 stays is_primary), every replica's stream
  * down. */
 static void crash(void)
 {
     w.n[0].up = false;
+    w.cv.primary = -1;
     for (int i = 1; i < N; i++)
         w.n[i].connected = false;
 }
@@ -111,7 +113,7 @@ START_TEST(detect_replicas_down_primary_answers)
     /* the primary was reached just now: nothing */
     w.cv.primary_ok_mono = 200;
     ck_assert_int_eq(fo_detect(&w.v, &w.cv, &w.c, 200.5, NULL), FO_PRIMARY_OK);
-    w.cv.primary = -1; /* no primary known: nothing to replace */
+    w.n[0].is_primary = false; /* no primary known: nothing to replace */
     ck_assert_int_eq(fo_detect(&w.v, &w.cv, &w.c, 1000, NULL), FO_PRIMARY_OK);
 }
 END_TEST
@@ -152,12 +154,12 @@ START_TEST(pick_priority_then_position_then_name)
     crash();
     struct fo_choice ch;
     w.n[1].position = 90; /* node2 behind: would lose 10 */
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), 0);
     ck_assert_str_eq(w.n[ch.node].name, "node3"); /* node3 < node4 by name */
     ck_assert_uint_eq(ch.need, 100);
     ck_assert_uint_eq(ch.loss, 0);
     w.n[3].position = 101; /* node4 ahead of the acked position */
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), 0);
     ck_assert_str_eq(w.n[ch.node].name, "node4");
     ck_assert_uint_eq(ch.need, 101);
     /* a lower priority number wins when it loses nothing */
@@ -166,7 +168,7 @@ START_TEST(pick_priority_then_position_then_name)
     w.cn[2].priority = 5;
     w.cn[3].priority = 5;
     w.n[1].position = 100;
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), 0);
     ck_assert_str_eq(w.n[ch.node].name, "node2");
 }
 END_TEST
@@ -178,20 +180,43 @@ START_TEST(never_a_replica_with_unknown_lag)
     w.cn[1].priority = 0;
     w.cn[2].priority = w.cn[3].priority = 9;
     w.n[1].rv.have_lag = false; /* node2 first by priority, lag unknown */
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), 0);
     ck_assert_str_ne(w.n[ch.node].name, "node2");
     w.n[1].rv.have_lag = true;
     w.n[1].rv.implausible = "implausible heartbeat";
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), 0);
     ck_assert_str_ne(w.n[ch.node].name, "node2");
     char why[64];
-    ck_assert(!fo_eligible(&w.n[1], why, sizeof(why)));
+    ck_assert(!fo_eligible(&w.n[1], true, why, sizeof(why)));
+    ck_assert_str_eq(why, "implausible values");
+    w.n[1].rv.implausible = NULL;
+    ck_assert(!fo_eligible(&w.n[1], false, why, sizeof(why)));
     ck_assert_str_eq(why, "lag unknown");
     w.n[2].role = "demoted";
-    ck_assert(!fo_eligible(&w.n[2], why, sizeof(why)));
+    ck_assert(!fo_eligible(&w.n[2], true, why, sizeof(why)));
     ck_assert_str_eq(why, "demoted");
     w.n[2].role = "fenced";
-    ck_assert(!fo_eligible(&w.n[2], NULL, 0));
+    ck_assert(!fo_eligible(&w.n[2], true, NULL, 0));
+}
+END_TEST
+
+/* With the primary dead no heartbeat comes: every replica's lag is
+ * unknown now. The lag known at the last round the primary was up is
+ * what counts (the caller remembers it). */
+START_TEST(lag_remembered_from_before_the_outage)
+{
+    crash();
+    for (int i = 1; i < N; i++)
+        w.n[i].rv.have_lag = false;
+    struct fo_choice ch;
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), -1);
+    ck_assert_str_eq(ch.reason, "no_candidate");
+    bool known[N] = {false, true, false, true}; /* node3 never measured */
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, known, NULL, false, &ch), 0);
+    ck_assert_str_eq(w.n[ch.node].name, "node2");
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, known, "node3", false, &ch),
+                     -1);
+    ck_assert_str_eq(ch.why, "node3 may not be promoted: lag unknown");
 }
 END_TEST
 
@@ -203,7 +228,7 @@ START_TEST(rpo_guard_refuses_data_loss)
         w.n[i].position = 80;
     w.n[2].position = 90;
     struct fo_choice ch;
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), -1);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), -1);
     ck_assert_str_eq(ch.reason, "data_loss");
     ck_assert_int_eq(ch.node, -1);
     ck_assert_uint_eq(ch.loss, 10);
@@ -212,12 +237,12 @@ START_TEST(rpo_guard_refuses_data_loss)
                   "%s", ch.why);
     /* within a max_data_loss that allows it */
     w.c.failover.max_data_loss = 10;
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), 0);
     ck_assert_str_eq(w.n[ch.node].name, "node3");
     ck_assert_uint_eq(ch.loss, 10);
     /* a switchover catches up: the guard does not apply */
     w.c.failover.max_data_loss = 0;
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, true, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, true, &ch), 0);
 }
 END_TEST
 
@@ -226,32 +251,35 @@ START_TEST(rpo_unprovable_when_copies_may_hide)
     crash();
     struct fo_choice ch;
     w.n[3].fresh = false; /* one of three unseen; semi-sync k = 1 */
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), -1);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), -1);
     ck_assert_str_eq(ch.reason, "unprovable");
     ck_assert_msg(strstr(ch.why, "1 replica(s) unreachable") != NULL, "%s",
                   ch.why);
     /* with k = 2 one unseen replica cannot hold the only copy */
     w.c.replication.min_sync_replicas = 2;
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), 0);
     /* in async there is no bound to prove: the last scrape's */
     w.c.replication.mode = REPL_ASYNC;
     w.c.replication.min_sync_replicas = 1;
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), 0);
 }
 END_TEST
 
 START_TEST(target_only_that_one)
 {
     struct fo_choice ch;
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, "node4", true, &ch), 0);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, "node4", true, &ch), 0);
     ck_assert_str_eq(w.n[ch.node].name, "node4");
     w.n[3].role = "demoted";
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, "node4", true, &ch), -1);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, "node4", true, &ch),
+                     -1);
     ck_assert_str_eq(ch.reason, "not_eligible");
     ck_assert_str_eq(ch.why, "node4 may not be promoted: demoted");
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, "node1", true, &ch), -1);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, "node1", true, &ch),
+                     -1);
     ck_assert_str_eq(ch.why, "node1 may not be promoted: the primary");
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, "node9", true, &ch), -1);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, "node9", true, &ch),
+                     -1);
     ck_assert_str_eq(ch.why,
                      "node9 may not be promoted: not a node of the cluster");
 }
@@ -263,7 +291,7 @@ START_TEST(no_candidate_at_all)
     for (int i = 1; i < N; i++)
         w.n[i].up = false;
     struct fo_choice ch;
-    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, false, &ch), -1);
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), -1);
     ck_assert_str_eq(ch.reason, "no_candidate");
 }
 END_TEST
@@ -279,6 +307,7 @@ int main(void)
     tcase_add_test(tc, sync_copies_by_mode);
     tcase_add_test(tc, pick_priority_then_position_then_name);
     tcase_add_test(tc, never_a_replica_with_unknown_lag);
+    tcase_add_test(tc, lag_remembered_from_before_the_outage);
     tcase_add_test(tc, rpo_guard_refuses_data_loss);
     tcase_add_test(tc, rpo_unprovable_when_copies_may_hide);
     tcase_add_test(tc, target_only_that_one);
