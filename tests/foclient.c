@@ -35,11 +35,11 @@
 #include <strings.h>
 #include <time.h>
 
-#define WRITE_GAP_NS 20000000L /* per thread: at most 50 writes a second */
-#define WRITE_TIMEOUT_MS 6000L /* over the simulator's 5 s ack timeout */
+#define WRITE_GAP_NS      20000000L /* per thread: at most 50 writes a second */
+#define WRITE_TIMEOUT_MS  6000L     /* over the simulator's 5 s ack timeout */
 #define SAMPLE_TIMEOUT_MS 300L
-#define MAX_THREADS 32
-#define MAX_URLS 16
+#define MAX_THREADS       32
+#define MAX_URLS          16
 
 static volatile sig_atomic_t stop_flag;
 
@@ -188,7 +188,7 @@ static int cmd_write(int argc, char **argv)
     return started == n ? 0 : 1;
 }
 
-/* --- sample ----------------------------------------------------------------- */
+/* --- sample ------------------------------------------------------------- */
 
 /* sample_round: GETs every URL at once; their status codes in code[]. */
 static void sample_round(CURLM *m, CURL **h, int n, long *code)
@@ -260,7 +260,7 @@ static int cmd_sample(int argc, char **argv)
     return 0;
 }
 
-/* --- check ------------------------------------------------------------------ */
+/* --- check -------------------------------------------------------------- */
 
 /* read_at: GET /v1/read?position=pos; 1 has it with *we, 0 has not, -1 no
  * answer. */
@@ -299,8 +299,8 @@ static int cmd_check(int argc, char **argv)
     while (scanf("%lf %lf", &pos, &epoch) == 2) {
         int rc = read_at(h, argv[0], pos, &we);
         checked++;
-        const char *bad = rc < 0    ? "no answer"
-                          : rc == 0 ? "missing"
+        const char *bad = rc < 0        ? "no answer"
+                          : rc == 0     ? "missing"
                           : we != epoch ? "wrong write_epoch"
                                         : NULL;
         if (!bad)
