@@ -26,6 +26,7 @@
  * is after the node acknowledged it. */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -62,6 +63,17 @@ static void sleep_ns(long ns)
 {
     struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
     nanosleep(&ts, NULL);
+}
+
+/* arg_num: the whole number s (all of it) within [lo, hi], else -1. */
+static long arg_num(const char *s, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    return v;
 }
 
 /* An answer body and the X-Server header, bounded. */
@@ -165,8 +177,8 @@ static int cmd_write(int argc, char **argv)
 {
     if (argc < 2 || argc > 3)
         return 2;
-    int n = argc == 3 ? atoi(argv[2]) : 4;
-    if (n < 1 || n > MAX_THREADS)
+    long n = argc == 3 ? arg_num(argv[2], 1, MAX_THREADS) : 4;
+    if (n < 1)
         return 2;
     FILE *out = fopen(argv[1], "a");
     if (!out) {
@@ -219,7 +231,7 @@ static size_t discard(char *p, size_t sz, size_t n, void *ud)
 static int cmd_sample(int argc, char **argv)
 {
     int n = argc - 2;
-    long gap_ms = argc >= 2 ? atol(argv[1]) : 0;
+    long gap_ms = argc >= 2 ? arg_num(argv[1], 1, 60000) : -1;
     if (n < 1 || n > MAX_URLS || gap_ms < 1)
         return 2;
     FILE *out = fopen(argv[0], "a");
