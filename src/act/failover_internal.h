@@ -18,7 +18,8 @@
  *   switchover sequence: prepare, catchup, fence required), from, to,
  *   need, loss, epoch (0 until the epoch phase), dry_run, t (wall), and
  *   phase: plan, prepare, epoch, fence, catchup, promote, repoint,
- *   verify (each before it runs), done (with outcome success|failed,
+ *   verify, rollback (with reason; each before it runs), done (with
+ *   outcome success|failed,
  *   duration, lost_positions, reason) or refused (with reason).
  * Besides: {"type":"failover_ack","cluster","t"} (an ack lifted the
  * block) and {"type":"failover_rejoin","cluster","node","primary",
@@ -54,6 +55,8 @@ enum fo_phase {
     PH_PROMOTE,
     PH_REPOINT,
     PH_VERIFY,
+    PH_ROLLBACK, /* a switchover failed after the fence: the old primary
+                    promoted back at E */
     PH_DONE,
     PH_REFUSED,
     PH_COUNT
@@ -87,6 +90,7 @@ struct fo_cluster {
     uint64_t need, loss, epoch;
     uint64_t final_pos; /* catchup: the fenced primary's last position */
     bool have_final, probe_ok, probe_sent;
+    char fail_reason[512]; /* rollback: why the switchover failed */
     double t0_mono, t0_wall, phase_t0, deadline;
     /* calls, one per node name (pointers: the poller keeps them) */
     struct fo_call **calls;

@@ -26,8 +26,8 @@
 #define VERIFY_WAIT  10.0 /* a write and the replicas streaming */
 
 const char *const fo_phase_names[PH_COUNT] = {
-    "idle",    "plan",    "prepare", "epoch", "fence",  "catchup",
-    "promote", "repoint", "verify",  "done",  "refused"};
+    "idle",    "plan",    "prepare", "epoch",    "fence", "catchup",
+    "promote", "repoint", "verify",  "rollback", "done",  "refused"};
 const char *const fo_kind_names[FO_KINDS] = {"automatic", "switchover",
                                              "runbook"};
 
@@ -258,9 +258,11 @@ static enum verdict check_prepare(struct executor *x, struct fo_cluster *fc,
     }
     if (now < fc->deadline)
         return WAIT;
-    snprintf(d, n, "%s not within one round after %.0fs; going on", fc->to,
+    /* not fenced yet: giving up here changes nothing but the throttle,
+     * which fo_finish removes */
+    snprintf(d, n, "%s not within one round of the primary after %.0fs", fc->to,
              PREPARE_WAIT);
-    return NEXT_NOT_OK;
+    return FAIL;
 }
 
 /* begin_fence: the fence carries E - 1, the epoch being ended (never
@@ -428,6 +430,50 @@ static enum verdict check_verify(struct executor *x, struct fo_cluster *fc,
     return WAIT;
 }
 
+/* begin_rollback: a switchover that fenced its primary and then failed
+ * to promote the candidate promotes the old primary back at E (above the
+ * fence's E-1), unless a poll shows it primary at E already: the cluster
+ * is not left without a primary. Should the candidate have become
+ * primary at E after all, the node refuses (two primaries of one epoch)
+ * and the candidate stays the primary. */
+static void begin_rollback(struct executor *x, struct fo_cluster *fc)
+{
+    const struct node_view *n = nview(x, fc->name, fc->from);
+    if (n && n->fresh && strcmp(n->role, "primary") == 0 && n->have_epoch &&
+        n->epoch >= fc->epoch)
+        return;
+    struct profile_request rq;
+    ops(x, fc)->promote(fc->from, fc->epoch, &rq);
+    fo_send(x, fc, fc->from, &rq, ACTION_TIMEOUT);
+}
+
+static enum verdict check_rollback(struct executor *x, struct fo_cluster *fc,
+                                   double now, char *d, size_t n)
+{
+    const struct fo_call *c = fo_call_of(fc, fc->from);
+    const struct node_view *v = nview(x, fc->name, fc->from);
+    bool back =
+        (c && c->ok) || (v && v->fresh && strcmp(v->role, "primary") == 0 &&
+                         v->have_epoch && v->epoch >= fc->epoch);
+    if (!back && now < fc->deadline)
+        return WAIT;
+    snprintf(d, n, "%s %s the primary again at epoch %" PRIu64 "%s%s", fc->from,
+             back ? "is" : "is not", fc->epoch, back ? "" : ": ",
+             back ? ""
+             : c  ? c->error
+                  : "not sent");
+    return back ? NEXT_OK : NEXT_NOT_OK;
+}
+
+/* rollback_due: whether fc's failure must roll back: a switchover past
+ * its fence (which it requires) whose candidate is not the primary. */
+static bool rollback_due(const struct executor *x, const struct fo_cluster *fc)
+{
+    return fc->planned && !fc->dry_run &&
+           (fc->phase == PH_CATCHUP || fc->phase == PH_PROMOTE) &&
+           !candidate_promoted(x, fc);
+}
+
 /* --- driving a run -------------------------------------------------------- */
 
 static enum fo_phase next_phase(const struct fo_cluster *fc)
@@ -466,7 +512,10 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
     }
     if (fc->epoch > fc->max_epoch)
         fc->max_epoch = fc->epoch;
-    exec_journal_json(x, fo_record(x, fc, fo_phase_names[fc->phase]));
+    cJSON *o = fo_record(x, fc, fo_phase_names[fc->phase]);
+    if (fc->phase == PH_ROLLBACK)
+        cJSON_AddStringToObject(o, "reason", fc->fail_reason);
+    exec_journal_json(x, o);
     if (exec_journal_flush(x) < 0) {
         exec_fail_stop(x);
         return false;
@@ -496,6 +545,9 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
     case PH_REPOINT:
         begin_repoint(x, fc);
         break;
+    case PH_ROLLBACK:
+        begin_rollback(x, fc);
+        break;
     default:
         break;
     }
@@ -522,6 +574,8 @@ static enum verdict check(struct executor *x, struct fo_cluster *fc, double now,
         return check_repoint(x, fc, now, d, n);
     case PH_VERIFY:
         return check_verify(x, fc, now, d, n);
+    case PH_ROLLBACK:
+        return check_rollback(x, fc, now, d, n);
     case PH_EPOCH:
         snprintf(d, n, "epoch %" PRIu64, fc->epoch);
         return NEXT_OK;
@@ -554,6 +608,16 @@ void fo_advance(struct executor *x, struct fo_cluster *fc, double now)
                 "seconds=%.3f detail=\"%s\"",
                 fc->name, fo_phase_names[fc->phase], v == NEXT_OK,
                 now - fc->phase_t0, d);
+        if (fc->phase == PH_ROLLBACK) {
+            fo_finish(x, fc, false, fc->fail_reason);
+            return;
+        }
+        if (v == FAIL && rollback_due(x, fc)) {
+            snprintf(fc->fail_reason, sizeof(fc->fail_reason), "%s", d);
+            fc->phase = PH_ROLLBACK;
+            fc->begun = false;
+            continue;
+        }
         if (v == FAIL) {
             fo_finish(x, fc, false, d);
             return;
@@ -593,14 +657,15 @@ void fo_finish(struct executor *x, struct fo_cluster *fc, bool ok,
     const char *labels[] = {"cluster", "kind", "outcome", NULL};
     const char *values[] = {fc->name, fo_kind_names[fc->kind], outcome, NULL};
     exec_count(x, MF_FAILOVERS_TOTAL, labels, values, 1);
-    fo_set_last(fc, fo_kind_names[fc->kind], outcome, fc->from, fc->to, reason,
-                fc->epoch, ok ? fc->loss : 0, fc->t0_wall, took);
+    fo_set_last(fc, fo_kind_names[fc->kind], outcome, fc->from,
+                ok ? fc->to : "", reason, fc->epoch, ok ? fc->loss : 0,
+                fc->t0_wall, took);
     if (ok) {
         fc->success_epoch = fc->epoch;
         fc->last_success_wall = clock_wall(x->env.clock);
         fc->acked = false;
     }
-    if (ok && fc->planned) { /* the old primary's throttle goes */
+    if (fc->planned) { /* the old primary's throttle goes */
         struct profile_request rq;
         ops(x, fc)->set_limit(0, &rq);
         fo_send(x, fc, fc->from, &rq, ACTION_TIMEOUT);

@@ -46,6 +46,8 @@ static void restore(struct fo_cluster *fc, const cJSON *o)
     fc->need = (uint64_t)jsonget_num(o, "need");
     fc->loss = (uint64_t)jsonget_num(o, "loss");
     fc->epoch = (uint64_t)jsonget_num(o, "epoch");
+    snprintf(fc->fail_reason, sizeof(fc->fail_reason), "%s",
+             jsonget_str(o, "reason"));
 }
 
 static void replay_end(struct fo_cluster *fc, const cJSON *o, bool done)

@@ -20,6 +20,12 @@
  *                           primary at the top epoch
  *   switchover_rpo0         POST /api/v1/failover/c1 {"to":"node3"} with
  *                           writes flowing: RPO 0, old primary a replica
+ *   switchover_gives_up     to a replica that stopped applying: it never
+ *                           gets within a round; after 30 s the
+ *                           switchover fails having changed nothing: no
+ *                           fence, no promote, the primary unthrottled
+ *   runbook_promote         the action promote on an alert for node4: a
+ *                           switchover of kind runbook
  *   endpoint_refusals       400, 404, 409 with JSON reasons */
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -29,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agent_harness.h"
 #include "lib/util.h"
@@ -63,10 +70,16 @@ static const char *const ASYNC[] = {
 /* --- fixture ---------------------------------------------------------------
  */
 
+/* rules: the runbooks directory of the next begin() (NULL: the shipped
+ * rules/). */
+static const char *rules;
+
 /* write_config: the cluster in mode, failover enabled; dry_run. */
 static void write_config(const char *mode, bool dry_run)
 {
     const char *top = getenv("top_srcdir");
+    char shipped[PATH_MAX];
+    snprintf(shipped, sizeof(shipped), "%s/rules", top ? top : ".");
     struct buf b;
     buf_init(&b, 0);
     buf_printf(&b,
@@ -74,15 +87,15 @@ static void write_config(const char *mode, bool dry_run)
                "dry_run: %s\n"
                "state_dir: %s/state\n"
                "audit_log: %s\n"
-               "rules: %s/rules\n"
+               "rules: %s\n"
                "poll: {interval: 150ms, timeout: 100ms}\n"
                "clusters:\n"
                "  - name: c1\n"
                "    replication: {mode: %s, min_sync_replicas: 1}\n"
                "    failover: {enabled: true, detect_after: 1s}\n"
                "    nodes:\n",
-               dry_run ? "true" : "false", ag.dir, ag.audit, top ? top : ".",
-               mode);
+               dry_run ? "true" : "false", ag.dir, ag.audit,
+               rules ? rules : shipped, mode);
     for (size_t i = 0; i < sn.n; i++)
         buf_printf(&b,
                    "      - {name: %s, url: \"%s\", role: %s, priority: %d}\n",
@@ -104,6 +117,7 @@ static void begin(const char *const *args, const char *mode, bool dry_run)
 
 static void setup(void)
 {
+    rules = NULL;
     memset(&ag, 0, sizeof(ag));
     memset(&sn, 0, sizeof(sn));
 }
@@ -501,6 +515,71 @@ START_TEST(switchover_rpo0)
 }
 END_TEST
 
+START_TEST(switchover_gives_up)
+{
+    begin(SEMI, "semi-sync", false);
+    ck_assert_int_eq(fault("node3", "stall"), 200);
+    sleep_ms(500);
+    char reason[256];
+    ck_assert_int_eq(post_api("/api/v1/failover/c1", "{\"to\": \"node3\"}",
+                              reason, sizeof(reason)),
+                     202);
+    agent_wait_audit(&ag, "failover_done", NULL, NULL, 1, 40 * wait_scale());
+    ck_assert_int_eq(agent_audit_count(&ag, "failover_done", "ok", "false"), 1);
+    ck_assert_int_eq(
+        agent_audit_count(&ag, "failover_phase", "phase", "prepare"), 1);
+    ck_assert_int_eq(agent_audit_count(&ag, "failover_phase", "phase", "fence"),
+                     0);
+    ck_assert_double_eq(admin_sum("promote"), 0);
+    ck_assert_double_eq(admin_sum("fence"), 0);
+    ck_assert_double_eq(role("node1", "primary"), 1);
+    assert_wait_for(simnode_url(&sn, "node1"),
+                    "stemedb_rate_limit_assertions_per_second", NULL, EQ, 0,
+                    DEADLINE);
+    ck_assert_msg(write1("node1") > 0, "the primary takes no write");
+    assert_wait_for(ag.base, "replguard_failovers_total",
+                    "cluster=\"c1\",kind=\"switchover\",outcome=\"failed\"", EQ,
+                    1, DEADLINE);
+}
+END_TEST
+
+/* The runbook action promote, on an alert naming node4, with the primary
+ * alive: a switchover of kind runbook to node4. */
+START_TEST(runbook_promote)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+    agent_setup(&ag, &sn, SEMI);
+    snprintf(dir, sizeof(dir), "%s/rules", ag.dir);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/promote.yml", dir);
+    agent_write(path, "runbook: promote\n"
+                      "match: {alertname: PromoteMe}\n"
+                      "target_label: replica\n"
+                      "steps:\n"
+                      "  - action: promote\n");
+    rules = dir;
+    write_config("semi-sync", false);
+    agent_start(&ag);
+    sleep_ms((long)(1000 * (DETECT + 0.4)));
+    struct buf b;
+    buf_init(&b, 0);
+    alert_payload(&b, "PromoteMe", "firing", "f0a1",
+                  "\"replica\":\"node4\",\"cluster\":\"c1\"");
+    ck_assert_int_eq(agent_webhook(&ag, b.data), 200);
+    buf_free(&b);
+    agent_wait_audit(&ag, "failover_done", "ok", "true", 1, DEADLINE);
+    ck_assert_int_eq(agent_audit_count(&ag, "failover_plan", "kind", "runbook"),
+                     1);
+    ck_assert_int_eq(agent_audit_count(&ag, "action", "action", "promote"), 1);
+    ck_assert_double_eq(role("node4", "primary"), 1);
+    assert_wait_for(simnode_url(&sn, "node1"), "stemedb_node_role",
+                    "role=\"replica\"", EQ, 1, DEADLINE);
+    assert_wait_for(ag.base, "replguard_failovers_total",
+                    "cluster=\"c1\",kind=\"runbook\",outcome=\"success\"", EQ,
+                    1, DEADLINE);
+}
+END_TEST
+
 START_TEST(endpoint_refusals)
 {
     begin(SEMI, "semi-sync", false);
@@ -546,6 +625,8 @@ int main(void)
     tcase_add_test(tc, dry_run_calls_nothing);
     tcase_add_loop_test(tc, kill9_resumes_once, 0, (int)ARRAY_LEN(phases));
     tcase_add_test(tc, switchover_rpo0);
+    tcase_add_test(tc, switchover_gives_up);
+    tcase_add_test(tc, runbook_promote);
     tcase_add_test(tc, endpoint_refusals);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
