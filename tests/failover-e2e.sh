@@ -27,7 +27,11 @@
 #      the primary that acknowledged it).
 #   2. the old primary returns (DELETE the fault): it takes no write (none
 #      through HAProxy, a direct write is refused), and rejoins.
-#   3. replguard SIGSTOPped for 5 s, then SIGCONT: no second failover.
+#   3. a switchover back to node1 (POST /api/v1/failover/demo {"to":
+#      "node1"}) with the writer going: the pause in acknowledged writes,
+#      and every write acknowledged (under three epochs) is on node1.
+#   4. replguard SIGSTOPped for 5 s, then SIGCONT: no failover (it enters
+#      TILT, which holds actions for 30 s).
 #   At every 50 ms sample, at most one node answers 200.
 #
 # Prints RTO, detection time (crash to failover_plan in the audit log),
@@ -511,8 +515,45 @@ log "node1 rejoined as a replica at epoch $E1 (+$(diff_s "$T_BACK" "$(now)")s)"
 sleep 2
 [ "$(health_code node1)" != 200 ] || fail "/health/primary is 200 for the returned node1"
 
-# --- 8. replguard stopped for 5 s ---------------------------------------------------
-step "SIGSTOP replguard for 5 s, then SIGCONT: no second failover"
+# --- 8. a switchover back to node1 ---------------------------------------------------
+step "switchover back to node1 (POST /api/v1/failover/demo {\"to\": \"node1\"}) under the writer"
+caught_up() { # node1 within 10 positions of $NEW
+    local a b
+    a=$(mval "$URL_NEW" stemedb_assertions_indexed_total)
+    b=$(mval "$URL_node1" stemedb_assertions_indexed_total)
+    echo "$NEW at $a, node1 at $b"
+    awk -v a="$a" -v b="$b" 'BEGIN { exit !(a - b <= 10) }'
+}
+wait_for "node1 caught up with $NEW" 15 caught_up
+T_SW=$(now)
+st=$(curl -s -o "$T/switchover.json" -w '%{http_code}' -m 10 -X POST \
+    -d '{"to": "node1"}' "$RG/api/v1/failover/demo")
+[ "$st" = 202 ] || fail "POST /api/v1/failover/demo: $st $(cat "$T/switchover.json")"
+node1_acks_again() {
+    local c
+    c=$(awk -v t="$T_SW" '$1 == "ack" && $4 == "node1" && $2 > t' "$T/writes" | wc -l)
+    echo "$c writes acknowledged by node1 since the switchover request"
+    [ "$c" -ge 1 ]
+}
+wait_for "writes acknowledged by node1 again" 60 node1_acks_again
+sw_counted() {
+    local v
+    v=$(mval "$RG" replguard_failovers_total kind=switchover outcome=success)
+    echo "replguard_failovers_total{kind=switchover,outcome=success} $v"
+    [ "$v" = 1 ]
+}
+wait_for "the switchover counted a success" 10 sw_counted
+E2=$(mval "$URL_node1" stemedb_epoch)
+gt "$E2" "$E1" || fail "node1's epoch $E2 is not above $E1 after the switchover"
+T_SW_LAST=$(awk -v n="$NEW" '$1 == "ack" && $4 == n { t = $2 } END { print t }' "$T/writes")
+T_SW_FIRST=$(awk -v t="$T_SW" '$1 == "ack" && $4 == "node1" && $2 > t { print $2; exit }' "$T/writes")
+SW_PAUSE=$(diff_s "$T_SW_LAST" "$T_SW_FIRST")
+log "switchover: node1 primary at epoch $E2; writes paused ${SW_PAUSE}s (last ack by $NEW +$(diff_s "$T_SW" "$T_SW_LAST")s after the request, first by node1 +$(diff_s "$T_SW" "$T_SW_FIRST")s)"
+wait_for "$NEW a replica again" 15 test "$(node_role "$URL_NEW")" = replica
+sleep 1
+
+# --- 9. replguard stopped for 5 s ---------------------------------------------------
+step "SIGSTOP replguard for 5 s, then SIGCONT: no failover"
 plans=$(audit_count '.event == "failover_plan"')
 kill -STOP "$RG_PID" || fail "SIGSTOP replguard"
 sleep 5
@@ -521,27 +562,30 @@ T_CONT=$(now)
 sleep 6 # past detect_after and a few rounds
 [ "$(audit_count '.event == "failover_plan"')" = "$plans" ] ||
     fail "a failover was planned after replguard was stopped for 5 s"
-[ "$(node_role "$URL_NEW")" = primary ] || fail "$NEW is no longer the primary"
-wait_for "/health/primary 200 for $NEW after SIGCONT" 5 health_200 "$NEW"
-log "no second failover; $NEW still the primary (+$(diff_s "$T_CONT" "$(now)")s after SIGCONT); TILT entered $(mval "$RG" replguard_tilt_total) time(s)"
-[ "$(mval "$RG" replguard_failovers_total)" = 1 ] ||
-    fail "replguard_failovers_total sums to $(mval "$RG" replguard_failovers_total), not 1"
+[ "$(node_role "$URL_node1")" = primary ] || fail "node1 is no longer the primary"
+wait_for "/health/primary 200 for node1 after SIGCONT" 5 health_200 node1
+log "no failover; node1 still the primary (+$(diff_s "$T_CONT" "$(now)")s after SIGCONT); TILT entered $(mval "$RG" replguard_tilt_total) time(s)"
+[ "$(mval "$RG" replguard_failovers_total)" = 2 ] ||
+    fail "replguard_failovers_total sums to $(mval "$RG" replguard_failovers_total), not 2 (the crash's and the switchover's)"
 
-# --- 9. the proof ------------------------------------------------------------------
-step "stop the writer and the sampler; every acknowledged write on $NEW"
+# --- 10. the proof ------------------------------------------------------------------
+step "stop the writer and the sampler; every acknowledged write on node1"
 stop_pg "$PID_writer"
 stop_pg "$PID_sampler"
 bad=$(awk -v n="$NEW" '$1 == "ack" && $4 != "node1" && $4 != n' "$T/writes" | head -n 3)
 [ -z "$bad" ] || fail "writes acknowledged by a third node: $bad"
-late=$(awk -v t="$T_FIRST_NEW" '$1 == "ack" && $4 == "node1" && $2 > t' "$T/writes" | head -n 3)
-[ -z "$late" ] || fail "node1 acknowledged writes after the new primary took over: $late"
-awk -v n="$NEW" -v e0="$E0" -v e1="$E1" '
-    $1 == "ack" { print $3, ($4 == n ? e1 : e0) }' "$T/writes" >"$T/acked"
+late=$(awk -v a="$T_FIRST_NEW" -v b="$T_SW" '$1 == "ack" && $4 == "node1" && $2 > a && $2 < b' "$T/writes" | head -n 3)
+[ -z "$late" ] || fail "node1 acknowledged writes while $NEW was the primary: $late"
+late=$(awk -v n="$NEW" -v t="$T_SW_FIRST" '$1 == "ack" && $4 == n && $2 > t' "$T/writes" | head -n 3)
+[ -z "$late" ] || fail "$NEW acknowledged writes after node1 took over again: $late"
+# the epoch each write was acknowledged under: node1's before the crash,
+# $NEW's, node1's after the switchover
+awk -v n="$NEW" -v t="$T_SW" -v e0="$E0" -v e1="$E1" -v e2="$E2" '
+    $1 == "ack" { print $3, ($4 == n ? e1 : $2 > t ? e2 : e0) }' "$T/writes" >"$T/acked"
 N_ACK=$(wc -l <"$T/acked")
-N_OLD=$(awk -v e="$E0" '$2 == e' "$T/acked" | wc -l)
-"$FOCLIENT" check "$URL_NEW" <"$T/acked" >"$T/check.out" 2>&1 ||
-    fail "acknowledged writes missing on $NEW: $(cat "$T/check.out")"
-log "RPO 0: $(tail -n 1 "$T/check.out") on $NEW ($N_OLD acknowledged by node1 at epoch $E0, $((N_ACK - N_OLD)) by $NEW at epoch $E1)"
+"$FOCLIENT" check "$URL_node1" <"$T/acked" >"$T/check.out" 2>&1 ||
+    fail "acknowledged writes missing on node1: $(cat "$T/check.out")"
+log "RPO 0: $(tail -n 1 "$T/check.out") on node1 ($(awk -v e="$E0" '$2 == e' "$T/acked" | wc -l) acknowledged at epoch $E0 by node1, $(awk -v e="$E1" '$2 == e' "$T/acked" | wc -l) at epoch $E1 by $NEW, $(awk -v e="$E2" '$2 == e' "$T/acked" | wc -l) at epoch $E2 by node1)"
 
 step "at every 50 ms sample, at most one node answered 200"
 read -r N_SAMPLES N_TWO N_NONE <<<"$(awk '
@@ -567,4 +611,4 @@ step "done"
 WPS=$(awk -v n="$N_ACK" -v a="$(awk '$1 == "ack" { print $2; exit }' "$T/writes")" \
     -v b="$(awk '$1 == "ack" { t = $2 } END { print t }' "$T/writes")" \
     'BEGIN { printf "%.0f", n / (b - a) }')
-echo "failover-e2e: PASS in $(since "$T_START")s: RTO ${RTO}s, detection ${DETECT}s, $N_ACK writes acknowledged (~${WPS}/s), 0 lost, $N_SAMPLES health samples, never two primaries"
+echo "failover-e2e: PASS in $(since "$T_START")s: RTO ${RTO}s, detection ${DETECT}s, switchover write pause ${SW_PAUSE}s, $N_ACK writes acknowledged (~${WPS}/s), 0 lost, $N_SAMPLES health samples, never two primaries"
