@@ -474,6 +474,22 @@ static bool rollback_due(const struct executor *x, const struct fo_cluster *fc)
            !candidate_promoted(x, fc);
 }
 
+/* primary_back: whether a failover of a dead primary resumed after a
+ * restart, not past its fence, finds that primary up again, primary at
+ * the cluster's epoch: the outage it was planned for is over, and a
+ * promotion now would replace a live primary. */
+static bool primary_back(const struct executor *x, const struct fo_cluster *fc)
+{
+    const struct cluster_view *cv = cview(x, fc->name);
+    if (!fc->resumed || fc->planned || fc->phase > PH_FENCE || !cv ||
+        cv->primary < 0)
+        return false;
+    const struct node_view *p = &x->env.view->nodes[cv->primary];
+    return strcmp(p->name, fc->from) == 0 && p->fresh &&
+           strcmp(p->role, "primary") == 0 &&
+           (!p->have_epoch || p->epoch >= cv->epoch);
+}
+
 /* --- driving a run -------------------------------------------------------- */
 
 static enum fo_phase next_phase(const struct fo_cluster *fc)
@@ -590,6 +606,12 @@ void fo_advance(struct executor *x, struct fo_cluster *fc, double now)
     while (fc->active && fc->pending == 0 && !exec_fail_stop(x)) {
         if (fc->phase == PH_DONE) {
             fo_finish(x, fc, true, NULL);
+            return;
+        }
+        if (!fc->begun && primary_back(x, fc)) {
+            fo_finish(x, fc, false,
+                      "the old primary answers again at the cluster's epoch; "
+                      "nothing was promoted");
             return;
         }
         if (!fc->begun) {

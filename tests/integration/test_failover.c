@@ -18,6 +18,8 @@
  *                           right after a phase is journaled, restarted:
  *                           the failover completes once, one promote, one
  *                           primary at the top epoch
+ *   kill9_primary_back      SIGKILLed after the plan, the old primary back
+ *                           before the restart: nothing promoted
  *   switchover_rpo0         POST /api/v1/failover/c1 {"to":"node3"} with
  *                           writes flowing: RPO 0, old primary a replica
  *   switchover_gives_up     to a replica that stopped applying: it never
@@ -454,6 +456,34 @@ START_TEST(kill9_resumes_once)
 }
 END_TEST
 
+/* kill9_primary_back: SIGKILL once the plan is journaled, the crashed
+ * primary returns before replguard does: the resumed failover must not
+ * replace a live primary. */
+START_TEST(kill9_primary_back)
+{
+    begin(SEMI, "semi-sync", false);
+    ck_assert_int_eq(fault("node1", "crash"), 200);
+    double t0 = now_s();
+    while (journal_count("\"phase\":\"plan\"") == 0 && now_s() - t0 < DEADLINE)
+        sleep_ms(1);
+    agent_kill(&ag);
+    bool promoted = admin_sum("promote") > 0;
+    fprintf(stderr, "kill9_primary_back: promoted before the kill: %d\n",
+            promoted);
+    clear_faults();
+    assert_wait(simnode_url(&sn, "node1"), "stemedb_node_role",
+                "role=\"primary\"", EQ, 1);
+    agent_start(&ag);
+    agent_wait_audit(&ag, "failover_done", NULL, NULL, 1, DEADLINE);
+    if (promoted) /* the kill came too late: then it completes */
+        return;
+    ck_assert_int_eq(agent_audit_count(&ag, "failover_done", "ok", "false"), 1);
+    ck_assert_double_eq(admin_sum("promote"), 0);
+    ck_assert_double_eq(role("node1", "primary"), 1);
+    ck_assert_msg(write1("node1") > 0, "the primary takes no write");
+}
+END_TEST
+
 /* --- switchover ------------------------------------------------------------
  */
 
@@ -624,6 +654,7 @@ int main(void)
     tcase_add_test(tc, second_crash_blocked);
     tcase_add_test(tc, dry_run_calls_nothing);
     tcase_add_loop_test(tc, kill9_resumes_once, 0, (int)ARRAY_LEN(phases));
+    tcase_add_test(tc, kill9_primary_back);
     tcase_add_test(tc, switchover_rpo0);
     tcase_add_test(tc, switchover_gives_up);
     tcase_add_test(tc, runbook_promote);
