@@ -12,7 +12,7 @@
 # routing writes to the node whose /health/primary/demo/<node> answers
 # 200 (a backend per node, checked against replguard every 200 ms).
 # tests/foclient writes {"count": 1} through HAProxy from 4 threads
-# (about 100-200 writes/s), logging each acknowledged position, its time
+# (about 80 writes/s: each waits for its semi-sync ack), logging each acknowledged position, its time
 # and the node that took it; a second foclient samples every node's
 # /health/primary every 50 ms for the whole test. Then:
 #
@@ -35,11 +35,13 @@
 #   At every 50 ms sample, at most one node answers 200.
 #
 # Prints RTO, detection time (crash to failover_plan in the audit log),
-# the failover's phases, writes acknowledged and checked. Exit 0 pass, 1
+# the failover's phases, the switchover's write pause, writes
+# acknowledged and checked. Exit 0 pass, 1
 # fail, 77 skip (a program it needs is missing). On failure it names the
 # step, what it saw and the daemons' log tails, and keeps the temp dir
-# (E2E_KEEP=1 keeps it always; E2E_SKIP_TRANSIENTS=1 skips step 0). Every process it started runs in its own
-# process group and is killed on exit.
+# (E2E_KEEP=1 keeps it always; E2E_SKIP_TRANSIENTS=1 skips step 0).
+# Every process it started runs in its own process group and is killed
+# on exit.
 set -u
 export LC_ALL=C
 
