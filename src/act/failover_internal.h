@@ -98,7 +98,9 @@ struct fo_cluster {
     unsigned pending;
     /* history */
     uint64_t max_epoch;       /* the highest epoch journaled */
-    double last_success_wall; /* 0: none (dry runs set none) */
+    double last_success_wall; /* of the last success but a planned one
+                                 (switchover): block_period counts from
+                                 it; 0: none (dry runs set none) */
     uint64_t success_epoch;   /* the epoch of the last success */
     bool acked;               /* an ack lifted the block since */
     bool blocked;             /* a failover due was refused as blocked */

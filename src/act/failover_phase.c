@@ -682,8 +682,10 @@ void fo_finish(struct executor *x, struct fo_cluster *fc, bool ok,
     fo_set_last(fc, fo_kind_names[fc->kind], outcome, fc->from,
                 ok ? fc->to : "", reason, fc->epoch, ok ? fc->loss : 0,
                 fc->t0_wall, took);
-    if (ok) {
+    if (ok)
         fc->success_epoch = fc->epoch;
+    if (ok && !fc->planned) { /* anti-flap: an operator's switchover is
+                                 no flap, and blocks nothing */
         fc->last_success_wall = clock_wall(x->env.clock);
         fc->acked = false;
     }

@@ -67,9 +67,11 @@ static void replay_end(struct fo_cluster *fc, const cJSON *o, bool done)
                 (uint64_t)jsonget_num(o, "epoch"),
                 (uint64_t)jsonget_num(o, "lost_positions"),
                 t - jsonget_num(o, "duration"), jsonget_num(o, "duration"));
-    if (done && strcmp(outcome, "success") == 0) {
-        fc->last_success_wall = t;
-        fc->success_epoch = (uint64_t)jsonget_num(o, "epoch");
+    if (!done || strcmp(outcome, "success") != 0)
+        return;
+    fc->success_epoch = (uint64_t)jsonget_num(o, "epoch");
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "planned"))) {
+        fc->last_success_wall = t; /* block_period: see fo_finish */
         fc->acked = false;
     }
 }
