@@ -512,7 +512,10 @@ static void tick_cluster(struct executor *x, const struct cluster_view *cv,
     if (c->failover.enabled &&
         now - x->fo->start_mono >= c->failover.detect_after)
         automatic(x, fc, cv, c, now);
-    if (!fc->active && !fc->pending)
+    /* rejoin acts on nodes: only where failover is the operator's
+     * choice, or replguard itself promoted (a switchover, promote) */
+    if (!fc->active && !fc->pending &&
+        (c->failover.enabled || fc->success_epoch > 0))
         rejoin(x, fc, cv, c, now);
 }
 

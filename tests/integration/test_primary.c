@@ -202,6 +202,13 @@ START_TEST(promoted_replica_is_the_only_primary)
         sleep_ms(50);
     }
     ck_assert_int_gt(node2_ok, 0);
+    /* failover is not enabled and replguard promoted nobody: the old
+     * primary is the operator's to deal with, it is not fenced */
+    ck_assert_double_eq(metric(simnode_url(&sn, "node1"),
+                               "stemedb_admin_requests_total",
+                               "endpoint=\"fence\""),
+                        0);
+    ck_assert_int_eq(agent_audit_count(&ag, "rejoin", NULL, NULL), 0);
     wait_epoch(2);
     ck_assert(agent_log_has(&ag, "msg=\"primary changed\" cluster=c1 "
                                  "from=node1 to=node2 from_epoch=1 "
