@@ -217,14 +217,32 @@ static const struct profile_ops *ops(const struct executor *x,
     return profile_of(c ? c->profile : PROFILE_STEMEDB);
 }
 
-/* candidate_promoted: whether the view shows fc's candidate as primary
- * at fc's epoch or later (a promote that already took effect). */
+/* primary_at: whether the view shows node of fc's cluster as primary at
+ * fc's epoch or later (a promote that already took effect). */
+static bool primary_at(const struct executor *x, const struct fo_cluster *fc,
+                       const char *node)
+{
+    const struct node_view *n = nview(x, fc->name, node);
+    return n && n->fresh && strcmp(n->role, "primary") == 0 && n->have_epoch &&
+           n->epoch >= fc->epoch;
+}
+
 static bool candidate_promoted(const struct executor *x,
                                const struct fo_cluster *fc)
 {
-    const struct node_view *n = nview(x, fc->name, fc->to);
-    return n && n->fresh && strcmp(n->role, "primary") == 0 && n->have_epoch &&
-           n->epoch >= fc->epoch;
+    return primary_at(x, fc, fc->to);
+}
+
+/* send_promote: promotes node at fc's epoch, unless the view shows it
+ * done (a restart after the promote: never a second one). */
+static void send_promote(struct executor *x, struct fo_cluster *fc,
+                         const char *node)
+{
+    if (primary_at(x, fc, node))
+        return;
+    struct profile_request rq;
+    ops(x, fc)->promote(node, fc->epoch, &rq);
+    fo_send(x, fc, node, &rq, ACTION_TIMEOUT);
 }
 
 /* --- the phases ------------------------------------------------------------
@@ -321,11 +339,7 @@ static enum verdict check_catchup(struct executor *x, struct fo_cluster *fc,
 
 static void begin_promote(struct executor *x, struct fo_cluster *fc)
 {
-    if (candidate_promoted(x, fc))
-        return; /* a restart after the promote: never a second one */
-    struct profile_request rq;
-    ops(x, fc)->promote(fc->to, fc->epoch, &rq);
-    fo_send(x, fc, fc->to, &rq, ACTION_TIMEOUT);
+    send_promote(x, fc, fc->to);
 }
 
 static enum verdict check_promote(struct executor *x, struct fo_cluster *fc,
@@ -438,23 +452,14 @@ static enum verdict check_verify(struct executor *x, struct fo_cluster *fc,
  * and the candidate stays the primary. */
 static void begin_rollback(struct executor *x, struct fo_cluster *fc)
 {
-    const struct node_view *n = nview(x, fc->name, fc->from);
-    if (n && n->fresh && strcmp(n->role, "primary") == 0 && n->have_epoch &&
-        n->epoch >= fc->epoch)
-        return;
-    struct profile_request rq;
-    ops(x, fc)->promote(fc->from, fc->epoch, &rq);
-    fo_send(x, fc, fc->from, &rq, ACTION_TIMEOUT);
+    send_promote(x, fc, fc->from);
 }
 
 static enum verdict check_rollback(struct executor *x, struct fo_cluster *fc,
                                    double now, char *d, size_t n)
 {
     const struct fo_call *c = fo_call_of(fc, fc->from);
-    const struct node_view *v = nview(x, fc->name, fc->from);
-    bool back =
-        (c && c->ok) || (v && v->fresh && strcmp(v->role, "primary") == 0 &&
-                         v->have_epoch && v->epoch >= fc->epoch);
+    bool back = (c && c->ok) || primary_at(x, fc, fc->from);
     if (!back && now < fc->deadline)
         return WAIT;
     snprintf(d, n, "%s %s the primary again at epoch %" PRIu64 "%s%s", fc->from,
