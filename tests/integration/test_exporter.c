@@ -438,6 +438,7 @@ static const struct {
     {"replguard_node_position", "gauge"},
     {"replguard_replica_lag_seconds", "gauge"},
     {"replguard_replica_lag_positions", "gauge"},
+    {"replguard_replica_lag_bytes", "gauge"},
     {"replguard_replica_reported_lag_seconds", "gauge"},
     {"replguard_replica_connected", "gauge"},
     {"replguard_replica_health", "gauge"},
