@@ -20,6 +20,7 @@
 #define MAX_EVENTS  64
 #define BACKOFF_MIN 0.05
 #define BACKOFF_MAX 1.0
+#define STATEMENT_SLACK_MS 100
 
 enum state { IDLE, CONNECTING, QUERYING };
 
@@ -209,7 +210,10 @@ static void send_next(struct pgreq *r)
     r->state = QUERYING;
     if (r->timeout_ms != r->want_ms) {
         char set[64];
-        snprintf(set, sizeof(set), "SET statement_timeout = %ld", r->want_ms);
+        /* a backstop a little past our own deadline: the request
+         * times out here first, on replguard's clock */
+        snprintf(set, sizeof(set), "SET statement_timeout = %ld",
+                 r->want_ms + STATEMENT_SLACK_MS);
         r->internal = true;
         r->timeout_ms = r->want_ms;
         send_text(r, set);

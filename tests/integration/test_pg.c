@@ -5,6 +5,10 @@
  *
  * - the harness itself: the standbys stream under their node names, a
  *   killed standby starts again and streams;
+ * - SQL through the poller: COPY text rows, statements run one after
+ *   another (ALTER SYSTEM too), 409 for SQLSTATE class RG, 500 for
+ *   others and nothing run after them, a timeout on time and a
+ *   reconnect after it, a refused connection;
  * - /metrics, /api/v1/state, /health/replica and /route on a postgres
  *   cluster; the password is in none of them, nor in the log;
  * - lag accuracy: recovery_min_apply_delay = 3s on node3 reads 3 s
@@ -26,6 +30,7 @@
 #include <sys/wait.h>
 
 #include "agent_harness.h"
+#include "lib/poller.h"
 #include "lib/util.h"
 #include "pg_harness.h"
 #include "simnode_harness.h"
@@ -278,6 +283,100 @@ START_TEST(hung_and_refusing_standby_cost_scrapes_not_rounds)
 }
 END_TEST
 
+/* --- SQL through the poller (the transport PGACT's actions use) --------- */
+
+struct answer {
+    bool done;
+    enum poll_outcome outcome;
+    long status;
+    char error[256];
+    char body[1024];
+    double seconds;
+};
+
+static void on_answer(void *ctx, const struct poll_result *r)
+{
+    struct answer *a = ctx;
+    a->done = true;
+    a->outcome = r->outcome;
+    a->status = r->status;
+    a->seconds = r->seconds;
+    snprintf(a->error, sizeof(a->error), "%s", r->error ? r->error : "");
+    snprintf(a->body, sizeof(a->body), "%.*s", (int)r->len, r->body);
+}
+
+/* ask: one SQL request on slot q of p, run until answered. */
+static void ask(struct poller *p, struct poll_req *q, const char *conninfo,
+                const char *text, double timeout, struct answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    ck_assert_int_eq(poller_request(q, "SQL", conninfo, text, timeout,
+                                    on_answer, a),
+                     0);
+    double deadline = now_s() + 10;
+    while (!a->done && now_s() < deadline)
+        poller_run(p, 100);
+    ck_assert(a->done);
+}
+
+START_TEST(sql_requests_through_the_poller)
+{
+    struct poller *p = poller_new();
+    struct poll_req *q = poller_req_new(p, 1 << 16);
+    char ci[160];
+    snprintf(ci, sizeof(ci),
+             "host=127.0.0.1 port=%d user=postgres dbname=postgres",
+             pgc_port(&pg, "node1"));
+    struct answer a;
+    ask(p, q, ci, "SELECT 1, NULL, E'a\\tb', 'x'", 2, &a);
+    ck_assert_int_eq(a.outcome, POLL_OK);
+    ck_assert_int_eq(a.status, 200);
+    ck_assert_str_eq(a.body, "1\t\\N\ta\\tb\tx\n");
+    /* statements one after another, each its own transaction: ALTER
+     * SYSTEM runs; the answer is the last one's rows */
+    ask(p, q, ci,
+        "ALTER SYSTEM SET work_mem = '5MB'\n;\nSELECT pg_reload_conf()\n"
+        ";\nSELECT 42 UNION ALL SELECT 43",
+        2, &a);
+    ck_assert_int_eq(a.outcome, POLL_OK);
+    ck_assert_str_eq(a.body, "42\n43\n");
+    /* replguard's own refusals: SQLSTATE class RG is 409 */
+    ask(p, q, ci,
+        "DO $$ BEGIN RAISE EXCEPTION 'epoch 3 is stale' USING ERRCODE = "
+        "'RG409'; END $$",
+        2, &a);
+    ck_assert_int_eq(a.outcome, POLL_HTTP_STATUS);
+    ck_assert_int_eq(a.status, 409);
+    ck_assert_str_eq(a.error, "epoch 3 is stale");
+    /* other errors: 500, and the statements after one do not run */
+    ask(p, q, ci,
+        "CREATE TABLE IF NOT EXISTS pgreq_t (x int)\n;\nSELECT 1/0\n;\n"
+        "INSERT INTO pgreq_t VALUES (1)",
+        2, &a);
+    ck_assert_int_eq(a.outcome, POLL_HTTP_STATUS);
+    ck_assert_int_eq(a.status, 500);
+    ck_assert_str_eq(a.error, "division by zero");
+    ask(p, q, ci, "SELECT count(*) FROM pgreq_t", 2, &a);
+    ck_assert_str_eq(a.body, "0\n");
+    /* a timeout ends the request on time; the next reconnects */
+    ask(p, q, ci, "SELECT pg_sleep(5)", 0.3, &a);
+    ck_assert_int_eq(a.outcome, POLL_TIMEOUT);
+    ck_assert_msg(a.seconds < 0.6, "timed out after %.3f s", a.seconds);
+    ask(p, q, ci, "SELECT 7", 2, &a);
+    ck_assert_int_eq(a.outcome, POLL_OK);
+    ck_assert_str_eq(a.body, "7\n");
+    /* nobody listening: POLL_CONNECT */
+    struct poll_req *q2 = poller_req_new(p, 1024);
+    ask(p, q2, "host=127.0.0.1 port=1 user=postgres dbname=postgres",
+        "SELECT 1", 2, &a);
+    ck_assert_int_eq(a.outcome, POLL_CONNECT);
+    ck_assert_ptr_nonnull(strstr(a.error, "127.0.0.1"));
+    poller_req_free(q2);
+    poller_req_free(q);
+    poller_free(p);
+}
+END_TEST
+
 /* write_config: the cluster, polled every INTERVAL. */
 static void write_config(void)
 {
@@ -343,6 +442,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120 * wait_scale());
     tcase_add_test(tc, harness_streams_under_node_names);
+    tcase_add_test(tc, sql_requests_through_the_poller);
     tcase_add_test(tc, metrics_state_and_health);
     tcase_add_test(tc, apply_delay_reads_three_seconds);
     tcase_add_test(tc, paused_replay_grows_at_wall_clock_rate);
