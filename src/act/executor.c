@@ -260,6 +260,8 @@ static void journal_plan(struct executor *x, size_t i,
                                             s->rb, s->step, s->on_resolved)));
     }
     cJSON_AddBoolToObject(o, "ran", ran);
+    if (d->unbooked) /* steps held by a latch: the repeat may run them */
+        cJSON_AddBoolToObject(o, "booked", false);
     if (cJSON_GetArraySize(steps) > 0) {
         cJSON_AddNumberToObject(o, "record", (double)a->seq);
         cJSON_AddNumberToObject(o, "index", (double)a->index);

@@ -50,7 +50,9 @@ struct replay {
 static void replay_plan(struct replay *rp, const cJSON *o)
 {
     struct planner *p = rp->x->planner;
-    planner_restore_key(p, jsonget_str(o, "key"), jsonget_num(o, "t"));
+    /* "booked": false: a latch held some of its steps (planner.h) */
+    if (!cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "booked")))
+        planner_restore_key(p, jsonget_str(o, "key"), jsonget_num(o, "t"));
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ran")))
         planner_restore_run(p, jsonget_str(o, "runbook"),
                             jsonget_str(o, "cluster"), jsonget_str(o, "target"),
