@@ -150,6 +150,8 @@ static void replay_obj(struct replay *rp, const cJSON *o)
         resume_cancel(rp->resume, jsonget_str(o, "job"), rp->seq);
     } else if (strncmp(type, "failover", 8) == 0) {
         fo_replay_record(rp->x, o);
+    } else if (strncmp(type, "escalation", 10) == 0) {
+        esc_replay_record(rp->x, o);
     }
 }
 
