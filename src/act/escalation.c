@@ -40,10 +40,26 @@ struct esc_state {
     bool failing;   /* the last post failed (audit once per streak) */
 };
 
+static const struct config_escalation *conf(const struct executor *x)
+{
+    return x->env.escalation_conf ? x->env.escalation_conf(x->env.ctx) : NULL;
+}
+
+/* count_failures: adds n to the failures counter (0: creates it, so a
+ * rate() over it works before the first failure). */
+static void count_failures(struct executor *x, double n)
+{
+    const char *labels[] = {"receiver", NULL};
+    const char *values[] = {"alertmanager", NULL};
+    exec_count(x, MF_ESCALATION_NOTIFY_FAILURES_TOTAL, labels, values, n);
+}
+
 void esc_init(struct executor *x)
 {
     x->esc = xcalloc(1, sizeof(*x->esc));
     x->esc->req = poller_req_new(x->env.poller, 1 << 16);
+    if (conf(x) && conf(x)->alertmanager_url)
+        count_failures(x, 0);
 }
 
 void esc_free(struct executor *x)
@@ -54,11 +70,6 @@ void esc_free(struct executor *x)
     free(x->esc->v);
     free(x->esc);
     x->esc = NULL;
-}
-
-static const struct config_escalation *conf(const struct executor *x)
-{
-    return x->env.escalation_conf ? x->env.escalation_conf(x->env.ctx) : NULL;
 }
 
 static void audit_esc(struct executor *x, const char *event,
@@ -295,9 +306,7 @@ static void on_posted(void *arg, const struct poll_result *r)
             snprintf(why, sizeof(why), "HTTP %ld", r->status);
         else
             snprintf(why, sizeof(why), "%s", r->error ? r->error : "error");
-        const char *labels[] = {"receiver", NULL};
-        const char *values[] = {"alertmanager", NULL};
-        exec_count(x, MF_ESCALATION_NOTIFY_FAILURES_TOTAL, labels, values, 1);
+        count_failures(x, 1);
         log_msg(LOG_WARN,
                 "msg=\"escalation not delivered to Alertmanager; retrying\" "
                 "error=\"%s\" pending=%zu",
