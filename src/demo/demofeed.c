@@ -39,6 +39,9 @@ static const char *verb(const char *event, bool dry_run)
         {"cancelled", "cancelled"}, {"interrupted", "interrupted"},
         {"tilt_enter", "TILT"},     {"tilt_extend", "TILT"},
         {"tilt_exit", "TILT over"},
+        {"escalated", "ESCALATED"},  {"escalation_sent", "paged"},
+        {"escalation_failed", "page failed"},
+        {"escalation_resolved", "unpaged"},
     };
     if (!event)
         return NULL;
