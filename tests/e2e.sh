@@ -19,11 +19,16 @@
 #      restored step by step. Meanwhile HAProxy sends no read to node2
 #      while it lags, and reads come back to it once it has caught up.
 #   1b. throttle: a second simulated cluster (t1: a primary and three
-#      replicas; with two replicas the runbook's throttle step can never
-#      run, escalate_when takes that case) gets two lagging replicas;
-#      the runbook throttles its primary, and once the alerts resolve the
+#      replicas) gets two lagging replicas, one stays healthy; the
+#      runbook throttles its primary, and once the alerts resolve the
 #      limit climbs throttle.restore_steps above it (1500, 3000) and is
 #      removed.
+#   1c. escalation: both replicas of c1 (three nodes) lag: escalate_when
+#      holds, and replguard pages AND throttles c1's primary (throttle is
+#      reversible): the ReplguardEscalation alert appears in this
+#      Alertmanager (escalation: section, applied by a SIGHUP), the
+#      shipped routing sends it to the humans and never back to
+#      replguard's webhook, and POST /api/v1/ack/c1 resolves it.
 #   2. dry run: replguard restarted (same port) with dry_run: true and a
 #      fresh state dir; the same loop; the audit log records dry_run
 #      decisions and no node receives a remediation call.
@@ -328,9 +333,9 @@ N2=$URL_node2
 log "nodes: node1 $URL_node1, node2 $URL_node2, node3 $URL_node3"
 
 # A second simulated cluster, t1 in replguard's config: a primary and
-# three replicas. The shipped runbook throttles only while two replicas
-# lag and one is still healthy (escalate_when takes the case where none
-# is), which a cluster of two replicas never shows.
+# three replicas: two lag while one stays healthy, so the runbook
+# throttles without escalating (c1's two replicas both lagging is the
+# escalation case, step 8c).
 step "start replguard-simnode for cluster t1 (4 nodes)"
 spawn simnode_t1 "$T/simnode-t1.out" "$top_builddir/replguard-simnode" --port 0 \
     --nodes 4 --ingest-rate 1000 --apply-rate 5000 --seed 7
@@ -926,7 +931,7 @@ run_loop() {
             done
             log "throttle restored: node1 rate limit went$seen_limits"
         else
-            log "no throttle set: the runbook throttles only when lagging_replicas >= 2 and not every replica lags (escalate_when); with 2 replicas that never holds"
+            log "no throttle set: the runbook throttles only when lagging_replicas >= 2; only node2 lagged"
             [ "$(mval "$N1" stemedb_rate_limit_assertions_per_second)" = 0 ] ||
                 fail "node1 has a rate limit though no throttle was audited"
         fi
@@ -1006,6 +1011,67 @@ run_throttle() {
     wait_for "replguard_throttle_active{cluster=t1} 0 after the restore" 5 throttle_inactive
 }
 run_throttle "$T/audit.jsonl"
+
+# --- 8c. a page AND a throttle: c1's two replicas lag (none healthy) -------
+am_escalation() { # c1's ReplguardEscalation alerts Alertmanager holds, active
+    get "$AMURL/api/v2/alerts?active=true" | jq -r \
+        '[.[] | select(.labels.alertname == "ReplguardEscalation" and .labels.cluster == "c1" and .status.state == "active") | "\(.labels.replica)/\(.labels.runbook)/\(.labels.reason)/\(.labels.severity)"] | join(" ")'
+}
+run_escalation() {
+    local audit=$1 base_rl base_thr base_pager a n
+    step "escalation: both of c1's replicas lag: page (Alertmanager) and throttle"
+    write_rg_config "$T/replguard.yml" "127.0.0.1:0" false "$T/state" "$T/audit.jsonl"
+    printf 'escalation:\n  alertmanager_url: %s\n  labels: {severity: page}\n  repost_interval: 2s\n' \
+        "$AMURL" >>"$T/replguard.yml"
+    "$top_builddir/replguard" -c "$T/replguard.yml" --check-config >"$T/check-config.out" 2>&1 ||
+        fail "replguard --check-config (escalation): $(cat "$T/check-config.out")"
+    kill -HUP "$RG_PID"
+    sleep 1
+    ! grep -q "reload refused" "$T/replguard.log" ||
+        fail "replguard refused the reload: $(grep -A3 "reload refused" "$T/replguard.log")"
+    wait_for "no lag alert in Prometheus" 30 no_lag_alerts
+    base_rl=$(mval "$N1" stemedb_admin_requests_total endpoint=rate-limit)
+    base_thr=$(audit_count "$audit" '.cluster == "c1" and .event == "action" and .action == "throttle"')
+    base_pager=$(pager_notifications)
+    get -X POST -d '{"node": "node1", "kind": "ingest_burst", "rate": 3000, "duration": "60s"}' \
+        "$N1/v1/sim/fault" >/dev/null || fail "POST ingest_burst (c1)"
+    for n in node2 node3; do
+        get -X POST -d "{\"node\": \"$n\", \"kind\": \"slow_apply\", \"factor\": 0.1, \"duration\": \"60s\"}" \
+            "$N1/v1/sim/fault" >/dev/null || fail "POST slow_apply $n (c1)"
+    done
+    paged() { a=$(am_escalation) || return 1; echo "Alertmanager: ${a:-no ReplguardEscalation}"; [ -n "$a" ]; }
+    wait_for "ReplguardEscalation of c1 active in Alertmanager" 60 paged
+    log "paged: $LAST"
+    case $LAST in *"/high-replication-lag/escalate_when/page"*) ;; *) fail "unexpected escalation labels: $LAST" ;; esac
+    c1_throttled() {
+        local c
+        c=$(mval "$N1" stemedb_admin_requests_total endpoint=rate-limit)
+        echo "c1 node1: rate-limit calls $c (was $base_rl), limit $(mval "$N1" stemedb_rate_limit_assertions_per_second)"
+        gt "$c" "$base_rl"
+    }
+    wait_for "c1's primary throttled under the escalation" 20 c1_throttled
+    gt "$(audit_count "$audit" '.cluster == "c1" and .event == "action" and .action == "throttle"')" "$base_thr" ||
+        fail "c1's primary got a rate limit but no throttle action was audited"
+    audit_has "$audit" '.cluster == "c1" and .event == "skipped" and .reason == "escalated"' >/dev/null ||
+        fail "no step of c1 was held as escalated: $(jq -c 'select(.cluster == "c1")' "$audit" | tail -n 8)"
+    pager_more() { local v; v=$(pager_notifications); echo "oncall sink: $v (was $base_pager)"; gt "$v" "$base_pager"; }
+    wait_for "the humans' receiver notified" 15 pager_more
+    [ "$(received ReplguardEscalation firing)" = 0 ] ||
+        fail "Alertmanager sent ReplguardEscalation back to replguard's webhook"
+    log "routed to the humans only (replguard received no ReplguardEscalation)"
+
+    step "escalation: faults cleared, POST /api/v1/ack/c1 resolves the page"
+    get -X DELETE "$N1/v1/sim/fault" >/dev/null || fail "DELETE /v1/sim/fault (c1)"
+    get -X POST "$RG/api/v1/ack/c1" >/dev/null || fail "POST /api/v1/ack/c1"
+    unpaged() { a=$(am_escalation) || return 1; echo "Alertmanager: ${a:-none}"; [ -z "$a" ]; }
+    wait_for "ReplguardEscalation resolved in Alertmanager" 15 unpaged
+    audit_has "$audit" '.event == "escalation_resolved" and .cluster == "c1"' >/dev/null ||
+        fail "no escalation_resolved audit line"
+    wait_for "no lag alert left in Prometheus" 60 no_lag_alerts
+    c1_unthrottled() { local v; v=$(mval "$N1" stemedb_rate_limit_assertions_per_second); echo "c1 node1 limit $v"; [ "$v" = 0 ]; }
+    wait_for "c1's throttle restored and removed" 40 c1_unthrottled
+}
+run_escalation "$T/audit.jsonl"
 
 # --- 9. the same loop in dry-run mode -------------------------------------------
 step "restart replguard with dry_run: true, fresh state dir, same port"
