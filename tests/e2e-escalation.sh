@@ -45,8 +45,11 @@ run_escalation() {
     wait_for "c1's primary throttled under the escalation" 20 c1_throttled
     gt "$(audit_count "$audit" '.cluster == "c1" and .event == "action" and .action == "throttle"')" "$base_thr" ||
         fail "c1's primary got a rate limit but no throttle action was audited"
-    audit_has "$audit" '.cluster == "c1" and .event == "skipped" and .reason == "escalated"' >/dev/null ||
-        fail "no step of c1 was held as escalated: $(jq -c 'select(.cluster == "c1")' "$audit" | tail -n 8)"
+    # the risky steps wait for the ack: held as escalated (the alert that
+    # escalated) or blocked (the other replica's, under the latch); node2
+    # may be in its cooldown from the live run, then node3 throttles
+    audit_has "$audit" '.cluster == "c1" and .event == "skipped" and .action == "reset_circuit_breakers" and (.reason == "escalated" or .reason == "blocked")' >/dev/null ||
+        fail "no risky step of c1 was held by the escalation: $(jq -c 'select(.cluster == "c1")' "$audit" | tail -n 8)"
     pager_more() { local v; v=$(pager_notifications); echo "oncall sink: $v (was $base_pager)"; gt "$v" "$base_pager"; }
     wait_for "the humans' receiver notified" 15 pager_more
     [ "$(received ReplguardEscalation firing)" = 0 ] ||
