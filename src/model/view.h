@@ -78,6 +78,13 @@ struct node_view {
     const char *rotation_why; /* NULL when in rotation */
     uint64_t rotation_changes; /* entries and exits since start */
     enum replica_state state;  /* replica_state_step() */
+    /* The lag bound of ?hold= (routes): the replica is known to have
+     * every write made before caught_up_mono (monotonic), so its lag at
+     * time t is at most t - caught_up_mono. Exact for the heartbeat
+     * source (the last heartbeat it applied); position and reported:
+     * the last scrape's time minus its lag, as good as that lag. */
+    bool have_caught_up;
+    double caught_up_mono;
 
     /* Merkle divergence from the primary (replicas only): the last
      * finished compare, when have_merkle. */
