@@ -51,12 +51,12 @@ struct snap_node {
     const char *rotation_why; /* static string; NULL when in rotation */
     const char *lag_source;   /* the cluster's */
     /* Read routing (/route, /health/read): */
-    const char *url;    /* the configured base URL */
-    const char *zone;   /* the configured zone:, or NULL */
-    bool have_position; /* fresh, with a position */
-    uint64_t position;  /* applied position, when have_position */
-    double scrape_avg;  /* seconds, moving average of scrape
-                           durations; 0: none answered yet */
+    const char *url;       /* the configured base URL */
+    const char *zone;      /* the configured zone:, or NULL */
+    bool have_position;    /* fresh, with a position */
+    uint64_t position;     /* applied position, when have_position */
+    double scrape_avg;     /* seconds, moving average of scrape
+                              durations; 0: none answered yet */
     bool have_caught_up;   /* node_view's: the lag bound of ?hold= */
     double caught_up_mono; /* monotonic, CLOCK_MONOTONIC's */
 };

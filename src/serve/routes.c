@@ -304,8 +304,8 @@ static void h_replica(const struct request *r, struct reply *rep)
                     "invalid hold: want a duration up to 60s, such as 50ms");
         return;
     }
-    if (ok && hold_given && (why = snap_hold_why(n, max_lag, hold,
-                                                 routeread_now())) != NULL)
+    if (ok && hold_given &&
+        (why = snap_hold_why(n, max_lag, hold, routeread_now())) != NULL)
         ok = false; /* the strict bound: snapshot.h */
     bool pos_given;
     uint64_t pos = 0;

@@ -46,20 +46,13 @@ static const char *thresholds =
 
 static void write_config(void)
 {
-    const char *top = getenv("top_srcdir");
     struct buf b;
+    char poll[64];
     buf_init(&b, 0);
-    buf_printf(&b,
-               "listen: \"127.0.0.1:0\"\n"
-               "state_dir: %s/state\n"
-               "audit_log: %s\n"
-               "rules: %s/rules\n"
-               "poll: {interval: %s, timeout: %s}\n"
-               "clusters:\n"
-               "  - name: c1\n"
-               "    thresholds: %s\n"
-               "    nodes:\n",
-               ag.dir, ag.audit, top ? top : ".", interval, timeout,
+    snprintf(poll, sizeof(poll), "interval: %s, timeout: %s", interval,
+             timeout);
+    agent_yaml_head(&ag, &b, NULL, poll);
+    buf_printf(&b, "  - name: c1\n    thresholds: %s\n    nodes:\n",
                thresholds);
     for (size_t i = 0; i < sn.n; i++)
         buf_printf(&b, "      - {name: %s, url: \"%s\", role: %s, zone: %s}\n",
@@ -510,9 +503,8 @@ START_TEST(hold_refuses_what_may_go_stale)
     ck_assert_int_eq(hold_reason("max_lag=1s&hold=2s", why, sizeof(why)), 503);
     ck_assert(strncmp(why, "lag may pass max_lag within hold", 32) == 0);
     cJSON *o;
-    ck_assert_int_eq(route("/route/c1?preference=secondary&max_lag=1s&hold=2s",
-                           &o),
-                     200);
+    ck_assert_int_eq(
+        route("/route/c1?preference=secondary&max_lag=1s&hold=2s", &o), 200);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "nodes")), 0);
     ck_assert_str_eq(reason_of(o, "node3"), "lag may pass max_lag within hold");
     cJSON_Delete(o);

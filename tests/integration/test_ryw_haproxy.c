@@ -62,21 +62,14 @@ static char haproxy_bin[256];
 
 static void write_config(void)
 {
-    const char *top = getenv("top_srcdir");
     struct buf b;
     buf_init(&b, 0);
-    buf_printf(&b,
-               "listen: \"127.0.0.1:0\"\n"
-               "state_dir: %s/state\n"
-               "audit_log: %s\n"
-               "rules: %s/rules\n"
-               "poll: {interval: %s}\n"
-               "clusters:\n"
-               "  - name: c1\n"
-               "    thresholds: {read_max_lag: 100ms}\n"
-               "    nodes:\n",
-               ag.dir, ag.audit, top ? top : ".",
-               strict ? "15ms, timeout: 10ms" : "50ms, timeout: 40ms");
+    agent_yaml_head(&ag, &b, NULL,
+                    strict ? "interval: 15ms, timeout: 10ms"
+                           : "interval: 50ms, timeout: 40ms");
+    buf_puts(&b, "  - name: c1\n"
+                 "    thresholds: {read_max_lag: 100ms}\n"
+                 "    nodes:\n");
     simnode_yaml_nodes(&sn, &b);
     agent_write(ag.cfg, b.data);
     buf_free(&b);
@@ -152,8 +145,7 @@ static void write_haproxy(const char *path, int port, int port2)
                         "    default-server inter 20ms fall 1 rise 2\n"
                       : "",
                (int)(strchr(rg, ':') - rg), rg, strchr(rg, ':') + 1,
-               strict ? "&hold=40ms" : "",
-               host_port(simnode_url(&sn, "node1")),
+               strict ? "&hold=40ms" : "", host_port(simnode_url(&sn, "node1")),
                host_port(simnode_url(&sn, "node2")),
                host_port(simnode_url(&sn, "node3")));
     agent_write(path, b.data);
