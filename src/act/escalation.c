@@ -30,6 +30,7 @@ struct esc_alert {
     double ends_at;   /* 0: firing; else acked at (wall) */
     bool sent;        /* reached Alertmanager at least once */
     bool in_batch;    /* part of the post in flight */
+    bool sent_ended;  /* ... and posted resolved (ends_at set then) */
 };
 
 struct esc_state {
@@ -88,12 +89,14 @@ static void audit_esc(struct executor *x, const char *event,
         audit_write(x->audit, &r);
 }
 
+/* find: the alert of cluster, replica and runbook, firing or acked (an
+ * acked one is kept until its resolution reached Alertmanager). */
 static struct esc_alert *find(struct esc_state *s, const char *cluster,
                               const char *replica, const char *runbook)
 {
     for (size_t i = 0; i < s->n; i++) {
         struct esc_alert *a = &s->v[i];
-        if (a->ends_at == 0 && strcmp(a->cluster, cluster) == 0 &&
+        if (strcmp(a->cluster, cluster) == 0 &&
             strcmp(a->replica, replica) == 0 &&
             strcmp(a->runbook, runbook) == 0)
             return a;
@@ -127,9 +130,16 @@ void escalation_raise(struct executor *x, const char *cluster,
 {
     struct esc_state *s = x->esc;
     double now = clock_wall(x->env.clock);
-    if (find(s, cluster, replica, runbook))
+    struct esc_alert *a = find(s, cluster, replica, runbook);
+    if (a && a->ends_at == 0)
         return; /* one page per cluster, replica and runbook */
-    struct esc_alert *a = add(s, cluster, replica, runbook, reason, now);
+    if (a) { /* acked, its resolution not posted yet: it pages again */
+        a->ends_at = 0;
+        snprintf(a->reason, sizeof(a->reason), "%s", reason);
+        s->next_at = 0;
+    } else {
+        a = add(s, cluster, replica, runbook, reason, now);
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "escalation");
     cJSON_AddStringToObject(o, "cluster", cluster);
@@ -167,12 +177,13 @@ void esc_ack(struct executor *x, const char *cluster)
     s->next_at = 0; /* resolve now */
 }
 
-/* drop: forgets the resolved alerts for which pred holds. */
+/* drop: forgets the acked alerts (only_sent: those whose resolution the
+ * post that just succeeded carried, and that were not raised again). */
 static void drop(struct esc_state *s, bool only_sent)
 {
     size_t k = 0;
     for (size_t i = 0; i < s->n; i++)
-        if (!(s->v[i].ends_at > 0 && (!only_sent || s->v[i].in_batch)))
+        if (!(s->v[i].ends_at > 0 && (!only_sent || s->v[i].sent_ended)))
             s->v[k++] = s->v[i];
     s->n = k;
 }
@@ -191,7 +202,10 @@ void esc_replay_record(struct executor *x, const cJSON *o)
     }
     const char *replica = jsonget_str(o, "replica"),
                *runbook = jsonget_str(o, "runbook");
-    if (!find(s, cluster, replica, runbook))
+    struct esc_alert *a = find(s, cluster, replica, runbook);
+    if (a)
+        a->ends_at = 0;
+    else
         add(s, cluster, replica, runbook, jsonget_str(o, "reason"),
             jsonget_num(o, "t"));
     planner_block(x->planner, cluster); /* latched until the ack */
@@ -252,6 +266,7 @@ static int post(struct executor *x, const struct config_escalation *c)
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < s->n; i++) {
         s->v[i].in_batch = true;
+        s->v[i].sent_ended = s->v[i].ends_at > 0;
         cJSON_AddItemToArray(arr, alert_json(&s->v[i], c));
     }
     char *body = cJSON_PrintUnformatted(arr);
@@ -272,8 +287,9 @@ static void posted(struct executor *x)
     bool news = false;
     for (size_t i = 0; i < s->n; i++) {
         struct esc_alert *a = &s->v[i];
-        if (!a->in_batch) {
-            news = true; /* raised or acked while the post ran */
+        if (!a->in_batch || a->sent_ended != (a->ends_at > 0)) {
+            news = true; /* raised, acked or raised again meanwhile */
+            a->sent_ended = false;
             continue;
         }
         if (a->ends_at > 0)

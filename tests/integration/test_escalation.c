@@ -11,7 +11,7 @@
  * ReplguardEscalation alert appears in its /api/v2/alerts with the
  * labels, and is re-posted while the latch holds; a restart of
  * replguard keeps the latch and the page; POST /api/v1/ack/c1 resolves
- * it. */
+ * it; the next alert, both replicas still lagging, pages again. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -251,6 +251,18 @@ START_TEST(two_replicas_lagging_page_and_throttle)
     agent_wait_audit(&ag, "escalation_resolved", NULL, NULL, 1, WAIT_S);
     wait_escalations(0, 10);
     ck_assert(agent_log_has(&ag, "was_blocked=1"));
+
+    /* acked, but both replicas still lag: the next alert pages again
+     * (once this run of replguard has seen their lag again) */
+    assert_wait(ag.base, "replguard_replica_lag_seconds",
+                "cluster=\"c1\",replica=\"node2\"", GT, 1);
+    assert_wait(ag.base, "replguard_replica_lag_seconds",
+                "cluster=\"c1\",replica=\"node3\"", GT, 1);
+    ck_assert_int_eq(agent_alert(&ag, "ReplicationLagWarning", "firing", "e2",
+                                 "\"cluster\":\"c1\",\"replica\":\"node3\""),
+                     200);
+    a = wait_escalations(1, 10);
+    ck_assert_str_eq(a.replica, "node3");
 }
 END_TEST
 
