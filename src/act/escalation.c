@@ -133,7 +133,7 @@ void escalation_raise(struct executor *x, const char *cluster,
     struct esc_alert *a = find(s, cluster, replica, runbook);
     if (a && a->ends_at == 0)
         return; /* one page per cluster, replica and runbook */
-    if (a) { /* acked, its resolution not posted yet: it pages again */
+    if (a) {    /* acked, its resolution not posted yet: it pages again */
         a->ends_at = 0;
         snprintf(a->reason, sizeof(a->reason), "%s", reason);
         s->next_at = 0;
@@ -273,8 +273,8 @@ static int post(struct executor *x, const struct config_escalation *c)
     cJSON_Delete(arr);
     char url[1024];
     snprintf(url, sizeof(url), "%s/api/v2/alerts", c->alertmanager_url);
-    int rc = poller_request(s->req, "POST", url, body, ACTION_TIMEOUT,
-                            on_posted, x);
+    int rc =
+        poller_request(s->req, "POST", url, body, ACTION_TIMEOUT, on_posted, x);
     cJSON_free(body);
     return rc;
 }

@@ -441,7 +441,7 @@ static void take_acks(struct executor *x)
     for (size_t i = 0; i < n; i++) {
         bool was = planner_ack(x->planner, acks[i]);
         esc_ack(x, acks[i]); /* resolves its Alertmanager alerts */
-        fo_ack(x, acks[i]); /* lifts the failover's block_period too */
+        fo_ack(x, acks[i]);  /* lifts the failover's block_period too */
         log_msg(LOG_INFO, "msg=\"ack\" cluster=%s was_blocked=%d", acks[i],
                 was);
         free(acks[i]);

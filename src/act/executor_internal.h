@@ -138,7 +138,7 @@ struct executor {
     struct guard_demotes demotes; /* demotes running or not yet polled */
     bool draining; /* stopping: nothing new starts, running ones finish */
     double audit_synced;
-    struct fo_state *fo; /* failover (failover_internal.h) */
+    struct fo_state *fo;   /* failover (failover_internal.h) */
     struct esc_state *esc; /* escalation alerts (escalation.c) */
 };
 

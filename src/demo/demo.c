@@ -47,7 +47,7 @@ struct demo {
     pthread_cond_t cv;
     bool stopping;
     char node1[128];
-    double limit; /* node1's ingest limit as last printed; 0: none */
+    double limit;         /* node1's ingest limit as last printed; 0: none */
     struct demopage page; /* the escalation in Alertmanager */
 };
 

@@ -66,8 +66,8 @@ static int current(const struct demopage *p, char *out, size_t n)
         if (strcmp(label(a, "alertname"), "ReplguardEscalation") != 0)
             continue;
         snprintf(out, n, "{cluster=%s, replica=%s, runbook=%s, reason=%s}",
-                 label(a, "cluster"), label(a, "replica"),
-                 label(a, "runbook"), label(a, "reason"));
+                 label(a, "cluster"), label(a, "replica"), label(a, "runbook"),
+                 label(a, "reason"));
         break;
     }
     cJSON_Delete(arr);

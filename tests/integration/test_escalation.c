@@ -88,9 +88,9 @@ static void start_alertmanager(void)
     am_pid = fork();
     ck_assert_int_ge(am_pid, 0);
     if (am_pid == 0) {
-        const char *argv[] = {ALERTMANAGER, cfg, data, listen,
-                              "--cluster.listen-address=", "--log.level=warn",
-                              NULL};
+        const char *argv[] = {
+            ALERTMANAGER,       cfg, data, listen, "--cluster.listen-address=",
+            "--log.level=warn", NULL};
         exec_child(parent, -1, argv);
     }
     double until = now_s() + 20 * wait_scale();
@@ -215,9 +215,8 @@ START_TEST(two_replicas_lagging_page_and_throttle)
                      WAIT_S);
     ck_assert_int_eq(agent_audit_count(&ag, "skipped", "reason", "escalated"),
                      1);
-    ck_assert_double_eq(admin_requests(simnode_url(&sn, "node2"),
-                                       "circuit-breakers"),
-                        0);
+    ck_assert_double_eq(
+        admin_requests(simnode_url(&sn, "node2"), "circuit-breakers"), 0);
     /* Alertmanager is down: counted, retried, never lost */
     agent_wait_audit(&ag, "escalated", "reason", "escalate_when", 1, WAIT_S);
     assert_wait(ag.base, "replguard_escalation_notify_failures_total",

@@ -294,8 +294,8 @@ START_TEST(escalation_pages_and_reversible_steps_run)
     struct fx f;
     fx_init_rules(&f, SHIPPED);
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        f.w = (struct world){true, cases[i].lag, cases[i].diff,
-                             cases[i].lagging};
+        f.w =
+            (struct world){true, cases[i].lag, cases[i].diff, cases[i].lagging};
         ck_assert_str_eq(plan(&f, cases[i].alert, cases[i].replica, "c1",
                               cases[i].starts, cases[i].resolved,
                               10.0 * (double)i),
