@@ -283,8 +283,12 @@ static void on_scrape(void *arg, const struct poll_result *r)
                                       : r->seconds;
     e->pending--;
     if (r->outcome != POLL_OK) {
-        char detail[128];
-        if (r->outcome == POLL_HTTP_STATUS)
+        char detail[256];
+        bool sql = profile_of(n->c->conf->profile)->scrape != NULL;
+        if (r->outcome == POLL_HTTP_STATUS && sql) /* the server's words */
+            snprintf(detail, sizeof(detail), "SQL error (%ld): %s", r->status,
+                     r->error);
+        else if (r->outcome == POLL_HTTP_STATUS)
             snprintf(detail, sizeof(detail), "HTTP %ld", r->status);
         scrape_failed(n, reason_of(r->outcome),
                       r->outcome == POLL_HTTP_STATUS ? detail : r->error);
