@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_EVENTS  64
-#define BACKOFF_MIN 0.05
-#define BACKOFF_MAX 1.0
+#define MAX_EVENTS         64
+#define BACKOFF_MIN        0.05
+#define BACKOFF_MAX        1.0
 #define STATEMENT_SLACK_MS 100
 
 enum state { IDLE, CONNECTING, QUERYING };
@@ -99,8 +99,7 @@ static void watch(struct pgreq *r, uint32_t events)
     if (fd < 0)
         return;
     struct epoll_event ev = {.events = events, .data.ptr = r};
-    if (epoll_ctl(r->set->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 &&
-        errno == ENOENT)
+    if (epoll_ctl(r->set->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
         epoll_ctl(r->set->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 

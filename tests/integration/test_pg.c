@@ -50,8 +50,7 @@ static struct agent ag;
 static double lag(const char *replica, const char *family)
 {
     char labels[96];
-    snprintf(labels, sizeof(labels), "cluster=\"pg\",replica=\"%s\"",
-             replica);
+    snprintf(labels, sizeof(labels), "cluster=\"pg\",replica=\"%s\"", replica);
     return metric(ag.base, family, labels);
 }
 
@@ -103,8 +102,8 @@ START_TEST(metrics_state_and_health)
     for (int i = 0; i < 3; i++) {
         snprintf(labels, sizeof(labels), "cluster=\"pg\",node=\"%s\"",
                  nodes[i]);
-        ck_assert(wait_metric(ag.base, "replguard_node_position", labels, GT,
-                              0, NULL));
+        ck_assert(wait_metric(ag.base, "replguard_node_position", labels, GT, 0,
+                              NULL));
     }
     ck_assert(wait_lag_below("node2", 0.5, 5));
     ck_assert(!isnan(lag("node2", "replguard_replica_lag_bytes")));
@@ -195,13 +194,13 @@ START_TEST(paused_replay_grows_at_wall_clock_rate)
     ck_assert(lag("node2", "replguard_replica_position_lag_seconds") > 1.0);
     ck_assert(state_is("node2", "paused"));
     ck_assert(wait_metric_for(ag.base, "replguard_replica_lag_bytes",
-                              "cluster=\"pg\",replica=\"node3\"", LT,
-                              100000, 2, NULL));
+                              "cluster=\"pg\",replica=\"node3\"", LT, 100000, 2,
+                              NULL));
     sql("node2", "SELECT pg_wal_replay_resume()");
     ck_assert(wait_lag_below("node2", INTERVAL + 0.1, 10));
     ck_assert(wait_metric_for(ag.base, "replguard_replica_lag_bytes",
-                              "cluster=\"pg\",replica=\"node2\"", LT,
-                              10000, 5, NULL));
+                              "cluster=\"pg\",replica=\"node2\"", LT, 10000, 5,
+                              NULL));
     ck_assert(!state_is("node2", "paused"));
 }
 END_TEST
@@ -228,8 +227,8 @@ END_TEST
 static double failures(const char *node, const char *reason)
 {
     char labels[128];
-    snprintf(labels, sizeof(labels),
-             "cluster=\"pg\",node=\"%s\",reason=\"%s\"", node, reason);
+    snprintf(labels, sizeof(labels), "cluster=\"pg\",node=\"%s\",reason=\"%s\"",
+             node, reason);
     double v = metric(ag.base, "replguard_scrape_failures_total", labels);
     return isnan(v) ? 0 : v;
 }
@@ -310,9 +309,8 @@ static void ask(struct poller *p, struct poll_req *q, const char *conninfo,
                 const char *text, double timeout, struct answer *a)
 {
     memset(a, 0, sizeof(*a));
-    ck_assert_int_eq(poller_request(q, "SQL", conninfo, text, timeout,
-                                    on_answer, a),
-                     0);
+    ck_assert_int_eq(
+        poller_request(q, "SQL", conninfo, text, timeout, on_answer, a), 0);
     double deadline = now_s() + 10;
     while (!a->done && now_s() < deadline)
         poller_run(p, 100);
