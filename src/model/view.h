@@ -160,6 +160,8 @@ struct view_app_throttle {
     double ratio, expires; /* expires: Unix seconds */
 };
 
+struct laghist; /* model/laghist.h */
+
 struct agent_view {
     const char *version;
     double generated_wall; /* when the view was built */
@@ -178,6 +180,9 @@ struct agent_view {
     size_t n_clusters;
     struct node_view *nodes;
     size_t n_nodes;
+    /* each node's lag over the last 15 minutes, rows as nodes; NULL:
+     * none kept */
+    const struct laghist *history;
 
     /* Remediation (filled by the executor). */
     bool remediation; /* runbooks are loaded and the intake is open */

@@ -15,6 +15,7 @@
 #include "model/lag.h"
 #include "profiles/stemedb/scrape.h"
 #include "model/tilt.h"
+#include "model/laghist.h"
 #include "model/view.h"
 
 #define BODY_CAP        (4u << 20) /* a node answer over this is too_large */
@@ -154,6 +155,7 @@ struct engine {
     bool ready;
 
     struct agent_view view; /* arrays sized for n_nodes, refilled */
+    struct laghist hist;    /* view.history: sized with the view */
 
     struct merkle_slot mk_slots[MERKLE_SLOTS];
     double mk_next_tick;

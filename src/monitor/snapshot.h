@@ -108,6 +108,17 @@ int snapshot_metrics_fd(const struct snapshot *s);
  * snapshot_metrics(). */
 const char *snapshot_state(const struct snapshot *s, size_t *len);
 
+/* snapshot_history: the rendered /api/v1/history body (histjson.h), as
+ * snapshot_metrics(). */
+const char *snapshot_history(const struct snapshot *s, size_t *len);
+
+/* snapshot_history_cluster: appends to out the history document of
+ * cluster alone (a copy of the part rendered with the snapshot, nothing
+ * computed). Returns -1 when s knows no such cluster. */
+struct buf;
+int snapshot_history_cluster(const struct snapshot *s, const char *cluster,
+                             struct buf *out);
+
 /* snapshot_ready: the view's ready flag (config loaded, a round
  * finished). */
 bool snapshot_ready(const struct snapshot *s);

@@ -295,6 +295,7 @@ void statejson_render(const struct agent_view *v, struct buf *out)
     add_bool(&b, "ready", v->ready);
     add_bool(&b, "dry_run", v->dry_run);
     add_u64(&b, "rounds", true, v->rounds);
+    add_num(&b, "interval", v->interval > 0, v->interval);
     begin(&b, "tilt", "{");
     add_bool(&b, "active", v->tilt);
     add_num(&b, "until", v->tilt, v->tilt_until_wall);
