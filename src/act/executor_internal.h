@@ -96,6 +96,8 @@ struct recent {
     char cluster[PLANNER_NAME_MAX], runbook[PLANNER_NAME_MAX];
     char action[32], target[PLANNER_NAME_MAX], outcome[16], detail[128];
     bool dry_run;
+    double lag_before, lag_after; /* seconds; -1 unknown (after: set by
+                                     the verify's audit line) */
 };
 
 /* An app throttle a runbook set (throttle_app), for its restore ramp

@@ -100,6 +100,7 @@ struct cluster_view {
     size_t n_nodes;          /* agent_view.nodes[first_node .. + n_nodes) */
     int primary;             /* index into agent_view.nodes, or -1: none up */
     uint64_t merkle_buckets; /* leaf buckets per tree; 0: not known yet */
+    bool latched;            /* an escalation latched it until an ack */
     bool throttle_active;    /* replguard set the primary's ingest limit */
     double throttle_limit;   /* assertions per second, when active */
     /* Failover inputs (the engine): */
@@ -152,6 +153,7 @@ struct view_action {
     double time;
     const char *cluster, *runbook, *action, *target, *outcome, *detail;
     bool dry_run;
+    double lag_before, lag_after; /* the target's lag, seconds; -1 unknown */
 };
 
 /* One app throttle of the writers' check, for /api/v1/state. */

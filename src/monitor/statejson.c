@@ -237,6 +237,9 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     add_str(b, "sync_mode", c->sync_mode);
     add_sync(b, c);
     add_failover(b, c);
+    begin(b, "escalation", "{");
+    add_bool(b, "latched", c->latched);
+    end(b, "}");
     begin(b, "nodes", "[");
     for (size_t i = 0; i < c->n_nodes && c->first_node + i < v->n_nodes; i++)
         add_node(b, &v->nodes[c->first_node + i]);
@@ -268,6 +271,8 @@ static void add_remediation(struct buf *b, const struct agent_view *v)
         add_str(b, "outcome", a->outcome);
         add_str(b, "detail", a->detail);
         add_bool(b, "dry_run", a->dry_run);
+        add_num(b, "lag_before", a->lag_before >= 0, a->lag_before);
+        add_num(b, "lag_after", a->lag_after >= 0, a->lag_after);
         end(b, "}");
     }
     end(b, "]");
