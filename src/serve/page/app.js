@@ -125,9 +125,9 @@
   }
 
   function rotationCell(n) {
-    if (n.is_primary) return el('td', {'class': 'muted'}, ['primary']);
-    if (n.in_read_rotation) return el('td', {}, ['in']);
-    return el('td', {'class': 'out'}, ['out: ' + (n.rotation_reason || 'unknown')]);
+    if (n.is_primary) return el('td', {'class': 'rotation muted'}, ['primary']);
+    if (n.in_read_rotation) return el('td', {'class': 'rotation'}, ['in']);
+    return el('td', {'class': 'rotation out'}, ['out: ' + (n.rotation_reason || 'unknown')]);
   }
 
   function merkleCell(n) {
@@ -147,8 +147,8 @@
 
   function lagsCell(n) {
     if (n.is_primary) return el('td', {'class': 'muted wide'}, ['']);
-    return el('td', {'class': 'wide'}, ['heartbeat ' + fmtLag(n.lag_heartbeat) +
-      ', position ' + fmtLag(n.lag_position) + ', reported ' + fmtLag(n.lag_reported)]);
+    return el('td', {'class': 'wide'}, ['hb ' + fmtLag(n.lag_heartbeat) +
+      ' \u00b7 pos ' + fmtLag(n.lag_position) + ' \u00b7 rep ' + fmtLag(n.lag_reported)]);
   }
 
   function nodeRow(c, n, now) {
@@ -327,9 +327,11 @@
   }
 
   /* render: draws doc; returns the milliseconds it took (the browser
-   * test reads them from here and from #perf). */
-  function render(doc) {
+   * test reads them from here and from #perf). opened (optional): the
+   * names of the clusters to show open from now on. */
+  function render(doc, opened) {
     var t0 = performance.now(), now = doc.generated_at || Date.now() / 1000;
+    if (opened) open = new Set(opened);
     last = doc;
     byId('version').textContent = doc.version || '';
     byId('updated').textContent = 'Updated ' + fmtTime(now) + ' \u00b7 round ' + doc.rounds +
