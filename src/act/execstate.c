@@ -288,6 +288,51 @@ static size_t check_samples(struct appthrottle *apps, struct view_sample *out,
     return n;
 }
 
+/* last_target: the target of the newest recent action of runbook in
+ * cluster, or NULL. */
+static const char *last_target(const struct executor *x, const char *runbook,
+                               const char *cluster)
+{
+    for (size_t i = 0; i < x->n_recent; i++) {
+        const struct recent *r =
+            &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
+        if (strcmp(r->runbook, runbook) == 0 && strcmp(r->cluster, cluster) == 0)
+            return r->target;
+    }
+    return NULL;
+}
+
+/* fill_runbooks: each runbook's hourly budget in each cluster it was
+ * planned for, and the cooldown on its last target. */
+static void fill_runbooks(struct executor *x, struct agent_view *v)
+{
+    size_t n = planner_budget_count(x->planner), k = 0;
+    if (n > x->rb_cap) {
+        x->rb_cap = n;
+        x->vrunbooks = xrealloc(x->vrunbooks, n * sizeof(*x->vrunbooks));
+        x->rb_names = xrealloc(x->rb_names, n * sizeof(*x->rb_names));
+    }
+    double now = clock_wall(x->env.clock);
+    for (size_t i = 0; i < n; i++) {
+        char(*names)[PLANNER_NAME_MAX] = x->rb_names[k];
+        size_t used = planner_budget_at(x->planner, i, now, names[0], names[1]);
+        const struct runbook *rb =
+            x->rules ? runbook_set_find(x->rules, names[0]) : NULL;
+        if (!rb)
+            continue; /* gone with a reload */
+        const char *t = last_target(x, names[0], names[1]);
+        snprintf(names[2], PLANNER_NAME_MAX, "%s", t ? t : "");
+        double until =
+            t ? planner_cooldown_until(x->planner, names[0], names[1], t) : 0;
+        x->vrunbooks[k++] = (struct view_runbook){
+            names[0], names[1], (unsigned)used,
+            runbook_max_actions_per_hour(rb), t ? names[2] : NULL,
+            until > now ? until : 0};
+    }
+    v->runbooks = x->vrunbooks;
+    v->n_runbooks = k;
+}
+
 /* fill_clusters: each cluster's throttle and escalation latch, and the
  * recent actions, newest first. */
 static void fill_clusters(struct executor *x, struct agent_view *v)
@@ -312,6 +357,7 @@ static void fill_clusters(struct executor *x, struct agent_view *v)
     }
     v->recent = x->vrecent;
     v->n_recent = x->n_recent;
+    fill_runbooks(x, v);
 }
 
 void exec_fill_view(struct executor *x, struct agent_view *v)

@@ -140,6 +140,10 @@ struct executor {
     bool draining; /* stopping: nothing new starts, running ones finish */
     double audit_synced;
     struct fo_state *fo; /* failover (failover_internal.h) */
+    /* the view's runbook limits (execstate.c), grown, never shrunk */
+    struct view_runbook *vrunbooks;
+    char (*rb_names)[3][PLANNER_NAME_MAX]; /* runbook, cluster, target */
+    size_t rb_cap;
 };
 
 /* --- execstate.c: counters, records, the journal queue, jobs -------------- */

@@ -156,6 +156,14 @@ struct view_action {
     double lag_before, lag_after; /* the target's lag, seconds; -1 unknown */
 };
 
+/* One runbook's limits in one cluster, for the status page. */
+struct view_runbook {
+    const char *runbook, *cluster;
+    unsigned used, max_per_hour; /* actions in the last hour, the budget */
+    const char *target;   /* its last action's target, NULL: none kept */
+    double cooldown_until; /* wall seconds, on target; 0: none */
+};
+
 /* One app throttle of the writers' check, for /api/v1/state. */
 struct view_app_throttle {
     const char *app, *cluster;
@@ -196,6 +204,8 @@ struct agent_view {
     size_t n_samples;
     const struct view_action *recent; /* newest first */
     size_t n_recent;
+    const struct view_runbook *runbooks; /* budgets and cooldowns */
+    size_t n_runbooks;
     const struct view_app_throttle *app_throttles; /* not expired */
     size_t n_app_throttles;
 };

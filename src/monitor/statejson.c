@@ -247,6 +247,26 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     end(b, "}");
 }
 
+/* add_runbooks: each runbook's hourly budget per cluster and the
+ * cooldown on its last target (null when none runs). */
+static void add_runbooks(struct buf *b, const struct agent_view *v)
+{
+    begin(b, "runbooks", "[");
+    for (size_t i = 0; i < v->n_runbooks; i++) {
+        const struct view_runbook *r = &v->runbooks[i];
+        begin(b, NULL, "{");
+        add_str(b, "runbook", r->runbook);
+        add_str(b, "cluster", r->cluster);
+        add_num(b, "max_per_hour", true, r->max_per_hour);
+        add_num(b, "budget_left", true,
+                r->used < r->max_per_hour ? r->max_per_hour - r->used : 0);
+        add_str(b, "cooldown_target", r->target);
+        add_num(b, "cooldown_until", r->cooldown_until > 0, r->cooldown_until);
+        end(b, "}");
+    }
+    end(b, "]");
+}
+
 /* add_remediation: pause, actions running, the recent actions, newest
  * first, and the writers' app throttles; null when remediation is not
  * configured. */
@@ -276,6 +296,7 @@ static void add_remediation(struct buf *b, const struct agent_view *v)
         end(b, "}");
     }
     end(b, "]");
+    add_runbooks(b, v);
     begin(b, "app_throttles", "[");
     for (size_t i = 0; i < v->n_app_throttles; i++) {
         const struct view_app_throttle *a = &v->app_throttles[i];

@@ -465,7 +465,8 @@ START_TEST(test_lagging_replica)
 }
 END_TEST
 
-/* An alert's action shows in the timeline. */
+/* An alert's action shows in the timeline, and its runbook's budget
+ * and cooldown in the runbooks table. */
 START_TEST(test_timeline)
 {
     struct buf alert;
@@ -488,6 +489,12 @@ START_TEST(test_timeline)
             "tr.textContent.indexOf('node3') >= 0 && "
             "tr.textContent.indexOf('page-test') >= 0",
             15, "the action in the timeline");
+    /* the runbook's budget (6 an hour by default) and cooldown (10m) */
+    wait_js("var tr = document.querySelector('#budgets "
+            "tr[data-runbook=\"page-test\"]'); return !!tr && "
+            "tr.textContent.indexOf('5 of 6') >= 0 && "
+            "tr.textContent.indexOf('left on node3') >= 0",
+            10, "the runbook's budget and cooldown");
     screenshot("timeline");
 }
 END_TEST
@@ -518,7 +525,7 @@ START_TEST(test_hostile_name)
         "window.replguard.render(doc, [h]);"
         "var shown = Array.prototype.some.call("
         "  document.querySelectorAll('table.nodes th'),"
-        "  function (th) { return th.textContent === h; });"
+        "  function (th) { return th.firstChild && th.firstChild.nodeValue === h; });"
         "var ok = shown && document.querySelectorAll('img').length === 0 &&"
         "  document.body.textContent.indexOf(h) >= 0;"
         "window.replguard.render(doc, []);"

@@ -151,25 +151,30 @@
       ' \u00b7 pos ' + fmtLag(n.lag_position) + ' \u00b7 rep ' + fmtLag(n.lag_reported)]);
   }
 
+  function positionCell(n) {
+    var behind = n.lag_positions === undefined || n.lag_positions === null ? ''
+      : ' (' + n.lag_positions + ' behind)';
+    return el('td', {'class': 'num'}, [n.position === null ? 'unknown'
+      : String(n.position) + behind]);
+  }
+
+  /* nodeRow: what matters at 3 a.m. first: who, how healthy, how far
+   * behind and for how long, whether it serves reads and why not. */
   function nodeRow(c, n, now) {
     var spark = el('td', {'class': 'spark-cell', 'data-node': n.name}, []);
+    var role = n.role + (n.up ? '' : ', down');
     return el('tr', {'data-node': n.name}, [
-      el('th', {scope: 'row'}, [n.name]),
-      el('td', {}, [n.role + (n.up ? '' : ' (down)')]),
+      el('th', {scope: 'row'}, [n.name, el('span', {'class': 'tag'}, [role])]),
       n.is_primary ? el('td', {'class': 'muted'}, ['primary']) : healthCell(n.health),
       el('td', {'class': 'num'}, [n.is_primary ? '' : fmtLag(n.lag)]),
-      lagsCell(n),
-      el('td', {'class': 'num wide'}, [n.lag_positions === undefined ||
-        n.lag_positions === null ? '' : String(n.lag_positions)]),
-      el('td', {'class': 'num'}, [n.position === null ? 'unknown' : String(n.position)]),
-      rotationCell(n), merkleCell(n), scrapeCell(n, now), spark]);
+      spark, rotationCell(n), positionCell(n), lagsCell(n), merkleCell(n),
+      scrapeCell(n, now)]);
   }
 
   function nodeTable(c, now) {
-    var head = ['Node', 'Role', 'Health', 'Lag (' + c.lag_source + ')',
-      'Lags by kind', 'Positions behind', 'Position', 'Read rotation',
-      'Merkle', 'Last scrape', 'Lag, 15 min'];
-    var wide = {'Lags by kind': 1, 'Positions behind': 1};
+    var head = ['Node', 'Health', 'Lag (' + c.lag_source + ')', 'Lag, 15 min',
+      'Read rotation', 'Position', 'Lags by kind', 'Merkle', 'Last scrape'];
+    var wide = {'Lags by kind': 1};
     return el('div', {'class': 'scroll'}, [el('table', {'class': 'nodes'}, [
       el('thead', {}, [el('tr', {}, head.map(function (h) {
         return el('th', {scope: 'col', 'class': wide[h] ? 'wide' : null}, [h]);
@@ -228,7 +233,7 @@
     var max = limit || 0, worst = null;
     lags.forEach(function (v) { if (v !== null && v > max) max = v; });
     lags.forEach(function (v) { if (v !== null && (worst === null || v > worst)) worst = v; });
-    max = Math.max(max, 1);
+    max = Math.max(max, 0.001);
     var step = lags.length > 1 ? 120 / (lags.length - 1) : 0, pts = [];
     function flush() {
       if (pts.length === 1) pts.push((parseFloat(pts[0]) + 1) + ',' + pts[0].split(',')[1]);
@@ -267,7 +272,7 @@
       var cell = box.querySelector('td.spark-cell[data-node="' + CSS.escape(n.name) + '"]');
       if (!cell || c.primary === n.name) return;
       var lags = n.lag_ms.map(function (v) { return v === null ? null : v / 1000; });
-      cell.replaceChildren(spark(lags, c.thresholds ? c.thresholds.warning : 0));
+      cell.replaceChildren(spark(lags, c.thresholds ? c.thresholds.read_max_lag : 0));
     });
   }
 
@@ -285,16 +290,19 @@
   /* --- runbooks and the timeline ----------------------------------------- */
 
   function budgets(doc) {
+    var now = doc.generated_at;
     var rows = ((doc.remediation || {}).runbooks || []).map(function (b) {
-      return el('tr', {}, [el('td', {}, [b.runbook]), el('td', {}, [b.cluster]),
-        el('td', {'class': 'num'}, [b.budget_left === null ? 'no limit' :
-          b.budget_left + ' of ' + b.max_per_hour]),
-        el('td', {}, [b.cooldown_left > 0 ? fmtLag(b.cooldown_left) + ' left' +
-          (b.cooldown_target ? ' on ' + b.cooldown_target : '') : 'none'])]);
+      var cool = b.cooldown_until ? b.cooldown_until - now : 0;
+      return el('tr', {'data-runbook': b.runbook}, [el('td', {}, [b.runbook]),
+        el('td', {}, [b.cluster]),
+        el('td', {'class': 'num'}, [b.budget_left + ' of ' + b.max_per_hour]),
+        el('td', {}, [cool > 0 ? fmtLag(cool) + ' left on ' + b.cooldown_target
+          : 'none'])]);
     });
     if (!rows.length)
       rows = [el('tr', {}, [el('td', {colspan: 4, 'class': 'muted'},
-        [doc.remediation ? 'No runbook has acted yet.' : 'Remediation is not configured.'])])];
+        [doc.remediation ? 'No alert has been planned yet.' :
+          'Remediation is not configured.'])])];
     var tb = document.querySelector('#budgets tbody');
     tb.replaceChildren.apply(tb, rows);
   }
