@@ -60,6 +60,7 @@ void laghist_add(struct laghist *h, const struct agent_view *v, double now)
         if (h->n < h->cap)
             h->n++;
         h->t[h->head] = now;
+        h->slots++;
     }
     for (size_t i = 0; i < h->n_nodes; i++) {
         float s = sample(&v->nodes[i]);

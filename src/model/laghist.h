@@ -24,6 +24,7 @@
 #define LAGHIST_POINTS 300
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct agent_view;
 
@@ -34,6 +35,8 @@ struct laghist {
     size_t head;    /* the newest slot, when n > 0 */
     double step;    /* seconds per slot */
     double window;  /* seconds the ring covers */
+    uint64_t slots; /* slots begun since init: a renderer that caches
+                       re-renders when it changes */
     double *t;      /* cap: wall time of each slot's first round */
     float *v;       /* n_nodes * cap, node-major: seconds; NaN unknown */
 };

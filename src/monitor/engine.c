@@ -102,6 +102,8 @@ static void free_clusters(struct engine *e)
     e->view.nodes = NULL;
     laghist_free(&e->hist);
     e->view.history = NULL;
+    histjson_free(&e->hist_doc);
+    e->hist_doc_ok = false;
 }
 
 /* carry_node: moves what a reload keeps from an old node to its
@@ -187,6 +189,8 @@ static void apply_reload(struct engine *e, struct config *cfg)
     free(e->view.clusters);
     free(e->view.nodes);
     laghist_free(&e->hist); /* rows follow the nodes: a reload starts it anew */
+    histjson_free(&e->hist_doc);
+    e->hist_doc_ok = false;
     e->cfg = cfg;
     poller_set_proxy(e->poller, cfg->proxy);
     build_clusters(e);
@@ -378,7 +382,16 @@ static void finish_round(struct engine *e, double now)
     e->ready = true;
     assess_round(e);
     laghist_add(&e->hist, &e->view, clock_wall(&e->clock));
-    snapbox_publish(e->box, snapshot_new(&e->view));
+    /* the history (300 numbers a node) is rendered when a slot begins,
+     * not every round: the newest slot shows its first round's lag until
+     * the next one begins, at most one step later */
+    if (!e->hist_doc_ok || e->hist_doc_slots != e->hist.slots) {
+        histjson_free(&e->hist_doc);
+        histjson_render(&e->view, &e->hist_doc);
+        e->hist_doc_slots = e->hist.slots;
+        e->hist_doc_ok = true;
+    }
+    snapbox_publish(e->box, snapshot_new_hist(&e->view, &e->hist_doc));
 }
 
 /* --- the loop ------------------------------------------------------------- */

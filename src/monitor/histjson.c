@@ -113,6 +113,18 @@ int histjson_cluster(const struct histjson *h, const char *name,
     return -1;
 }
 
+void histjson_copy(struct histjson *dst, const struct histjson *src)
+{
+    *dst = *src;
+    dst->doc = xmalloc(src->len + 1);
+    memcpy(dst->doc, src->doc, src->len + 1);
+    dst->parts = xcalloc(src->n_parts ? src->n_parts : 1, sizeof(*dst->parts));
+    for (size_t i = 0; i < src->n_parts; i++) {
+        dst->parts[i] = src->parts[i];
+        dst->parts[i].name = xstrdup(src->parts[i].name);
+    }
+}
+
 void histjson_free(struct histjson *h)
 {
     if (!h)

@@ -46,6 +46,10 @@ void histjson_render(const struct agent_view *v, struct histjson *out);
 int histjson_cluster(const struct histjson *h, const char *name,
                      struct buf *b);
 
+/* histjson_copy: a deep copy of src into dst (the caller's; free it with
+ * histjson_free). */
+void histjson_copy(struct histjson *dst, const struct histjson *src);
+
 /* histjson_free: releases h's document and parts; NULL is a no-op. */
 void histjson_free(struct histjson *h);
 

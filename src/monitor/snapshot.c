@@ -166,7 +166,10 @@ static int metrics_file(const char *p, size_t len)
     return fd;
 }
 
-struct snapshot *snapshot_new(const struct agent_view *v)
+/* build: the snapshot of v, its history copied from hist, or rendered
+ * from v when hist is NULL. */
+static struct snapshot *build(const struct agent_view *v,
+                              const struct histjson *hist)
 {
     struct snapshot *s = xcalloc(1, sizeof(*s));
     struct buf b;
@@ -180,7 +183,10 @@ struct snapshot *snapshot_new(const struct agent_view *v)
     statejson_render(v, &b);
     s->state_len = b.len;
     s->state = buf_detach(&b);
-    histjson_render(v, &s->history);
+    if (hist)
+        histjson_copy(&s->history, hist);
+    else
+        histjson_render(v, &s->history);
 
     size_t strings;
     size_t rows = table_size(v, &strings);
@@ -191,6 +197,17 @@ struct snapshot *snapshot_new(const struct agent_view *v)
         fill_cluster(s, v, &v->clusters[i], &cursor);
     qsort(s->nodes, s->n_nodes, sizeof(*s->nodes), cmp_node);
     return s;
+}
+
+struct snapshot *snapshot_new(const struct agent_view *v)
+{
+    return build(v, NULL);
+}
+
+struct snapshot *snapshot_new_hist(const struct agent_view *v,
+                                   const struct histjson *hist)
+{
+    return build(v, hist);
 }
 
 /* --- references -------------------------------------------------------- */

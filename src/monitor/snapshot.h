@@ -85,6 +85,14 @@ bool snap_read_ok(const struct snap_node *n, bool given, double max_lag,
  * snapshot_unref(). Never returns NULL. */
 struct snapshot *snapshot_new(const struct agent_view *v);
 
+/* snapshot_new_hist: snapshot_new() with the /api/v1/history document
+ * copied from hist (rendered by the caller, who keeps it) rather than
+ * rendered from v: the engine renders it once a history slot, not once a
+ * round. */
+struct histjson;
+struct snapshot *snapshot_new_hist(const struct agent_view *v,
+                                   const struct histjson *hist);
+
 /* snapshot_ref: takes one more reference to s (which must not be NULL)
  * and returns s. Safe from any thread. */
 struct snapshot *snapshot_ref(struct snapshot *s);
