@@ -396,6 +396,17 @@ START_TEST(test_headers)
     ck_assert_int_eq(head_of("/api/v1/history?cluster=nope", &h), 404);
     ck_assert_int_eq(head_of("/nope.js", &h), 404);
     buf_free(&h);
+    /* relative URLs only, so that a path prefix before them (a reverse
+     * proxy's) stays: no "/..." in the markup, no '/api' in the script */
+    struct resp r;
+    get(ag.base, "/", &r); /* get() sets r.body up; the caller frees it */
+    ck_assert_ptr_null(strstr(r.body.data, "=\"/"));
+    buf_free(&r.body);
+    get(ag.base, "/app.js", &r);
+    ck_assert_ptr_null(strstr(r.body.data, "'/api"));
+    ck_assert_ptr_nonnull(strstr(r.body.data, "'api/v1/state'"));
+    ck_assert_ptr_null(strstr(r.body.data, "innerHTML"));
+    buf_free(&r.body);
     /* the page loaded its script and style from replguard alone */
     ck_assert(js_true("return performance.getEntriesByType('resource')"
                       ".every(function (e) { return e.name.indexOf("
@@ -421,7 +432,6 @@ START_TEST(test_pause_banner)
             "the pause banner");
     screenshot("paused");
     struct resp r;
-    buf_init(&r.body, 0);
     get(ag.base, "/api/v1/state", &r);
     ck_assert_ptr_nonnull(strstr(r.body.data, "\"paused\":true"));
     buf_free(&r.body);
@@ -473,7 +483,6 @@ START_TEST(test_timeline)
     struct resp r;
     char url[128];
     buf_init(&alert, 0);
-    buf_init(&r.body, 0);
     alert_payload(&alert, "PageTest", "firing", "0a9e0000000000f1",
                   "\"replica\":\"node3\"");
     struct opts o = {.method = "POST", .body = alert.data,
