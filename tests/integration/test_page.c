@@ -508,8 +508,23 @@ START_TEST(test_timeline)
 }
 END_TEST
 
+/* At a phone's width the page does not scroll sideways (wide tables
+ * scroll in their own box) and the cluster line still reads. */
+START_TEST(test_phone_width)
+{
+    cJSON_Delete(wd("POST", "/window/rect", "{\"width\":390,\"height\":844}"));
+    sleep_ms(300);
+    ck_assert(js_true("return document.documentElement.scrollWidth <= "
+                      "window.innerWidth + 1 && window.innerWidth < 500"));
+    screenshot("phone");
+    cJSON_Delete(
+        wd("POST", "/window/rect", "{\"width\":1280,\"height\":1000}"));
+}
+END_TEST
+
 /* A name that is markup shows as those characters: nothing parses it
- * (no <img> appears, its handler never runs). replguard's config
+ * (no <img> appears, its handler never runs). The same state has every
+ * banner up: paused, TILT, a failover blocked, an escalation latched. replguard's config
  * refuses such node names, so the page is fed a state that has them (a
  * node, a cluster, an action's detail) through its own render(). */
 START_TEST(test_hostile_name)
@@ -536,7 +551,10 @@ START_TEST(test_hostile_name)
         "  document.querySelectorAll('table.nodes th'),"
         "  function (th) { return th.firstChild && th.firstChild.nodeValue === h; });"
         "var ok = shown && document.querySelectorAll('img').length === 0 &&"
-        "  document.body.textContent.indexOf(h) >= 0;"
+        "  document.body.textContent.indexOf(h) >= 0 &&"
+        "  ['Paused', 'TILT', 'Failover blocked', 'Escalated'].every("
+        "    function (b) { return !!document.querySelector("
+        "      '#banners [data-banner=\"' + b + '\"]'); });"
         "window.replguard.render(doc, []);"
         "return ok"));
     sleep_ms(500); /* an onerror would have fired by now */
@@ -615,6 +633,7 @@ int main(void)
     tcase_add_test(tc, test_pause_banner);
     tcase_add_test(tc, test_lagging_replica);
     tcase_add_test(tc, test_timeline);
+    tcase_add_test(tc, test_phone_width);
     tcase_add_test(tc, test_hostile_name);
     tcase_add_test(tc, test_render_1000);
     suite_add_tcase(s, tc);
