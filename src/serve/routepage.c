@@ -1,11 +1,14 @@
 /* routepage.c: the status page and its history (routepage.h). */
 #include "serve/routepage.h"
 
+#include <string.h>
+
 #include "monitor/snapshot.h"
 #include "serve/page.h"
 
-void routepage_file(const char *path, unsigned *status, const char **ctype,
-                    struct buf *body)
+/* page_file: the embedded file at path, or a 404. */
+static void page_file(const char *path, unsigned *status, const char **ctype,
+                      struct buf *body)
 {
     const struct page_file *f = page_find(path);
     if (!f) {
@@ -19,8 +22,9 @@ void routepage_file(const char *path, unsigned *status, const char **ctype,
     buf_append(body, f->data, f->len);
 }
 
-void routepage_history(const struct snapshot *s, struct MHD_Connection *conn,
-                       unsigned *status, struct buf *body)
+/* history: /api/v1/history[?cluster=], copied from s. */
+static void history(const struct snapshot *s, struct MHD_Connection *conn,
+                    unsigned *status, struct buf *body)
 {
     const char *cluster =
         MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cluster");
@@ -34,6 +38,18 @@ void routepage_history(const struct snapshot *s, struct MHD_Connection *conn,
     if (snapshot_history_cluster(s, cluster, body) < 0) {
         *status = MHD_HTTP_NOT_FOUND;
         buf_puts(body, "{\"error\":\"unknown cluster\"}");
+    }
+}
+
+void routepage_answer(const char *path, const struct snapshot *s,
+                      struct MHD_Connection *conn, unsigned *status,
+                      const char **ctype, struct buf *body)
+{
+    if (strcmp(path, ROUTEPAGE_HISTORY) == 0) {
+        *ctype = "application/json";
+        history(s, conn, status, body);
+    } else {
+        page_file(path, status, ctype, body);
     }
 }
 

@@ -26,17 +26,15 @@ struct snapshot;
     "img-src 'self'; connect-src 'self'; base-uri 'none'; "                \
     "form-action 'none'; frame-ancestors 'none'"
 
-/* routepage_file: the embedded file served at path: 200, its content
- * type into *ctype and its bytes appended to body; 404 (a JSON error)
- * when there is none. */
-void routepage_file(const char *path, unsigned *status, const char **ctype,
-                    struct buf *body);
-
-/* routepage_history: GET /api/v1/history: the whole document of s, or
- * with ?cluster=NAME that cluster's alone (404 for an unknown one), into
- * *status and body (JSON). */
-void routepage_history(const struct snapshot *s, struct MHD_Connection *conn,
-                       unsigned *status, struct buf *body);
+/* routepage_answer: the answer to GET path into *status, *ctype and
+ * body: for ROUTEPAGE_HISTORY, the history document of s (which must
+ * not be NULL), or with ?cluster=NAME that cluster's alone (404 for an
+ * unknown one); else the embedded file served at path (404, a JSON
+ * error, when there is none; s may be NULL). */
+#define ROUTEPAGE_HISTORY "/api/v1/history"
+void routepage_answer(const char *path, const struct snapshot *s,
+                      struct MHD_Connection *conn, unsigned *status,
+                      const char **ctype, struct buf *body);
 
 /* routepage_headers: adds the page's security headers to resp (CSP,
  * nosniff, no framing, no referrer). */

@@ -370,18 +370,12 @@ static void h_read(const struct request *r, struct reply *rep)
                      &rep->body);
 }
 
-/* h_page, h_history: the status page, in routepage.c. */
+/* h_page: the status page, its files and its history, in routepage.c. */
 static void h_page(const struct request *r, struct reply *rep)
 {
     rep->page = true;
-    routepage_file(r->path, &rep->status, &rep->ctype, &rep->body);
-}
-
-static void h_history(const struct request *r, struct reply *rep)
-{
-    rep->page = true;
-    rep->ctype = CT_JSON;
-    routepage_history(r->snap, r->conn, &rep->status, &rep->body);
+    routepage_answer(r->path, r->snap, r->conn, &rep->status, &rep->ctype,
+                     &rep->body);
 }
 
 /* h_check, h_throttle_app: the writers' throttle check, in routecheck.c. */
@@ -610,7 +604,7 @@ static const struct route routes[] = {
     {"/route/", true, GET_HEAD, true, h_route},
     {"/check/", true, GET_HEAD, true, h_check},
     {"/api/v1/state", false, GET_HEAD, true, h_state},
-    {"/api/v1/history", false, GET_HEAD, true, h_history},
+    {ROUTEPAGE_HISTORY, false, GET_HEAD, true, h_page},
     {"/", false, GET_HEAD, false, h_page},
     {"/app.js", false, GET_HEAD, false, h_page},
     {"/style.css", false, GET_HEAD, false, h_page},
