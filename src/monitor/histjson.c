@@ -68,8 +68,8 @@ void histjson_render(const struct agent_view *v, struct histjson *out)
     memset(out, 0, sizeof(*out));
     put_head(&b, h);
     out->head_len = b.len;
-    out->parts = xcalloc(v->n_clusters ? v->n_clusters : 1,
-                         sizeof(*out->parts));
+    out->parts =
+        xcalloc(v->n_clusters ? v->n_clusters : 1, sizeof(*out->parts));
     for (size_t ci = 0; ci < v->n_clusters; ci++) {
         const struct cluster_view *c = &v->clusters[ci];
         struct histjson_part *p = &out->parts[out->n_parts++];
@@ -98,8 +98,7 @@ void histjson_render(const struct agent_view *v, struct histjson *out)
     out->doc = buf_detach(&b);
 }
 
-int histjson_cluster(const struct histjson *h, const char *name,
-                     struct buf *b)
+int histjson_cluster(const struct histjson *h, const char *name, struct buf *b)
 {
     for (size_t i = 0; i < h->n_parts; i++) {
         const struct histjson_part *p = &h->parts[i];

@@ -43,8 +43,7 @@ void histjson_render(const struct agent_view *v, struct histjson *out);
  * named name (the head, that cluster's part, the closing brackets): a
  * copy of bytes already rendered. Returns -1 when h has no such
  * cluster. */
-int histjson_cluster(const struct histjson *h, const char *name,
-                     struct buf *b);
+int histjson_cluster(const struct histjson *h, const char *name, struct buf *b);
 
 /* histjson_copy: a deep copy of src into dst (the caller's; free it with
  * histjson_free). */

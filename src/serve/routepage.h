@@ -21,9 +21,9 @@
 struct snapshot;
 
 /* ROUTEPAGE_CSP: the Content-Security-Policy of the page's responses. */
-#define ROUTEPAGE_CSP                                                      \
-    "default-src 'none'; script-src 'self'; style-src 'self'; "            \
-    "img-src 'self'; connect-src 'self'; base-uri 'none'; "                \
+#define ROUTEPAGE_CSP                                                          \
+    "default-src 'none'; script-src 'self'; style-src 'self'; "                \
+    "img-src 'self'; connect-src 'self'; base-uri 'none'; "                    \
     "form-action 'none'; frame-ancestors 'none'"
 
 /* routepage_answer: the answer to GET path into *status, *ctype and

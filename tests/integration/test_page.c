@@ -25,16 +25,16 @@
 #include "simnode_harness.h"
 #include "lib/util.h"
 
-#define TOKEN  "page-test-token-7f3a"
-#define HOSTILE "<img src=x onerror=window.__xss=1>"
+#define TOKEN       "page-test-token-7f3a"
+#define HOSTILE     "<img src=x onerror=window.__xss=1>"
 #define ELEMENT_KEY "element-6066-11e4-a52e-4f735466cecf"
 
 static struct simnode sn;
 static struct agent ag;
 static pid_t driver_pid = -1;
 static int driver_out = -1; /* chromedriver's stdout */
-static char driver[64]; /* http://127.0.0.1:PORT */
-static char sid[128];   /* the WebDriver session */
+static char driver[64];     /* http://127.0.0.1:PORT */
+static char sid[128];       /* the WebDriver session */
 static char chromium[256], chromedriver[256];
 
 /* --- WebDriver over libcurl ---------------------------------------------- */
@@ -103,8 +103,8 @@ static char *js(const char *script)
     cJSON_Delete(o);
     cJSON *v = wd("POST", "/execute/sync", body);
     free(body);
-    char *s = cJSON_IsString(v) ? xstrdup(v->valuestring)
-                                : cJSON_PrintUnformatted(v);
+    char *s =
+        cJSON_IsString(v) ? xstrdup(v->valuestring) : cJSON_PrintUnformatted(v);
     cJSON_Delete(v);
     return s;
 }
@@ -291,7 +291,8 @@ static void stop_browser(void)
     driver_out = -1;
 }
 
-/* --- the fixture ----------------------------------------------------------- */
+/* --- the fixture -----------------------------------------------------------
+ */
 
 static const char RULES[] = "runbook: page-test\n"
                             "match: {alertname: PageTest}\n"
@@ -343,7 +344,8 @@ static void teardown(void)
     agent_teardown(&ag, &sn);
 }
 
-/* --- the tests ------------------------------------------------------------- */
+/* --- the tests -------------------------------------------------------------
+ */
 
 static size_t keep_header(char *p, size_t size, size_t n, void *ctx)
 {
@@ -387,7 +389,8 @@ START_TEST(test_headers)
         ck_assert_msg(strstr(h.data, "Content-Security-Policy: default-src "
                                      "'none'; script-src 'self';"),
                       "%s: %s", paths[i], h.data);
-        ck_assert_ptr_nonnull(strstr(h.data, "X-Content-Type-Options: nosniff"));
+        ck_assert_ptr_nonnull(
+            strstr(h.data, "X-Content-Type-Options: nosniff"));
         ck_assert_ptr_nonnull(strstr(h.data, "Cache-Control: no-store"));
         buf_free(&h);
     }
@@ -424,9 +427,10 @@ START_TEST(test_pause_banner)
     click("#token-set");
     wait_js("return !document.getElementById('pause').disabled", 5,
             "the buttons enabled");
-    ck_assert(js_true("return sessionStorage.getItem('replguard.token') === '"
-                      TOKEN "' && document.cookie === '' && "
-                      "document.getElementById('token').value === ''"));
+    ck_assert(
+        js_true("return sessionStorage.getItem('replguard.token') === '" TOKEN
+                "' && document.cookie === '' && "
+                "document.getElementById('token').value === ''"));
     click("#pause");
     wait_js("return !!document.querySelector('[data-banner=\"Paused\"]')", 10,
             "the pause banner");
@@ -448,9 +452,8 @@ START_TEST(test_lagging_replica)
     char json[128];
     snprintf(json, sizeof(json),
              "{\"node\":\"node2\",\"kind\":\"stall\",\"duration\":\"60s\"}");
-    ck_assert_int_eq(call(simnode_url(&sn, "node1"), "POST", "/v1/sim/fault",
-                          json),
-                     200);
+    ck_assert_int_eq(
+        call(simnode_url(&sn, "node1"), "POST", "/v1/sim/fault", json), 200);
     click("details.cluster[data-cluster=\"c1\"] > summary");
     const char *row =
         "var td = document.querySelector('details.cluster[data-cluster=\"c1\"]"
@@ -469,7 +472,8 @@ START_TEST(test_lagging_replica)
     ck_assert_str_eq(text, want);
     free(text);
     wait_js("return !!document.querySelector('tr[data-node=\"node2\"] "
-            "svg.spark polyline')", 10, "node2's sparkline");
+            "svg.spark polyline')",
+            10, "node2's sparkline");
     screenshot("lagging");
     call(simnode_url(&sn, "node1"), "DELETE", "/v1/sim/fault", NULL);
 }
@@ -485,7 +489,8 @@ START_TEST(test_timeline)
     buf_init(&alert, 0);
     alert_payload(&alert, "PageTest", "firing", "0a9e0000000000f1",
                   "\"replica\":\"node3\"");
-    struct opts o = {.method = "POST", .body = alert.data,
+    struct opts o = {.method = "POST",
+                     .body = alert.data,
                      .header = "Authorization: Bearer " TOKEN};
     snprintf(url, sizeof(url), "%s/webhook", ag.base);
     http(url, &o, &r);
@@ -524,9 +529,9 @@ END_TEST
 
 /* A name that is markup shows as those characters: nothing parses it
  * (no <img> appears, its handler never runs). The same state has every
- * banner up: paused, TILT, a failover blocked, an escalation latched. replguard's config
- * refuses such node names, so the page is fed a state that has them (a
- * node, a cluster, an action's detail) through its own render(). */
+ * banner up: paused, TILT, a failover blocked, an escalation latched.
+ * replguard's config refuses such node names, so the page is fed a state that
+ * has them (a node, a cluster, an action's detail) through its own render(). */
 START_TEST(test_hostile_name)
 {
     ck_assert(js_true(
@@ -549,7 +554,8 @@ START_TEST(test_hostile_name)
         "window.replguard.render(doc, [h]);"
         "var shown = Array.prototype.some.call("
         "  document.querySelectorAll('table.nodes th'),"
-        "  function (th) { return th.firstChild && th.firstChild.nodeValue === h; });"
+        "  function (th) { return th.firstChild && th.firstChild.nodeValue === "
+        "h; });"
         "var ok = shown && document.querySelectorAll('img').length === 0 &&"
         "  document.body.textContent.indexOf(h) >= 0 &&"
         "  ['Paused', 'TILT', 'Failover blocked', 'Escalated'].every("
@@ -565,29 +571,29 @@ END_TEST
 
 /* FIXTURE_JS: a state of 10 clusters of a primary and 100 replicas each
  * (1,000 replicas), half of them lagging and out of rotation. */
-#define FIXTURE_JS                                                            \
-    "var now = Date.now() / 1000, clusters = [], names = [];"                 \
-    "for (var c = 0; c < 10; c++) {"                                          \
-    "  var nodes = [{name: 'p' + c, role: 'primary', is_primary: true,"       \
-    "    up: true, fresh: true, last_failure: null, last_ok: now,"            \
-    "    position: 1000}];"                                                   \
-    "  for (var k = 0; k < 100; k++) nodes.push({name: 'r' + c + '-' + k,"    \
-    "    role: 'replica', is_primary: false, up: true, fresh: true,"          \
-    "    last_failure: null, last_ok: now, position: 990, lag: k / 10,"       \
-    "    lag_heartbeat: k / 10, lag_position: null, lag_reported: null,"      \
-    "    lag_positions: k, connected: true, demoted: false,"                  \
-    "    health: k < 50 ? 'healthy' : k < 80 ? 'degraded' : 'unhealthy',"     \
-    "    state: 'ok', in_read_rotation: k < 50,"                              \
-    "    rotation_reason: k < 50 ? null : 'lag above read_max_lag',"          \
-    "    merkle: null});"                                                     \
-    "  names.push('f' + c);"                                                  \
-    "  clusters.push({name: 'f' + c, lag_source: 'heartbeat',"                \
-    "    thresholds: {warning: 5}, primary: 'p' + c, epoch: 1,"               \
-    "    sync_mode: 'async', nodes: nodes, escalation: {latched: false},"     \
-    "    failover: {phase: 'idle', blocked: false, last: null}});"            \
-    "}"                                                                       \
-    "var doc = {version: 'fixture', generated_at: now, ready: true,"          \
-    "  rounds: 1, interval: 1, tilt: {active: false}, clusters: clusters,"    \
+#define FIXTURE_JS                                                             \
+    "var now = Date.now() / 1000, clusters = [], names = [];"                  \
+    "for (var c = 0; c < 10; c++) {"                                           \
+    "  var nodes = [{name: 'p' + c, role: 'primary', is_primary: true,"        \
+    "    up: true, fresh: true, last_failure: null, last_ok: now,"             \
+    "    position: 1000}];"                                                    \
+    "  for (var k = 0; k < 100; k++) nodes.push({name: 'r' + c + '-' + k,"     \
+    "    role: 'replica', is_primary: false, up: true, fresh: true,"           \
+    "    last_failure: null, last_ok: now, position: 990, lag: k / 10,"        \
+    "    lag_heartbeat: k / 10, lag_position: null, lag_reported: null,"       \
+    "    lag_positions: k, connected: true, demoted: false,"                   \
+    "    health: k < 50 ? 'healthy' : k < 80 ? 'degraded' : 'unhealthy',"      \
+    "    state: 'ok', in_read_rotation: k < 50,"                               \
+    "    rotation_reason: k < 50 ? null : 'lag above read_max_lag',"           \
+    "    merkle: null});"                                                      \
+    "  names.push('f' + c);"                                                   \
+    "  clusters.push({name: 'f' + c, lag_source: 'heartbeat',"                 \
+    "    thresholds: {warning: 5}, primary: 'p' + c, epoch: 1,"                \
+    "    sync_mode: 'async', nodes: nodes, escalation: {latched: false},"      \
+    "    failover: {phase: 'idle', blocked: false, last: null}});"             \
+    "}"                                                                        \
+    "var doc = {version: 'fixture', generated_at: now, ready: true,"           \
+    "  rounds: 1, interval: 1, tilt: {active: false}, clusters: clusters,"     \
     "  remediation: {paused: false, recent_actions: []}};"
 
 /* 1,000 replicas render in under 200 ms with the clusters collapsed;
@@ -596,16 +602,17 @@ END_TEST
  * one afterwards). */
 START_TEST(test_render_1000)
 {
-    char *ms = js(FIXTURE_JS
-                  "var best = 1e9; for (var i = 0; i < 3; i++)"
-                  "  best = Math.min(best, window.replguard.render(doc));"
-                  "var open = window.replguard.render(doc, names);"
-                  "window.replguard.render(doc, []);"
-                  "return best.toFixed(1) + ' ' + open.toFixed(1) + ' ' +"
-                  "  document.querySelectorAll('details.cluster').length");
+    char *ms =
+        js(FIXTURE_JS "var best = 1e9; for (var i = 0; i < 3; i++)"
+                      "  best = Math.min(best, window.replguard.render(doc));"
+                      "var open = window.replguard.render(doc, names);"
+                      "window.replguard.render(doc, []);"
+                      "return best.toFixed(1) + ' ' + open.toFixed(1) + ' ' +"
+                      "  document.querySelectorAll('details.cluster').length");
     double collapsed = 0, expanded = 0;
     int boxes = 0;
-    ck_assert_int_eq(sscanf(ms, "%lf %lf %d", &collapsed, &expanded, &boxes), 3);
+    ck_assert_int_eq(sscanf(ms, "%lf %lf %d", &collapsed, &expanded, &boxes),
+                     3);
     fprintf(stderr,
             "test_page: 1,000 replicas rendered in %.1f ms collapsed, "
             "%.1f ms with every cluster open\n",

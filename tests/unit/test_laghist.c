@@ -28,12 +28,12 @@ static void setup(void)
         nodes[i].is_primary = i == 0 || i == 3;
         nodes[i].rv.have_lag = !nodes[i].is_primary;
     }
-    clusters[0] = (struct cluster_view){.name = "c1", .first_node = 0,
-                                        .n_nodes = 3};
-    clusters[1] = (struct cluster_view){.name = "c2", .first_node = 3,
-                                        .n_nodes = 1};
-    view = (struct agent_view){.clusters = clusters, .n_clusters = 2,
-                               .nodes = nodes, .n_nodes = 4};
+    clusters[0] =
+        (struct cluster_view){.name = "c1", .first_node = 0, .n_nodes = 3};
+    clusters[1] =
+        (struct cluster_view){.name = "c2", .first_node = 3, .n_nodes = 1};
+    view = (struct agent_view){
+        .clusters = clusters, .n_clusters = 2, .nodes = nodes, .n_nodes = 4};
 }
 
 /* lag_at: node row's value in the i-th oldest slot. */

@@ -64,8 +64,8 @@ int main(int argc, char **argv)
         const char *base = strrchr(argv[i], '/');
         base = base ? base + 1 : argv[i];
         printf("    {\"/%s\", \"%s\", page_data_%d, %zu},\n",
-               strcmp(base, "index.html") == 0 ? "" : base, ctype_of(base),
-               i, lens[i]);
+               strcmp(base, "index.html") == 0 ? "" : base, ctype_of(base), i,
+               lens[i]);
     }
     printf("};\nconst size_t page_n_files = %d;\n\n", argc - 1);
     printf("const struct page_file *page_find(const char *path)\n{\n"
