@@ -19,11 +19,16 @@
 #      restored step by step. Meanwhile HAProxy sends no read to node2
 #      while it lags, and reads come back to it once it has caught up.
 #   1b. throttle: a second simulated cluster (t1: a primary and three
-#      replicas; with two replicas the runbook's throttle step can never
-#      run, escalate_when takes that case) gets two lagging replicas;
-#      the runbook throttles its primary, and once the alerts resolve the
+#      replicas) gets two lagging replicas, one stays healthy; the
+#      runbook throttles its primary, and once the alerts resolve the
 #      limit climbs throttle.restore_steps above it (1500, 3000) and is
 #      removed.
+#   1c. escalation: both replicas of c1 (three nodes) lag: escalate_when
+#      holds, and replguard pages AND throttles c1's primary (throttle is
+#      reversible): the ReplguardEscalation alert appears in this
+#      Alertmanager (escalation: section, applied by a SIGHUP), the
+#      shipped routing sends it to the humans and never back to
+#      replguard's webhook, and POST /api/v1/ack/c1 resolves it.
 #   2. dry run: replguard restarted (same port) with dry_run: true and a
 #      fresh state dir; the same loop; the audit log records dry_run
 #      decisions and no node receives a remediation call.
@@ -194,9 +199,9 @@ N2=$URL_node2
 log "nodes: node1 $URL_node1, node2 $URL_node2, node3 $URL_node3"
 
 # A second simulated cluster, t1 in replguard's config: a primary and
-# three replicas. The shipped runbook throttles only while two replicas
-# lag and one is still healthy (escalate_when takes the case where none
-# is), which a cluster of two replicas never shows.
+# three replicas: two lag while one stays healthy, so the runbook
+# throttles without escalating (c1's two replicas both lagging is the
+# escalation case, step 8c).
 step "start replguard-simnode for cluster t1 (4 nodes)"
 spawn simnode_t1 "$T/simnode-t1.out" "$top_builddir/replguard-simnode" --port 0 \
     --nodes 4 --ingest-rate 1000 --apply-rate 5000 --seed 7
@@ -792,7 +797,7 @@ run_loop() {
             done
             log "throttle restored: node1 rate limit went$seen_limits"
         else
-            log "no throttle set: the runbook throttles only when lagging_replicas >= 2 and not every replica lags (escalate_when); with 2 replicas that never holds"
+            log "no throttle set: the runbook throttles only when lagging_replicas >= 2; only node2 lagged"
             [ "$(mval "$N1" stemedb_rate_limit_assertions_per_second)" = 0 ] ||
                 fail "node1 has a rate limit though no throttle was audited"
         fi
@@ -872,6 +877,11 @@ run_throttle() {
     wait_for "replguard_throttle_active{cluster=t1} 0 after the restore" 5 throttle_inactive
 }
 run_throttle "$T/audit.jsonl"
+
+# --- 8c. a page AND a throttle: c1's two replicas lag (none healthy) -------
+# shellcheck source=tests/e2e-escalation.sh
+. "$top_srcdir/tests/e2e-escalation.sh"
+run_escalation "$T/audit.jsonl"
 
 # --- 9. the same loop in dry-run mode -------------------------------------------
 step "restart replguard with dry_run: true, fresh state dir, same port"

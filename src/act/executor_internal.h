@@ -33,6 +33,7 @@
 enum outcome { OUT_SUCCESS, OUT_FAILURE, OUT_DRY_RUN };
 
 struct executor;
+struct esc_state;
 struct fo_state;
 struct job;
 struct poll_req;
@@ -139,7 +140,8 @@ struct executor {
     struct guard_demotes demotes; /* demotes running or not yet polled */
     bool draining; /* stopping: nothing new starts, running ones finish */
     double audit_synced;
-    struct fo_state *fo; /* failover (failover_internal.h) */
+    struct fo_state *fo;   /* failover (failover_internal.h) */
+    struct esc_state *esc; /* escalation alerts (escalation.c) */
     /* the view's runbook limits (execstate.c), grown, never shrunk */
     struct view_runbook *vrunbooks;
     char (*rb_names)[3][PLANNER_NAME_MAX]; /* runbook, cluster, target */
@@ -194,6 +196,22 @@ void appramp_set(struct executor *x, struct job *j,
 size_t appramp_restore(struct executor *x, const char *cluster);
 /* appramp_tick: moves the ramps due at now (monotonic). */
 void appramp_tick(struct executor *x, double now);
+
+/* --- escalation.c: escalations as Alertmanager alerts (escalation.h) ----- */
+
+/* esc_init: x's escalation state (x->env set); esc_free: releases it,
+ * aborting a post in flight. */
+void esc_init(struct executor *x);
+void esc_free(struct executor *x);
+/* esc_ack: cluster acked: its escalation alerts are resolved (journaled,
+ * posted with endsAt now, then forgotten). */
+void esc_ack(struct executor *x, const char *cluster);
+/* esc_tick: starts a post when one is due (now: monotonic seconds);
+ * never blocks. */
+void esc_tick(struct executor *x, double now);
+/* esc_replay_record: a journaled "escalation" (the alert again, its
+ * cluster latched in the planner) or "escalation_ack" record. */
+void esc_replay_record(struct executor *x, const cJSON *o);
 
 /* exec_new_job: a job for decision d (no steps yet, d->rb of x->rules,
  * whose reference the job holds) on a copy of alert a, put at the tail

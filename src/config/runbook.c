@@ -110,7 +110,8 @@ enum {
     S_TIMEOUT,
     S_APP,
     S_RATIO,
-    S_EXPIRES
+    S_EXPIRES,
+    S_REVERSIBLE
 };
 static const struct yr_field step_fields[] = {
     [S_ACTION] = {"action", read_action, offsetof(struct runbook_step, action),
@@ -130,6 +131,8 @@ static const struct yr_field step_fields[] = {
                  false},
     [S_EXPIRES] = {"expires", rb_read_expires,
                    offsetof(struct runbook_step, expires), false},
+    [S_REVERSIBLE] = {"reversible", yr_read_bool,
+                      offsetof(struct runbook_step, reversible), false},
 };
 
 /* Which actions use each step key, indexed like step_fields: actions,
@@ -139,7 +142,7 @@ struct step_use {
     unsigned actions, needed;
 };
 static const struct step_use step_use[] = {
-    [S_URL] = {A(ESCALATE) | A(HTTP), A(ESCALATE) | A(HTTP)},
+    [S_URL] = {A(ESCALATE) | A(HTTP), A(HTTP)},
     [S_METHOD] = {A(HTTP), 0},
     [S_BODY] = {A(HTTP), 0},
     [S_ARGV] = {A(EXEC), A(EXEC)},
@@ -147,6 +150,10 @@ static const struct step_use step_use[] = {
     [S_APP] = {A(THROTTLE_APP), A(THROTTLE_APP)},
     [S_RATIO] = {A(THROTTLE_APP), 0},
     [S_EXPIRES] = {A(THROTTLE_APP), 0},
+    /* escalate is the page itself, and a promotion is never undone */
+    [S_REVERSIBLE] = {((1u << RUNBOOK_N_ACTIONS) - 1) &
+                          ~(A(ESCALATE) | A(PROMOTE)),
+                      0},
 };
 _Static_assert(ARRAY_LEN(step_use) == ARRAY_LEN(step_fields),
                "one step_use per step field");
@@ -194,7 +201,14 @@ static void check_params(struct yr_ctx *c, const yaml_node_t *map,
 }
 
 /* step_defaults: the default timeout of the actions that take one, and
- * throttle_app's ratio and expiry. */
+ * throttle_app's ratio and expiry. (reversible: read_step and
+ * read_named_step, which know whether it was written.) */
+bool runbook_action_reversible(enum runbook_action a)
+{
+    return a == RUNBOOK_ACT_THROTTLE || a == RUNBOOK_ACT_RESTORE_THROTTLE ||
+           a == RUNBOOK_ACT_THROTTLE_APP;
+}
+
 static void step_defaults(struct runbook_step *st)
 {
     if ((step_use[S_TIMEOUT].actions & (1u << st->action)) && st->timeout == 0)
@@ -220,6 +234,8 @@ static bool read_step(struct yr_ctx *c, yaml_node_t *v, struct runbook_step *st)
     if (s.state[S_METHOD] != YR_GOOD)
         st->method = st->action == RUNBOOK_ACT_HTTP ? RUNBOOK_METHOD_POST
                                                     : RUNBOOK_METHOD_GET;
+    if (s.state[S_REVERSIBLE] != YR_GOOD)
+        st->reversible = runbook_action_reversible(st->action);
     step_defaults(st);
     return c->count == before;
 }
@@ -241,6 +257,7 @@ static bool read_named_step(struct yr_ctx *c, yaml_node_t *v,
             return false;
         }
     }
+    st->reversible = runbook_action_reversible(st->action);
     step_defaults(st);
     return true;
 }

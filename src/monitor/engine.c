@@ -656,6 +656,12 @@ static int env_ingest_rate(void *ctx, const char *cluster, double window,
     return c ? poshist_rate(&c->hist, window, rate) : -1;
 }
 
+static const struct config_escalation *env_escalation_conf(void *ctx)
+{
+    const struct engine *e = ctx;
+    return &e->cfg->escalation;
+}
+
 int engine_attach(struct engine *e, struct remedy *rem,
                   struct runbook_set *rules, const char *audit_path, char *err,
                   size_t errlen)
@@ -670,6 +676,7 @@ int engine_attach(struct engine *e, struct remedy *rem,
         .cluster_conf = env_cluster_conf,
         .node_url = env_node_url,
         .ingest_rate = env_ingest_rate,
+        .escalation_conf = env_escalation_conf,
     };
     e->exec = executor_new(&env, rem, rules, audit_path, err, errlen);
     if (!e->exec) {
