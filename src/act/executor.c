@@ -610,5 +610,7 @@ void executor_free(struct executor *x)
     free(x->vapps);
     free(x->counters);
     free(x->samples);
+    free(x->vrunbooks);
+    free(x->rb_names);
     free(x);
 }

@@ -107,6 +107,7 @@ struct cluster_view {
     size_t n_nodes;          /* agent_view.nodes[first_node .. + n_nodes) */
     int primary;             /* index into agent_view.nodes, or -1: none up */
     uint64_t merkle_buckets; /* leaf buckets per tree; 0: not known yet */
+    bool latched;            /* an escalation latched it until an ack */
     bool throttle_active;    /* replguard set the primary's ingest limit */
     double throttle_limit;   /* assertions per second, when active */
     /* Failover inputs (the engine): */
@@ -159,6 +160,15 @@ struct view_action {
     double time;
     const char *cluster, *runbook, *action, *target, *outcome, *detail;
     bool dry_run;
+    double lag_before, lag_after; /* the target's lag, seconds; -1 unknown */
+};
+
+/* One runbook's limits in one cluster, for the status page. */
+struct view_runbook {
+    const char *runbook, *cluster;
+    unsigned used, max_per_hour; /* actions in the last hour, the budget */
+    const char *target;   /* its last action's target, NULL: none kept */
+    double cooldown_until; /* wall seconds, on target; 0: none */
 };
 
 /* One app throttle of the writers' check, for /api/v1/state. */
@@ -166,6 +176,8 @@ struct view_app_throttle {
     const char *app, *cluster;
     double ratio, expires; /* expires: Unix seconds */
 };
+
+struct laghist; /* model/laghist.h */
 
 struct agent_view {
     const char *version;
@@ -185,6 +197,9 @@ struct agent_view {
     size_t n_clusters;
     struct node_view *nodes;
     size_t n_nodes;
+    /* each node's lag over the last 15 minutes, rows as nodes; NULL:
+     * none kept */
+    const struct laghist *history;
 
     /* Remediation (filled by the executor). */
     bool remediation; /* runbooks are loaded and the intake is open */
@@ -196,6 +211,8 @@ struct agent_view {
     size_t n_samples;
     const struct view_action *recent; /* newest first */
     size_t n_recent;
+    const struct view_runbook *runbooks; /* budgets and cooldowns */
+    size_t n_runbooks;
     const struct view_app_throttle *app_throttles; /* not expired */
     size_t n_app_throttles;
 };

@@ -72,6 +72,9 @@ static void build_clusters(struct engine *e)
     e->view.clusters = xcalloc(e->n_clusters, sizeof(struct cluster_view));
     e->view.nodes =
         xcalloc(e->n_nodes ? e->n_nodes : 1, sizeof(struct node_view));
+    laghist_init(&e->hist, e->n_nodes, LAGHIST_WINDOW, LAGHIST_POINTS,
+                 cfg->poll.interval);
+    e->view.history = &e->hist;
 }
 
 static void free_cluster_array(struct cluster_rt *clusters, size_t n)
@@ -97,6 +100,10 @@ static void free_clusters(struct engine *e)
     free(e->view.nodes);
     e->view.clusters = NULL;
     e->view.nodes = NULL;
+    laghist_free(&e->hist);
+    e->view.history = NULL;
+    histjson_free(&e->hist_doc);
+    e->hist_doc_ok = false;
 }
 
 /* carry_node: moves what a reload keeps from an old node to its
@@ -181,6 +188,9 @@ static void apply_reload(struct engine *e, struct config *cfg)
     size_t n_old = e->n_clusters;
     free(e->view.clusters);
     free(e->view.nodes);
+    laghist_free(&e->hist); /* rows follow the nodes: a reload starts it anew */
+    histjson_free(&e->hist_doc);
+    e->hist_doc_ok = false;
     e->cfg = cfg;
     poller_set_proxy(e->poller, cfg->proxy);
     build_clusters(e);
@@ -371,7 +381,17 @@ static void finish_round(struct engine *e, double now)
     e->round_duration = now - e->round_start;
     e->ready = true;
     assess_round(e);
-    snapbox_publish(e->box, snapshot_new(&e->view));
+    laghist_add(&e->hist, &e->view, clock_wall(&e->clock));
+    /* the history (300 numbers a node) is rendered when a slot begins,
+     * not every round: the newest slot shows its first round's lag until
+     * the next one begins, at most one step later */
+    if (!e->hist_doc_ok || e->hist_doc_slots != e->hist.slots) {
+        histjson_free(&e->hist_doc);
+        histjson_render(&e->view, &e->hist_doc);
+        e->hist_doc_slots = e->hist.slots;
+        e->hist_doc_ok = true;
+    }
+    snapbox_publish(e->box, snapshot_new_hist(&e->view, &e->hist_doc));
 }
 
 /* --- the loop ------------------------------------------------------------- */

@@ -15,6 +15,8 @@
 #include "model/lag.h"
 #include "profiles/stemedb/scrape.h"
 #include "model/tilt.h"
+#include "model/laghist.h"
+#include "monitor/histjson.h"
 #include "model/view.h"
 
 #define BODY_CAP        (4u << 20) /* a node answer over this is too_large */
@@ -154,6 +156,10 @@ struct engine {
     bool ready;
 
     struct agent_view view; /* arrays sized for n_nodes, refilled */
+    struct laghist hist;    /* view.history: sized with the view */
+    struct histjson hist_doc; /* /api/v1/history, rendered once a slot */
+    uint64_t hist_doc_slots;  /* hist.slots when it was rendered */
+    bool hist_doc_ok;         /* hist_doc holds a document */
 
     struct merkle_slot mk_slots[MERKLE_SLOTS];
     double mk_next_tick;
