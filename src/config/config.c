@@ -450,6 +450,7 @@ enum {
     F_TLS,
     F_PROXY,
     F_POLL,
+    F_HA,
     F_CL
 };
 static const struct yr_field top_fields[] = {
@@ -466,6 +467,7 @@ static const struct yr_field top_fields[] = {
     [F_TLS] = {"tls", read_tls, 0, false},
     [F_PROXY] = {"proxy", cfg_read_url, offsetof(struct config, proxy), false},
     [F_POLL] = {"poll", read_poll, offsetof(struct config, poll), false},
+    [F_HA] = {"ha", cfg_read_ha, 0, false},
     [F_CL] = {"clusters", read_clusters, 0, true},
 };
 
@@ -631,6 +633,7 @@ void config_free(struct config *cfg)
     free(cfg->tls_cert_file);
     free(cfg->tls_key_file);
     free(cfg->proxy);
+    cfg_free_ha(&cfg->ha);
     free(cfg);
 }
 
