@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct agent_view;
 struct config_cluster;
@@ -56,6 +57,10 @@ struct act_env {
      * the last window seconds, as poshist_rate(); -1 when unknown */
     int (*ingest_rate)(void *ctx, const char *cluster, double window,
                        double *rate);
+    /* owner: whether this instance may act on cluster now (config ha:,
+     * it owns the cluster), setting *token to the fencing token its
+     * node calls carry; NULL: always, token 0 (act/fence.h) */
+    bool (*owner)(void *ctx, const char *cluster, int64_t *token);
 };
 
 /* executor_new: the executor reading env (copied), taking alerts from

@@ -182,6 +182,7 @@ static void apply_reload(struct engine *e, struct config *cfg)
     free(e->view.clusters);
     free(e->view.nodes);
     e->cfg = cfg;
+    engine_ha_config(e); /* before old_cfg, which it borrowed, goes */
     poller_set_proxy(e->poller, cfg->proxy);
     build_clusters(e);
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
@@ -198,6 +199,7 @@ static void apply_reload(struct engine *e, struct config *cfg)
      * an alert that arrives before the next round against stale counts
      * and NULL names */
     assess_round(e);
+    engine_ha_view(e);
     log_msg(LOG_INFO, "msg=\"config reloaded\" clusters=%zu nodes=%zu",
             e->n_clusters, e->n_nodes);
 }
@@ -357,6 +359,10 @@ static void start_round(struct engine *e, double now)
     e->pending = e->n_nodes;
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
         struct cluster_rt *c = &e->clusters[ci];
+        if (!engine_ha_polls(e, c)) { /* ha.poll: owned, not ours */
+            e->pending -= c->n;
+            continue;
+        }
         bool hb = send_heartbeat(e, c) == 0;
         for (size_t ni = 0; ni < c->n; ni++)
             if (!hb || ni != c->primary)
@@ -371,6 +377,7 @@ static void finish_round(struct engine *e, double now)
     e->round_duration = now - e->round_start;
     e->ready = true;
     assess_round(e);
+    engine_ha_view(e);
     snapbox_publish(e->box, snapshot_new(&e->view));
 }
 
@@ -516,6 +523,7 @@ void engine_step(struct engine *e)
     poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
     if (e->round_active && e->pending == 0)
         finish_round(e, clock_mono(&e->clock));
+    engine_ha_tick(e); /* before acting: ownership is as fresh as it gets */
     divergence_tick(e, clock_mono(&e->clock));
     /* again right before acting: a stall inside this iteration (in the
      * curl wait, say) holds actions now, not one iteration late */
@@ -556,6 +564,7 @@ static void *run(void *arg)
     while (!atomic_load(&e->stop))
         engine_step(e);
     drain(e);
+    engine_ha_stop(e); /* after the drain: running actions kept it */
     return NULL;
 }
 
@@ -582,6 +591,7 @@ struct engine *engine_new(struct config *cfg, struct snapbox *box,
     atomic_init(&e->stop, false);
     divergence_init(e);
     build_clusters(e);
+    engine_ha_config(e);
     divergence_schedule(e, clock_mono(&e->clock));
     e->next_round = clock_mono(&e->clock);
     tilt_init(&e->tilt);
@@ -650,6 +660,7 @@ int engine_attach(struct engine *e, struct remedy *rem,
         .cluster_conf = env_cluster_conf,
         .node_url = env_node_url,
         .ingest_rate = env_ingest_rate,
+        .owner = engine_ha_owner,
     };
     e->exec = executor_new(&env, rem, rules, audit_path, err, errlen);
     if (!e->exec) {
@@ -712,6 +723,7 @@ void engine_free(struct engine *e)
     runbook_set_free(e->next_rules);
     free_clusters(e);
     divergence_free(e);
+    engine_ha_free(e); /* its request slot before the poller */
     poller_free(e->poller);
     config_free(e->cfg);
     config_free(e->next_cfg);

@@ -1,0 +1,106 @@
+/* engineha.c: the engine's side of the config's ha: section (ha.h): it
+ * drives the HA member on the engine thread and poller, tells the
+ * executor which clusters it may act on, and what poll: owned polls. */
+#include "monitor/engine_internal.h"
+
+#include "config/config.h"
+#include "ha/ha.h"
+#include "lib/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ENGINE_HA_REVOKE: seconds a clean stop waits for the lease revoke. */
+#define ENGINE_HA_REVOKE 1.0
+
+static void give_clusters(struct engine *e)
+{
+    const char **names = xcalloc(e->cfg->n_clusters + 1, sizeof(*names));
+    for (size_t i = 0; i < e->cfg->n_clusters; i++)
+        names[i] = e->cfg->clusters[i].name;
+    ha_set_clusters(e->ha, &e->cfg->ha, names, e->cfg->n_clusters);
+    free(names);
+}
+
+void engine_ha_config(struct engine *e)
+{
+    if (!e->cfg->ha.enabled) {
+        /* ha: taken out by a reload: leave the group cleanly */
+        if (e->ha)
+            ha_stop(e->ha, ENGINE_HA_REVOKE);
+        ha_free(e->ha);
+        e->ha = NULL;
+        return;
+    }
+    if (!e->ha)
+        e->ha = ha_new(&e->cfg->ha, e->poller);
+    give_clusters(e);
+}
+
+void engine_ha_tick(struct engine *e)
+{
+    if (e->ha)
+        ha_tick(e->ha, clock_mono(&e->clock));
+}
+
+bool engine_ha_polls(const struct engine *e, const struct cluster_rt *c)
+{
+    return !e->ha || e->cfg->ha.poll == HA_POLL_ALL ||
+           ha_holds(e->ha, c->conf->name);
+}
+
+bool engine_ha_owner(void *ctx, const char *cluster, int64_t *token)
+{
+    struct engine *e = ctx;
+    if (!e->ha) {
+        if (token)
+            *token = 0;
+        return true;
+    }
+    return ha_owns(e->ha, cluster, clock_mono(&e->clock), token);
+}
+
+void engine_ha_view(struct engine *e)
+{
+    struct agent_view *av = &e->view;
+    struct ha_status st;
+    av->ha = e->ha != NULL;
+    if (!e->ha)
+        return;
+    double now = clock_mono(&e->clock);
+    ha_status(e->ha, now, &st);
+    /* the names stay in e->ha_members until the next view: the snapshot
+     * renders them before that */
+    free(e->ha_members);
+    e->ha_members = xcalloc(st.n_members + 1, sizeof(*e->ha_members));
+    char *names = xcalloc(st.n_members + 1, 65);
+    for (size_t i = 0; i < st.n_members; i++) {
+        memcpy(names + i * 65, st.members[i], 65);
+        e->ha_members[i] = names + i * 65;
+    }
+    free(e->ha_names);
+    e->ha_names = names;
+    av->ha_members = e->ha_members;
+    av->n_ha_members = st.n_members;
+    av->ha_etcd_up = st.etcd_up;
+    av->ha_owned = st.owned;
+    for (size_t i = 0; i < av->n_clusters; i++)
+        av->clusters[i].ha_owner =
+            ha_owns(e->ha, av->clusters[i].name, now, NULL);
+}
+
+void engine_ha_stop(struct engine *e)
+{
+    if (e->ha)
+        ha_stop(e->ha, ENGINE_HA_REVOKE);
+}
+
+void engine_ha_free(struct engine *e)
+{
+    ha_free(e->ha);
+    e->ha = NULL;
+    free(e->ha_members);
+    free(e->ha_names);
+    e->ha_members = NULL;
+    e->ha_names = NULL;
+}
