@@ -7,6 +7,7 @@
  * one, and E is never reused for another promotion). */
 #include "act/failover_internal.h"
 #include "act/executor_internal.h"
+#include "act/fence.h"
 
 #include "act/audit.h"
 #include "config/config.h"
@@ -176,6 +177,7 @@ int fo_send(struct executor *x, struct fo_cluster *fc, const char *node,
     if (base && !c->busy) {
         char url[1024];
         snprintf(url, sizeof(url), "%s%s", base, rq->path);
+        act_fence(&x->env, c->req, fc->name);
         rc = poller_request(c->req, rq->method, url, rq->body, timeout, on_call,
                             c);
     }

@@ -4,6 +4,7 @@
  * primary, and the view. The phases of a run are failover_phase.c's. */
 #include "act/failover_internal.h"
 #include "act/executor_internal.h"
+#include "act/fence.h"
 
 #include "act/failover.h"
 #include "act/remedy.h"
@@ -523,8 +524,11 @@ void fo_tick(struct executor *x, double now, bool held)
 {
     take_requests(x); /* answered even when held: 409 paused, TILT */
     held = held || exec_fail_stop(x);
-    for (size_t i = 0; i < x->env.view->n_clusters; i++)
-        tick_cluster(x, &x->env.view->clusters[i], now, held);
+    for (size_t i = 0; i < x->env.view->n_clusters; i++) {
+        const struct cluster_view *cv = &x->env.view->clusters[i];
+        /* ha: only the owner detects, fails over and rejoins */
+        tick_cluster(x, cv, now, held || !act_owner(&x->env, cv->name, NULL));
+    }
 }
 
 void fo_fill_view(struct executor *x, struct agent_view *v)

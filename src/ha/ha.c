@@ -56,6 +56,7 @@ struct ha_cluster {
     int64_t token; /* the key's create revision, when held */
     bool keyed;    /* some member holds its key */
     bool want;     /* it hashes to this member */
+    bool stale;    /* its key has our name under an old lease of ours */
 };
 
 struct ha {
@@ -186,7 +187,9 @@ static void next_change(struct ha *h, double now)
             send_claim(h, h->scan++, now);
             return;
         }
-        if (c->held && !c->want) {
+        if ((c->held && !c->want) || c->stale) {
+            /* a stale one goes now rather than at its old lease's end:
+             * the claim follows at the next cycle */
             send_release(h, h->scan++, now);
             return;
         }
@@ -273,7 +276,7 @@ static void took_owners(struct ha *h, const struct etcd_reply *r)
     for (size_t i = 0; i < h->n_cl; i++) {
         struct ha_cluster *c = &h->cl[i];
         char *key = key_of(h, "owners", c->name);
-        c->keyed = c->held = false;
+        c->keyed = c->held = c->stale = false;
         c->token = 0;
         for (size_t k = 0; k < r->n_kvs; k++) {
             if (strcmp(r->kvs[k].key, key) != 0)
@@ -282,6 +285,7 @@ static void took_owners(struct ha *h, const struct etcd_reply *r)
             c->held = strcmp(r->kvs[k].value, h->member) == 0 &&
                       r->kvs[k].lease == h->lease;
             c->token = c->held ? r->kvs[k].create_revision : 0;
+            c->stale = !c->held && strcmp(r->kvs[k].value, h->member) == 0;
         }
         c->polled = c->held;
         free(key);
