@@ -435,6 +435,99 @@ START_TEST(etcd_away_fails_static_and_resumes)
 }
 END_TEST
 
+/* storm: every agent of live[0..n) gets the alert of every cluster of
+ * d's share (one fingerprint per cluster, as Alertmanager resends it). */
+static void storm(const int *live, int n, const int *share, int n_share)
+{
+    for (int k = 0; k < n; k++)
+        for (int s = 0; s < n_share; s++) {
+            char cl[16], labels[128], fp[32];
+            cluster_name(share[s], cl, sizeof(cl));
+            snprintf(labels, sizeof(labels),
+                     "\"cluster\":\"%s\",\"replica\":\"node2\"", cl);
+            snprintf(fp, sizeof(fp), "%08x%08x", (unsigned)getpid(),
+                     (unsigned)share[s] + 0x100);
+            ck_assert_int_eq(agent_alert(&ags[live[k]], "PrimaryOverload",
+                                         "firing", fp, labels),
+                             200);
+        }
+}
+
+/* kill -9 of a member while every member gets the same alerts: its
+ * clusters have a new owner within ttl plus a check, no action runs
+ * twice, and a call with the dead owner's token is refused once the new
+ * owner has acted */
+START_TEST(a_killed_member_is_replaced_under_a_webhook_storm)
+{
+    static const int ABCD[] = {0, 1, 2, 3};
+    int want4[CLUSTERS], share[CLUSTERS], n_share = 0;
+    double before[CLUSTERS];
+    int64_t dead_token[CLUSTERS];
+    agent_start(&ags[3]);
+    converged(ABCD, 4, 4 * TTL_S);
+    expected(ABCD, 4, want4);
+    for (int c = 0; c < CLUSTERS; c++)
+        if (want4[c] == 3) {
+            char cl[16];
+            cluster_name(c, cl, sizeof(cl));
+            before[n_share] = admin_requests(node_of(cl, "node1"), "rate-limit");
+            dead_token[n_share] = token_of(c);
+            share[n_share++] = c;
+        }
+    ck_assert_int_gt(n_share, 0);
+    storm(ABCD, 4, share, n_share);
+    for (int s = 0; s < n_share; s++) {
+        char cl[16];
+        cluster_name(share[s], cl, sizeof(cl));
+        assert_wait(node_of(cl, "node1"), "stemedb_admin_requests_total",
+                    "endpoint=\"rate-limit\"", EQ, before[s] + 1);
+    }
+    double t0 = now_s();
+    kill(ags[3].pid, SIGKILL);
+    reap(ags[3].pid);
+    ags[3].pid = 0;
+    for (int i = 0; i < 5; i++)
+        storm(ABC, AGENTS, share, n_share);
+    double took = converged(ABC, AGENTS, TTL_S + TTL_S / 3 + 2);
+    fprintf(stderr, "test_ha: d killed: its %d clusters owned again %.2fs "
+                    "after the kill (ttl %.0fs)\n",
+            n_share, now_s() - t0, TTL_S);
+    (void)took;
+    storm(ABC, AGENTS, share, n_share);
+    sleep_ms(POLL_MS * 3);
+    for (int s = 0; s < n_share; s++) { /* exactly one throttle each */
+        char cl[16];
+        cluster_name(share[s], cl, sizeof(cl));
+        ck_assert_double_eq(admin_requests(node_of(cl, "node1"), "rate-limit"),
+                            before[s] + 1);
+        ck_assert_int_gt(token_of(share[s]), dead_token[s]);
+    }
+    /* a new alert: the new owner acts with its token; then the dead
+     * owner's replayed call is refused */
+    char cl[16], labels[128], hdr[64], url[128];
+    cluster_name(share[0], cl, sizeof(cl));
+    const char *primary = node_of(cl, "node1");
+    snprintf(labels, sizeof(labels), "\"cluster\":\"%s\",\"replica\":\"node2\"",
+             cl);
+    for (int i = 0; i < AGENTS; i++)
+        ck_assert_int_eq(agent_alert(&ags[i], "PrimaryOverload", "firing",
+                                     "00000000deadbeef", labels),
+                         200);
+    assert_wait(primary, "stemedb_fence_token", NULL, EQ,
+                (double)token_of(share[0]));
+    snprintf(hdr, sizeof(hdr), "X-Replguard-Fence: %lld",
+             (long long)dead_token[0]);
+    struct opts o = {.method = "POST",
+                     .body = "{\"max_assertions_per_sec\": 100}",
+                     .header = hdr};
+    struct resp r;
+    snprintf(url, sizeof(url), "%s/v1/admin/rate-limit", primary);
+    http(url, &o, &r);
+    ck_assert_int_eq(r.status, 409);
+    buf_free(&r.body);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ha");
@@ -446,6 +539,7 @@ int main(void)
     tcase_add_test(tc, a_new_member_takes_only_its_share);
     tcase_add_test(tc, a_stopped_owner_loses_its_clusters_and_does_not_act);
     tcase_add_test(tc, etcd_away_fails_static_and_resumes);
+    tcase_add_test(tc, a_killed_member_is_replaced_under_a_webhook_storm);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
