@@ -80,6 +80,8 @@ struct ha {
     size_t n_members;
     struct ha_cluster *cl;
     size_t n_cl, scan;
+    bool (*busy)(void *ctx, const char *cluster); /* ha_set_busy */
+    void *busy_ctx;
 };
 
 /* --- the rendezvous hash --------------------------------------------------- */
@@ -181,13 +183,17 @@ static void send_release(struct ha *h, size_t i, double now)
  * starts nothing and ends the cycle. */
 static void next_change(struct ha *h, double now)
 {
-    for (; h->scan < h->n_cl; h->scan++) {
+    /* the keep-alive opens each cycle: a long run of claims against a
+     * slow etcd must not hold the next one back past the lease */
+    bool late = now - h->cycle_start >= h->ttl / 3;
+    for (; h->scan < h->n_cl && !late; h->scan++) {
         struct ha_cluster *c = &h->cl[h->scan];
         if (c->want && !c->keyed) {
             send_claim(h, h->scan++, now);
             return;
         }
-        if ((c->held && !c->want) || c->stale) {
+        bool busy = h->busy && h->busy(h->busy_ctx, c->name);
+        if ((c->held && !c->want && !busy) || c->stale) {
             /* a stale one goes now rather than at its old lease's end:
              * the claim follows at the next cycle */
             send_release(h, h->scan++, now);
@@ -441,6 +447,13 @@ void ha_set_clusters(struct ha *h, const struct config_ha *conf,
     h->scan = 0;
     if (h->next == OP_CLAIM)
         h->next = OP_NONE; /* indexes changed: the next cycle re-reads */
+}
+
+void ha_set_busy(struct ha *h, bool (*busy)(void *ctx, const char *cluster),
+                 void *ctx)
+{
+    h->busy = busy;
+    h->busy_ctx = ctx;
 }
 
 void ha_tick(struct ha *h, double now)

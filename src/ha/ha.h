@@ -53,6 +53,12 @@ struct ha *ha_new(const struct config_ha *conf, struct poller *p);
  * names no longer listed is forgotten. conf as for ha_new(). */
 void ha_set_clusters(struct ha *h, const struct config_ha *conf,
                      const char *const *names, size_t n);
+/* ha_set_busy: busy(ctx, cluster) says whether this member has work in
+ * flight on cluster (a failover between phases): a cluster it holds
+ * that the hash now gives another member is kept until busy() says no,
+ * so a handover never cuts a failover in half. NULL: never busy. */
+void ha_set_busy(struct ha *h, bool (*busy)(void *ctx, const char *cluster),
+                 void *ctx);
 /* ha_tick: advances the state machine at monotonic time now: starts
  * the next request when one is due and none runs. Cheap otherwise. */
 void ha_tick(struct ha *h, double now);

@@ -22,6 +22,20 @@ static void give_clusters(struct engine *e)
     free(names);
 }
 
+/* busy: a failover of the cluster is between phases (the view the
+ * executor filled last), so it is not given away yet. */
+static bool busy(void *ctx, const char *cluster)
+{
+    const struct engine *e = ctx;
+    for (size_t i = 0; i < e->view.n_clusters; i++) {
+        const struct cluster_view *cv = &e->view.clusters[i];
+        if (cv->name && strcmp(cv->name, cluster) == 0)
+            return cv->failover_phase &&
+                   strcmp(cv->failover_phase, "idle") != 0;
+    }
+    return false;
+}
+
 void engine_ha_config(struct engine *e)
 {
     if (!e->cfg->ha.enabled) {
@@ -32,8 +46,10 @@ void engine_ha_config(struct engine *e)
         e->ha = NULL;
         return;
     }
-    if (!e->ha)
+    if (!e->ha) {
         e->ha = ha_new(&e->cfg->ha, e->poller);
+        ha_set_busy(e->ha, busy, e);
+    }
     give_clusters(e);
 }
 

@@ -60,6 +60,7 @@ static void cluster_name(int i, char *out, size_t n)
     snprintf(out, n, "c%d", i + 1);
 }
 
+/* write_config: poll: all, but the fourth member polls what it owns */
 static void write_config(struct agent *ag, const char *member)
 {
     char rules[160];
@@ -78,9 +79,9 @@ static void write_config(struct agent *ag, const char *member)
     etcd_yaml_endpoints(&ec, &b);
     buf_printf(&b,
                "\n  prefix: /rg/test\n  member: %s\n  ttl: %.0fs\n"
-               "  poll: all\n"
+               "  poll: %s\n"
                "clusters:\n",
-               member, TTL_S);
+               member, TTL_S, strcmp(member, "d") == 0 ? "owned" : "all");
     for (int c = 0; c < CLUSTERS; c++) {
         char cl[16];
         cluster_name(c, cl, sizeof(cl));
@@ -314,6 +315,16 @@ START_TEST(a_new_member_takes_only_its_share)
     fprintf(stderr, "test_ha: d joined: %d clusters moved to it in %.2fs\n",
             moved, took);
     ck_assert_int_gt(moved, 0);
+    /* d polls (poll: owned) and exports the nodes of its clusters only */
+    for (int c = 0; c < CLUSTERS; c++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels),
+                 "cluster=\"c%d\",node=\"node1\",role=\"primary\"", c + 1);
+        if (want4[c] == 3)
+            assert_wait(ags[3].base, "replguard_up", labels, EQ, 1);
+        else
+            ck_assert(isnan(metric(ags[3].base, "replguard_up", labels)));
+    }
     /* a clean stop revokes the lease: its member key is gone at once */
     ck_assert_int_eq(agent_stop(&ags[3]), 0);
     char value[64];
