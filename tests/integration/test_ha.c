@@ -464,6 +464,8 @@ static void storm(const int *live, int n, const int *share, int n_share)
         }
 }
 
+static void replay_refused(int c, int64_t dead_token);
+
 /* kill -9 of a member while every member gets the same alerts: its
  * clusters have a new owner within ttl plus a check, no action runs
  * twice, and a call with the dead owner's token is refused once the new
@@ -513,10 +515,16 @@ START_TEST(a_killed_member_is_replaced_under_a_webhook_storm)
                             before[s] + 1);
         ck_assert_int_gt(token_of(share[s]), dead_token[s]);
     }
-    /* a new alert: the new owner acts with its token; then the dead
-     * owner's replayed call is refused */
+    replay_refused(share[0], dead_token[0]);
+}
+END_TEST
+
+/* replay_refused: a new alert on cluster c: its new owner acts with its
+ * token; then a call with the dead owner's token is refused. */
+static void replay_refused(int c, int64_t dead_token)
+{
     char cl[16], labels[128], hdr[64], url[128];
-    cluster_name(share[0], cl, sizeof(cl));
+    cluster_name(c, cl, sizeof(cl));
     const char *primary = node_of(cl, "node1");
     snprintf(labels, sizeof(labels), "\"cluster\":\"%s\",\"replica\":\"node2\"",
              cl);
@@ -524,10 +532,9 @@ START_TEST(a_killed_member_is_replaced_under_a_webhook_storm)
         ck_assert_int_eq(agent_alert(&ags[i], "PrimaryOverload", "firing",
                                      "00000000deadbeef", labels),
                          200);
-    assert_wait(primary, "stemedb_fence_token", NULL, EQ,
-                (double)token_of(share[0]));
+    assert_wait(primary, "stemedb_fence_token", NULL, EQ, (double)token_of(c));
     snprintf(hdr, sizeof(hdr), "X-Replguard-Fence: %lld",
-             (long long)dead_token[0]);
+             (long long)dead_token);
     struct opts o = {.method = "POST",
                      .body = "{\"max_assertions_per_sec\": 100}",
                      .header = hdr};
@@ -537,7 +544,6 @@ START_TEST(a_killed_member_is_replaced_under_a_webhook_storm)
     ck_assert_int_eq(r.status, 409);
     buf_free(&r.body);
 }
-END_TEST
 
 int main(void)
 {
