@@ -7,8 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-bool act_owner(const struct act_env *env, const char *cluster,
-               int64_t *token)
+bool act_owner(const struct act_env *env, const char *cluster, int64_t *token)
 {
     int64_t t = 0;
     bool owns = !env->owner || env->owner(env->ctx, cluster, &t);

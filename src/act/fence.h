@@ -21,8 +21,7 @@ struct poll_req;
 /* act_owner: whether this instance may act on cluster now (env->owner;
  * true without it). Sets *token (may be NULL) to the fencing token, 0
  * for none. */
-bool act_owner(const struct act_env *env, const char *cluster,
-               int64_t *token);
+bool act_owner(const struct act_env *env, const char *cluster, int64_t *token);
 /* act_fence: sets idle slot r's fence header for a call to a node of
  * cluster: "X-Replguard-Fence: TOKEN", or none when the token is 0.
  * Returns whether this instance may act on cluster (act_owner). */

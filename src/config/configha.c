@@ -12,11 +12,10 @@
  * an hour a dead member's clusters would wait that long for an owner. */
 static const struct yr_range ttl_range = {2, 3600, "2s", "1h"};
 
-static const char *const poll_names[] = {[HA_POLL_OWNED] = "owned",
-                                         [HA_POLL_ALL] = "all"};
+static const char *const poll_names[] = {
+    [HA_POLL_OWNED] = "owned", [HA_POLL_ALL] = "all"};
 
-static bool read_endpoint(struct yr_ctx *c, yaml_node_t *v, size_t i,
-                          void *arg)
+static bool read_endpoint(struct yr_ctx *c, yaml_node_t *v, size_t i, void *arg)
 {
     struct config_ha *ha = arg;
     return cfg_read_url(c, v, &ha->etcd[i]);
@@ -48,8 +47,8 @@ static bool read_prefix(struct yr_ctx *c, yaml_node_t *v, void *dst)
     n = strlen(s);
     if (s[0] != '/' || n > MAX_PREFIX) {
         yr_err_at(c, v->start_mark,
-                  "bad prefix \"%.80s\" (starts with '/', at most %d bytes)",
-                  s, MAX_PREFIX);
+                  "bad prefix \"%.80s\" (starts with '/', at most %d bytes)", s,
+                  MAX_PREFIX);
         return false;
     }
     for (size_t i = 0; i < n; i++) {

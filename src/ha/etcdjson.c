@@ -198,8 +198,8 @@ static int parse_kv(const cJSON *o, struct etcd_kv *kv)
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
     memset(kv, 0, sizeof(*kv));
-    if (!cJSON_IsString(k) || etcd_unb64(k->valuestring, kv->key,
-                                         ETCD_MAX_KEY) < 0)
+    if (!cJSON_IsString(k) ||
+        etcd_unb64(k->valuestring, kv->key, ETCD_MAX_KEY) < 0)
         return -1;
     if (cJSON_IsString(v) &&
         etcd_unb64(v->valuestring, kv->value, ETCD_MAX_VALUE) < 0)
@@ -266,8 +266,8 @@ int etcd_parse(const char *body, size_t len, size_t max_kvs,
     r->revision = cJSON_IsObject(hdr) ? get_int(hdr, "revision") : 0;
     r->id = get_int(o, "ID");
     r->ttl = get_int(o, "TTL");
-    r->succeeded = cJSON_IsTrue(
-        cJSON_GetObjectItemCaseSensitive(o, "succeeded"));
+    r->succeeded =
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "succeeded"));
     rc = parse_kvs(cJSON_GetObjectItemCaseSensitive(o, "kvs"), max_kvs, r);
     if (rc == 0 && !r->kvs)
         rc = parse_txn_range(o, max_kvs, r);

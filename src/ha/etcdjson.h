@@ -25,9 +25,9 @@ struct etcd_kv {
 
 /* A parsed answer: the fields the request type has; the rest stay 0. */
 struct etcd_reply {
-    int64_t revision;  /* header.revision */
-    int64_t id, ttl;   /* lease grant and keep-alive: ID, TTL */
-    bool succeeded;    /* txn */
+    int64_t revision;    /* header.revision */
+    int64_t id, ttl;     /* lease grant and keep-alive: ID, TTL */
+    bool succeeded;      /* txn */
     struct etcd_kv *kvs; /* range, or a txn's first response_range */
     size_t n_kvs;
 };

@@ -41,10 +41,10 @@ enum op {
 };
 
 static const char *const op_names[] = {
-    [OP_NONE] = "none",         [OP_GRANT] = "lease_grant",
-    [OP_PUT_MEMBER] = "put",    [OP_KEEPALIVE] = "keepalive",
-    [OP_MEMBERS] = "members",   [OP_OWNERS] = "owners",
-    [OP_CLAIM] = "claim",       [OP_RELEASE] = "release",
+    [OP_NONE] = "none",       [OP_GRANT] = "lease_grant",
+    [OP_PUT_MEMBER] = "put",  [OP_KEEPALIVE] = "keepalive",
+    [OP_MEMBERS] = "members", [OP_OWNERS] = "owners",
+    [OP_CLAIM] = "claim",     [OP_RELEASE] = "release",
     [OP_REVOKE] = "revoke",
 };
 
@@ -84,7 +84,8 @@ struct ha {
     void *busy_ctx;
 };
 
-/* --- the rendezvous hash --------------------------------------------------- */
+/* --- the rendezvous hash ---------------------------------------------------
+ */
 
 static uint64_t ha_mix(uint64_t z)
 {
@@ -119,7 +120,8 @@ int ha_rendezvous(const char *cluster, const char *const *members, size_t n)
     return best;
 }
 
-/* --- keys -------------------------------------------------------------------- */
+/* --- keys --------------------------------------------------------------------
+ */
 
 /* key_of: PREFIX/KIND/NAME (name NULL: PREFIX/KIND/), a heap string. */
 static char *key_of(const struct ha *h, const char *kind, const char *name)
@@ -130,13 +132,14 @@ static char *key_of(const struct ha *h, const char *kind, const char *name)
     return buf_detach(&b);
 }
 
-/* --- requests ---------------------------------------------------------------- */
+/* --- requests ----------------------------------------------------------------
+ */
 
 static void on_answer(void *arg, const struct poll_result *r);
 
 /* send: starts op with body (owned) at path of the current endpoint. */
 static void request(struct ha *h, enum op op, const char *path, char *body,
-                 double now)
+                    double now)
 {
     char url[1024];
     double timeout = h->ttl / 4 < 2 ? h->ttl / 4 : 2;
@@ -151,8 +154,7 @@ static void request(struct ha *h, enum op op, const char *path, char *body,
     free(body);
 }
 
-static void send_range(struct ha *h, enum op op, const char *kind,
-                       double now)
+static void send_range(struct ha *h, enum op op, const char *kind, double now)
 {
     char *from = key_of(h, kind, NULL);
     char *end = etcd_range_end(from);
@@ -166,7 +168,7 @@ static void send_claim(struct ha *h, size_t i, double now)
     char *key = key_of(h, "owners", h->cl[i].name);
     h->op_cluster = i;
     request(h, OP_CLAIM, "/v3/kv/txn",
-         etcd_create_json(key, h->member, h->lease), now);
+            etcd_create_json(key, h->member, h->lease), now);
     free(key);
 }
 
@@ -175,7 +177,7 @@ static void send_release(struct ha *h, size_t i, double now)
     char *key = key_of(h, "owners", h->cl[i].name);
     h->op_cluster = i;
     request(h, OP_RELEASE, "/v3/kv/txn", etcd_delete_if_json(key, h->member),
-         now);
+            now);
     free(key);
 }
 
@@ -213,13 +215,13 @@ static void step(struct ha *h, double now)
         request(h, OP_GRANT, "/v3/lease/grant", etcd_grant_json(h->ttl), now);
         break;
     case OP_KEEPALIVE:
-        request(h, OP_KEEPALIVE, "/v3/lease/keepalive", etcd_lease_json(h->lease),
-             now);
+        request(h, OP_KEEPALIVE, "/v3/lease/keepalive",
+                etcd_lease_json(h->lease), now);
         break;
     case OP_PUT_MEMBER:
         key = key_of(h, "members", h->member);
         request(h, OP_PUT_MEMBER, "/v3/kv/put",
-             etcd_put_json(key, h->member, h->lease), now);
+                etcd_put_json(key, h->member, h->lease), now);
         free(key);
         break;
     case OP_MEMBERS:
@@ -234,7 +236,8 @@ static void step(struct ha *h, double now)
     }
 }
 
-/* --- answers ----------------------------------------------------------------- */
+/* --- answers -----------------------------------------------------------------
+ */
 
 /* drop_all: no key is ours any more (the lease is gone). */
 static void drop_all(struct ha *h)
@@ -265,8 +268,7 @@ static void took_members(struct ha *h, const struct etcd_reply *r)
     h->n_members = 0;
     for (size_t i = 0; i < r->n_kvs && h->n_members < HA_MAX_MEMBERS; i++) {
         const char *k = r->kvs[i].key;
-        if (strncmp(k, from, plen) != 0 || strlen(k + plen) > 64 ||
-            !k[plen])
+        if (strncmp(k, from, plen) != 0 || strlen(k + plen) > 64 || !k[plen])
             continue;
         snprintf(h->members[h->n_members++], 65, "%s", k + plen);
     }
@@ -311,8 +313,7 @@ static void took_claim(struct ha *h, const struct etcd_reply *r)
     c->held = c->polled = r->succeeded;
     c->token = r->succeeded ? r->revision : 0;
     if (r->succeeded)
-        log_msg(LOG_INFO,
-                "msg=\"ha: cluster owned\" cluster=%s token=%" PRId64,
+        log_msg(LOG_INFO, "msg=\"ha: cluster owned\" cluster=%s token=%" PRId64,
                 c->name, c->token);
 }
 
@@ -401,7 +402,8 @@ static void on_answer(void *arg, const struct poll_result *r)
     h->op = OP_NONE;
 }
 
-/* --- the API ----------------------------------------------------------------- */
+/* --- the API -----------------------------------------------------------------
+ */
 
 static void set_conf(struct ha *h, const struct config_ha *conf)
 {

@@ -36,12 +36,12 @@ struct ha;
 
 /* What the metrics show (copied out by ha_status). */
 struct ha_status {
-    bool etcd_up;      /* the last request to etcd was answered */
-    bool lease_alive;  /* ha_owns() may answer true */
+    bool etcd_up;     /* the last request to etcd was answered */
+    bool lease_alive; /* ha_owns() may answer true */
     size_t n_members;
     char members[HA_MAX_MEMBERS][65];
-    size_t owned;      /* clusters whose key this member holds, alive */
-    uint64_t etcd_errors; /* requests that failed, since start */
+    size_t owned;          /* clusters whose key this member holds, alive */
+    uint64_t etcd_errors;  /* requests that failed, since start */
     uint64_t lease_losses; /* leases found expired or lost */
 };
 

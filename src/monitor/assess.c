@@ -426,8 +426,7 @@ void assess_round(struct engine *e)
             if (av->nodes[k].have_merkle)
                 cv->merkle_buckets = av->nodes[k].merkle_buckets;
         }
-        view_sync_health(c->conf, &av->nodes[cv->first_node], cv->n_nodes,
-                         cv);
+        view_sync_health(c->conf, &av->nodes[cv->first_node], cv->n_nodes, cv);
     }
     av->n_clusters = e->n_clusters;
     av->n_nodes = k;

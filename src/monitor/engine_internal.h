@@ -140,7 +140,7 @@ struct ha;
 
 struct engine {
     struct config *cfg;
-    struct ha *ha; /* config ha:, else NULL */
+    struct ha *ha;           /* config ha:, else NULL */
     const char **ha_members; /* the view's member names, into ha_names */
     char *ha_names;
     struct rg_clock clock;

@@ -36,7 +36,7 @@ struct simapi_request {
     void *arg_ctx;
     const char *body; /* may be NULL when body_len is 0 */
     size_t body_len;
-    bool too_large; /* the body went over SIMAPI_MAX_BODY (not kept) */
+    bool too_large;    /* the body went over SIMAPI_MAX_BODY (not kept) */
     const char *fence; /* the X-Replguard-Fence header, or NULL */
 };
 

@@ -317,10 +317,9 @@ static enum MHD_Result answer(struct node *n, struct req *r, const char *url,
                                     .arg_ctx = r->sp.conn,
                                     .body = r->body.data,
                                     .body_len = r->body.len,
-                                    .too_large = r->too_large,
-                                    .fence = MHD_lookup_connection_value(
-                                        r->sp.conn, MHD_HEADER_KIND,
-                                        "X-Replguard-Fence")};
+                                    .too_large = r->too_large};
+        rq.fence = MHD_lookup_connection_value(r->sp.conn, MHD_HEADER_KIND,
+                                               "X-Replguard-Fence");
         simapi_handle(n->h->s, n->ci, n->ni, &rq, &rep);
     }
     if (rep.wait_position) { /* a write: answered once acknowledged */

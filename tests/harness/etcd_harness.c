@@ -50,16 +50,14 @@ static void start_member(struct etcd_cluster *ec, size_t i, int peer,
     snprintf(data, sizeof(data), "%s/%s", ec->dir, name);
     snprintf(log, sizeof(log), "%s/%s.log", ec->dir, name);
     snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", peer);
-    const char *argv[] = {etcd_binary(), "--name", name, "--data-dir", data,
-                          "--listen-client-urls", ec->client[i],
-                          "--advertise-client-urls", ec->client[i],
-                          "--listen-peer-urls", purl,
-                          "--initial-advertise-peer-urls", purl,
-                          "--initial-cluster", initial,
-                          "--initial-cluster-token", ec->dir,
-                          /* quick elections on loopback */
-                          "--heartbeat-interval", "50",
-                          "--election-timeout", "500", NULL};
+    const char *argv[] = {
+        etcd_binary(), "--name", name, "--data-dir", data,
+        "--listen-client-urls", ec->client[i], "--advertise-client-urls",
+        ec->client[i], "--listen-peer-urls", purl,
+        "--initial-advertise-peer-urls", purl, "--initial-cluster", initial,
+        "--initial-cluster-token", ec->dir,
+        /* quick elections on loopback */
+        "--heartbeat-interval", "50", "--election-timeout", "500", NULL};
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     ck_assert_int_ge(fd, 0);
     pid_t parent = getpid();
@@ -109,8 +107,10 @@ void etcd_start(struct etcd_cluster *ec, size_t n)
     double deadline = now_s() + ETCD_START_S * wait_scale();
     for (size_t i = 0; i < n; i++) {
         while (!healthy(ec->client[i])) {
-            ck_assert_msg(now_s() < deadline, "etcd member %zu not healthy "
-                          "(logs in %s)", i, ec->dir);
+            ck_assert_msg(now_s() < deadline,
+                          "etcd member %zu not healthy "
+                          "(logs in %s)",
+                          i, ec->dir);
             sleep_ms(50);
         }
     }

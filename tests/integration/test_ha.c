@@ -97,7 +97,7 @@ static void write_config(struct agent *ag, const char *member)
 
 static void setup(void)
 {
-    static const char *const args[] = {"--clusters", "30", "--nodes", "2",
+    static const char *const args[] = {"--clusters",    "30",  "--nodes", "2",
                                        "--ingest-rate", "100", NULL};
     if (!etcd_binary()) {
         fprintf(stderr, "test_ha: SKIP: etcd is not installed (Debian "
@@ -140,10 +140,10 @@ static void owners(const int *live, int n, int *out)
         snprintf(labels, sizeof(labels), "cluster=\"c%d\"", c + 1);
         out[c] = -1;
         for (int k = 0; k < n; k++) {
-            double v = r[k].body.data ? metric_in(r[k].body.data,
-                                                  "replguard_ha_is_owner",
-                                                  labels)
-                                      : NAN;
+            double v =
+                r[k].body.data
+                    ? metric_in(r[k].body.data, "replguard_ha_is_owner", labels)
+                    : NAN;
             if (v == 1)
                 out[c] = out[c] == -1 ? live[k] : -2;
         }
@@ -260,15 +260,13 @@ START_TEST(only_the_owner_acts_and_its_token_fences)
     snprintf(fp, sizeof(fp), "%016x", (unsigned)getpid());
     for (int i = 0; i < AGENTS; i++)
         ck_assert_int_eq(
-            agent_alert(&ags[i], "PrimaryOverload", "firing", fp, labels),
-            200);
+            agent_alert(&ags[i], "PrimaryOverload", "firing", fp, labels), 200);
     assert_wait(primary, "stemedb_admin_requests_total",
                 "endpoint=\"rate-limit\"", EQ, before + 1);
     agent_wait_audit(&ags[0], "skipped", "reason", "not_owner", 1, WAIT_S);
     agent_wait_audit(&ags[2], "skipped", "reason", "not_owner", 1, WAIT_S);
-    ck_assert_int_eq(agent_audit_count(&ags[1], "skipped", "reason",
-                                       "not_owner"),
-                     0);
+    ck_assert_int_eq(
+        agent_audit_count(&ags[1], "skipped", "reason", "not_owner"), 0);
     int64_t token = token_of(c);
     assert_wait(primary, "stemedb_fence_token", NULL, EQ, (double)token);
     /* the intent in the owner's journal names the token */
@@ -329,9 +327,8 @@ START_TEST(a_new_member_takes_only_its_share)
     ck_assert_int_eq(agent_stop(&ags[3]), 0);
     char value[64];
     int64_t rev;
-    ck_assert_int_ne(etcd_get(&ec, "/rg/test/members/d", value, sizeof(value),
-                              &rev),
-                     0);
+    ck_assert_int_ne(
+        etcd_get(&ec, "/rg/test/members/d", value, sizeof(value), &rev), 0);
     took = converged(ABC, AGENTS, 2 * TTL_S);
     fprintf(stderr, "test_ha: d left cleanly: back to three in %.2fs\n", took);
 }
@@ -351,8 +348,9 @@ START_TEST(a_stopped_owner_loses_its_clusters_and_does_not_act)
     double t0 = now_s();
     kill(ags[0].pid, SIGSTOP);
     double took = converged(BC, 2, TTL_S + TTL_S / 3 + 2);
-    fprintf(stderr, "test_ha: a stopped: b and c own its clusters after "
-                    "%.2fs (ttl %.0fs)\n",
+    fprintf(stderr,
+            "test_ha: a stopped: b and c own its clusters after "
+            "%.2fs (ttl %.0fs)\n",
             took, TTL_S);
     int64_t fresh = token_of(c);
     ck_assert_int_gt(fresh, old);
@@ -409,8 +407,8 @@ START_TEST(etcd_away_fails_static_and_resumes)
         assert_wait_for(ags[i].base, "replguard_ha_etcd_up", NULL, EQ, 0,
                         TTL_S + 2);
     for (int i = 0; i < AGENTS; i++)
-        assert_wait_for(ags[i].base, "replguard_ha_owned_clusters", NULL, EQ,
-                        0, TTL_S + 1);
+        assert_wait_for(ags[i].base, "replguard_ha_owned_clusters", NULL, EQ, 0,
+                        TTL_S + 1);
     snprintf(labels, sizeof(labels), "\"cluster\":\"%s\",\"replica\":\"node2\"",
              cl);
     snprintf(fp, sizeof(fp), "%016x", (unsigned)getpid() + 1);
@@ -426,8 +424,8 @@ START_TEST(etcd_away_fails_static_and_resumes)
             ck_assert_int_eq(r.status, 200);
             buf_free(&r.body);
             /* polling goes on: the rounds still count up */
-            ck_assert(!isnan(metric(ags[i].base, "replguard_poll_rounds_total",
-                                    NULL)));
+            ck_assert(!isnan(
+                metric(ags[i].base, "replguard_poll_rounds_total", NULL)));
         }
         sleep_ms(500);
     }
@@ -436,8 +434,9 @@ START_TEST(etcd_away_fails_static_and_resumes)
     assert_wait(ags[0].base, "replguard_poll_rounds_total", NULL, GT, rounds);
     etcd_resume(&ec);
     double took = converged(ABC, AGENTS, 6 * TTL_S);
-    fprintf(stderr, "test_ha: etcd back after %.0fs away: owners again in "
-                    "%.2fs\n",
+    fprintf(stderr,
+            "test_ha: etcd back after %.0fs away: owners again in "
+            "%.2fs\n",
             ETCD_PAUSE_S, took);
     for (int i = 0; i < AGENTS; i++)
         assert_wait(ags[i].base, "replguard_ha_etcd_up", NULL, EQ, 1);
@@ -483,7 +482,8 @@ START_TEST(a_killed_member_is_replaced_under_a_webhook_storm)
         if (want4[c] == 3) {
             char cl[16];
             cluster_name(c, cl, sizeof(cl));
-            before[n_share] = admin_requests(node_of(cl, "node1"), "rate-limit");
+            before[n_share] =
+                admin_requests(node_of(cl, "node1"), "rate-limit");
             dead_token[n_share] = token_of(c);
             share[n_share++] = c;
         }
@@ -502,8 +502,9 @@ START_TEST(a_killed_member_is_replaced_under_a_webhook_storm)
     for (int i = 0; i < 5; i++)
         storm(ABC, AGENTS, share, n_share);
     double took = converged(ABC, AGENTS, TTL_S + TTL_S / 3 + 2);
-    fprintf(stderr, "test_ha: d killed: its %d clusters owned again %.2fs "
-                    "after the kill (ttl %.0fs)\n",
+    fprintf(stderr,
+            "test_ha: d killed: its %d clusters owned again %.2fs "
+            "after the kill (ttl %.0fs)\n",
             n_share, now_s() - t0, TTL_S);
     (void)took;
     storm(ABC, AGENTS, share, n_share);

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #define TOL 1e-9
-#define CLUSTERS                                                           \
-    "clusters:\n  - name: a\n    nodes:\n"                                 \
+#define CLUSTERS                                                               \
+    "clusters:\n  - name: a\n    nodes:\n"                                     \
     "      - {name: n1, url: \"http://h:1\", role: primary}\n"
 
 static struct config *load(const char *text, struct errlist *errs)
@@ -37,8 +37,8 @@ END_TEST
 START_TEST(defaults)
 {
     struct errlist errs;
-    struct config *cfg = load("ha: {etcd: [\"http://127.0.0.1:2379/\"]}\n"
-                              CLUSTERS, &errs);
+    struct config *cfg =
+        load("ha: {etcd: [\"http://127.0.0.1:2379/\"]}\n" CLUSTERS, &errs);
     char host[256] = "";
     ck_assert_ptr_nonnull(cfg);
     ck_assert(cfg->ha.enabled);
@@ -56,14 +56,14 @@ END_TEST
 START_TEST(every_key)
 {
     struct errlist errs;
-    struct config *cfg = load(
-        "ha:\n"
-        "  etcd: [\"http://127.0.0.1:1\", \"https://e2:2379\"]\n"
-        "  prefix: /replguard/prod/\n"
-        "  member: agent-a\n"
-        "  ttl: 2s\n"
-        "  poll: all\n" CLUSTERS,
-        &errs);
+    struct config *cfg =
+        load("ha:\n"
+             "  etcd: [\"http://127.0.0.1:1\", \"https://e2:2379\"]\n"
+             "  prefix: /replguard/prod/\n"
+             "  member: agent-a\n"
+             "  ttl: 2s\n"
+             "  poll: all\n" CLUSTERS,
+             &errs);
     ck_assert_ptr_nonnull(cfg);
     ck_assert_uint_eq(cfg->ha.n_etcd, 2);
     ck_assert_str_eq(cfg->ha.etcd[1], "https://e2:2379");
@@ -106,8 +106,7 @@ START_TEST(bad_config)
     struct config *cfg = load(bad[_i].yaml, &errs);
     ck_assert_ptr_null(cfg);
     ck_assert_uint_eq(errs.n, 1);
-    ck_assert_msg(strncmp(errs.msg[0], bad[_i].want, strlen(bad[_i].want)) ==
-                      0,
+    ck_assert_msg(strncmp(errs.msg[0], bad[_i].want, strlen(bad[_i].want)) == 0,
                   "\n  got:  %s\n  want: %s...", errs.msg[0], bad[_i].want);
     errlist_reset(&errs);
 }

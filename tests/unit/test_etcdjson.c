@@ -13,7 +13,8 @@
 
 START_TEST(base64_round_trips)
 {
-    static const char *const in[] = {"", "a", "ab", "abc", "/rg/test/owners/c1"};
+    static const char *const in[] = {"", "a", "ab", "abc",
+                                     "/rg/test/owners/c1"};
     char out[64];
     for (size_t i = 0; i < ARRAY_LEN(in); i++) {
         char *b = etcd_b64(in[i], strlen(in[i]));
@@ -84,18 +85,18 @@ START_TEST(create_txn_compares_the_create_revision)
 {
     char *s = etcd_create_json("/k", "me", 42);
     cJSON *o = cJSON_Parse(s);
-    const cJSON *cmp = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(o, "compare"), 0);
-    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(cmp, "target")->valuestring,
-                     "CREATE");
+    const cJSON *cmp =
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "compare"), 0);
+    ck_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(cmp, "target")->valuestring, "CREATE");
     ck_assert_str_eq(
         cJSON_GetObjectItemCaseSensitive(cmp, "create_revision")->valuestring,
         "0");
     const cJSON *put = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "success"), 0),
         "request_put");
-    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(put, "lease")->valuestring,
-                     "42");
+    ck_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(put, "lease")->valuestring, "42");
     cJSON_Delete(o);
     free(s);
 }
