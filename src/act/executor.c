@@ -317,8 +317,10 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
     const char *booked = "", *cancelled = "";
     for (size_t i = 0; i < x->plans.n; i++) {
         const struct plan_decision *d = &x->plans.v[i];
-        if (d->kind != PLAN_SKIP && !act_owner(&x->env, d->cluster, NULL)) {
-            /* ha: the owner (which gets the alert too) acts on it */
+        if (d->cluster[0] && x->env.cluster_conf(x->env.ctx, d->cluster) &&
+            !act_owner(&x->env, d->cluster, NULL)) {
+            /* ha: the owner (which gets the alert too) decides; with
+             * poll: owned this instance does not even know the target */
             struct plan_decision nd = *d;
             nd.kind = PLAN_SKIP;
             nd.reason = SKIP_NOT_OWNER;

@@ -432,6 +432,12 @@ void ha_set_clusters(struct ha *h, const struct config_ha *conf,
                      const char *const *names, size_t n)
 {
     struct ha_cluster *cl = xcalloc(n ? n : 1, sizeof(*cl));
+    /* a claim or release in flight names a cluster by its index, which
+     * changes now: drop it and start a cycle over (a claim that landed
+     * is found ours at the next read of the keys) */
+    poller_req_cancel(h->req);
+    h->op = h->next = OP_NONE;
+    h->next_cycle = -INFINITY;
     set_conf(h, conf);
     for (size_t i = 0; i < n; i++) {
         cl[i].name = xstrdup(names[i]);
@@ -447,8 +453,6 @@ void ha_set_clusters(struct ha *h, const struct config_ha *conf,
     h->cl = cl;
     h->n_cl = n;
     h->scan = 0;
-    if (h->next == OP_CLAIM)
-        h->next = OP_NONE; /* indexes changed: the next cycle re-reads */
 }
 
 void ha_set_busy(struct ha *h, bool (*busy)(void *ctx, const char *cluster),

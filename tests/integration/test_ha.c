@@ -313,6 +313,18 @@ START_TEST(a_new_member_takes_only_its_share)
     fprintf(stderr, "test_ha: d joined: %d clusters moved to it in %.2fs\n",
             moved, took);
     ck_assert_int_gt(moved, 0);
+    /* an alert on a cluster d does not own: skipped as not_owner there,
+     * though d does not even poll it */
+    int other = 0;
+    while (want4[other] == 3)
+        other++;
+    char alert[128];
+    snprintf(alert, sizeof(alert),
+             "\"cluster\":\"c%d\",\"replica\":\"node2\"", other + 1);
+    ck_assert_int_eq(agent_alert(&ags[3], "PrimaryOverload", "firing",
+                                 "0000000000000d0d", alert),
+                     200);
+    agent_wait_audit(&ags[3], "skipped", "reason", "not_owner", 1, WAIT_S);
     /* d polls (poll: owned) and exports the nodes of its clusters only */
     for (int c = 0; c < CLUSTERS; c++) {
         char labels[64];
