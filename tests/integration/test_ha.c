@@ -319,8 +319,8 @@ START_TEST(a_new_member_takes_only_its_share)
     while (want4[other] == 3)
         other++;
     char alert[128];
-    snprintf(alert, sizeof(alert),
-             "\"cluster\":\"c%d\",\"replica\":\"node2\"", other + 1);
+    snprintf(alert, sizeof(alert), "\"cluster\":\"c%d\",\"replica\":\"node2\"",
+             other + 1);
     ck_assert_int_eq(agent_alert(&ags[3], "PrimaryOverload", "firing",
                                  "0000000000000d0d", alert),
                      200);
