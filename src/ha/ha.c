@@ -440,12 +440,10 @@ void ha_set_clusters(struct ha *h, const struct config_ha *conf,
     h->next_cycle = -INFINITY;
     set_conf(h, conf);
     for (size_t i = 0; i < n; i++) {
-        cl[i].name = xstrdup(names[i]);
         for (size_t j = 0; j < h->n_cl; j++)
-            if (strcmp(h->cl[j].name, names[i]) == 0) {
-                cl[i] = h->cl[j];
-                cl[i].name = xstrdup(names[i]);
-            }
+            if (strcmp(h->cl[j].name, names[i]) == 0)
+                cl[i] = h->cl[j]; /* what it knew of it carries over */
+        cl[i].name = xstrdup(names[i]);
     }
     for (size_t j = 0; j < h->n_cl; j++)
         free(h->cl[j].name);

@@ -244,6 +244,23 @@ START_TEST(every_cluster_has_exactly_one_owner)
 }
 END_TEST
 
+/* a reload (SIGHUP) of every member, while they hold their keys: the
+ * shares stay, and every member stops cleanly at the end */
+START_TEST(a_reload_keeps_the_shares)
+{
+    int before[CLUSTERS], after[CLUSTERS];
+    converged(ABC, AGENTS, 10);
+    owners(ABC, AGENTS, before);
+    for (int i = 0; i < AGENTS; i++)
+        kill(ags[i].pid, SIGHUP);
+    for (int i = 0; i < AGENTS; i++)
+        wait_file_has(ags[i].log, "config reloaded", WAIT_S);
+    converged(ABC, AGENTS, 2 * TTL_S);
+    owners(ABC, AGENTS, after);
+    ck_assert_mem_eq(before, after, sizeof(before));
+}
+END_TEST
+
 /* an alert reaches all three: the owner alone throttles, with its
  * token; the others journal it skipped as not_owner; a call carrying a
  * lower token is refused by the node */
@@ -565,6 +582,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, every_cluster_has_exactly_one_owner);
+    tcase_add_test(tc, a_reload_keeps_the_shares);
     tcase_add_test(tc, only_the_owner_acts_and_its_token_fences);
     tcase_add_test(tc, a_new_member_takes_only_its_share);
     tcase_add_test(tc, a_stopped_owner_loses_its_clusters_and_does_not_act);
