@@ -538,6 +538,7 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
     cJSON *o = fo_record(x, fc, fo_phase_names[fc->phase]);
     if (fc->phase == PH_ROLLBACK)
         cJSON_AddStringToObject(o, "reason", fc->fail_reason);
+    fo_mirror(x, fc, o, false);
     exec_journal_json(x, o);
     if (exec_journal_flush(x) < 0) {
         exec_fail_stop(x);
@@ -668,6 +669,7 @@ void fo_finish(struct executor *x, struct fo_cluster *fc, bool ok,
     cJSON_AddNumberToObject(o, "lost_positions", (double)(ok ? fc->loss : 0));
     if (reason)
         cJSON_AddStringToObject(o, "reason", reason);
+    fo_mirror(x, fc, o, true);
     exec_journal_json(x, o);
     exec_journal_flush(x);
     fc->active = false;

@@ -199,7 +199,9 @@ static bool start(struct executor *x, struct fo_cluster *fc,
                   bool planned, const struct fo_choice *ch)
 {
     setup(x, fc, cv, kind, planned, ch);
-    exec_journal_json(x, fo_record(x, fc, "plan"));
+    cJSON *o = fo_record(x, fc, "plan");
+    fo_mirror(x, fc, o, false);
+    exec_journal_json(x, o);
     if (exec_journal_flush(x) < 0) {
         exec_fail_stop(x);
         return false;

@@ -134,33 +134,67 @@ char *etcd_put_json(const char *key, const char *value, int64_t lease)
     return finish(put_op(key, value, lease));
 }
 
-/* txn: a transaction with one compare and one request each way. */
-static char *txn(cJSON *cmp, const char *ok_name, cJSON *ok,
-                 const char *key_on_fail)
+/* op: {name: body}, one request of a transaction. */
+static cJSON *op(const char *name, cJSON *body)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, name, body);
+    return o;
+}
+
+static cJSON *range_op(const char *key)
+{
+    cJSON *rr = cJSON_CreateObject();
+    add_b64(rr, "key", key);
+    return op("request_range", rr);
+}
+
+/* txn: a transaction with one compare, the requests ok1 and ok2 (may be
+ * NULL) on success, and a read of key_on_fail on failure. */
+static char *txn(cJSON *cmp, cJSON *ok1, cJSON *ok2, const char *key_on_fail)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *cmps = cJSON_AddArrayToObject(o, "compare");
     cJSON_AddItemToArray(cmps, cmp);
     cJSON *succ = cJSON_AddArrayToObject(o, "success");
-    cJSON *op = cJSON_CreateObject();
-    cJSON_AddItemToObject(op, ok_name, ok);
-    cJSON_AddItemToArray(succ, op);
+    cJSON_AddItemToArray(succ, ok1);
+    if (ok2)
+        cJSON_AddItemToArray(succ, ok2);
     cJSON *fail = cJSON_AddArrayToObject(o, "failure");
-    cJSON *rop = cJSON_CreateObject();
-    cJSON *rr = cJSON_AddObjectToObject(rop, "request_range");
-    add_b64(rr, "key", key_on_fail);
-    cJSON_AddItemToArray(fail, rop);
+    cJSON_AddItemToArray(fail, range_op(key_on_fail));
     return finish(o);
 }
 
-char *etcd_create_json(const char *key, const char *value, int64_t lease)
+/* create_cmp: key's create revision equals rev (0: it does not exist). */
+static cJSON *create_cmp(const char *key, int64_t rev)
 {
     cJSON *cmp = cJSON_CreateObject();
     cJSON_AddStringToObject(cmp, "target", "CREATE");
     cJSON_AddStringToObject(cmp, "result", "EQUAL");
     add_b64(cmp, "key", key);
-    add_int(cmp, "create_revision", 0);
-    return txn(cmp, "request_put", put_op(key, value, lease), key);
+    add_int(cmp, "create_revision", rev);
+    return cmp;
+}
+
+char *etcd_create_json(const char *key, const char *value, int64_t lease,
+                       const char *also_read)
+{
+    return txn(create_cmp(key, 0), op("request_put", put_op(key, value, lease)),
+               also_read ? range_op(also_read) : NULL, key);
+}
+
+char *etcd_fenced_json(const char *owner_key, int64_t token, const char *key,
+                       const char *value)
+{
+    cJSON *req;
+    if (value) {
+        req = op("request_put", put_op(key, value, 0));
+    } else {
+        cJSON *del = cJSON_CreateObject();
+        add_b64(del, "key", key);
+        req = op("request_delete_range", del);
+    }
+    return txn(create_cmp(owner_key, token), req, NULL, owner_key);
 }
 
 char *etcd_delete_if_json(const char *key, const char *value)
@@ -172,7 +206,7 @@ char *etcd_delete_if_json(const char *key, const char *value)
     add_b64(cmp, "value", value);
     cJSON *del = cJSON_CreateObject();
     add_b64(del, "key", key);
-    return txn(cmp, "request_delete_range", del, key);
+    return txn(cmp, op("request_delete_range", del), NULL, key);
 }
 
 /* --- parsing ------------------------------------------------------------ */
@@ -193,6 +227,10 @@ static int64_t get_int(const cJSON *o, const char *name)
     return *end == '\0' ? (int64_t)x : 0;
 }
 
+/* parse_kv: one pair; -1 when it has no key replguard could have
+ * written (not base64, or longer than any of its keys). A value too
+ * long to keep reads as "" with too_long set: someone else's large
+ * value must not make the whole answer unreadable. */
 static int parse_kv(const cJSON *o, struct etcd_kv *kv)
 {
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
@@ -202,8 +240,10 @@ static int parse_kv(const cJSON *o, struct etcd_kv *kv)
         etcd_unb64(k->valuestring, kv->key, ETCD_MAX_KEY) < 0)
         return -1;
     if (cJSON_IsString(v) &&
-        etcd_unb64(v->valuestring, kv->value, ETCD_MAX_VALUE) < 0)
-        return -1;
+        etcd_unb64(v->valuestring, kv->value, ETCD_MAX_VALUE) < 0) {
+        kv->value[0] = '\0';
+        kv->too_long = true;
+    }
     kv->create_revision = get_int(o, "create_revision");
     kv->mod_revision = get_int(o, "mod_revision");
     kv->lease = get_int(o, "lease");
@@ -223,9 +263,10 @@ static int parse_kvs(const cJSON *arr, size_t max, struct etcd_reply *r)
     {
         if (r->n_kvs == n)
             break;
-        if (!cJSON_IsObject(it) || parse_kv(it, &r->kvs[r->n_kvs]) < 0)
+        if (!cJSON_IsObject(it))
             return -1;
-        r->n_kvs++;
+        if (parse_kv(it, &r->kvs[r->n_kvs]) == 0)
+            r->n_kvs++; /* a key not ours is left out */
     }
     return 0;
 }

@@ -13,14 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ETCD_MAX_KEY   512 /* decoded key bytes kept, NUL added */
-#define ETCD_MAX_VALUE 512 /* decoded value bytes kept, NUL added */
+#define ETCD_MAX_KEY   512  /* decoded key bytes kept, NUL added */
+#define ETCD_MAX_VALUE 2048 /* decoded value bytes kept, NUL added */
 
 /* One key-value pair of a range answer. */
 struct etcd_kv {
     char key[ETCD_MAX_KEY + 1];
     char value[ETCD_MAX_VALUE + 1];
     int64_t create_revision, mod_revision, lease;
+    bool too_long; /* the value was over ETCD_MAX_VALUE: value is "" */
 };
 
 /* A parsed answer: the fields the request type has; the rest stay 0. */
@@ -50,8 +51,15 @@ char *etcd_range_json(const char *key, const char *range_end);
 /* etcd_put_json: value at key, attached to lease (0: none). */
 char *etcd_put_json(const char *key, const char *value, int64_t lease);
 /* etcd_create_json: a txn putting value at key under lease only if key
- * does not exist (create_revision == 0); otherwise reading key. */
-char *etcd_create_json(const char *key, const char *value, int64_t lease);
+ * does not exist (create_revision == 0), then reading also_read (NULL:
+ * nothing more); otherwise reading key. */
+char *etcd_create_json(const char *key, const char *value, int64_t lease,
+                       const char *also_read);
+/* etcd_fenced_json: a txn putting value at key (no lease; value NULL:
+ * deleting key) only while owner_key's create revision is token (the
+ * writer still owns it); otherwise reading owner_key. */
+char *etcd_fenced_json(const char *owner_key, int64_t token, const char *key,
+                       const char *value);
 /* etcd_delete_if_json: a txn deleting key only if its value is value. */
 char *etcd_delete_if_json(const char *key, const char *value);
 
@@ -59,7 +67,8 @@ char *etcd_delete_if_json(const char *key, const char *value);
  * etcd_reply_free). A keep-alive answer's {"result": {...}} wrapper and
  * an {"error": ...} object are understood: an error returns -1. Returns
  * 0, or -1 for text that is not such an answer. At most max_kvs pairs
- * are kept. */
+ * are kept; a pair whose key is not base64 or is over ETCD_MAX_KEY is
+ * left out. */
 int etcd_parse(const char *body, size_t len, size_t max_kvs,
                struct etcd_reply *r);
 void etcd_reply_free(struct etcd_reply *r);

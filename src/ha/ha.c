@@ -38,6 +38,7 @@ enum op {
     OP_CLAIM,
     OP_RELEASE,
     OP_REVOKE,
+    OP_JOB,
 };
 
 static const char *const op_names[] = {
@@ -45,18 +46,20 @@ static const char *const op_names[] = {
     [OP_PUT_MEMBER] = "put",  [OP_KEEPALIVE] = "keepalive",
     [OP_MEMBERS] = "members", [OP_OWNERS] = "owners",
     [OP_CLAIM] = "claim",     [OP_RELEASE] = "release",
-    [OP_REVOKE] = "revoke",
+    [OP_REVOKE] = "revoke",   [OP_JOB] = "job",
 };
 
 struct ha_cluster {
     char *name;
-    bool held;     /* its key is ours, as etcd last said */
-    bool polled;   /* held when etcd last answered: kept while etcd is
-                      away, so poll: owned goes on polling it */
-    int64_t token; /* the key's create revision, when held */
-    bool keyed;    /* some member holds its key */
-    bool want;     /* it hashes to this member */
-    bool stale;    /* its key has our name under an old lease of ours */
+    bool held;      /* its key is ours, as etcd last said */
+    bool polled;    /* held when etcd last answered: kept while etcd is
+                       away, so poll: owned goes on polling it */
+    int64_t token;  /* the key's create revision, when held */
+    bool keyed;     /* some member holds its key */
+    bool want;      /* it hashes to this member */
+    bool stale;     /* its key has our name under an old lease of ours */
+    char *job;      /* the in-flight failover's phase record (NULL: none) */
+    bool job_dirty; /* job is to be written (or deleted) */
 };
 
 struct ha {
@@ -82,6 +85,8 @@ struct ha {
     size_t n_cl, scan;
     bool (*busy)(void *ctx, const char *cluster); /* ha_set_busy */
     void *busy_ctx;
+    void (*adopt)(void *ctx, const char *cluster, const char *job);
+    void *adopt_ctx;
 };
 
 /* --- the rendezvous hash ---------------------------------------------------
@@ -166,10 +171,14 @@ static void send_range(struct ha *h, enum op op, const char *kind, double now)
 static void send_claim(struct ha *h, size_t i, double now)
 {
     char *key = key_of(h, "owners", h->cl[i].name);
+    char *job = key_of(h, "jobs", h->cl[i].name);
     h->op_cluster = i;
+    /* the claim reads the cluster's job key in the same transaction: a
+     * failover the owner before us left in flight resumes here */
     request(h, OP_CLAIM, "/v3/kv/txn",
-            etcd_create_json(key, h->member, h->lease), now);
+            etcd_create_json(key, h->member, h->lease, job), now);
     free(key);
+    free(job);
 }
 
 static void send_release(struct ha *h, size_t i, double now)
@@ -179,6 +188,32 @@ static void send_release(struct ha *h, size_t i, double now)
     request(h, OP_RELEASE, "/v3/kv/txn", etcd_delete_if_json(key, h->member),
             now);
     free(key);
+}
+
+/* send_job: writes (or deletes) the first dirty job key of a cluster
+ * this member owns, fenced by its token; returns whether it started a
+ * request. A dirty job of a cluster it no longer owns is dropped: the
+ * fenced write would fail anyway. */
+static bool send_job(struct ha *h, double now)
+{
+    for (size_t i = 0; i < h->n_cl; i++) {
+        struct ha_cluster *c = &h->cl[i];
+        int64_t token;
+        if (!c->job_dirty)
+            continue;
+        c->job_dirty = false;
+        if (!ha_owns(h, c->name, now, &token))
+            continue;
+        char *owner = key_of(h, "owners", c->name);
+        char *key = key_of(h, "jobs", c->name);
+        h->op_cluster = i;
+        request(h, OP_JOB, "/v3/kv/txn",
+                etcd_fenced_json(owner, token, key, c->job), now);
+        free(owner);
+        free(key);
+        return true;
+    }
+    return false;
 }
 
 /* next_change: the next cluster from h->scan to claim or release, or
@@ -312,9 +347,22 @@ static void took_claim(struct ha *h, const struct etcd_reply *r)
     c->keyed = true;
     c->held = c->polled = r->succeeded;
     c->token = r->succeeded ? r->revision : 0;
-    if (r->succeeded)
-        log_msg(LOG_INFO, "msg=\"ha: cluster owned\" cluster=%s token=%" PRId64,
-                c->name, c->token);
+    if (!r->succeeded)
+        return;
+    log_msg(LOG_INFO, "msg=\"ha: cluster owned\" cluster=%s token=%" PRId64,
+            c->name, c->token);
+    char *job = key_of(h, "jobs", c->name);
+    for (size_t k = 0; k < r->n_kvs; k++) {
+        if (strcmp(r->kvs[k].key, job) != 0 || !r->kvs[k].value[0])
+            continue;
+        log_msg(LOG_WARN,
+                "msg=\"ha: the owner before left a failover in flight: "
+                "resuming it\" cluster=%s",
+                c->name);
+        if (h->adopt)
+            h->adopt(h->adopt_ctx, c->name, r->kvs[k].value);
+    }
+    free(job);
 }
 
 /* advance: what follows op's good answer r. */
@@ -370,6 +418,8 @@ static void failed(struct ha *h, const struct poll_result *r, bool parse)
                 h->etcd[h->ep], op_names[h->op], r->status,
                 parse ? "bad answer" : r->error);
     h->etcd_up = h->was_up = false;
+    if (h->op == OP_JOB)
+        h->cl[h->op_cluster].job_dirty = true; /* written when it answers */
     h->ep = (h->ep + 1) % h->n_etcd;
     h->next = OP_NONE;
     h->next_cycle = h->op_sent + RETRY_GAP;
@@ -441,12 +491,16 @@ void ha_set_clusters(struct ha *h, const struct config_ha *conf,
     set_conf(h, conf);
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < h->n_cl; j++)
-            if (strcmp(h->cl[j].name, names[i]) == 0)
+            if (strcmp(h->cl[j].name, names[i]) == 0) {
                 cl[i] = h->cl[j]; /* what it knew of it carries over */
+                h->cl[j].job = NULL;
+            }
         cl[i].name = xstrdup(names[i]);
     }
-    for (size_t j = 0; j < h->n_cl; j++)
+    for (size_t j = 0; j < h->n_cl; j++) {
         free(h->cl[j].name);
+        free(h->cl[j].job);
+    }
     free(h->cl);
     h->cl = cl;
     h->n_cl = n;
@@ -460,10 +514,33 @@ void ha_set_busy(struct ha *h, bool (*busy)(void *ctx, const char *cluster),
     h->busy_ctx = ctx;
 }
 
+void ha_put_job(struct ha *h, const char *cluster, const char *job)
+{
+    for (size_t i = 0; i < h->n_cl; i++) {
+        struct ha_cluster *c = &h->cl[i];
+        if (strcmp(c->name, cluster) != 0)
+            continue;
+        free(c->job);
+        c->job = job ? xstrdup(job) : NULL;
+        c->job_dirty = true;
+    }
+}
+
+void ha_set_adopt(struct ha *h,
+                  void (*adopt)(void *ctx, const char *cluster,
+                                const char *job),
+                  void *ctx)
+{
+    h->adopt = adopt;
+    h->adopt_ctx = ctx;
+}
+
 void ha_tick(struct ha *h, double now)
 {
     if (h->stopped || poller_req_busy(h->req) || h->op != OP_NONE)
         return;
+    if (h->next == OP_NONE && send_job(h, now))
+        return; /* between cycles: a phase is written at once */
     if (h->lease && now >= h->valid_until + h->ttl * (1 - LEASE_SAFE)) {
         /* past the whole ttl without a renewal: etcd has dropped it */
         lease_lost(h, "not_renewed");
@@ -544,8 +621,10 @@ void ha_free(struct ha *h)
     if (!h)
         return;
     poller_req_free(h->req);
-    for (size_t i = 0; i < h->n_cl; i++)
+    for (size_t i = 0; i < h->n_cl; i++) {
         free(h->cl[i].name);
+        free(h->cl[i].job);
+    }
     free(h->cl);
     free(h->prefix);
     free(h->member);

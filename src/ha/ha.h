@@ -8,6 +8,9 @@
  * create-if-absent transaction, and that key's create revision is the
  * cluster's fencing token. A member that finds a cluster it holds now
  * hashes to another member releases it (a delete comparing the value).
+ * The owner keeps the phase of a failover in flight in
+ * PREFIX/jobs/CLUSTER (ha_put_job); the next owner reads it with its
+ * claim and resumes the run (ha_set_adopt).
  *
  * Threading: everything runs on the thread that calls ha_tick() and
  * drives the poller it was given (the engine thread): requests go
@@ -59,6 +62,19 @@ void ha_set_clusters(struct ha *h, const struct config_ha *conf,
  * so a handover never cuts a failover in half. NULL: never busy. */
 void ha_set_busy(struct ha *h, bool (*busy)(void *ctx, const char *cluster),
                  void *ctx);
+/* ha_put_job: the phase record of cluster's in-flight failover (json
+ * text, copied; NULL: the run ended), written to PREFIX/jobs/CLUSTER
+ * (no lease: it outlives this member) at the next idle moment, only
+ * while this member owns the cluster (a transaction comparing its
+ * token). */
+void ha_put_job(struct ha *h, const char *cluster, const char *job);
+/* ha_set_adopt: adopt(ctx, cluster, job) is called when this member
+ * takes a cluster whose job key holds a phase record: the owner before
+ * it left a failover in flight. */
+void ha_set_adopt(struct ha *h,
+                  void (*adopt)(void *ctx, const char *cluster,
+                                const char *job),
+                  void *ctx);
 /* ha_tick: advances the state machine at monotonic time now: starts
  * the next request when one is due and none runs. Cheap otherwise. */
 void ha_tick(struct ha *h, double now);

@@ -661,6 +661,7 @@ int engine_attach(struct engine *e, struct remedy *rem,
         .node_url = env_node_url,
         .ingest_rate = env_ingest_rate,
         .owner = engine_ha_owner,
+        .job_phase = engine_ha_job,
     };
     e->exec = executor_new(&env, rem, rules, audit_path, err, errlen);
     if (!e->exec) {

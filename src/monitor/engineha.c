@@ -4,7 +4,9 @@
 #include "monitor/engine_internal.h"
 
 #include "config/config.h"
+#include "act/executor.h"
 #include "ha/ha.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 #include <stdlib.h>
@@ -36,6 +38,24 @@ static bool busy(void *ctx, const char *cluster)
     return false;
 }
 
+/* adopt: ha found a failover the owner before left in flight. */
+static void adopt(void *ctx, const char *cluster, const char *job)
+{
+    struct engine *e = ctx;
+    if (e->exec && executor_adopt_failover(e->exec, cluster, job) < 0)
+        log_msg(LOG_WARN,
+                "msg=\"ha: the failover left in flight was not resumed\" "
+                "cluster=%s",
+                cluster);
+}
+
+void engine_ha_job(void *ctx, const char *cluster, const char *json)
+{
+    struct engine *e = ctx;
+    if (e->ha)
+        ha_put_job(e->ha, cluster, json);
+}
+
 void engine_ha_config(struct engine *e)
 {
     if (!e->cfg->ha.enabled) {
@@ -49,6 +69,7 @@ void engine_ha_config(struct engine *e)
     if (!e->ha) {
         e->ha = ha_new(&e->cfg->ha, e->poller);
         ha_set_busy(e->ha, busy, e);
+        ha_set_adopt(e->ha, adopt, e);
     }
     give_clusters(e);
 }

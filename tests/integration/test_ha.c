@@ -86,7 +86,9 @@ static void write_config(struct agent *ag, const char *member)
         char cl[16];
         cluster_name(c, cl, sizeof(cl));
         buf_printf(&b,
-                   "  - name: %s\n    nodes:\n"
+                   "  - name: %s\n"
+                   "    failover: {enabled: true, detect_after: 1s}\n"
+                   "    nodes:\n"
                    "      - {name: node1, url: \"%s\", role: primary}\n"
                    "      - {name: node2, url: \"%s\", role: replica}\n",
                    cl, node_of(cl, "node1"), node_of(cl, "node2"));
@@ -575,6 +577,54 @@ static void replay_refused(int c, int64_t dead_token)
     buf_free(&r.body);
 }
 
+/* d, the owner of a cluster whose primary crashed, is killed -9 in the
+ * middle of the failover: the next owner reads the phase d left under
+ * the cluster's key with its claim and completes the run, promoting
+ * once */
+START_TEST(a_failover_in_flight_is_resumed_by_the_next_owner)
+{
+    static const int ABCD[] = {0, 1, 2, 3};
+    int want4[CLUSTERS], want3[CLUSTERS], c = 0;
+    char cl[16], journal[160];
+    agent_start(&ags[3]);
+    converged(ABCD, 4, 4 * TTL_S);
+    expected(ABCD, 4, want4);
+    expected(ABC, AGENTS, want3);
+    while (want4[c] != 3)
+        c++;
+    cluster_name(c, cl, sizeof(cl));
+    snprintf(journal, sizeof(journal), "%s/state/journal.jsonl", ags[3].dir);
+    ck_assert_int_eq(call(node_of(cl, "node1"), "POST", "/v1/sim/fault",
+                          "{\"node\":\"node1\",\"kind\":\"crash\"}"),
+                     200);
+    double t0 = now_s();
+    while (!file_has(journal, "\"phase\":\"promote\"") &&
+           now_s() - t0 < 10 * wait_scale())
+        sleep_ms(1);
+    kill(ags[3].pid, SIGKILL);
+    reap(ags[3].pid);
+    ags[3].pid = 0;
+    ck_assert(file_has(journal, "\"phase\":\"promote\""));
+    ck_assert(!file_has(journal, "\"phase\":\"done\""));
+    struct agent *next = &ags[want3[c]];
+    agent_wait_audit(next, "failover_done", "ok", "true", 1, 15);
+    fprintf(stderr,
+            "test_ha: %s's failover, its owner killed at promote, "
+            "done by %s %.2fs after the crash\n",
+            cl, names[want3[c]], now_s() - t0);
+    ck_assert(agent_log_has(next, "left a failover in flight"));
+    ck_assert(agent_log_has(next, "resumed after a handover"));
+    ck_assert_double_eq(admin_requests(node_of(cl, "node2"), "promote"), 1);
+    ck_assert_double_eq(
+        metric(node_of(cl, "node2"), "stemedb_node_role", "role=\"primary\""),
+        1);
+    for (int i = 0; i < AGENTS; i++) /* the others never started one */
+        if (i != want3[c])
+            ck_assert_int_eq(
+                agent_audit_count(&ags[i], "failover_plan", NULL, NULL), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ha");
@@ -588,6 +638,7 @@ int main(void)
     tcase_add_test(tc, a_stopped_owner_loses_its_clusters_and_does_not_act);
     tcase_add_test(tc, etcd_away_fails_static_and_resumes);
     tcase_add_test(tc, a_killed_member_is_replaced_under_a_webhook_storm);
+    tcase_add_test(tc, a_failover_in_flight_is_resumed_by_the_next_owner);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
