@@ -205,8 +205,8 @@ void fo_set_last(struct fo_cluster *fc, const char *kind, const char *outcome,
 void fo_replay_record(struct executor *x, const cJSON *o);
 /* fo_mirror: hands fc's phase record o to env.job_phase (a run's end:
  * end true, the kept phase is cleared). */
-void fo_mirror(struct executor *x, const struct fo_cluster *fc,
-               const cJSON *o, bool end);
+void fo_mirror(struct executor *x, const struct fo_cluster *fc, const cJSON *o,
+               bool end);
 /* fo_replay_finish: after the journal: a run whose last record is
  * neither done nor refused is resumed at that phase (logged, audited). */
 void fo_replay_finish(struct executor *x);

@@ -124,8 +124,8 @@ void fo_replay_finish(struct executor *x)
             resume(x, x->fo->v[i], "a restart");
 }
 
-void fo_mirror(struct executor *x, const struct fo_cluster *fc,
-               const cJSON *o, bool end)
+void fo_mirror(struct executor *x, const struct fo_cluster *fc, const cJSON *o,
+               bool end)
 {
     if (!x->env.job_phase || fc->dry_run)
         return;
@@ -148,8 +148,7 @@ int executor_adopt_failover(struct executor *x, const char *cluster,
     bool ok = cJSON_IsObject(o) &&
               strcmp(jsonget_str(o, "type"), "failover") == 0 &&
               strcmp(jsonget_str(o, "cluster"), cluster) == 0 &&
-              ph != PH_IDLE && ph != PH_DONE && ph != PH_REFUSED &&
-              !fc->active;
+              ph != PH_IDLE && ph != PH_DONE && ph != PH_REFUSED && !fc->active;
     if (ok) {
         fo_replay_record(x, o);
         /* journaled here too: a restart of this owner resumes it */
