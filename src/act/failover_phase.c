@@ -51,6 +51,10 @@ cJSON *fo_record(struct executor *x, const struct fo_cluster *fc,
     cJSON_AddNumberToObject(o, "epoch", (double)fc->epoch);
     cJSON_AddBoolToObject(o, "dry_run", fc->dry_run);
     cJSON_AddNumberToObject(o, "t", clock_wall(x->env.clock));
+    int64_t token;
+    act_owner(&x->env, fc->name, &token);
+    if (token > 0) /* ha: the fencing token the phase's calls carry */
+        cJSON_AddNumberToObject(o, "fence", (double)token);
     return o;
 }
 

@@ -614,6 +614,10 @@ START_TEST(a_failover_in_flight_is_resumed_by_the_next_owner)
             cl, names[want3[c]], now_s() - t0);
     ck_assert(agent_log_has(next, "left a failover in flight"));
     ck_assert(agent_log_has(next, "resumed after a handover"));
+    char line[64], njournal[160];
+    snprintf(njournal, sizeof(njournal), "%s/state/journal.jsonl", next->dir);
+    snprintf(line, sizeof(line), "\"fence\":%lld", (long long)token_of(c));
+    ck_assert(file_has(njournal, line)); /* its phases name its token */
     ck_assert_double_eq(admin_requests(node_of(cl, "node2"), "promote"), 1);
     ck_assert_double_eq(
         metric(node_of(cl, "node2"), "stemedb_node_role", "role=\"primary\""),
