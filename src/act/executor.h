@@ -65,6 +65,11 @@ struct act_env {
      * text, borrowed), or ended (json NULL): ha keeps the phase a new
      * owner resumes from (executor_adopt_failover); NULL: not kept */
     void (*job_phase)(void *ctx, const char *cluster, const char *json);
+    /* job_synced: whether the last job_phase record of cluster is
+     * stored (ha: etcd acknowledged it); a failover phase acts only
+     * then, so a new owner never resumes behind what was done. NULL:
+     * always */
+    bool (*job_synced)(void *ctx, const char *cluster);
 };
 
 /* executor_new: the executor reading env (copied), taking alerts from

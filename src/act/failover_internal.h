@@ -81,6 +81,7 @@ struct fo_cluster {
     bool active;
     enum fo_phase phase;
     bool begun;   /* the current phase's record is journaled, calls sent */
+    bool recorded; /* journaled, waiting for env.job_synced (ha) */
     bool resumed; /* restored from the journal after a restart */
     bool planned; /* the switchover sequence */
     bool dry_run;

@@ -525,9 +525,9 @@ static enum fo_phase next_phase(const struct fo_cluster *fc)
     }
 }
 
-/* begin: journals fc's phase durably, then starts it. False when the
- * journal failed (fail-stop: the phase does not run). */
-static bool begin(struct executor *x, struct fo_cluster *fc, double now)
+/* record: journals fc's phase durably and hands it to env.job_phase.
+ * False when the journal failed (fail-stop: the phase does not run). */
+static bool record(struct executor *x, struct fo_cluster *fc)
 {
     if (fc->phase == PH_EPOCH && fc->epoch == 0) {
         const struct cluster_view *cv = cview(x, fc->name);
@@ -548,6 +548,21 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
         exec_fail_stop(x);
         return false;
     }
+    return true;
+}
+
+/* begin: records fc's phase (once), waits until env.job_synced says the
+ * record is stored (ha), then starts the phase. Returns 1 started, 0
+ * waiting, -1 the journal failed. */
+static int begin(struct executor *x, struct fo_cluster *fc, double now)
+{
+    if (!fc->recorded && !record(x, fc))
+        return -1;
+    fc->recorded = true;
+    if (!fc->dry_run && x->env.job_synced &&
+        !x->env.job_synced(x->env.ctx, fc->name))
+        return 0; /* a new owner must find this phase, not the one before */
+    fc->recorded = false;
     fc->begun = true;
     fc->phase_t0 = now;
     for (size_t i = 0; i < fc->n_calls && fc->phase != PH_VERIFY; i++)
@@ -559,7 +574,7 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
                                             : 3 * x->env.view->interval;
     fc->deadline = now + wait;
     if (fc->dry_run)
-        return true;
+        return 1;
     switch (fc->phase) {
     case PH_PREPARE:
         begin_prepare(x, fc);
@@ -579,7 +594,7 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
     default:
         break;
     }
-    return true;
+    return 1;
 }
 
 static enum verdict check(struct executor *x, struct fo_cluster *fc, double now,
@@ -627,9 +642,9 @@ void fo_advance(struct executor *x, struct fo_cluster *fc, double now)
             return;
         }
         if (!fc->begun) {
-            if (!begin(x, fc, now))
-                return;
-            continue; /* check at once what needs no call */
+            if (begin(x, fc, now) <= 0)
+                return; /* fail-stop, or its record is not stored yet */
+            continue;   /* check at once what needs no call */
         }
         char d[512];
         enum verdict v = check(x, fc, now, d, sizeof(d));

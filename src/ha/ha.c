@@ -201,9 +201,9 @@ static bool send_job(struct ha *h, double now)
         int64_t token;
         if (!c->job_dirty)
             continue;
-        c->job_dirty = false;
         if (!ha_owns(h, c->name, now, &token))
-            continue;
+            continue; /* written once it is ours again, if ever */
+        c->job_dirty = false;
         char *owner = key_of(h, "owners", c->name);
         char *key = key_of(h, "jobs", c->name);
         h->op_cluster = i;
@@ -274,12 +274,21 @@ static void step(struct ha *h, double now)
 /* --- answers -----------------------------------------------------------------
  */
 
+/* drop_job: forgets c's job: it belongs to whoever owns c now. */
+static void drop_job(struct ha_cluster *c)
+{
+    free(c->job);
+    c->job = NULL;
+    c->job_dirty = false;
+}
+
 /* drop_all: no key is ours any more (the lease is gone). */
 static void drop_all(struct ha *h)
 {
     for (size_t i = 0; i < h->n_cl; i++) {
         h->cl[i].held = false;
         h->cl[i].token = 0;
+        drop_job(&h->cl[i]);
     }
 }
 
@@ -319,6 +328,7 @@ static void took_owners(struct ha *h, const struct etcd_reply *r)
     for (size_t i = 0; i < h->n_cl; i++) {
         struct ha_cluster *c = &h->cl[i];
         char *key = key_of(h, "owners", c->name);
+        bool had = c->held;
         c->keyed = c->held = c->stale = false;
         c->token = 0;
         for (size_t k = 0; k < r->n_kvs; k++) {
@@ -331,6 +341,8 @@ static void took_owners(struct ha *h, const struct etcd_reply *r)
             c->stale = !c->held && strcmp(r->kvs[k].value, h->member) == 0;
         }
         c->polled = c->held;
+        if (had && !c->held)
+            drop_job(c);
         free(key);
         int o = ha_rendezvous(c->name, names, h->n_members);
         /* a key held by another member while the hash says ours (the
@@ -397,7 +409,18 @@ static void advance(struct ha *h, const struct etcd_reply *r)
     case OP_CLAIM:
         took_claim(h, r);
         break;
+    case OP_JOB:
+        if (!r->succeeded) { /* its token is not the key's: not ours */
+            log_msg(LOG_WARN,
+                    "msg=\"ha: job write refused: the cluster is no longer "
+                    "ours\" cluster=%s",
+                    h->cl[h->op_cluster].name);
+            h->cl[h->op_cluster].held = false;
+            drop_job(&h->cl[h->op_cluster]);
+        }
+        break;
     case OP_RELEASE:
+        drop_job(&h->cl[h->op_cluster]);
         h->cl[h->op_cluster].held = h->cl[h->op_cluster].polled = false;
         h->cl[h->op_cluster].token = 0;
         log_msg(LOG_INFO, "msg=\"ha: cluster released\" cluster=%s",
@@ -526,6 +549,15 @@ void ha_put_job(struct ha *h, const char *cluster, const char *job)
     }
 }
 
+bool ha_job_synced(const struct ha *h, const char *cluster)
+{
+    for (size_t i = 0; i < h->n_cl; i++)
+        if (strcmp(h->cl[i].name, cluster) == 0)
+            return !h->cl[i].job_dirty &&
+                   !(h->op == OP_JOB && h->op_cluster == i);
+    return true;
+}
+
 void ha_set_adopt(struct ha *h,
                   void (*adopt)(void *ctx, const char *cluster,
                                 const char *job),
@@ -539,8 +571,8 @@ void ha_tick(struct ha *h, double now)
 {
     if (h->stopped || poller_req_busy(h->req) || h->op != OP_NONE)
         return;
-    if (h->next == OP_NONE && send_job(h, now))
-        return; /* between cycles: a phase is written at once */
+    if (send_job(h, now))
+        return; /* a phase is written at once, a cycle resumes after */
     if (h->lease && now >= h->valid_until + h->ttl * (1 - LEASE_SAFE)) {
         /* past the whole ttl without a renewal: etcd has dropped it */
         lease_lost(h, "not_renewed");

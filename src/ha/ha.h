@@ -68,6 +68,9 @@ void ha_set_busy(struct ha *h, bool (*busy)(void *ctx, const char *cluster),
  * while this member owns the cluster (a transaction comparing its
  * token). */
 void ha_put_job(struct ha *h, const char *cluster, const char *job);
+/* ha_job_synced: whether cluster's last ha_put_job() is in etcd (or
+ * was dropped: the cluster is not ours). */
+bool ha_job_synced(const struct ha *h, const char *cluster);
 /* ha_set_adopt: adopt(ctx, cluster, job) is called when this member
  * takes a cluster whose job key holds a phase record: the owner before
  * it left a failover in flight. */

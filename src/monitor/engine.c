@@ -662,6 +662,7 @@ int engine_attach(struct engine *e, struct remedy *rem,
         .ingest_rate = env_ingest_rate,
         .owner = engine_ha_owner,
         .job_phase = engine_ha_job,
+        .job_synced = engine_ha_job_synced,
     };
     e->exec = executor_new(&env, rem, rules, audit_path, err, errlen);
     if (!e->exec) {

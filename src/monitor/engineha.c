@@ -56,6 +56,12 @@ void engine_ha_job(void *ctx, const char *cluster, const char *json)
         ha_put_job(e->ha, cluster, json);
 }
 
+bool engine_ha_job_synced(void *ctx, const char *cluster)
+{
+    const struct engine *e = ctx;
+    return !e->ha || ha_job_synced(e->ha, cluster);
+}
+
 void engine_ha_config(struct engine *e)
 {
     if (!e->cfg->ha.enabled) {

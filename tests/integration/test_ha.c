@@ -87,7 +87,8 @@ static void write_config(struct agent *ag, const char *member)
         cluster_name(c, cl, sizeof(cl));
         buf_printf(&b,
                    "  - name: %s\n"
-                   "    failover: {enabled: true, detect_after: 1s}\n"
+                   "    failover: {enabled: true, detect_after: 1s, "
+                   "max_data_loss: 100000}\n"
                    "    nodes:\n"
                    "      - {name: node1, url: \"%s\", role: primary}\n"
                    "      - {name: node2, url: \"%s\", role: replica}\n",
@@ -597,19 +598,30 @@ START_TEST(a_failover_in_flight_is_resumed_by_the_next_owner)
     ck_assert_int_eq(call(node_of(cl, "node1"), "POST", "/v1/sim/fault",
                           "{\"node\":\"node1\",\"kind\":\"crash\"}"),
                      200);
+    /* killed the moment its journal has the promote phase: a phase acts
+     * only once etcd has its record, so etcd has promote (and the call
+     * may have landed) or the phase before (and it has not) */
     double t0 = now_s();
     while (!file_has(journal, "\"phase\":\"promote\"") &&
            now_s() - t0 < 10 * wait_scale())
         sleep_ms(1);
     kill(ags[3].pid, SIGKILL);
+    char jobkey[64], job[2048] = "";
+    int64_t rev;
+    snprintf(jobkey, sizeof(jobkey), "/rg/test/jobs/%s", cl);
+    int got = etcd_get(&ec, jobkey, job, sizeof(job), &rev);
     reap(ags[3].pid);
     ags[3].pid = 0;
     ck_assert(file_has(journal, "\"phase\":\"promote\""));
     ck_assert(!file_has(journal, "\"phase\":\"done\""));
+    ck_assert_msg(got == 0 && strstr(job, "\"type\":\"failover\""),
+                  "no phase under %s (%d)", jobkey, got);
+    fprintf(stderr, "test_ha: owner killed; etcd had phase %.20s\n",
+            strstr(job, "\"phase\":") + 8);
     struct agent *next = &ags[want3[c]];
     agent_wait_audit(next, "failover_done", "ok", "true", 1, 15);
     fprintf(stderr,
-            "test_ha: %s's failover, its owner killed at promote, "
+            "test_ha: %s's failover, its owner killed in flight, "
             "done by %s %.2fs after the crash\n",
             cl, names[want3[c]], now_s() - t0);
     ck_assert(agent_log_has(next, "left a failover in flight"));
