@@ -12,6 +12,7 @@ cpu_of() {
 
 # start_etcd DIR: a one-member etcd on free ports; sets ETCDPID, ETCDURL.
 start_etcd() {
+    mkdir -p "$1"
     cport=$(free_port)
     pport=$(free_port)
     ETCDURL=http://127.0.0.1:$cport
@@ -44,6 +45,11 @@ ha_owned_total() {
         s=$(calc "$s + $(metric "$u" replguard_ha_owned_clusters)")
     done
     echo "$s"
+}
+
+# ha_all_owned URL...: whether the instances own every cluster.
+ha_all_owned() {
+    test "$(ha_owned_total "$@")" = "$HA_CLUSTERS"
 }
 
 bench_ha() {
@@ -83,7 +89,7 @@ bench_ha() {
         urls="$urls $RGURL"
     done
     # shellcheck disable=SC2086 # one word per URL
-    wait_for 60 test "$(ha_owned_total $urls)" = "$HA_CLUSTERS" ||
+    wait_for 60 ha_all_owned $urls ||
         die "the four instances do not own the ${HA_CLUSTERS} clusters"
     sleep 10
     # shellcheck disable=SC2086 # one word per PID
