@@ -13,8 +13,8 @@
 const char *skip_reason_name(enum skip_reason r)
 {
     static const char *const names[SKIP_REASONS] = {
-        "duplicate", "cooldown",  "paused",    "stale",         "budget",
-        "blocked",   "condition", "escalated", "unknown_target"};
+        "duplicate", "cooldown",  "paused",    "stale",          "budget",
+        "blocked",   "condition", "escalated", "unknown_target", "not_owner"};
     return (unsigned)r < SKIP_REASONS ? names[r] : "unknown";
 }
 

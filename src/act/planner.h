@@ -65,6 +65,7 @@ enum skip_reason {
     SKIP_CONDITION,
     SKIP_ESCALATED,
     SKIP_UNKNOWN_TARGET,
+    SKIP_NOT_OWNER, /* ha: another instance owns the cluster (fence.h) */
     SKIP_REASONS
 };
 

@@ -133,6 +133,9 @@ struct cluster_view {
     const char *failover_phase; /* "idle", or the running step */
     bool failover_blocked;      /* block_period since the last one */
     const struct view_failover *last_failover; /* NULL: none yet */
+    /* HA (agent_view.ha): this member holds the cluster's ownership key
+     * under a lease known to be alive */
+    bool ha_owner;
 };
 
 /* The last failover of a cluster, for /api/v1/state and the metrics. */
@@ -215,6 +218,13 @@ struct agent_view {
     size_t n_runbooks;
     const struct view_app_throttle *app_throttles; /* not expired */
     size_t n_app_throttles;
+
+    /* HA (the config's ha:, ha.h); the rest is unset while ha is false */
+    bool ha;
+    bool ha_etcd_up;     /* etcd answered the last request */
+    uint64_t ha_owned;   /* clusters owned now */
+    const char *const *ha_members; /* the live members etcd listed last */
+    size_t n_ha_members;
 };
 
 #endif

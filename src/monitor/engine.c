@@ -192,6 +192,7 @@ static void apply_reload(struct engine *e, struct config *cfg)
     histjson_free(&e->hist_doc);
     e->hist_doc_ok = false;
     e->cfg = cfg;
+    engine_ha_config(e); /* before old_cfg, which it borrowed, goes */
     poller_set_proxy(e->poller, cfg->proxy);
     build_clusters(e);
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
@@ -208,6 +209,7 @@ static void apply_reload(struct engine *e, struct config *cfg)
      * an alert that arrives before the next round against stale counts
      * and NULL names */
     assess_round(e);
+    engine_ha_view(e);
     log_msg(LOG_INFO, "msg=\"config reloaded\" clusters=%zu nodes=%zu",
             e->n_clusters, e->n_nodes);
 }
@@ -367,6 +369,10 @@ static void start_round(struct engine *e, double now)
     e->pending = e->n_nodes;
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
         struct cluster_rt *c = &e->clusters[ci];
+        if (!engine_ha_polls(e, c)) { /* ha.poll: owned, not ours */
+            e->pending -= c->n;
+            continue;
+        }
         bool hb = send_heartbeat(e, c) == 0;
         for (size_t ni = 0; ni < c->n; ni++)
             if (!hb || ni != c->primary)
@@ -381,6 +387,7 @@ static void finish_round(struct engine *e, double now)
     e->round_duration = now - e->round_start;
     e->ready = true;
     assess_round(e);
+    engine_ha_view(e);
     laghist_add(&e->hist, &e->view, clock_wall(&e->clock));
     /* the history (300 numbers a node) is rendered when a slot begins,
      * not every round: the newest slot shows its first round's lag until
@@ -536,6 +543,7 @@ void engine_step(struct engine *e)
     poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
     if (e->round_active && e->pending == 0)
         finish_round(e, clock_mono(&e->clock));
+    engine_ha_tick(e); /* before acting: ownership is as fresh as it gets */
     divergence_tick(e, clock_mono(&e->clock));
     /* again right before acting: a stall inside this iteration (in the
      * curl wait, say) holds actions now, not one iteration late */
@@ -576,6 +584,7 @@ static void *run(void *arg)
     while (!atomic_load(&e->stop))
         engine_step(e);
     drain(e);
+    engine_ha_stop(e); /* after the drain: running actions kept it */
     return NULL;
 }
 
@@ -602,6 +611,7 @@ struct engine *engine_new(struct config *cfg, struct snapbox *box,
     atomic_init(&e->stop, false);
     divergence_init(e);
     build_clusters(e);
+    engine_ha_config(e);
     divergence_schedule(e, clock_mono(&e->clock));
     e->next_round = clock_mono(&e->clock);
     tilt_init(&e->tilt);
@@ -677,6 +687,9 @@ int engine_attach(struct engine *e, struct remedy *rem,
         .node_url = env_node_url,
         .ingest_rate = env_ingest_rate,
         .escalation_conf = env_escalation_conf,
+        .owner = engine_ha_owner,
+        .job_phase = engine_ha_job,
+        .job_synced = engine_ha_job_synced,
     };
     e->exec = executor_new(&env, rem, rules, audit_path, err, errlen);
     if (!e->exec) {
@@ -739,6 +752,7 @@ void engine_free(struct engine *e)
     runbook_set_free(e->next_rules);
     free_clusters(e);
     divergence_free(e);
+    engine_ha_free(e); /* its request slot before the poller */
     poller_free(e->poller);
     config_free(e->cfg);
     config_free(e->next_cfg);
