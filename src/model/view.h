@@ -61,12 +61,16 @@ struct node_view {
     uint64_t epoch; /* the highest epoch the node has seen */
     bool have_acked;
     uint64_t acked; /* primary: highest position acked to a client */
+    bool have_received;
+    uint64_t received; /* replica: highest position received (postgres:
+                          pg_last_wal_receive_lsn), applied or not */
     bool have_connected;
     bool connected; /* replica: its replication stream is up */
 
     /* Replicas only (is_primary false). */
     struct replica_view rv; /* rv.lag is the cluster's lag_source */
     bool have_hb_lag, have_pos_lag, have_reported_lag, have_lag_positions;
+    bool have_lag_bytes; /* lag_positions counts bytes (the profile's) */
     double hb_lag, pos_lag, reported_lag; /* seconds */
     uint64_t lag_positions;
     enum health health;
