@@ -11,13 +11,16 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -618,9 +621,103 @@ START_TEST(test_render_1000)
             "%.1f ms with every cluster open\n",
             collapsed, expanded);
     free(ms);
+    /* a figure, not a timed assertion (the bar: speed is measured, not
+     * asserted); the issue's 200 ms is compared in its note */
     ck_assert_int_eq(boxes, 10);
-    ck_assert_msg(collapsed < 200 * wait_scale(), "render took %.1f ms",
-                  collapsed);
+}
+END_TEST
+
+/* --- behind a reverse proxy under a path prefix ---------------------------
+ */
+
+/* free_port: a loopback port nobody listens on now. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* start_proxy: HAProxy on a free port serving replguard under /rg/ (the
+ * prefix stripped, as a reverse proxy does); its pid, the proxy's base
+ * URL in base. */
+static pid_t start_proxy(const char *haproxy, char *base, size_t n)
+{
+    char cfg[128];
+    int port = free_port();
+    const char *rg = strstr(ag.base, "//") + 2;
+    snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", ag.dir);
+    struct buf b;
+    buf_init(&b, 0);
+    buf_printf(&b,
+               "defaults\n    mode http\n    timeout connect 2s\n"
+               "    timeout client 10s\n    timeout server 10s\n"
+               "frontend fe\n    bind 127.0.0.1:%d\n"
+               "    http-request replace-path ^/rg(/.*)$ \\1\n"
+               "    default_backend rg\n"
+               "backend rg\n    server rg %s\n",
+               port, rg);
+    agent_write(cfg, b.data);
+    buf_free(&b);
+    snprintf(base, n, "http://127.0.0.1:%d/rg/", port);
+    pid_t parent = getpid(), pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        const char *argv[] = {haproxy, "-db", "-q", "-f", cfg, NULL};
+        exec_child(parent, -1, argv);
+    }
+    return pid;
+}
+
+/* Behind HAProxy under /rg/: the page loads, draws the cluster from
+ * the state it fetched through the proxy, and every request it made
+ * stayed under the prefix (relative URLs only); the browser's own
+ * /favicon.ico at the origin's root is not the page's. */
+START_TEST(test_path_prefix)
+{
+    char haproxy[256], base[96], body[160], script[320];
+    if (!find_exe("haproxy", haproxy, sizeof(haproxy)) &&
+        access("/usr/sbin/haproxy", X_OK) != 0) {
+        fprintf(stderr, "test_page: path prefix: SKIP: no haproxy\n");
+        return;
+    }
+    if (access(haproxy, X_OK) != 0)
+        snprintf(haproxy, sizeof(haproxy), "/usr/sbin/haproxy");
+    pid_t pid = start_proxy(haproxy, base, sizeof(base));
+    double until = now_s() + 20 * wait_scale();
+    struct resp r = {0};
+    do {
+        buf_free(&r.body);
+        sleep_ms(50);
+        get(base, "api/v1/state", &r);
+    } while (r.status != 200 && now_s() < until);
+    buf_free(&r.body);
+    ck_assert_int_eq(r.status, 200);
+    snprintf(body, sizeof(body), "{\"url\":\"%s\"}", base);
+    cJSON_Delete(wd("POST", "/url", body));
+    wait_js("return document.querySelector('details.cluster') !== null", 20,
+            "the cluster c1 through the proxy");
+    wait_js("return performance.getEntriesByType('resource').some("
+            "function (e) { return e.name.indexOf('api/v1/state') >= 0; })",
+            20, "a state fetch through the proxy");
+    snprintf(script, sizeof(script),
+             "return performance.getEntriesByType('resource').every("
+             "function (e) { return e.name.indexOf('%s') === 0 || "
+             "/\\/favicon\\.ico$/.test(e.name); })",
+             base);
+    if (!js_true(script)) {
+        char *names = js("return performance.getEntriesByType('resource')"
+                         ".map(function (e) { return e.name; }).join(' ')");
+        ck_abort_msg("a request left the prefix %s: %s", base, names);
+    }
+    screenshot("prefix");
+    reap(pid);
 }
 END_TEST
 
@@ -643,6 +740,7 @@ int main(void)
     tcase_add_test(tc, test_phone_width);
     tcase_add_test(tc, test_hostile_name);
     tcase_add_test(tc, test_render_1000);
+    tcase_add_test(tc, test_path_prefix);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
