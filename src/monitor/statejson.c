@@ -134,6 +134,10 @@ static void add_replica(struct buf *b, const struct node_view *n)
     add_num(b, "lag_position", f && n->have_pos_lag, n->pos_lag);
     add_num(b, "lag_reported", f && n->have_reported_lag, n->reported_lag);
     add_u64(b, "lag_positions", f && n->have_lag_positions, n->lag_positions);
+    /* the same count, as bytes, where the profile's positions are bytes
+     * (postgres: WAL); null elsewhere */
+    add_u64(b, "lag_bytes", f && n->have_lag_positions && n->have_lag_bytes,
+            n->lag_positions);
     if (f)
         add_bool(b, "connected", n->rv.connected);
     else

@@ -108,7 +108,10 @@ START_TEST(metrics_state_and_health)
     ck_assert(wait_lag_below("node2", 0.5, 5));
     ck_assert(!isnan(lag("node2", "replguard_replica_lag_bytes")));
     ck_assert(!isnan(lag("node2", "replguard_replica_position_lag_seconds")));
-    ck_assert(!isnan(lag("node2", "replguard_replica_reported_lag_seconds")));
+    /* replay_lag is NULL in pg_stat_replication until the standby's
+     * first replies with replay timing come back */
+    ck_assert(wait_metric(ag.base, "replguard_replica_reported_lag_seconds",
+                          "cluster=\"pg\",replica=\"node2\"", GT, -1, NULL));
     char why[128];
     ck_assert_int_eq(agent_replica_health(&ag, "pg", "node2", why, sizeof(why)),
                      200);
@@ -124,6 +127,10 @@ START_TEST(metrics_state_and_health)
     get(ag.base, "/api/v1/state", &r);
     ck_assert_ptr_nonnull(strstr(r.body.data, "user=replguard"));
     ck_assert_ptr_null(strstr(r.body.data, pw));
+    /* WAL positions are bytes: the state says so (the status page's
+     * "bytes behind"); a number, not null, for a fresh standby */
+    ck_assert_ptr_nonnull(strstr(r.body.data, "\"lag_bytes\":"));
+    ck_assert_ptr_null(strstr(r.body.data, "\"lag_bytes\":null"));
     buf_free(&r.body);
     get(ag.base, "/metrics", &r);
     ck_assert_ptr_null(strstr(r.body.data, pw));

@@ -152,7 +152,9 @@
   }
 
   function positionCell(n) {
-    var behind = n.lag_positions === undefined || n.lag_positions === null ? ''
+    var behind = n.lag_bytes !== undefined && n.lag_bytes !== null
+      ? ' (' + n.lag_bytes + ' bytes behind)'
+      : n.lag_positions === undefined || n.lag_positions === null ? ''
       : ' (' + n.lag_positions + ' behind)';
     return el('td', {'class': 'num'}, [n.position === null ? 'unknown'
       : String(n.position) + behind]);
