@@ -189,6 +189,12 @@ size_t appramp_restore(struct executor *x, const char *cluster);
 /* appramp_tick: moves the ramps due at now (monotonic). */
 void appramp_tick(struct executor *x, double now);
 
+struct poll_result;
+/* exec_status_reason: what a node answering with a status other than
+ * success said, for details: an SQL node's error message (lib/poller.h),
+ * or "" (an HTTP node says it in its body, which details leave out). */
+const char *exec_status_reason(const struct poll_result *r);
+
 /* exec_new_job: a job for decision d (no steps yet, d->rb of x->rules,
  * whose reference the job holds) on a copy of alert a, put at the tail
  * of x's jobs (they start in that order); owned by x. */

@@ -61,6 +61,10 @@ struct node_view {
     uint64_t epoch; /* the highest epoch the node has seen */
     bool have_acked;
     uint64_t acked; /* primary: highest position acked to a client */
+    bool have_received;
+    uint64_t received; /* replica: the position it has received, applied
+                          or not (PostgreSQL: pg_last_wal_receive_lsn);
+                          a promotion applies it all */
     bool have_connected;
     bool connected; /* replica: its replication stream is up */
 
