@@ -4,6 +4,7 @@
  * what each builder sends where. tests/integration/test_pgact.c runs
  * the same SQL on real servers. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,21 +76,22 @@ START_TEST(conninfo_values_quoted)
                                "dbname=postgres password=secret "
                                "passfile=/etc/replguard/pgpass "
                                "application_name=replguard sslmode=require",
-                               "node2", &b),
+                               NULL, "node2", &b),
         0);
     ck_assert_str_eq(b.data, "host='10.0.0.1' port='5433' sslmode='require' "
                              "application_name='node2'");
     buf_reset(&b);
     /* a URI, and a name that tries to add a keyword */
     ck_assert_int_eq(pgact_primary_conninfo(
-                         "postgresql://replguard@db1:6543/postgres", "n x=1",
-                         &b),
+                         "postgresql://replguard@db1:6543/postgres",
+                         "replicator", "n x=1", &b),
                      0);
-    ck_assert_str_eq(b.data, "host='db1' port='6543' application_name='n x=1'");
+    ck_assert_str_eq(b.data, "host='db1' port='6543' user='replicator' "
+                             "application_name='n x=1'");
     buf_reset(&b);
-    ck_assert_int_eq(pgact_primary_conninfo("host='unterminated", "n", &b),
+    ck_assert_int_eq(pgact_primary_conninfo("host='unterminated", "", "n", &b),
                      -1);
-    ck_assert_int_eq(pgact_primary_conninfo("nokey=1", "n", &b), -1);
+    ck_assert_int_eq(pgact_primary_conninfo("nokey=1", "", "n", &b), -1);
     buf_free(&b);
 }
 END_TEST
@@ -188,6 +190,8 @@ static struct config_cluster *cluster(void)
     nodes[0].dsn = "host=127.0.0.1 port=5001 user=replguard dbname=postgres";
     nodes[1].dsn = "host=127.0.0.1 port=5002 user=replguard dbname=postgres";
     c = (struct config_cluster){.name = "pg", .nodes = nodes, .n_nodes = 2};
+    snprintf(c.failover.replication_user, sizeof(c.failover.replication_user),
+             "postgres");
     return &c;
 }
 
@@ -209,7 +213,7 @@ START_TEST(repoint_writes_primary_conninfo)
     ck_assert_uint_gt(end, 0);
     ck_assert_str_eq(lit + end, "\n;\nSELECT pg_reload_conf()");
     ck_assert(strncmp(lit,
-                      "E'host=''127.0.0.1'' port=''5002'' "
+                      "E'host=''127.0.0.1'' port=''5002'' user=''postgres'' "
                       "application_name=''x\\\\''; SELECT 1; --'''",
                       end) == 0);
     profile_request_free(&rq);

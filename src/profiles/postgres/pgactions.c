@@ -148,8 +148,8 @@ static bool kept(const char *kw)
     return true;
 }
 
-int pgact_primary_conninfo(const char *dsn, const char *target,
-                           struct buf *out)
+int pgact_primary_conninfo(const char *dsn, const char *user,
+                           const char *target, struct buf *out)
 {
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(dsn ? dsn : "", &err);
@@ -162,6 +162,11 @@ int pgact_primary_conninfo(const char *dsn, const char *target,
             continue;
         buf_printf(out, "%s=", o->keyword);
         pgact_quote_conninfo(o->val, out);
+        buf_puts(out, " ");
+    }
+    if (user && user[0]) {
+        buf_puts(out, "user=");
+        pgact_quote_conninfo(user, out);
         buf_puts(out, " ");
     }
     buf_puts(out, "application_name=");
@@ -178,7 +183,8 @@ void pgact_replicate_from(const struct config_cluster *c, const char *target,
     struct buf b, ci;
     buf_init(&b, 0);
     buf_init(&ci, 0);
-    if (!p || pgact_primary_conninfo(p->dsn, target, &ci) < 0) {
+    if (!p || pgact_primary_conninfo(p->dsn, c->failover.replication_user,
+                                     target, &ci) < 0) {
         buf_puts(&b, "DO $replguard$ BEGIN RAISE EXCEPTION "
                      "'no dsn of the new primary to repoint to' "
                      "USING ERRCODE = 'RG400'; END $replguard$");

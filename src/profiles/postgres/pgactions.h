@@ -72,9 +72,10 @@ void pgact_promote(const char *replica, uint64_t epoch,
                    struct profile_request *rq);
 
 /* pgact_replicate_from: repoints target, a standby of cluster c, to
- * primary: primary_conninfo is the primary's dsn (its keywords but
- * password, dbname and application_name) with application_name =
- * target, by ALTER SYSTEM, then reload (recovery_target_timeline is
+ * primary: primary_conninfo is the primary's dsn (its address and
+ * connection options, not replguard's user, password, files or
+ * database) with user = c's failover.replication_user (when set) and
+ * application_name = target, by ALTER SYSTEM, then reload (recovery_target_timeline is
  * latest by default: the standby follows the new timeline). Refuses
  * with RG409 when the target's timeline is above epoch, and with RG412
  * when the target is not in recovery: an old primary cannot follow a
@@ -86,10 +87,11 @@ void pgact_replicate_from(const struct config_cluster *c, const char *target,
                           struct profile_request *rq);
 
 /* pgact_primary_conninfo: the primary_conninfo pgact_replicate_from
- * writes for target following the server of dsn, appended to out;
- * returns 0, or -1 when dsn is not a libpq connection string. */
-int pgact_primary_conninfo(const char *dsn, const char *target,
-                           struct buf *out);
+ * writes for target following the server of dsn as user (NULL or "":
+ * none given), appended to out; returns 0, or -1 when dsn is not a
+ * libpq connection string. */
+int pgact_primary_conninfo(const char *dsn, const char *user,
+                           const char *target, struct buf *out);
 
 /* pgact_probe_write: one write on the target (the heartbeat row, its
  * value unchanged), committed as any client's: it fails on a standby or
