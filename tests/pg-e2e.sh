@@ -1,0 +1,289 @@
+#!/bin/bash
+# tests/pg-e2e.sh: failover of a real PostgreSQL 15 cluster behind
+# HAProxy, with pgbench writing (issue 17).
+#
+#   make check-e2e E2E_ONLY=pg   (or: top_builddir=B top_srcdir=S bash tests/pg-e2e.sh)
+#
+# On loopback, in a temp dir: three PostgreSQL 15 servers
+# (tests/pg/pgcluster.sh: node1 the primary, node2 and node3 standbys),
+# synchronous_commit on with node2 the synchronous standby; replguard
+# (cluster "pg", profile postgres, failover enabled, the poll and
+# failover settings at their defaults: poll 1s, detect_after 3s) with
+# rules/postgres; HAProxy in TCP mode with a write port (the node whose
+# /health/primary/pg/<node> answers 200) and a read port (the standbys
+# whose /health/replica/pg/<node> answers 200). Then:
+#
+#   1. reads avoid a lagging standby: node3's replay paused, a write:
+#      every read through the read port comes from node2.
+#   2. pgbench writes through the write port (4 clients, one INSERT a
+#      transaction) and node1's postmaster is SIGKILLed. RTO: the kill to
+#      the first write acknowledged through the write port again. Every
+#      transaction pgbench counted as processed is on the new primary.
+#   3. node1 restarted on its old timeline: /health/primary/pg/node1
+#      never answers 200, it is fenced (default_transaction_read_only),
+#      and replguard escalates that it needs pg_rewind.
+#
+# Exit 0 pass, 1 fail, 77 skip (PostgreSQL 15, haproxy or pgbench
+# missing). E2E_KEEP=1 keeps the temp dir (always kept on failure).
+set -u
+export LC_ALL=C
+
+: "${top_builddir:?set top_builddir (make check-e2e does)}"
+: "${top_srcdir:?set top_srcdir (make check-e2e does)}"
+top_builddir=$(cd "$top_builddir" && pwd)
+top_srcdir=$(cd "$top_srcdir" && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+HAPROXY=${HAPROXY:-haproxy}
+[ -x /usr/sbin/haproxy ] && ! command -v "$HAPROXY" >/dev/null 2>&1 &&
+    HAPROXY=/usr/sbin/haproxy
+PGC="bash $top_srcdir/tests/pg/pgcluster.sh"
+
+for p in "$HAPROXY" curl setsid "$PGBIN/pgbench" "$PGBIN/psql"; do
+    command -v "$p" >/dev/null 2>&1 || {
+        echo "pg-e2e: SKIP: $p not found (apt-get install postgresql-15 haproxy curl)" >&2
+        exit 77
+    }
+done
+
+now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
+T_START=$(now)
+diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+log() { printf '[%6ss] %s\n' "$(diff_s "$T_START" "$(now)")" "$*"; }
+STEP=setup
+step() { STEP=$*; log "== $STEP"; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/replguard-pge2e.XXXXXX") || exit 1
+chmod 755 "$T"
+PGIDS=""
+FAILED=0
+cleanup() {
+    local p
+    for p in $PGIDS; do kill -TERM -- "-$p" 2>/dev/null; done
+    sleep 0.3
+    for p in $PGIDS; do kill -KILL -- "-$p" 2>/dev/null; done
+    wait 2>/dev/null
+    [ -d "$T/pg" ] && $PGC destroy "$T/pg" >/dev/null 2>&1
+    if [ "$FAILED" = 0 ] && [ -z "${E2E_KEEP:-}" ]; then
+        rm -rf "$T"
+    else
+        echo "pg-e2e: temp dir kept: $T" >&2
+    fi
+}
+trap cleanup EXIT
+trap 'echo "pg-e2e: interrupted at step: $STEP" >&2; exit 130' INT TERM HUP
+
+fail() {
+    FAILED=1
+    {
+        echo "pg-e2e: FAIL at step: $STEP: $*"
+        [ -s "$T/audit.jsonl" ] && { echo "---- audit log"; tail -n 20 "$T/audit.jsonl"; }
+        echo "---- replguard"; tail -n 25 "$T/replguard.log" 2>/dev/null
+        echo "---- pgbench"; tail -n 15 "$T/pgbench.out" 2>/dev/null
+    } >&2
+    exit 1
+}
+
+# wait_for DESC SECONDS CMD...: CMD every 0.1 s until it succeeds.
+wait_for() {
+    local desc=$1 secs=$2 until
+    shift 2
+    until=$(awk -v a="$(now)" -v s="$secs" 'BEGIN { printf "%.3f", a + s }')
+    until "$@" >/dev/null 2>&1; do
+        awk -v a="$(now)" -v u="$until" 'BEGIN { exit !(a > u) }' &&
+            fail "timed out after ${secs}s waiting for: $desc"
+        sleep 0.1
+    done
+}
+
+spawn() { # NAME LOG CMD...
+    local name=$1 logf=$2
+    shift 2
+    setsid "$@" >"$logf" 2>&1 </dev/null &
+    PGIDS="$PGIDS $!"
+    eval "PID_$name=$!"
+}
+
+sql() { $PGC sql "$T/pg" "$1" "$2"; } # NODE SQL
+# via PORT SQL: psql through HAProxy as postgres (trust on loopback)
+via() {
+    "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$1" -U postgres -d postgres \
+        -v ON_ERROR_STOP=1 -c "$2"
+}
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+# --- 1. the servers ----------------------------------------------------------
+step "start PostgreSQL 15: node1 primary, node2 and node3 standbys"
+$PGC start "$T/pg" 2 >"$T/pgcluster.out" 2>&1
+rc=$?
+[ $rc = 77 ] && exit 77
+[ $rc = 0 ] || fail "pgcluster.sh start: $(tail -n 5 "$T/pgcluster.out")"
+for n in node1 node2 node3; do
+    eval "PORT_$n=$($PGC port "$T/pg" $n)"
+done
+sql node1 "$(cat "$top_srcdir/contrib/postgres/replguard-actions.sql")" >/dev/null ||
+    fail "replguard-actions.sql"
+sql node1 "ALTER SYSTEM SET synchronous_standby_names = 'node2'" >/dev/null &&
+    sql node1 "ALTER SYSTEM SET synchronous_commit = on" >/dev/null &&
+    sql node1 "SELECT pg_reload_conf()" >/dev/null || fail "sync settings"
+wait_for "node2 synchronous" 10 \
+    test "$(sql node1 "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'node2'")" = sync
+
+# --- 2. replguard ------------------------------------------------------------
+step "start replguard (profile postgres, failover enabled, defaults)"
+{
+    cat <<EOF
+listen: "127.0.0.1:0"
+state_dir: $T/state
+audit_log: $T/audit.jsonl
+rules: $top_srcdir/rules/postgres
+clusters:
+  - name: pg
+    profile: postgres
+    password_file: $T/pg/replguard.password
+    replication: {mode: sync}
+    failover: {enabled: true, replication_user: postgres}
+    nodes:
+EOF
+    for n in node1 node2 node3; do
+        eval "p=\$PORT_$n"
+        role=replica prio=1
+        [ $n = node1 ] && role=primary
+        [ $n = node3 ] && prio=2
+        echo "      - {name: $n, dsn: \"host=127.0.0.1 port=$p user=replguard dbname=postgres\", role: $role, priority: $prio}"
+    done
+} >"$T/replguard.yml"
+mkdir -p "$T/state"
+"$top_builddir/replguard" -c "$T/replguard.yml" --check-config >"$T/check.out" 2>&1 ||
+    fail "--check-config: $(cat "$T/check.out")"
+spawn replguard "$T/replguard.log" "$top_builddir/replguard" -c "$T/replguard.yml"
+for _ in $(seq 1 100); do
+    RG_PORT=$(sed -n 's/.*msg="replguard started".* listen=http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/replguard.log" | head -n 1)
+    [ -n "$RG_PORT" ] && break
+    sleep 0.1
+done
+[ -n "$RG_PORT" ] || fail "replguard did not start"
+RG=http://127.0.0.1:$RG_PORT
+code() { curl -s -o /dev/null -w '%{http_code}' -m 2 "$RG$1"; }
+wait_for "node1 /health/primary 200" 15 test "$(code /health/primary/pg/node1)" = 200
+wait_for "node2 and node3 in read rotation" 15 \
+    test "$(code /health/replica/pg/node2)$(code /health/replica/pg/node3)" = 200200
+
+# --- 3. HAProxy --------------------------------------------------------------
+step "start HAProxy (TCP: writes to /health/primary 200, reads to /health/replica 200)"
+HA_W=$(free_port)
+HA_R=$(free_port)
+servers() { # one per node; the check goes to replguard, the traffic to it
+    for n in node1 node2 node3; do
+        eval "p=\$PORT_$n"
+        echo "    server $n 127.0.0.1:$p check addr 127.0.0.1 port $RG_PORT inter 200ms fall 1 rise 1"
+    done
+}
+{
+    cat <<EOF
+global
+    maxconn 500
+defaults
+    mode tcp
+    timeout connect 500ms
+    timeout client 60s
+    timeout server 60s
+frontend writes
+    bind 127.0.0.1:$HA_W
+    default_backend primary
+frontend reads
+    bind 127.0.0.1:$HA_R
+    default_backend standbys
+backend primary
+    option httpchk
+    http-check send meth GET uri-lf /health/primary/pg/%[srv_name]
+    http-check expect status 200
+    on-marked-down shutdown-sessions
+EOF
+    servers
+    cat <<EOF
+backend standbys
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri-lf /health/replica/pg/%[srv_name]
+    http-check expect status 200
+    on-marked-down shutdown-sessions
+EOF
+    servers
+} >"$T/haproxy.cfg"
+"$HAPROXY" -c -q -f "$T/haproxy.cfg" >"$T/haproxy-check.out" 2>&1 ||
+    fail "haproxy -c: $(cat "$T/haproxy-check.out")"
+spawn haproxy "$T/haproxy.log" "$HAPROXY" -db -f "$T/haproxy.cfg"
+wait_for "a write through HAProxy" 10 via "$HA_W" "SELECT 1"
+
+# --- 4. reads avoid a lagging standby ---------------------------------------
+step "reads avoid node3 while its replay is paused"
+sql node1 "CREATE TABLE w (id bigserial PRIMARY KEY, client int, at timestamptz DEFAULT now())" >/dev/null ||
+    fail "create table"
+sql node3 "SELECT pg_wal_replay_pause()" >/dev/null || fail "pause node3"
+sql node1 "INSERT INTO w (client) VALUES (0)" >/dev/null
+wait_for "node3 out of read rotation" 15 test "$(code /health/replica/pg/node3)" = 503
+sleep 0.5 # HAProxy's next check
+seen=""
+for _ in $(seq 1 20); do
+    seen="$seen $(via "$HA_R" "SELECT current_setting('port')")"
+done
+bad=$(printf '%s\n' $seen | grep -cvx "$PORT_node2")
+[ "$bad" = 0 ] || fail "reads through HAProxy reached another server than node2:$seen"
+log "20 reads through HAProxy, all on node2 (node3 paused: $(code /health/replica/pg/node3))"
+sql node3 "SELECT pg_wal_replay_resume()" >/dev/null
+wait_for "node3 back in read rotation" 15 test "$(code /health/replica/pg/node3)" = 200
+
+# --- 5. failover under pgbench ------------------------------------------------
+step "pgbench through HAProxy, then SIGKILL node1's postmaster"
+echo "INSERT INTO w (client) VALUES (:client_id);" >"$T/insert.sql"
+spawn pgbench "$T/pgbench.out" "$PGBIN/pgbench" -h 127.0.0.1 -p "$HA_W" \
+    -U postgres -n -c 4 -j 2 -T 30 -f "$T/insert.sql" postgres
+sleep 3
+before=$(sql node1 "SELECT count(*) FROM w")
+T_KILL=$(now)
+$PGC kill "$T/pg" node1 >/dev/null || fail "kill node1"
+log "node1 killed with $before rows committed so far"
+# the writer that measures the RTO: one INSERT through HAProxy every 50 ms
+T_UP=""
+until=$(awk -v a="$T_KILL" 'BEGIN { printf "%.3f", a + 60 }')
+while awk -v a="$(now)" -v u="$until" 'BEGIN { exit !(a < u) }'; do
+    if via "$HA_W" "INSERT INTO w (client) VALUES (-1)" >/dev/null 2>&1; then
+        T_UP=$(now)
+        break
+    fi
+    sleep 0.05
+done
+[ -n "$T_UP" ] || fail "no write through HAProxy 60 s after the kill"
+RTO=$(diff_s "$T_KILL" "$T_UP")
+wait $PID_pgbench 2>/dev/null
+processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$T/pgbench.out")
+[ -n "$processed" ] || fail "pgbench printed no count: $(tail -n 5 "$T/pgbench.out")"
+new=$(grep -o '"event":"failover_done"[^}]*' "$T/audit.jsonl" | grep -o '"to":"[a-z0-9]*"' | head -n 1 | cut -d'"' -f4)
+[ "$new" = node2 ] || fail "the failover went to '$new', not node2 (the synchronous standby)"
+rows=$(sql node2 "SELECT count(*) FROM w WHERE client >= 1")
+[ "$rows" -ge "$processed" ] ||
+    fail "node2 has $rows pgbench rows, pgbench committed $processed"
+[ "$(sql node2 "SELECT pg_is_in_recovery()")" = f ] || fail "node2 still in recovery"
+wait_for "node3 streaming from node2" 15 \
+    test "$(sql node2 "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'node3' AND state = 'streaming'")" = 1
+log "RTO ${RTO}s (kill to the first write through HAProxy on node2); pgbench: $processed transactions acknowledged, $rows rows on node2"
+
+# --- 6. the old primary comes back on timeline 1 ------------------------------
+step "node1 restarted on its old timeline"
+$PGC startnode "$T/pg" node1 >/dev/null || fail "startnode node1"
+grep_audit() { grep -q "$1" "$T/audit.jsonl"; }
+wait_for "the escalation that node1 needs pg_rewind" 20 grep_audit 'pg_rewind'
+[ "$(code /health/primary/pg/node1)" != 200 ] || fail "node1 answers /health/primary 200"
+[ "$(code /health/primary/pg/node2)" = 200 ] || fail "node2 lost /health/primary"
+[ "$(sql node1 "SHOW default_transaction_read_only")" = on ] || fail "node1 not fenced"
+via "$HA_W" "SELECT current_setting('port')" | grep -qx "$PORT_node2" ||
+    fail "writes through HAProxy do not reach node2"
+log "node1 back on timeline 1: fenced, /health/primary $(code /health/primary/pg/node1), escalated (pg_rewind)"
+
+echo "pg-e2e: PASS: RTO ${RTO}s; $processed pgbench transactions acknowledged before the crash, all on node2 ($rows rows)"
