@@ -708,6 +708,26 @@ START_TEST(shipped_rules_load)
     ck_assert(alert_matches(shipped(set, "circuit-breaker-tripped"),
                             "CircuitBreakerTripped"));
     runbook_set_free(set);
+
+    /* rules/postgres: PostgreSQL's own */
+    free(dir);
+    dir = fixture("rules/postgres");
+    ck_assert_msg(runbook_load(dir, &set, &errs) == 0, "%s",
+                  errs.n ? errs.msg[0] : "");
+    ck_assert_uint_eq(runbook_set_count(set), 2);
+    for (size_t i = 0; i < runbook_set_count(set); i++)
+        assert_escalations(runbook_set_get(set, i));
+    rb = shipped(set, "postgres-replication-lag");
+    ck_assert(alert_matches(rb, "PostgresReplicationLag"));
+    ck_assert(alert_matches(rb, "PostgresReplicationLagCritical"));
+    ck_assert_int_eq(runbook_step(rb, 0)->action,
+                     RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES);
+    ck_assert_double_eq_tol(runbook_step(rb, 0)->older_than, 30, TOL);
+    ck_assert_int_eq(runbook_step(rb, 1)->action, RUNBOOK_ACT_DEMOTE);
+    rb = shipped(set, "postgres-replica-down");
+    ck_assert(alert_matches(rb, "PostgresReplicaDisconnected"));
+    ck_assert_int_eq(runbook_step(rb, 0)->action, RUNBOOK_ACT_DEMOTE);
+    runbook_set_free(set);
     errlist_reset(&errs);
     free(dir);
 }
