@@ -22,7 +22,8 @@ static const char *const role_names[] = {
     [NODE_ROLE_PRIMARY] = "primary",
     [NODE_ROLE_REPLICA] = "replica",
 };
-static const char *const profile_names[] = {[PROFILE_STEMEDB] = "stemedb"};
+static const char *const profile_names[] = {[PROFILE_STEMEDB] = "stemedb",
+                                           [PROFILE_POSTGRES] = "postgres"};
 static const char *const repl_mode_names[] = {[REPL_ASYNC] = "async",
                                               [REPL_SEMI_SYNC] = "semi-sync",
                                               [REPL_SYNC] = "sync"};
@@ -257,11 +258,14 @@ static bool read_throttle(struct yr_ctx *c, yaml_node_t *v, void *dst)
 
 /* --- nodes ------------------------------------------------------------ */
 
-enum { N_NAME, N_URL, N_ROLE, N_PRIORITY, N_ZONE };
+enum { N_NAME, N_URL, N_DSN, N_ROLE, N_PRIORITY, N_ZONE };
+/* url or dsn, by the cluster's profile: cfg_check_endpoints() */
 static const struct yr_field node_fields[] = {
     [N_NAME] = {"name", cfg_read_name, offsetof(struct config_node, name),
                 true},
-    [N_URL] = {"url", cfg_read_url, offsetof(struct config_node, url), true},
+    [N_URL] = {"url", cfg_read_url, offsetof(struct config_node, url), false},
+    [N_DSN] = {"dsn", yr_read_string, offsetof(struct config_node, dsn),
+               false},
     [N_ROLE] = {"role", read_role, offsetof(struct config_node, role), true},
     [N_PRIORITY] = {"priority", cfg_read_priority,
                     offsetof(struct config_node, priority), false},
@@ -342,6 +346,7 @@ static bool read_nodes(struct yr_ctx *c, yaml_node_t *v, void *dst)
 enum {
     C_NAME,
     C_PROFILE,
+    C_PASSWORD,
     C_LAG,
     C_THRESHOLDS,
     C_THROTTLE,
@@ -354,6 +359,8 @@ static const struct yr_field cluster_fields[] = {
                 true},
     [C_PROFILE] = {"profile", read_profile,
                    offsetof(struct config_cluster, profile), false},
+    [C_PASSWORD] = {"password_file", yr_read_string,
+                    offsetof(struct config_cluster, password_file), false},
     [C_LAG] = {"lag_source", read_lag_source,
                offsetof(struct config_cluster, lag_source), false},
     [C_THRESHOLDS] = {"thresholds", read_thresholds,
@@ -421,6 +428,8 @@ static bool read_cluster(struct yr_ctx *c, yaml_node_t *v, size_t i, void *arg)
         check_cluster_name(c, cfg, i, s.mark[C_NAME]);
     if (s.state[C_NODES] == YR_GOOD)
         cfg_check_failover(c, cl, v);
+    if (s.state[C_NODES] == YR_GOOD && s.state[C_PROFILE] != YR_BAD)
+        cfg_check_endpoints(c, cl, v);
     return true;
 }
 
@@ -603,15 +612,29 @@ int config_load(const char *path, struct config **out, struct errlist *errs)
 
 /* --- the loaded config ------------------------------------------------ */
 
+/* free_secret: wipes s (a conninfo holding a password) and frees it. */
+static void free_secret(char *s)
+{
+    if (!s)
+        return;
+    volatile char *v = s;
+    while (*v)
+        *v++ = '\0';
+    free(s);
+}
+
 static void free_cluster(struct config_cluster *cl)
 {
     for (size_t i = 0; i < cl->n_nodes; i++) {
         free(cl->nodes[i].name);
         free(cl->nodes[i].url);
+        free(cl->nodes[i].dsn);
+        free_secret(cl->nodes[i].conninfo);
         free(cl->nodes[i].zone);
     }
     free(cl->nodes);
     free(cl->name);
+    free(cl->password_file);
     free(cl->throttle.restore_steps);
 }
 

@@ -30,7 +30,11 @@
  *   poll.merkle_interval 30s
  *   clusters            required, at least one, unique names
  *     name              required
- *     profile           stemedb
+ *     profile           stemedb      (stemedb | postgres)
+ *     password_file     none: postgres only, the password of every
+ *                       node's dsn user, a secret file (secrets.h's
+ *                       rules); read at load, so --check-config and a
+ *                       reload read it
  *     lag_source        heartbeat    (heartbeat | position | reported)
  *     thresholds        warning 5s, critical 10s, escalate 60s,
  *                       read_max_lag 100ms; warning < critical < escalate
@@ -60,7 +64,10 @@
  *     failover.max_data_loss 0       (positions, 0 .. 10^15)
  *     failover.block_period 1h       (0s-168h; 0: no anti-flap block)
  *     nodes             required, unique names, exactly one primary
- *       name, url, role required (role: primary | replica)
+ *       name, url, role required (role: primary | replica); a
+ *                       postgres cluster's nodes have dsn: (a libpq
+ *                       connection string without a password) instead
+ *                       of url:
  *       priority        0            (failover picks the lowest first)
  *
  * Durations need a unit ("250ms", "5s", "3m", "1h") and a range per key:
@@ -93,7 +100,7 @@ enum lag_source {
 
 enum node_role { NODE_ROLE_PRIMARY, NODE_ROLE_REPLICA };
 
-enum cluster_profile { PROFILE_STEMEDB };
+enum cluster_profile { PROFILE_STEMEDB, PROFILE_POSTGRES };
 
 /* What the cluster's nodes run (replication.mode). */
 enum repl_mode { REPL_ASYNC, REPL_SEMI_SYNC, REPL_SYNC };
@@ -122,7 +129,11 @@ struct config_failover {
 
 struct config_node {
     char *name;
-    char *url; /* "http(s)://host[:port][/path]", no trailing slash */
+    char *url; /* "http(s)://host[:port][/path]", no trailing slash; a
+                  postgres node's: its dsn, what replguard shows */
+    char *dsn; /* postgres: the libpq connection string as written */
+    char *conninfo; /* postgres: dsn plus the password_file's password;
+                       what is sent to libpq, never shown or logged */
     enum node_role role;
     unsigned priority;
     char *zone;       /* zone: for ?preference=nearest&zone=, or NULL */
@@ -149,6 +160,7 @@ struct config_throttle {
 struct config_cluster {
     char *name;
     enum cluster_profile profile;
+    char *password_file; /* postgres: NULL when not written */
     enum lag_source lag_source;
     struct config_thresholds thresholds;
     struct config_throttle throttle;
@@ -235,6 +247,11 @@ int config_node_index(const struct config_cluster *c, const char *name);
 /* config_primary_index: the index of c's configured primary in c->nodes
  * (a loaded cluster always has exactly one). */
 size_t config_primary_index(const struct config_cluster *c);
+
+/* config_node_target: what the poller is given to reach n: its URL, or
+ * a postgres node's conninfo (with the password: pass it to the poller
+ * only, never show or log it). Belongs to n. */
+const char *config_node_target(const struct config_node *n);
 
 /* config_node_count: the number of nodes over all clusters. */
 size_t config_node_count(const struct config *cfg);

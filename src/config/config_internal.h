@@ -45,6 +45,15 @@ bool cfg_read_failover(struct yr_ctx *c, yaml_node_t *v, void *dst);
 void cfg_check_failover(struct yr_ctx *c, const struct config_cluster *cl,
                         const yaml_node_t *cmap);
 
+/* cfg_check_endpoints: once cluster cl (read from the mapping cmap) is
+ * read: a stemedb node has url: and no dsn:, a postgres node dsn: and no
+ * url:; a dsn parses (PQconninfoParse) and holds no password;
+ * password_file (postgres only) is a readable secret file. Sets each
+ * postgres node's conninfo (dsn plus the password) and its url (the dsn,
+ * for display). configpg.c. */
+void cfg_check_endpoints(struct yr_ctx *c, struct config_cluster *cl,
+                         const yaml_node_t *cmap);
+
 /* cfg_check_detect_after: once the whole document root is read: every
  * cluster's failover.detect_after, when written, spans 2 poll intervals
  * at least; a defaulted one is raised to that. */

@@ -8,6 +8,7 @@
  * which at 1,000 nodes is a thousand-fold work per answer received. */
 #include "lib/poller.h"
 
+#include "lib/pgreq.h"
 #include "lib/util.h"
 
 #include <curl/curl.h>
@@ -31,6 +32,7 @@ struct poller {
     int running;
     long slots, max_slots; /* request slots alive, and the most ever */
     char *proxy;           /* NULL: none (the environment's is ignored) */
+    struct pgreq_set *pg;  /* SQL requests' connections, made on demand */
 };
 
 struct poll_req {
@@ -44,6 +46,7 @@ struct poll_req {
     poll_done_fn fn;
     void *ctx;
     char errbuf[CURL_ERROR_SIZE];
+    struct pgreq *sql; /* method "SQL": its libpq slot, made on demand */
 };
 
 int poller_global_init(void)
@@ -125,6 +128,7 @@ void poller_free(struct poller *p)
     if (!p)
         return;
     curl_multi_cleanup(p->multi);
+    pgreq_set_free(p->pg);
     close(p->epfd);
     close(p->wakefd);
     free(p->proxy);
@@ -193,6 +197,7 @@ void poller_req_free(struct poll_req *r)
     if (!r)
         return;
     detach(r);
+    pgreq_free(r->sql);
     keep_connections(r->p, -1);
     curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->headers);
@@ -204,13 +209,15 @@ void poller_req_free(struct poll_req *r)
 
 void poller_req_cancel(struct poll_req *r)
 {
+    if (r->sql)
+        pgreq_cancel(r->sql);
     detach(r);
     buf_free(&r->body);
 }
 
 bool poller_req_busy(const struct poll_req *r)
 {
-    return r->busy;
+    return r->busy || (r->sql && pgreq_busy(r->sql));
 }
 
 static int start(struct poll_req *r, const char *url, double timeout,
@@ -246,11 +253,28 @@ static int start(struct poll_req *r, const char *url, double timeout,
     return 0;
 }
 
+/* sql_request: method "SQL": url is a libpq conninfo, json the SQL. */
+static int sql_request(struct poll_req *r, const char *conninfo,
+                       const char *sql, double timeout, poll_done_fn fn,
+                       void *ctx)
+{
+    struct poller *p = r->p;
+    if (!p->pg) {
+        p->pg = pgreq_set_new();
+        watch(p, pgreq_set_fd(p->pg), EPOLLIN);
+    }
+    if (!r->sql)
+        r->sql = pgreq_new(p->pg, r->cap);
+    return pgreq_start(r->sql, conninfo, sql, timeout, fn, ctx);
+}
+
 int poller_request(struct poll_req *r, const char *method, const char *url,
                    const char *json, double timeout, poll_done_fn fn, void *ctx)
 {
-    if (r->busy)
+    if (poller_req_busy(r))
         return -1;
+    if (strcmp(method, "SQL") == 0)
+        return sql_request(r, url, json, timeout, fn, ctx);
     CURL *e = r->easy;
     if (json) {
         free(r->json);
@@ -322,12 +346,21 @@ static void finish(struct poll_req *r, CURLcode rc)
 static int wait_ms(const struct poller *p, int timeout_ms)
 {
     int ms = timeout_ms < 0 ? 0 : timeout_ms;
-    if (p->timer_due >= 0) {
-        double due = ceil((p->timer_due - mono_s()) * 1e3);
+    double dues[2] = {p->timer_due, p->pg ? pgreq_set_due(p->pg) : -1};
+    for (int i = 0; i < 2; i++) {
+        if (dues[i] < 0)
+            continue;
+        double due = ceil((dues[i] - mono_s()) * 1e3);
         if (due < ms)
             ms = due > 0 ? (int)due : 0;
     }
     return ms;
+}
+
+/* pending: requests still running, curl's and SQL ones. */
+static int pending(const struct poller *p)
+{
+    return p->running + (p->pg ? pgreq_set_busy(p->pg) : 0);
 }
 
 int poller_run(struct poller *p, int timeout_ms)
@@ -342,6 +375,8 @@ int poller_run(struct poller *p, int timeout_ms)
             (void)rc; /* EAGAIN: nothing to reset */
             continue;
         }
+        if (p->pg && fd == pgreq_set_fd(p->pg))
+            continue; /* run below, with its timeouts */
         int flags =
             (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
             (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
@@ -352,6 +387,8 @@ int poller_run(struct poller *p, int timeout_ms)
         p->timer_due = -1;
         curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &p->running);
     }
+    if (p->pg)
+        pgreq_set_run(p->pg);
     CURLMsg *msg;
     int left;
     for (;;) {
@@ -365,7 +402,7 @@ int poller_run(struct poller *p, int timeout_ms)
         if (r)
             finish(r, msg->data.result);
     }
-    return p->running;
+    return pending(p);
 }
 
 void poller_wakeup(struct poller *p)

@@ -1,5 +1,5 @@
 /* poller.h: asynchronous HTTP requests for the engine thread (libcurl
- * multi).
+ * multi), and SQL ones to PostgreSQL (libpq, pgreq.h) on the same loop.
  *
  * A struct poll_req is a reusable request slot: it keeps its easy handle
  * and a body buffer of fixed capacity between requests, and the multi
@@ -26,7 +26,8 @@ enum poll_outcome {
 struct poll_result {
     enum poll_outcome outcome;
     long status;       /* HTTP status, 0 if none */
-    const char *error; /* libcurl's message when not POLL_OK/HTTP_STATUS */
+    const char *error; /* libcurl's message when not POLL_OK/HTTP_STATUS;
+                          SQL: libpq's or the server's message */
     const char *body;  /* NUL-terminated; valid during the callback */
     size_t len;
     double seconds; /* from start to completion */
@@ -74,7 +75,14 @@ int poller_post_json(struct poll_req *r, const char *url, const char *json,
                      double timeout, poll_done_fn fn, void *ctx);
 
 /* poller_request: any method (GET, POST, PUT, DELETE, PATCH) with an
- * optional JSON body (NULL: none); returns as poller_get(). */
+ * optional JSON body (NULL: none); returns as poller_get().
+ * Method "SQL" is a PostgreSQL request (pgreq.h): url is a libpq
+ * connection string, json the SQL text (statements separated by lines
+ * holding only ";"); the slot keeps its connection between requests,
+ * and the answer comes in the same struct poll_result: POLL_OK with
+ * the last statement's rows in COPY text form, POLL_HTTP_STATUS 500
+ * (409 for SQLSTATE class RG) with the server's message on an SQL
+ * error. */
 int poller_request(struct poll_req *r, const char *method, const char *url,
                    const char *json, double timeout, poll_done_fn fn,
                    void *ctx);

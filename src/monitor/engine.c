@@ -42,8 +42,11 @@ static void node_init(struct engine *e, struct cluster_rt *c, struct node_rt *n,
 {
     n->c = c;
     n->conf = conf;
+    /* a profile with its own scrape request (postgres) has no URL */
     n->metrics_url =
-        join_url(conf->url, profile_of(c->conf->profile)->metrics_path);
+        profile_of(c->conf->profile)->scrape
+            ? NULL
+            : join_url(conf->url, profile_of(c->conf->profile)->metrics_path);
     n->req = poller_req_new(e->poller, BODY_CAP);
     n->last_failure = -1;
     n->health = HEALTH_UNKNOWN;
@@ -300,10 +303,25 @@ static void on_scrape(void *arg, const struct poll_result *r)
     keep_sample(n, &e->scratch);
 }
 
+/* send_scrape: the profile's scrape request to n; returns as
+ * poller_request(). */
+static int send_scrape(struct node_rt *n, double timeout)
+{
+    const struct profile_ops *ops = profile_of(n->c->conf->profile);
+    if (!ops->scrape)
+        return poller_get(n->req, n->metrics_url, timeout, on_scrape, n);
+    struct profile_request rq;
+    ops->scrape(&rq);
+    int rc = poller_request(n->req, rq.method, config_node_target(n->conf),
+                            rq.body, timeout, on_scrape, n);
+    profile_request_free(&rq);
+    return rc;
+}
+
 static void start_scrape(struct engine *e, struct node_rt *n, double timeout)
 {
     n->scraped = false;
-    if (poller_get(n->req, n->metrics_url, timeout, on_scrape, n) < 0) {
+    if (send_scrape(n, timeout) < 0) {
         e->pending--;
         n->scraped = true;
         scrape_failed(n, SCRAPE_CONNECT, "request not started");
@@ -342,10 +360,10 @@ static int send_heartbeat(struct engine *e, struct cluster_rt *c)
     if (c->hb_value > c->hb_max_sent)
         c->hb_max_sent = c->hb_value;
     profile_of(c->conf->profile)->heartbeat(ts, &rq);
-    snprintf(url, sizeof(url), "%s%s", p->conf->url, rq.path);
+    snprintf(url, sizeof(url), "%s%s", config_node_target(p->conf), rq.path);
     p->scraped = false;
-    int rc = poller_post_json(p->req, url, rq.body, e->cfg->poll.timeout,
-                              on_heartbeat, p);
+    int rc = poller_request(p->req, rq.method, url, rq.body,
+                            e->cfg->poll.timeout, on_heartbeat, p);
     profile_request_free(&rq);
     return rc;
 }
@@ -623,10 +641,12 @@ static const char *env_node_url(void *ctx, const char *cluster,
                                 const char *node)
 {
     struct cluster_rt *c = cluster_named(ctx, cluster);
+    /* a postgres node's conninfo, with its password: the executor
+     * hands it to the poller only */
     if (c && !node)
-        return c->nodes[c->primary].conf->url;
+        return config_node_target(c->nodes[c->primary].conf);
     int i = c ? config_node_index(c->conf, node) : -1;
-    return i >= 0 ? c->nodes[i].conf->url : NULL;
+    return i >= 0 ? config_node_target(c->nodes[i].conf) : NULL;
 }
 
 static int env_ingest_rate(void *ctx, const char *cluster, double window,

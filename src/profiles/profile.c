@@ -4,6 +4,7 @@
 #include "profiles/profile.h"
 
 #include "lib/yamlread.h"
+#include "profiles/postgres/postgres.h"
 #include "profiles/stemedb/stemedb.h"
 
 #include <stdio.h>
@@ -12,6 +13,7 @@
 /* indexed by enum cluster_profile */
 static const struct profile_ops *const profiles[] = {
     [PROFILE_STEMEDB] = &stemedb_profile,
+    [PROFILE_POSTGRES] = &postgres_profile,
 };
 
 const struct profile_ops *profile_of(enum cluster_profile p)

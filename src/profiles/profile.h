@@ -9,7 +9,8 @@
  * enum cluster_profile with its spelling in config.c's profile_names,
  * and one line in profile.c's table.
  *
- *   what to scrape        metrics_path (GET), read by parse_sample
+ *   what to scrape        metrics_path (GET) or scrape(), read by
+ *                         parse_sample
  *   heartbeat             heartbeat(): POST to the primary; the sample's
  *                         heartbeat field reads it back
  *   actions               the set it supports (actions, a bit per enum
@@ -73,6 +74,9 @@ struct node_sample {
     uint64_t epoch; /* the highest epoch (term) the node has seen */
     bool has_acked;
     uint64_t acked; /* primary: the highest position acked to a client */
+    bool has_received;
+    uint64_t received; /* replica: the highest position it received
+                          (not necessarily applied) */
     enum sync_seen sync_mode;
     bool has_paused;
     bool paused; /* replica: its stream paused by an operator */
@@ -86,9 +90,11 @@ struct node_sample {
 enum profile_node { PROFILE_AT_PRIMARY, PROFILE_AT_TARGET };
 
 /* A node request, built by a profile; the caller sends it to the node's
- * URL followed by path, then frees it with profile_request_free(). */
+ * URL followed by path, then frees it with profile_request_free().
+ * Method "SQL" (the postgres profile) goes to the node's conninfo
+ * (config_node_target()), path empty, body the SQL (poller.h). */
 struct profile_request {
-    const char *method; /* "GET", "POST" */
+    const char *method; /* "GET", "POST", "SQL" */
     enum profile_node at;
     char path[PROFILE_PATH_MAX];
     char *body; /* heap JSON, or NULL */
@@ -98,11 +104,17 @@ struct profile_request {
 
 struct profile_ops {
     const char *name; /* as in the config's profile: */
-    const char *metrics_path;
+    const char *metrics_path; /* GET, when scrape is NULL */
+    /* scrape: the request whose answer parse_sample reads, when it is
+     * not a GET of metrics_path (NULL: that GET). */
+    void (*scrape)(struct profile_request *rq);
     /* parse_sample: reads an answer of metrics_path into *out; 0, or -1
      * with *err set. */
     int (*parse_sample)(const char *body, size_t len, struct node_sample *out,
                         struct promtext_error *err);
+    /* positions_are_bytes: positions count bytes (replguard_replica_
+     * lag_bytes is exported for them). */
+    bool positions_are_bytes;
     /* heartbeat: the request writing ts (seconds, as text "%.6f"). */
     void (*heartbeat)(const char *ts, struct profile_request *rq);
     unsigned actions; /* PROFILE_ACTION() bits of the supported ones */
