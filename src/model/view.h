@@ -62,9 +62,8 @@ struct node_view {
     bool have_acked;
     uint64_t acked; /* primary: highest position acked to a client */
     bool have_received;
-    uint64_t received; /* replica: the position it has received, applied
-                          or not (PostgreSQL: pg_last_wal_receive_lsn);
-                          a promotion applies it all */
+    uint64_t received; /* replica: highest position received (postgres:
+                          pg_last_wal_receive_lsn), applied or not */
     bool have_connected;
     bool connected; /* replica: its replication stream is up */
 

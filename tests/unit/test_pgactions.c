@@ -183,13 +183,15 @@ END_TEST
 
 static struct config_cluster *cluster(void)
 {
+    static char names[2][8] = {"node1", "node2"}, cname[] = "pg";
+    static char dsn[2][64] = {
+        "host=127.0.0.1 port=5001 user=replguard dbname=postgres",
+        "host=127.0.0.1 port=5002 user=replguard dbname=postgres"};
     static struct config_node nodes[2];
     static struct config_cluster c;
-    nodes[0] = (struct config_node){.name = "node1"};
-    nodes[1] = (struct config_node){.name = "node2"};
-    nodes[0].dsn = "host=127.0.0.1 port=5001 user=replguard dbname=postgres";
-    nodes[1].dsn = "host=127.0.0.1 port=5002 user=replguard dbname=postgres";
-    c = (struct config_cluster){.name = "pg", .nodes = nodes, .n_nodes = 2};
+    for (int i = 0; i < 2; i++)
+        nodes[i] = (struct config_node){.name = names[i], .dsn = dsn[i]};
+    c = (struct config_cluster){.name = cname, .nodes = nodes, .n_nodes = 2};
     snprintf(c.failover.replication_user, sizeof(c.failover.replication_user),
              "postgres");
     return &c;

@@ -2,6 +2,7 @@
 #include "profiles/postgres/postgres.h"
 
 #include "lib/util.h"
+#include "profiles/postgres/pgactions.h"
 
 #include <stdio.h>
 
@@ -76,6 +77,12 @@ const struct profile_ops postgres_profile = {
     .parse_sample = pgscrape_parse,
     .positions_are_bytes = true,
     .heartbeat = heartbeat,
-    .actions = 0,
+    .actions = PGACT_ACTIONS,
+    .demote = pgact_demote,
+    .cancel_queries = pgact_cancel_queries,
     .merkle = false,
+    .promote = pgact_promote,
+    .fence = pgact_fence,
+    .replicate_from = pgact_replicate_from,
+    .probe_write = pgact_probe_write,
 };
