@@ -26,13 +26,9 @@ GRANT EXECUTE ON FUNCTION pg_promote(boolean, integer) TO replguard;
 GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only TO replguard;
 GRANT ALTER SYSTEM ON PARAMETER primary_conninfo TO replguard;
 
--- The replicas replguard took out of read rotation (the demote action):
--- a standby whose name (its application_name, the replguard node name)
--- is here reports role demoted and serves no reads; it keeps
--- replicating. Bring it back by hand once it is fixed:
+-- The demote action: a row in replguard.demoted (made by
+-- replguard.sql). A standby whose name (its application_name, the
+-- replguard node name) is there reports role demoted and serves no
+-- reads; it keeps replicating. Bring it back by hand once it is fixed:
 --   DELETE FROM replguard.demoted WHERE node = 'node2';
-CREATE TABLE IF NOT EXISTS replguard.demoted (
-    node text PRIMARY KEY,
-    at timestamptz NOT NULL DEFAULT now()
-);
-GRANT SELECT, INSERT ON replguard.demoted TO replguard;
+GRANT INSERT ON replguard.demoted TO replguard;

@@ -407,6 +407,8 @@ int pgreq_start(struct pgreq *r, const char *conninfo, const char *sql,
     free(r->sql);
     r->sql = xstrdup(sql ? sql : "");
     r->pos = 0;
+    buf_free(&r->body); /* a request started from the last one's callback
+                           finds its answer still there */
     buf_init(&r->body, r->cap + 1); /* + its NUL */
     if (r->conn && (strcmp(r->conninfo, conninfo) != 0 ||
                     PQstatus(r->conn) != CONNECTION_OK))

@@ -34,6 +34,11 @@ const char POSTGRES_SCRAPE_SQL[] =
     "pg_is_wal_replay_paused()::text END, NULL FROM n\n"
     "UNION ALL SELECT 'heartbeat', ts::text, NULL FROM replguard.heartbeat "
     "WHERE id = 1\n"
+    /* a standby replguard demoted (pgactions.h): its name is the
+     * application_name it streams under */
+    "UNION ALL SELECT 'demoted', 'true', NULL FROM n, replguard.demoted d "
+    "WHERE n.rec AND d.node = substring(current_setting('primary_conninfo') "
+    "from 'application_name=''?([^'' ]+)')\n"
     "UNION ALL SELECT 'sync_names', "
     "current_setting('synchronous_standby_names'), NULL FROM n "
     "WHERE NOT rec\n"
