@@ -43,7 +43,7 @@ PIDS=""
 say() { printf 'demo: %s\n' "$*"; }
 cleanup() {
     local p
-    for p in $PIDS; do kill -TERM -- "-$p" 2>/dev/null; done
+    for p in $PIDS; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
     wait 2>/dev/null
     $PGC destroy "$T/pg" >/dev/null 2>&1
     rm -rf "$T"
@@ -163,8 +163,10 @@ A lag episode every ${EVERY}s, the first in 20 s. Ctrl-C stops everything.
 
 EOF
 
-# the writer: a row a second on the primary
-(while :; do sql node1 "INSERT INTO demo DEFAULT VALUES" >/dev/null 2>&1; sleep 1; done) &
+# the writer: a row a second on the primary (its own process group, as
+# every child, so that cleanup ends it with its sleep)
+setsid bash -c 'while :; do bash "$0" sql "$1" node1 "INSERT INTO demo DEFAULT VALUES" >/dev/null 2>&1; sleep 1; done' \
+    "$top/tests/pg/pgcluster.sh" "$T/pg" </dev/null &
 PIDS="$PIDS $!"
 
 lag_of() {
@@ -178,6 +180,7 @@ episode_blocked() {
         -U postgres -d postgres -c "SELECT pg_sleep(90), count(*) FROM demo" \
         >/dev/null 2>&1 &
     local q=$!
+    PIDS="$PIDS $q"
     sleep 2
     sql node1 "DELETE FROM demo WHERE id % 2 = 0" >/dev/null
     sql node1 "VACUUM demo" >/dev/null
