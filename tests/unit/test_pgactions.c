@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "lib/util.h"
 #include "profiles/postgres/pgactions.h"
+#include "profiles/postgres/postgres.h"
 #include "profiles/profile.h"
 
 static char *quoted(void (*q)(const char *, struct buf *), const char *s)
@@ -239,6 +240,36 @@ START_TEST(probe_writes_the_heartbeat_row)
 }
 END_TEST
 
+/* The demote's effect as the standby's scrape reads it back: its row in
+ * replguard.demoted makes the scrape say "demoted", and the role is
+ * demoted, whatever the order of the rows. */
+START_TEST(scrape_reads_demoted)
+{
+    static const char *const answers[] = {
+        "recovery\ttrue\t\\N\nposition\t100\t\\N\ndemoted\ttrue\t\\N\n",
+        "demoted\ttrue\t\\N\nrecovery\ttrue\t\\N\nposition\t100\t\\N\n",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct node_sample o;
+        struct promtext_error err;
+        ck_assert_int_eq(
+            pgscrape_parse(answers[i], strlen(answers[i]), &o, &err), 0);
+        ck_assert_int_eq(o.role, SEEN_ROLE_DEMOTED);
+    }
+    const char *plain = "recovery\ttrue\t\\N\nposition\t100\t\\N\n";
+    struct node_sample o;
+    struct promtext_error err;
+    ck_assert_int_eq(pgscrape_parse(plain, strlen(plain), &o, &err), 0);
+    ck_assert_int_eq(o.role, SEEN_ROLE_REPLICA);
+    /* a primary is never demoted (the query asks standbys only) */
+    const char *primary =
+        "recovery\tfalse\t\\N\nposition\t100\t\\N\ndemoted\ttrue\t\\N\n";
+    ck_assert_int_eq(pgscrape_parse(primary, strlen(primary), &o, &err), 0);
+    ck_assert_int_eq(o.role, SEEN_ROLE_PRIMARY);
+    ck_assert(strstr(POSTGRES_SCRAPE_SQL, "replguard.demoted") != NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pgactions");
@@ -251,6 +282,7 @@ int main(void)
     tcase_add_test(tc, promote_then_lift_a_fence);
     tcase_add_test(tc, repoint_writes_primary_conninfo);
     tcase_add_test(tc, probe_writes_the_heartbeat_row);
+    tcase_add_test(tc, scrape_reads_demoted);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
