@@ -15,11 +15,17 @@
 #
 #   1. reads avoid a lagging standby: node3's replay paused, a write:
 #      every read through the read port comes from node2.
-#   2. pgbench writes through the write port (4 clients, one INSERT a
+#   2. the alert loop (where prometheus and prometheus-alertmanager are
+#      installed; alerts/ with every `for:` at 5 s, rules/postgres with
+#      older_than 3 s): a query on node2 (max_standby_streaming_delay
+#      -1) holds replay after a VACUUM on node1; PostgresReplicationLag
+#      fires, Alertmanager calls replguard's webhook, the runbook's
+#      cancel_blocking_queries cancels the query, lag returns to 0.
+#   3. pgbench writes through the write port (4 clients, one INSERT a
 #      transaction) and node1's postmaster is SIGKILLed. RTO: the kill to
 #      the first write acknowledged through the write port again. Every
 #      transaction pgbench counted as processed is on the new primary.
-#   3. node1 restarted on its old timeline: /health/primary/pg/node1
+#   4. node1 restarted on its old timeline: /health/primary/pg/node1
 #      never answers 200, it is fenced (default_transaction_read_only),
 #      and replguard escalates that it needs pg_rewind.
 #
@@ -105,6 +111,7 @@ spawn() { # NAME LOG CMD...
 }
 
 sql() { $PGC sql "$T/pg" "$1" "$2"; } # NODE SQL
+grep_audit() { grep -q "$1" "$T/audit.jsonl" 2>/dev/null; }
 # via PORT SQL: psql through HAProxy as postgres (trust on loopback)
 via() {
     "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$1" -U postgres -d postgres \
@@ -144,7 +151,7 @@ step "start replguard (profile postgres, failover enabled, defaults)"
 listen: "127.0.0.1:0"
 state_dir: $T/state
 audit_log: $T/audit.jsonl
-rules: $top_srcdir/rules/postgres
+rules: $T/rules
 clusters:
   - name: pg
     profile: postgres
@@ -161,7 +168,11 @@ EOF
         echo "      - {name: $n, dsn: \"host=127.0.0.1 port=$p user=replguard dbname=postgres\", role: $role, priority: $prio}"
     done
 } >"$T/replguard.yml"
-mkdir -p "$T/state"
+mkdir -p "$T/state" "$T/rules"
+# the shipped rules/postgres, the query age cut from 30 s to 3 s
+for f in "$top_srcdir"/rules/postgres/*.yml; do
+    sed 's/older_than: 30s/older_than: 3s/' "$f" >"$T/rules/${f##*/}"
+done
 "$top_builddir/replguard" -c "$T/replguard.yml" --check-config >"$T/check.out" 2>&1 ||
     fail "--check-config: $(cat "$T/check.out")"
 spawn replguard "$T/replguard.log" "$top_builddir/replguard" -c "$T/replguard.yml"
@@ -241,7 +252,77 @@ log "20 reads through HAProxy, all on node2 (node3 paused: $(code /health/replic
 sql node3 "SELECT pg_wal_replay_resume()" >/dev/null
 wait_for "node3 back in read rotation" 15 is /health/replica/pg/node3 200
 
-# --- 5. failover under pgbench ------------------------------------------------
+# --- 5. the alert loop cancels a query that holds replay ---------------------
+if command -v prometheus >/dev/null 2>&1 &&
+    command -v prometheus-alertmanager >/dev/null 2>&1; then
+    step "the alert loop: a query on node2 holds replay, cancel_blocking_queries frees it"
+    PROM_PORT=$(free_port)
+    AM_PORT=$(free_port)
+    for f in replguard postgres; do
+        sed 's/^\( *\)for: .*/\1for: 5s/' "$top_srcdir/alerts/$f.rules.yml" >"$T/$f.rules.yml"
+    done
+    cat >"$T/prometheus.yml" <<PEOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ["$T/replguard.rules.yml", "$T/postgres.rules.yml"]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ["127.0.0.1:$AM_PORT"]}]
+scrape_configs:
+  - job_name: replguard
+    static_configs: [{targets: ["127.0.0.1:$RG_PORT"]}]
+PEOF
+    cat >"$T/alertmanager.yml" <<PEOF
+route:
+  receiver: replguard
+  group_by: [alertname, cluster, replica]
+  group_wait: 1s
+  group_interval: 5s
+  repeat_interval: 1h
+receivers:
+  - name: replguard
+    webhook_configs:
+      - url: "http://127.0.0.1:$RG_PORT/webhook"
+        send_resolved: true
+PEOF
+    spawn prometheus "$T/prometheus.log" prometheus --config.file="$T/prometheus.yml" \
+        --storage.tsdb.path="$T/prometheus" --web.listen-address="127.0.0.1:$PROM_PORT"
+    spawn alertmanager "$T/alertmanager.log" prometheus-alertmanager \
+        --config.file="$T/alertmanager.yml" --storage.path="$T/alertmanager" \
+        --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address=
+    sql node1 "CREATE TABLE t (i int) WITH (autovacuum_enabled = off);
+               INSERT INTO t SELECT generate_series(1, 10000);
+               CREATE ROLE app LOGIN; GRANT SELECT ON t TO app" >/dev/null ||
+        fail "table t"
+    sql node2 "ALTER SYSTEM SET max_standby_streaming_delay = -1" >/dev/null
+    sql node2 "SELECT pg_reload_conf()" >/dev/null
+    wait_for "t on node2" 10 sql_is node2 "SELECT count(*) FROM t" 10000
+    setsid "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$PORT_node2" -U app -d postgres \
+        -c "SELECT pg_sleep(300), count(*) FROM t" >"$T/holder.out" 2>&1 &
+    HOLDER=$!
+    PGIDS="$PGIDS $HOLDER"
+    sleep 1
+    sql node1 "DELETE FROM t" >/dev/null
+    sql node1 "VACUUM t" >/dev/null
+    T_HOLD=$(now)
+    lag2() {
+        curl -s -m 2 "$RG/metrics" | awk '$1 ~ /^replguard_replica_lag_seconds\{/ &&
+            index($1, "replica=\"node2\"") { print $2 }'
+    }
+    lag_above() { awk -v l="$(lag2)" -v b="$1" 'BEGIN { exit !(l != "" && l > b) }'; }
+    lag_below() { awk -v l="$(lag2)" -v b="$1" 'BEGIN { exit !(l != "" && l < b) }'; }
+    wait_for "node2's replay held (lag above 3 s)" 15 lag_above 3
+    wait_for "the holder cancelled by the runbook" 90 grep_audit '1 queries cancelled'
+    T_CANCEL=$(now)
+    wait_for "node2's lag back under 0.5 s" 15 lag_below 0.5
+    wait "$HOLDER" 2>/dev/null
+    grep -q "canceling statement" "$T/holder.out" || fail "the holder was not cancelled: $(cat "$T/holder.out")"
+    log "replay held at $(diff_s "$T_START" "$T_HOLD")s; PostgresReplicationLag -> Alertmanager -> webhook -> cancel_blocking_queries $(diff_s "$T_HOLD" "$T_CANCEL")s later; lag back to 0 at $(diff_s "$T_HOLD" "$(now)")s"
+    wait_for "node2 back in read rotation" 15 is /health/replica/pg/node2 200
+else
+    log "SKIP the alert loop: prometheus or prometheus-alertmanager not installed"
+fi
+
+# --- 6. failover under pgbench ------------------------------------------------
 step "pgbench through HAProxy, then SIGKILL node1's postmaster"
 echo "INSERT INTO w (client) VALUES (:client_id);" >"$T/insert.sql"
 spawn pgbench "$T/pgbench.out" "$PGBIN/pgbench" -h 127.0.0.1 -p "$HA_W" \
@@ -280,10 +361,9 @@ wait_for "$other streaming from $new" 15 sql_is "$new" \
     "SELECT count(*) FROM pg_stat_replication WHERE application_name = '$other' AND state = 'streaming'" 1
 log "RTO ${RTO}s (kill to the first write through HAProxy on $new); pgbench: $processed transactions acknowledged, $rows rows on $new"
 
-# --- 6. the old primary comes back on timeline 1 ------------------------------
+# --- 7. the old primary comes back on timeline 1 ------------------------------
 step "node1 restarted on its old timeline"
 $PGC startnode "$T/pg" node1 >/dev/null || fail "startnode node1"
-grep_audit() { grep -q "$1" "$T/audit.jsonl"; }
 wait_for "the escalation that node1 needs pg_rewind" 20 grep_audit 'pg_rewind'
 [ "$(code /health/primary/pg/node1)" != 200 ] || fail "node1 answers /health/primary 200"
 [ "$(code /health/primary/pg/$new)" = 200 ] || fail "$new lost /health/primary"
