@@ -412,6 +412,18 @@ static void start_promote(struct executor *x, struct job *j)
     act_finish_step(x, j, no ? OUT_FAILURE : OUT_SUCCESS, detail);
 }
 
+/* start_cancel: cancel_blocking_queries on the target standby. */
+static int start_cancel(struct executor *x, struct slot *s,
+                        const struct runbook_step *st)
+{
+    const struct profile_ops *ops = ops_of(x, s->job->cluster);
+    if (!ops->cancel_queries) /* --check-config refuses it */
+        return -1;
+    struct profile_request rq;
+    ops->cancel_queries(st->older_than, &rq);
+    return send(x, s, &rq);
+}
+
 /* act_start_action: the node call(s) of the job's current step; returns 0
  * when a call or child is under way, else finishes the step itself. */
 void act_start_action(struct executor *x, struct job *j, struct slot *s)
@@ -440,15 +452,9 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
         rc = send(x, s, &rq);
         break;
     }
-    case RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES: {
-        struct profile_request rq;
-        const struct profile_ops *ops = ops_of(x, j->cluster);
-        if (!ops->cancel_queries) /* --check-config refuses it */
-            break;
-        ops->cancel_queries(st->older_than, &rq);
-        rc = send(x, s, &rq);
+    case RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES:
+        rc = start_cancel(x, s, st);
         break;
-    }
     case RUNBOOK_ACT_DEMOTE:
         /* counted by the last-healthy guard from now until the poll
          * shows the node's role (act_refusal ran just before) */
@@ -504,8 +510,7 @@ const char *exec_status_reason(const struct poll_result *r)
 
 /* cancelled_detail: "N queries cancelled (ids: a b ...)" from an
  * answer of cancel_queries, a row per query, its id first. */
-static void cancelled_detail(const char *body, size_t len, char *out,
-                             size_t n)
+static void cancelled_detail(const char *body, size_t len, char *out, size_t n)
 {
     struct buf ids;
     buf_init(&ids, 120); /* the first ids: enough to find them in logs */
@@ -516,16 +521,14 @@ static void cancelled_detail(const char *body, size_t len, char *out,
         size_t id = strcspn(p, "\t\n");
         if (stop > p) {
             count++;
-            buf_printf(&ids, " %.*s", (int)(id < (size_t)(stop - p)
-                                                 ? id
-                                                 : (size_t)(stop - p)),
+            buf_printf(&ids, " %.*s",
+                       (int)(id < (size_t)(stop - p) ? id : (size_t)(stop - p)),
                        p);
         }
         p = stop + 1;
     }
-    snprintf(out, n, "%u queries cancelled%s%s%s", count,
-             count ? " (ids:" : "", count && ids.data ? ids.data : "",
-             count ? ")" : "");
+    snprintf(out, n, "%u queries cancelled%s%s%s", count, count ? " (ids:" : "",
+             count && ids.data ? ids.data : "", count ? ")" : "");
     buf_free(&ids);
 }
 

@@ -150,8 +150,7 @@ static void on_call(void *arg, const struct poll_result *r)
     c->status = r->status;
     if (r->outcome == POLL_HTTP_STATUS) /* an SQL node says why */
         snprintf(c->error, sizeof(c->error), "HTTP %ld%s%s", r->status,
-                 exec_status_reason(r)[0] ? ": " : "",
-                 exec_status_reason(r));
+                 exec_status_reason(r)[0] ? ": " : "", exec_status_reason(r));
     else
         snprintf(c->error, sizeof(c->error), "%s",
                  c->ok      ? ""
@@ -372,8 +371,7 @@ static void begin_repoint(struct executor *x, struct fo_cluster *fc)
             (!fc->planned && strcmp(c->nodes[i].name, fc->from) == 0))
             continue;
         struct profile_request rq;
-        ops(x, fc)->replicate_from(c, c->nodes[i].name, fc->to, fc->epoch,
-                                   &rq);
+        ops(x, fc)->replicate_from(c, c->nodes[i].name, fc->to, fc->epoch, &rq);
         fo_send(x, fc, c->nodes[i].name, &rq, fo_call_timeout(x));
     }
 }

@@ -78,7 +78,7 @@
 #define RUNBOOK_DEFAULT_COOLDOWN     600.0
 #define RUNBOOK_DEFAULT_MAX_PER_HOUR 6
 #define RUNBOOK_DEFAULT_APP_THROTTLE 3600.0 /* throttle_app expires */
-#define RUNBOOK_DEFAULT_OLDER_THAN   30.0 /* cancel_blocking_queries */
+#define RUNBOOK_DEFAULT_OLDER_THAN   30.0   /* cancel_blocking_queries */
 
 struct buf;
 struct expr;

@@ -136,11 +136,15 @@ static void teardown(void)
     if (keep && ag.dir[0]) {
         int st = agent_stop(&ag);
         fprintf(stderr, "PGACT_KEEP: replguard's wait status %d\n", st);
-        char cmd[512];
-        snprintf(cmd, sizeof(cmd), "cp %s %s %s/ 2>/dev/null", ag.log,
-                 ag.audit, keep);
-        if (system(cmd) != 0)
-            fprintf(stderr, "PGACT_KEEP: copy failed\n");
+        const char *from[] = {ag.log, ag.audit};
+        const char *name[] = {"replguard.log", "audit.jsonl"};
+        for (int i = 0; i < 2; i++) {
+            char *text = file_text(from[i]), path[PATH_MAX];
+            snprintf(path, sizeof(path), "%s/%s", keep, name[i]);
+            if (text)
+                agent_write(path, text);
+            free(text);
+        }
     }
     if (ag.dir[0])
         agent_finish(&ag, &none);
@@ -160,8 +164,7 @@ static double lag(const char *replica)
 
 /* wait_lag: waits up to secs for replica's lag to be above (above true)
  * or below bound; returns whether it was. */
-static bool wait_lag(const char *replica, bool above, double bound,
-                     double secs)
+static bool wait_lag(const char *replica, bool above, double bound, double secs)
 {
     double until = now_s() + secs;
     do {
@@ -227,7 +230,7 @@ static long primary_health(const char *node)
 /* rules/postgres's lag runbook with older_than 1s (30s there) */
 #define CANCEL_RULE                                                            \
     "runbook: lag\nmatch: {alertname: PostgresReplicationLag}\n"               \
-    "target_label: replica\nsteps:\n  - action: cancel_blocking_queries\n"    \
+    "target_label: replica\nsteps:\n  - action: cancel_blocking_queries\n"     \
     "    older_than: 1s\n"
 
 START_TEST(cancel_frees_replay)
@@ -261,8 +264,7 @@ START_TEST(cancel_frees_replay)
                   "node2's replay never stalled (lag %.3f)", lag("node2"));
     ck_assert_double_lt(lag("node3"), 1);
     double t0 = now_s();
-    ck_assert_int_eq(agent_alert(&ag, "PostgresReplicationLag", "firing",
-                                 "a1",
+    ck_assert_int_eq(agent_alert(&ag, "PostgresReplicationLag", "firing", "a1",
                                  "\"cluster\":\"pg\",\"replica\":\"node2\""),
                      200);
     agent_wait_audit(&ag, "action", "action", "cancel_blocking_queries", 1,
@@ -414,8 +416,7 @@ START_TEST(failover_keeps_commits)
     free(pgc_query(&pg, "node1", "CREATE TABLE probe (i int)"));
     free(pgc_query(&pg, "node1",
                    "ALTER SYSTEM SET synchronous_standby_names = 'node2'"));
-    free(pgc_query(&pg, "node1",
-                   "ALTER SYSTEM SET synchronous_commit = on"));
+    free(pgc_query(&pg, "node1", "ALTER SYSTEM SET synchronous_commit = on"));
     free(pgc_query(&pg, "node1", "SELECT pg_reload_conf()"));
     sleep_ms(1500); /* node2 sync; replguard has seen it */
     char *sync = pgc_query(&pg, "node1",
@@ -440,10 +441,9 @@ START_TEST(failover_keeps_commits)
      * that loses nothing: the RPO guard picks it */
     agent_wait_audit(&ag, "failover_done", NULL, NULL, 1, DEADLINE);
     const char *to =
-        agent_audit_count(&ag, "failover_done", "to", "node2") == 1 ? "node2"
-        : agent_audit_count(&ag, "failover_done", "to", "node3") == 1
-            ? "node3"
-            : NULL;
+        agent_audit_count(&ag, "failover_done", "to", "node2") == 1   ? "node2"
+        : agent_audit_count(&ag, "failover_done", "to", "node3") == 1 ? "node3"
+                                                                      : NULL;
     ck_assert_msg(to, "the failover promoted neither standby");
     const char *other = strcmp(to, "node2") == 0 ? "node3" : "node2";
     double until = t0 + DEADLINE;

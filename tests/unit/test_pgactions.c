@@ -83,10 +83,10 @@ START_TEST(conninfo_values_quoted)
                              "application_name='node2'");
     buf_reset(&b);
     /* a URI, and a name that tries to add a keyword */
-    ck_assert_int_eq(pgact_primary_conninfo(
-                         "postgresql://replguard@db1:6543/postgres",
-                         "replicator", "n x=1", &b),
-                     0);
+    ck_assert_int_eq(
+        pgact_primary_conninfo("postgresql://replguard@db1:6543/postgres",
+                               "replicator", "n x=1", &b),
+        0);
     ck_assert_str_eq(b.data, "host='db1' port='6543' user='replicator' "
                              "application_name='n x=1'");
     buf_reset(&b);

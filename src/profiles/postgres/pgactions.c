@@ -104,12 +104,12 @@ void pgact_fence(uint64_t epoch, struct profile_request *rq)
     buf_init(&b, 0);
     epoch_check(&b, epoch, "");
     buf_puts(&b, NEXT "ALTER SYSTEM SET default_transaction_read_only = on" NEXT
-                 "SELECT pg_reload_conf()" NEXT
-                 /* sessions keep the setting they started with */
-                 "SELECT count(pg_terminate_backend(pid)) "
-                 "FROM pg_stat_activity "
-                 "WHERE backend_type = 'client backend' "
-                 "AND pid <> pg_backend_pid()");
+                      "SELECT pg_reload_conf()" NEXT
+                      /* sessions keep the setting they started with */
+                      "SELECT count(pg_terminate_backend(pid)) "
+                      "FROM pg_stat_activity "
+                      "WHERE backend_type = 'client backend' "
+                      "AND pid <> pg_backend_pid()");
     sql(rq, PROFILE_AT_TARGET, buf_detach(&b));
 }
 
@@ -127,7 +127,7 @@ void pgact_promote(const char *replica, uint64_t epoch,
              PGACT_PROMOTE_WAIT, PGACT_PROMOTE_WAIT);
     epoch_check(&b, epoch, more);
     buf_puts(&b, NEXT "ALTER SYSTEM RESET default_transaction_read_only" NEXT
-                 "SELECT pg_reload_conf()");
+                      "SELECT pg_reload_conf()");
     sql(rq, PROFILE_AT_TARGET, buf_detach(&b));
 }
 
@@ -137,10 +137,11 @@ void pgact_promote(const char *replica, uint64_t epoch,
 static bool kept(const char *kw)
 {
     static const char *const dropped[] = {
-        "password",    "passfile", "dbname",      "application_name",
-        "replication", "user",     "sslcert",     "sslkey",
-        "sslrootcert", "sslcrl",   "sslcrldir",   "sslpassword",
-        "service",     "options",  "fallback_application_name",
+        "password",         "passfile",    "dbname",
+        "application_name", "replication", "user",
+        "sslcert",          "sslkey",      "sslrootcert",
+        "sslcrl",           "sslcrldir",   "sslpassword",
+        "service",          "options",     "fallback_application_name",
     };
     for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
         if (strcmp(kw, dropped[i]) == 0)

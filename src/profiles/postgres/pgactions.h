@@ -75,10 +75,10 @@ void pgact_promote(const char *replica, uint64_t epoch,
  * primary: primary_conninfo is the primary's dsn (its address and
  * connection options, not replguard's user, password, files or
  * database) with user = c's failover.replication_user (when set) and
- * application_name = target, by ALTER SYSTEM, then reload (recovery_target_timeline is
- * latest by default: the standby follows the new timeline). Refuses
- * with RG409 when the target's timeline is above epoch, and with RG412
- * when the target is not in recovery: an old primary cannot follow a
+ * application_name = target, by ALTER SYSTEM, then reload
+ * (recovery_target_timeline is latest by default: the standby follows the new
+ * timeline). Refuses with RG409 when the target's timeline is above epoch, and
+ * with RG412 when the target is not in recovery: an old primary cannot follow a
  * new timeline until pg_rewind has rewound it and a standby.signal is
  * in its data directory. When the dsn cannot be parsed the body raises
  * RG400 instead. */
@@ -101,7 +101,8 @@ void pgact_probe_write(struct profile_request *rq);
 
 /* PGACT_ACTIONS: the runbook actions the profile can run. */
 #define PGACT_ACTIONS                                                          \
-    (PROFILE_ACTION(RUNBOOK_ACT_DEMOTE) | PROFILE_ACTION(RUNBOOK_ACT_PROMOTE) | \
+    (PROFILE_ACTION(RUNBOOK_ACT_DEMOTE) |                                      \
+     PROFILE_ACTION(RUNBOOK_ACT_PROMOTE) |                                     \
      PROFILE_ACTION(RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES))
 
 #endif
