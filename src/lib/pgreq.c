@@ -407,8 +407,7 @@ int pgreq_start(struct pgreq *r, const char *conninfo, const char *sql,
     free(r->sql);
     r->sql = xstrdup(sql ? sql : "");
     r->pos = 0;
-    buf_free(&r->body); /* a request started from the last one's callback
-                           finds its answer still there */
+    buf_free(&r->body);
     buf_init(&r->body, r->cap + 1); /* + its NUL */
     if (r->conn && (strcmp(r->conninfo, conninfo) != 0 ||
                     PQstatus(r->conn) != CONNECTION_OK))
@@ -506,29 +505,33 @@ static void expire(struct pgreq *r)
     finish(r, POLL_TIMEOUT, 0, msg);
 }
 
-/* deliver: calls back for r's finished request. */
+/* deliver: calls back for r's finished request. The body and the error
+ * are taken from r first: the callback may start r's next request. */
 static void deliver(struct pgreq *r)
 {
     if (r->outcome == POLL_CONNECT || r->outcome == POLL_TIMEOUT)
         snprintf(r->error_last, sizeof(r->error_last), "%s", r->error);
     if (r->outcome == POLL_OK && buf_append(&r->body, "", 1) == 0)
         r->body.len--; /* NUL-terminated, the NUL not counted */
+    struct buf body = r->body;
+    char *error = r->error;
+    r->error = NULL;
+    buf_init(&r->body, r->cap + 1);
     struct poll_result res = {
         .outcome = r->outcome,
         .status = r->status,
-        .error = r->error ? r->error : "",
-        .body = r->outcome == POLL_OK && r->body.data ? r->body.data : "",
-        .len = r->outcome == POLL_OK ? r->body.len : 0,
+        .error = error ? error : "",
+        .body = r->outcome == POLL_OK && body.data ? body.data : "",
+        .len = r->outcome == POLL_OK ? body.len : 0,
         .seconds = mono_s() - r->started,
         .connects = r->connects,
     };
     r->busy = false;
     r->pending = false;
-    poll_done_fn fn = r->fn;
-    if (fn)
-        fn(r->ctx, &res);
-    if (!r->busy) /* the callback may have started the next request */
-        buf_free(&r->body);
+    if (r->fn)
+        r->fn(r->ctx, &res);
+    buf_free(&body);
+    free(error);
 }
 
 void pgreq_set_run(struct pgreq_set *s)

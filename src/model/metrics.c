@@ -53,6 +53,9 @@ static const struct metric_info rows[MF_COUNT] = {
           "Replication lag of the replica as its primary reports it."),
     GAUGE(MF_REPLICA_LAG_POSITIONS, "replguard_replica_lag_positions",
           "Positions the replica is behind its primary."),
+    GAUGE(MF_REPLICA_LAG_BYTES, "replguard_replica_lag_bytes",
+          "Bytes the replica's applied position is behind its primary's "
+          "(profiles whose positions are bytes: postgres, WAL)."),
     GAUGE(MF_REPLICA_CONNECTED, "replguard_replica_connected",
           "Whether the replica's replication stream is up."),
     GAUGE(MF_REPLICA_HEALTH, "replguard_replica_health",

@@ -70,6 +70,7 @@ struct node_view {
     /* Replicas only (is_primary false). */
     struct replica_view rv; /* rv.lag is the cluster's lag_source */
     bool have_hb_lag, have_pos_lag, have_reported_lag, have_lag_positions;
+    bool have_lag_bytes; /* lag_positions counts bytes (the profile's) */
     double hb_lag, pos_lag, reported_lag; /* seconds */
     uint64_t lag_positions;
     enum health health;

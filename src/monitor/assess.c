@@ -5,6 +5,7 @@
 #include "act/executor.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "profiles/profile.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -128,6 +129,8 @@ static void replica_lags(struct engine *e, struct cluster_rt *c,
         v->have_lag_positions = true;
         v->lag_positions =
             p->position > n->position ? p->position - n->position : 0;
+        v->have_lag_bytes =
+            profile_of(c->conf->profile)->positions_are_bytes;
     }
     const struct reported_lag *r =
         pfresh ? find_reported(p, n->conf->name) : NULL;
@@ -199,6 +202,7 @@ static void judge_values(struct engine *e, struct cluster_rt *c,
         memset(&n->pos_track, 0, sizeof(n->pos_track));
     v->have_hb_lag = v->have_pos_lag = v->have_reported_lag = false;
     v->have_lag_positions = false;
+    v->have_lag_bytes = false;
 }
 
 static void choose_lag(const struct config_cluster *conf, struct node_view *v)
@@ -313,6 +317,8 @@ static void view_node(struct engine *e, struct cluster_rt *c, size_t ni,
     v->epoch = n->epoch;
     v->have_acked = n->have_sample && n->has_acked;
     v->acked = n->acked;
+    v->have_received = n->have_sample && n->has_received;
+    v->received = n->received;
     v->have_connected = n->have_sample && n->has_connected;
     v->connected = n->connected;
     v->scrape_duration = n->duration;

@@ -128,6 +128,8 @@ static void carry_node(struct node_rt *to, struct node_rt *from)
     to->epoch = from->epoch;
     to->has_acked = from->has_acked;
     to->acked = from->acked;
+    to->has_received = from->has_received;
+    to->received = from->received;
     to->sync_mode = from->sync_mode;
     to->reported = from->reported;
     to->n_reported = from->n_reported;
@@ -255,6 +257,8 @@ static void keep_sample(struct node_rt *n, const struct node_sample *s)
     n->epoch = s->epoch;
     n->has_acked = s->has_acked;
     n->acked = s->acked;
+    n->has_received = s->has_received;
+    n->received = s->received;
     n->sync_mode = s->sync_mode;
     n->paused = s->has_paused && s->paused;
     n->forced_sync = s->has_sync_progress && s->sync_progress < 1;

@@ -97,8 +97,8 @@ struct node_rt {
     double heartbeat;
     enum node_seen_role role;
     bool has_connected; /* the sample had the series */
-    bool has_epoch, has_acked;
-    uint64_t epoch, acked; /* as the node reported them */
+    bool has_epoch, has_acked, has_received;
+    uint64_t epoch, acked, received; /* as the node reported them */
     enum sync_seen sync_mode;
     bool paused;                   /* stemedb_replication_paused 1 */
     bool forced_sync;              /* stemedb_merkle_sync_progress below 1 */

@@ -276,6 +276,12 @@ static bool get_lag_positions(const struct node_view *n, struct value *o)
     return n->fresh && n->have_lag_positions;
 }
 
+static bool get_lag_bytes(const struct node_view *n, struct value *o)
+{
+    *o = int_value(n->lag_positions);
+    return n->fresh && n->have_lag_bytes;
+}
+
 static bool get_connected(const struct node_view *n, struct value *o)
 {
     *o = int_value(n->rv.connected);
@@ -333,6 +339,7 @@ static const struct node_family node_families[] = {
     {MF_REPLICA_POSITION_LAG_SECONDS, true, get_pos_lag},
     {MF_REPLICA_REPORTED_LAG_SECONDS, true, get_reported_lag},
     {MF_REPLICA_LAG_POSITIONS, true, get_lag_positions},
+    {MF_REPLICA_LAG_BYTES, true, get_lag_bytes},
     {MF_REPLICA_CONNECTED, true, get_connected},
     {MF_MERKLE_DIFF_BUCKETS, true, get_merkle_diff},
     {MF_MERKLE_COMPARE_DURATION_SECONDS, true, get_merkle_duration},

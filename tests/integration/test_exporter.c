@@ -438,6 +438,7 @@ static const struct {
     {"replguard_node_position", "gauge"},
     {"replguard_replica_lag_seconds", "gauge"},
     {"replguard_replica_lag_positions", "gauge"},
+    {"replguard_replica_lag_bytes", "gauge"},
     {"replguard_replica_reported_lag_seconds", "gauge"},
     {"replguard_replica_connected", "gauge"},
     {"replguard_replica_health", "gauge"},
@@ -530,6 +531,7 @@ static void full_view(struct fixture *fx)
     n->merkle_last_wall = 1763769600.5;
     n->merkle_errors_total = 1;
     n->implausible[0] = 1;
+    n->have_lag_bytes = true; /* as if its positions were bytes */
     fx->clusters[0].merkle_buckets = 64;
     fx->clusters[0].throttle_active = true;
     fx->clusters[0].throttle_limit = 250;

@@ -73,13 +73,22 @@ pg_ctl_node() { # DIR NAME ARGS...
     as_owner "$PGBIN/pg_ctl" -D "$dir/$name" -l "$dir/$name.log" -s "$@"
 }
 
+pg_ctl_node_setsid() { # DIR NAME ARGS...
+    local dir=$1 name=$2
+    shift 2
+    as_owner setsid -w "$PGBIN/pg_ctl" -D "$dir/$name" -l "$dir/$name.log" \
+        -s "$@"
+}
+
 # start_server: starts NAME on its port, or on a new one when that is
 # taken (a race with another process picking ports).
 start_server() { # DIR NAME
     local dir=$1 name=$2 port
     for _ in 1 2 3 4 5; do
         port=$(port_of "$dir" "$name")
-        if pg_ctl_node "$dir" "$name" -w -t 30 \
+        # its own session: the servers outlive whoever started them and
+        # are out of their process group (a check test's is killed)
+        if pg_ctl_node_setsid "$dir" "$name" -w -t 30 \
             -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start; then
             return 0
         fi

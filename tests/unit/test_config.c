@@ -473,7 +473,7 @@ static const struct {
      "(expected one of: heartbeat, position, reported)"},
     {CLUSTER_A("    profile: mysql\n"),
      "t.yml:3:14: clusters[0].profile: unknown value \"mysql\" (expected one "
-     "of: stemedb)"},
+     "of: stemedb, postgres)"},
     {NODE2("      - {name: n2, url: \"http://h:2\", role: leader}\n"),
      "t.yml:5:45: clusters[0].nodes[1].role: unknown value \"leader\" "
      "(expected one of: primary, replica)"},
