@@ -6,9 +6,10 @@
 # In a temp dir, on loopback: three PostgreSQL 15 servers
 # (tests/pg/pgcluster.sh: node1 the primary, node2 and node3 standbys,
 # run as an unprivileged user when started as root), replguard watching
-# them with rules/postgres, and, where installed, Prometheus (the alert
-# rules of alerts/, every `for:` at 10 s) and Alertmanager calling
-# replguard's webhook: the whole loop. A writer inserts a row a second.
+# them with rules/postgres (older_than cut to 10 s), and, where installed,
+# Prometheus (the alert rules of alerts/, every `for:` at 10 s) and
+# Alertmanager calling replguard's webhook: the whole loop. A writer
+# inserts a row a second.
 # Every DEMO_EVERY seconds (default 180) a lag episode, in turn:
 #
 #   blocked   a long query on node2 whose snapshot a VACUUM on the
@@ -76,6 +77,16 @@ sql node2 "ALTER SYSTEM SET max_standby_streaming_delay = -1" >/dev/null
 sql node2 "SELECT pg_reload_conf()" >/dev/null
 sql node1 "CREATE TABLE demo (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())
            WITH (autovacuum_enabled = off)" >/dev/null
+# the long query runs as an application's role: replguard (not a
+# superuser) may cancel it, as it may an application's
+sql node1 "CREATE ROLE app LOGIN; GRANT SELECT ON demo TO app" >/dev/null
+# the shipped rules/postgres, older_than cut from 30 s to 10 s like the
+# alerts' for: (a runbook acting before its queries are old enough
+# cancels nothing, and its cooldown holds it 5 minutes)
+mkdir -p "$T/rules"
+for f in "$top"/rules/postgres/*.yml; do
+    sed 's/older_than: 30s/older_than: 10s/' "$f" >"$T/rules/${f##*/}"
+done
 
 RG_PORT=$(free_port)
 PROM_PORT=$(free_port)
@@ -86,7 +97,7 @@ mkdir -p "$T/state"
 listen: "127.0.0.1:$RG_PORT"
 state_dir: $T/state
 audit_log: $T/audit.jsonl
-rules: $top/rules/postgres
+rules: $T/rules
 clusters:
   - name: pg
     profile: postgres
@@ -177,7 +188,7 @@ lag_of() {
 episode_blocked() {
     say "episode: a long query on node2 holds replay (VACUUM on node1 conflicts)"
     setsid "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$($PGC port "$T/pg" node2)" \
-        -U postgres -d postgres -c "SELECT pg_sleep(90), count(*) FROM demo" \
+        -U app -d postgres -c "SELECT pg_sleep(90), count(*) FROM demo" \
         >/dev/null 2>&1 &
     local q=$!
     PIDS="$PIDS $q"
