@@ -45,6 +45,7 @@ say() { printf 'demo: %s\n' "$*"; }
 cleanup() {
     local p
     for p in $PIDS; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
+    kill $(jobs -p) 2>/dev/null # a nap's sleep
     wait 2>/dev/null
     $PGC destroy "$T/pg" >/dev/null 2>&1
     rm -rf "$T"
@@ -66,6 +67,9 @@ free_port() {
     done
 }
 sql() { $PGC sql "$T/pg" "$1" "$2"; }
+# nap SECONDS: a sleep a signal ends at once (bash runs a trap only
+# after its foreground child exits; `wait` it interrupts)
+nap() { sleep "$1" & wait $!; }
 
 say "starting three PostgreSQL 15 servers in $T/pg"
 $PGC start "$T/pg" 2 >"$T/pgcluster.out" 2>&1 || {
@@ -152,7 +156,7 @@ fi
 
 for _ in $(seq 1 50); do
     curl -s -o /dev/null "http://127.0.0.1:$RG_PORT/metrics" && break
-    sleep 0.2
+    nap 0.2
 done
 RG=http://127.0.0.1:$RG_PORT
 cat <<EOF
@@ -192,11 +196,11 @@ episode_blocked() {
         >/dev/null 2>&1 &
     local q=$!
     PIDS="$PIDS $q"
-    sleep 2
+    nap 2
     sql node1 "DELETE FROM demo WHERE id % 2 = 0" >/dev/null
     sql node1 "VACUUM demo" >/dev/null
     for _ in $(seq 1 24); do
-        sleep 5
+        nap 5
         say "  node2 lag $(lag_of node2)s"
         kill -0 "$q" 2>/dev/null || break
     done
@@ -207,7 +211,7 @@ episode_blocked() {
         say "  the query is gone: $(grep -o '"action":"cancel_blocking_queries"[^}]*' "$T/audit.jsonl" | tail -n 1)"
     fi
     if [ -n "$(sql node1 "SELECT node FROM replguard.demoted")" ]; then
-        sleep 20
+        nap 20
         say "  the runbook demoted node2 too; as an operator would, back in rotation:"
         say "  DELETE FROM replguard.demoted WHERE node = 'node2'"
         sql node1 "DELETE FROM replguard.demoted" >/dev/null
@@ -218,17 +222,17 @@ episode_paused() {
     say "episode: pg_wal_replay_pause() on node3 for 40 s"
     sql node3 "SELECT pg_wal_replay_pause()" >/dev/null
     for _ in 1 2 3 4; do
-        sleep 10
+        nap 10
         say "  node3 lag $(lag_of node3)s, /health/replica/pg/node3 $(curl -s -o /dev/null -w '%{http_code}' "$RG/health/replica/pg/node3")"
     done
     sql node3 "SELECT pg_wal_replay_resume()" >/dev/null
     say "  resumed"
 }
 
-sleep 20
+nap 20
 n=0
 while :; do
     if [ $((n % 2)) = 0 ]; then episode_blocked; else episode_paused; fi
     n=$((n + 1))
-    sleep "$EVERY"
+    nap "$EVERY"
 done
