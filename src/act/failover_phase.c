@@ -259,6 +259,8 @@ static void begin_prepare(struct executor *x, struct fo_cluster *fc)
 {
     const struct config_cluster *c = x->env.cluster_conf(x->env.ctx, fc->name);
     struct profile_request rq;
+    if (!ops(x, fc)->set_limit) /* no ingest limit (postgres): just wait */
+        return;
     ops(x, fc)->set_limit(c ? (double)c->throttle.floor : 1, &rq);
     fo_send(x, fc, fc->from, &rq, ACTION_TIMEOUT);
 }
@@ -272,7 +274,8 @@ static enum verdict check_prepare(struct executor *x, struct fo_cluster *fc,
     double round = x->env.view->interval;
     bool close = p && t && t->fresh && t->rv.have_lag && t->rv.lag <= round;
     if (close) {
-        snprintf(d, n, "primary throttled; %s within one round", fc->to);
+        snprintf(d, n, "%s%s within one round",
+                 ops(x, fc)->set_limit ? "primary throttled; " : "", fc->to);
         return NEXT_OK;
     }
     if (now < fc->deadline)
@@ -695,7 +698,7 @@ void fo_finish(struct executor *x, struct fo_cluster *fc, bool ok,
         fc->last_success_wall = clock_wall(x->env.clock);
         fc->acked = false;
     }
-    if (fc->planned) { /* the old primary's throttle goes */
+    if (fc->planned && ops(x, fc)->set_limit) { /* its throttle goes */
         struct profile_request rq;
         ops(x, fc)->set_limit(0, &rq);
         fo_send(x, fc, fc->from, &rq, ACTION_TIMEOUT);

@@ -492,6 +492,43 @@ START_TEST(failover_keeps_commits)
 }
 END_TEST
 
+/* --- switchover ------------------------------------------------------------
+ */
+
+START_TEST(switchover_to_node3)
+{
+    begin(NULL, true);
+    free(pgc_query(&pg, "node1",
+                   "CREATE TABLE s (i int); CREATE TABLE probe (i int)"));
+    free(pgc_query(&pg, "node1",
+                   "INSERT INTO s SELECT generate_series(1, 500)"));
+    sleep_ms(1000);
+    struct resp r;
+    struct opts o = {
+        .method = "POST", .body = "{\"to\": \"node3\"}", .timeout_ms = 5000};
+    long st = agent_request(&ag, "/api/v1/failover/pg", &o, &r);
+    buf_free(&r.body);
+    ck_assert_int_eq(st, 202);
+    agent_wait_audit(&ag, "failover_done", NULL, NULL, 1, DEADLINE);
+    ck_assert_int_eq(agent_audit_count(&ag, "failover_done", "to", "node3"), 1);
+    char *n = pgc_query(&pg, "node3",
+                        "SELECT pg_is_in_recovery()::text || ' ' || "
+                        "count(*) FROM s");
+    ck_assert_str_eq(n, "false 500");
+    free(n);
+    /* the old primary: fenced, out; node2 follows node3 */
+    char *ro = pgc_query(&pg, "node1", "SHOW default_transaction_read_only");
+    bool fenced = strcmp(ro, "on") == 0;
+    free(ro);
+    ck_assert(fenced);
+    ck_assert_int_eq(primary_health("node1"), 503);
+    ck_assert_int_eq(primary_health("node3"), 200);
+    ck_assert(pgc_wait_streaming(&pg, "node3", 1, DEADLINE));
+    ck_assert(writable("node3"));
+    ck_assert(!writable("node1"));
+}
+END_TEST
+
 int main(void)
 {
     if (!pgc_available()) {
@@ -510,6 +547,8 @@ int main(void)
         tcase_add_test(tc, demote_leaves_rotation);
     if (!only || strcmp(only, "failover") == 0)
         tcase_add_test(tc, failover_keeps_commits);
+    if (!only || strcmp(only, "switchover") == 0)
+        tcase_add_test(tc, switchover_to_node3);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -242,8 +242,9 @@ END_TEST
 
 /* The demote's effect as the standby's scrape reads it back: its row in
  * replguard.demoted makes the scrape say "demoted", and the role is
- * demoted, whatever the order of the rows. */
-START_TEST(scrape_reads_demoted)
+ * demoted, whatever the order of the rows; the fence's, a read-only
+ * primary: fenced. */
+START_TEST(scrape_reads_demoted_and_fenced)
 {
     static const char *const answers[] = {
         "recovery\ttrue\t\\N\nposition\t100\t\\N\ndemoted\ttrue\t\\N\n",
@@ -267,6 +268,15 @@ START_TEST(scrape_reads_demoted)
     ck_assert_int_eq(pgscrape_parse(primary, strlen(primary), &o, &err), 0);
     ck_assert_int_eq(o.role, SEEN_ROLE_PRIMARY);
     ck_assert(strstr(POSTGRES_SCRAPE_SQL, "replguard.demoted") != NULL);
+    /* the fence's effect: a primary whose new sessions are read-only */
+    const char *fenced =
+        "recovery\tfalse\t\\N\nposition\t100\t\\N\nfenced\ton\t\\N\n";
+    ck_assert_int_eq(pgscrape_parse(fenced, strlen(fenced), &o, &err), 0);
+    ck_assert_int_eq(o.role, SEEN_ROLE_FENCED);
+    const char *open_ =
+        "recovery\tfalse\t\\N\nposition\t100\t\\N\nfenced\toff\t\\N\n";
+    ck_assert_int_eq(pgscrape_parse(open_, strlen(open_), &o, &err), 0);
+    ck_assert_int_eq(o.role, SEEN_ROLE_PRIMARY);
 }
 END_TEST
 
@@ -282,7 +292,7 @@ int main(void)
     tcase_add_test(tc, promote_then_lift_a_fence);
     tcase_add_test(tc, repoint_writes_primary_conninfo);
     tcase_add_test(tc, probe_writes_the_heartbeat_row);
-    tcase_add_test(tc, scrape_reads_demoted);
+    tcase_add_test(tc, scrape_reads_demoted_and_fenced);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

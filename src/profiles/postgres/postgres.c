@@ -34,6 +34,10 @@ const char POSTGRES_SCRAPE_SQL[] =
     "pg_is_wal_replay_paused()::text END, NULL FROM n\n"
     "UNION ALL SELECT 'heartbeat', ts::text, NULL FROM replguard.heartbeat "
     "WHERE id = 1\n"
+    /* a primary fenced (pgactions.h): new sessions are read-only */
+    "UNION ALL SELECT 'fenced', "
+    "current_setting('default_transaction_read_only'), NULL FROM n "
+    "WHERE NOT n.rec\n"
     /* a standby replguard demoted (pgactions.h): its name is the
      * application_name it streams under */
     "UNION ALL SELECT 'demoted', 'true', NULL FROM n, replguard.demoted d "
