@@ -19,11 +19,16 @@
 #      restored step by step. Meanwhile HAProxy sends no read to node2
 #      while it lags, and reads come back to it once it has caught up.
 #   1b. throttle: a second simulated cluster (t1: a primary and three
-#      replicas; with two replicas the runbook's throttle step can never
-#      run, escalate_when takes that case) gets two lagging replicas;
-#      the runbook throttles its primary, and once the alerts resolve the
+#      replicas) gets two lagging replicas, one stays healthy; the
+#      runbook throttles its primary, and once the alerts resolve the
 #      limit climbs throttle.restore_steps above it (1500, 3000) and is
 #      removed.
+#   1c. escalation: both replicas of c1 (three nodes) lag: escalate_when
+#      holds, and replguard pages AND throttles c1's primary (throttle is
+#      reversible): the ReplguardEscalation alert appears in this
+#      Alertmanager (escalation: section, applied by a SIGHUP), the
+#      shipped routing sends it to the humans and never back to
+#      replguard's webhook, and POST /api/v1/ack/c1 resolves it.
 #   2. dry run: replguard restarted (same port) with dry_run: true and a
 #      fresh state dir; the same loop; the audit log records dry_run
 #      decisions and no node receives a remediation call.
@@ -64,48 +69,10 @@ for p in replguard replguard-simnode; do
     }
 done
 
-# --- timing, logging, failing ---------------------------------------------
-now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
-T_START=$(now)
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-log() { printf '[%6ss] %s\n' "$(since "$T_START")" "$*"; }
-STEP="setup"
-step() {
-    STEP=$*
-    log "== $STEP"
-}
+E2E_NAME=e2e
+. "$top_srcdir/tests/e2e-lib.sh"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/replguard-e2e.XXXXXX") || exit 1
-PGIDS=""
-FAILED=0
-
-cleanup() {
-    local p left i
-    for p in $PGIDS; do kill -TERM -- "-$p" 2>/dev/null; done
-    for i in $(seq 1 50); do
-        left=""
-        for p in $PGIDS; do kill -0 -- "-$p" 2>/dev/null && left="$left $p"; done
-        [ -z "$left" ] && break
-        sleep 0.1
-    done
-    for p in $left; do kill -KILL -- "-$p" 2>/dev/null; done
-    wait 2>/dev/null
-    if [ "$FAILED" = 0 ] && [ -z "${E2E_KEEP:-}" ]; then
-        rm -rf "$T"
-    else
-        echo "e2e: temp dir kept: $T" >&2
-    fi
-}
-trap cleanup EXIT
-trap 'echo "e2e: interrupted at step: $STEP" >&2; exit 130' INT TERM HUP
-
-tail_log() { # NAME FILE: the last lines of a daemon's log
-    [ -s "$2" ] || return 0
-    echo "---- $1 ($2), last 25 lines"
-    tail -n 25 "$2"
-}
-
+# --- what a failure prints -------------------------------------------------
 diagnostics() {
     echo "---- last values"
     [ -n "${RG:-}" ] && {
@@ -134,54 +101,7 @@ diagnostics() {
     tail_log simnode-t1 "$T/simnode-t1.out"
 }
 
-fail() {
-    FAILED=1
-    {
-        echo
-        echo "e2e: FAIL at step: $STEP"
-        echo "e2e: $*"
-        diagnostics
-        echo "e2e: FAIL at step: $STEP ($(since "$T_START")s)"
-    } >&2
-    exit 1
-}
-
-# wait_for DESC SECONDS CMD...: runs CMD every 0.2 s until it succeeds;
-# fails the test after SECONDS with CMD's last output.
-wait_for() {
-    local desc=$1 secs=$2 deadline
-    shift 2
-    deadline=$(awk -v t="$(now)" -v s="$secs" 'BEGIN { printf "%.3f", t + s }')
-    while :; do
-        if LAST=$("$@" 2>&1); then return 0; fi
-        if awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t > d) }'; then
-            fail "timed out after ${secs}s waiting for: $desc; last seen: $LAST"
-        fi
-        sleep 0.2
-    done
-}
-
-# --- HTTP and metrics helpers ----------------------------------------------
-get() { curl -s -f -m 10 "$@"; }
-
-# mval URL NAME [LABEL=VALUE...]: the sum of the samples of NAME carrying
-# every label given (0 when none does).
-mval() {
-    local url=$1 name=$2
-    shift 2
-    curl -s -m 2 "$url/metrics" | awk -v name="$name" -v want="$*" '
-        BEGIN { n = split(want, w, " ") }
-        $1 == name || index($1, name "{") == 1 {
-            ok = 1
-            for (i = 1; i <= n; i++) {
-                split(w[i], kv, "=")
-                if (index($1, kv[1] "=\"" kv[2] "\"") == 0) ok = 0
-            }
-            if (ok) s += $2
-        }
-        END { printf "%.17g\n", s + 0 }'
-}
-
+# --- the nodes' admin calls ------------------------------------------------
 # The remediation endpoints of the node API: every admin call that acts.
 # heartbeat and merkle are replguard's monitoring; circuit-breakers (the
 # GET listing tripped breakers) is the first half of
@@ -207,55 +127,6 @@ admin_total() { # the sum of admin_counts
     admin_counts | tr ' ' '\n' | awk -F= 'NF == 2 { s += $2 } END { print s + 0 }'
 }
 admin_summary() { admin_counts | tr ' ' '\n' | awk -F= 'NF == 2 && $2 > 0' | tr '\n' ' '; }
-
-# --- free ports --------------------------------------------------------------
-# pick_port: sets PORT to a port nobody on this host uses and that this
-# test has not handed out yet. Below the kernel's ephemeral range, so no
-# outgoing connection takes it meanwhile; a daemon that still loses the
-# race fails to bind, and its starter retries with another port.
-TAKEN_PORTS=" "
-pick_port() {
-    local p
-    while :; do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-        case "$TAKEN_PORTS" in *" $p "*) continue ;; esac
-        if command -v ss >/dev/null 2>&1; then
-            [ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] && continue
-        elif (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            continue
-        fi
-        TAKEN_PORTS="$TAKEN_PORTS$p "
-        PORT=$p
-        return 0
-    done
-}
-
-# spawn NAME LOG CMD...: starts CMD in a process group of its own
-# (setsid: the job is not a group leader, so setsid execs in place and
-# $! is the group's id), logging to LOG; sets SPAWNED to its pid.
-spawn() {
-    local name=$1 logf=$2
-    shift 2
-    setsid "$@" >"$logf" 2>&1 </dev/null &
-    SPAWNED=$!
-    PGIDS="$PGIDS $SPAWNED"
-    eval "PID_$name=$SPAWNED"
-}
-
-# stop_pg PID: stops the process group PID (SIGTERM, then SIGKILL after
-# 10 s) and waits for it; sets STOP_RC to the leader's exit status.
-stop_pg() {
-    local p=$1 i
-    kill -TERM -- "-$p" 2>/dev/null
-    for i in $(seq 1 100); do
-        kill -0 -- "-$p" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL -- "-$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-    STOP_RC=$?
-    PGIDS=$(echo "$PGIDS" | tr ' ' '\n' | grep -vx "$p" | tr '\n' ' ')
-}
 
 # start_daemon NAME LOG READY_URL CMD... (CMD may use @PORT@): up to three
 # tries on fresh ports; sets PORT. Fails when the daemon dies or is not
@@ -328,9 +199,9 @@ N2=$URL_node2
 log "nodes: node1 $URL_node1, node2 $URL_node2, node3 $URL_node3"
 
 # A second simulated cluster, t1 in replguard's config: a primary and
-# three replicas. The shipped runbook throttles only while two replicas
-# lag and one is still healthy (escalate_when takes the case where none
-# is), which a cluster of two replicas never shows.
+# three replicas: two lag while one stays healthy, so the runbook
+# throttles without escalating (c1's two replicas both lagging is the
+# escalation case, step 8c).
 step "start replguard-simnode for cluster t1 (4 nodes)"
 spawn simnode_t1 "$T/simnode-t1.out" "$top_builddir/replguard-simnode" --port 0 \
     --nodes 4 --ingest-rate 1000 --apply-rate 5000 --seed 7
@@ -926,7 +797,7 @@ run_loop() {
             done
             log "throttle restored: node1 rate limit went$seen_limits"
         else
-            log "no throttle set: the runbook throttles only when lagging_replicas >= 2 and not every replica lags (escalate_when); with 2 replicas that never holds"
+            log "no throttle set: the runbook throttles only when lagging_replicas >= 2; only node2 lagged"
             [ "$(mval "$N1" stemedb_rate_limit_assertions_per_second)" = 0 ] ||
                 fail "node1 has a rate limit though no throttle was audited"
         fi
@@ -1006,6 +877,11 @@ run_throttle() {
     wait_for "replguard_throttle_active{cluster=t1} 0 after the restore" 5 throttle_inactive
 }
 run_throttle "$T/audit.jsonl"
+
+# --- 8c. a page AND a throttle: c1's two replicas lag (none healthy) -------
+# shellcheck source=tests/e2e-escalation.sh
+. "$top_srcdir/tests/e2e-escalation.sh"
+run_escalation "$T/audit.jsonl"
 
 # --- 9. the same loop in dry-run mode -------------------------------------------
 step "restart replguard with dry_run: true, fresh state dir, same port"

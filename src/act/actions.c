@@ -5,6 +5,7 @@
  * only, and reads the engine through x->env. */
 #include "act/actions_internal.h"
 #include "act/executor_internal.h"
+#include "act/escalation.h"
 #include "act/failover_internal.h"
 
 #include "act/guard.h"
@@ -121,6 +122,7 @@ void act_escalation(struct executor *x, const struct job *j, const char *why)
             "msg=\"escalation: cluster blocked until acked\" cluster=%s "
             "runbook=%s target=%s reason=\"%s\"",
             j->cluster, runbook_name(j->rb), j->target, why);
+    escalation_raise(x, j->cluster, j->target, runbook_name(j->rb), why);
 }
 
 /* --- node calls ----------------------------------------------------------- */
@@ -462,7 +464,11 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
         rc = replica_call(x, s, ops_of(x, j->cluster)->demote);
         break;
     case RUNBOOK_ACT_ESCALATE:
-        act_escalation(x, j, "runbook step");
+        act_escalation(x, j, "escalate_step");
+        if (!st->url) { /* Alertmanager only (escalation.h) */
+            act_finish_step(x, j, OUT_SUCCESS, "escalation raised");
+            return;
+        }
         rc = start_escalate(x, s, st);
         break;
     case RUNBOOK_ACT_PROMOTE:

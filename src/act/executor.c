@@ -175,7 +175,7 @@ static void verify(struct executor *x, struct job *j)
                ok ? "lag fell" : "lag did not fall in time", false, after);
     if (ok)
         return;
-    act_escalation(x, j, "verify: lag did not fall");
+    act_escalation(x, j, "verify_failed");
     for (size_t i = 0; i < runbook_n_steps(j->rb); i++) {
         const struct runbook_step *st = runbook_step(j->rb, i);
         if (st->action == RUNBOOK_ACT_ESCALATE && j->n < RUNBOOK_MAX_STEPS) {
@@ -260,6 +260,8 @@ static void journal_plan(struct executor *x, size_t i,
                                             s->rb, s->step, s->on_resolved)));
     }
     cJSON_AddBoolToObject(o, "ran", ran);
+    if (d->unbooked) /* steps held by a latch: the repeat may run them */
+        cJSON_AddBoolToObject(o, "booked", false);
     if (cJSON_GetArraySize(steps) > 0) {
         cJSON_AddNumberToObject(o, "record", (double)a->seq);
         cJSON_AddNumberToObject(o, "index", (double)a->index);
@@ -438,7 +440,8 @@ static void take_acks(struct executor *x)
     size_t n = remedy_take_acks(x->rem, acks, ARRAY_LEN(acks));
     for (size_t i = 0; i < n; i++) {
         bool was = planner_ack(x->planner, acks[i]);
-        fo_ack(x, acks[i]); /* lifts the failover's block_period too */
+        esc_ack(x, acks[i]); /* resolves its Alertmanager alerts */
+        fo_ack(x, acks[i]);  /* lifts the failover's block_period too */
         log_msg(LOG_INFO, "msg=\"ack\" cluster=%s was_blocked=%d", acks[i],
                 was);
         free(acks[i]);
@@ -474,6 +477,7 @@ void executor_tick(struct executor *x, double now)
             ramp(x, &x->throttles[i], now);
         appramp_tick(x, now);
     }
+    esc_tick(x, now); /* pages go out in TILT too: they touch no node */
     reap(x, now, held);
     exec_journal_flush(x);
     if (now - x->audit_synced >= 1.0) {
@@ -567,6 +571,7 @@ struct executor *executor_new(const struct act_env *env, struct remedy *rem,
     x->planner = planner_new();
     planner_set_paused(x->planner, remedy_paused(rem));
     x->fo = fo_new(clock_mono(env->clock));
+    esc_init(x);
     for (int i = 0; i < SLOTS; i++) {
         x->slots[i].x = x;
         x->slots[i].req = poller_req_new(env->poller, 1 << 20);
@@ -593,6 +598,7 @@ void executor_free(struct executor *x)
         poller_req_free(x->slots[i].req);
     }
     fo_free(x->fo);
+    esc_free(x);
     planner_free(x->planner);
     plan_list_free(&x->plans);
     runbook_set_free(x->rules);

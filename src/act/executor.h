@@ -25,6 +25,7 @@
 
 struct agent_view;
 struct config_cluster;
+struct config_escalation;
 struct executor;
 struct poller;
 struct remedy;
@@ -56,6 +57,9 @@ struct act_env {
      * the last window seconds, as poshist_rate(); -1 when unknown */
     int (*ingest_rate)(void *ctx, const char *cluster, double window,
                        double *rate);
+    /* escalation_conf: the config's escalation: section, now (its
+     * alertmanager_url NULL when there is none); NULL callback: none */
+    const struct config_escalation *(*escalation_conf)(void *ctx);
 };
 
 /* executor_new: the executor reading env (copied), taking alerts from

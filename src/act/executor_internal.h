@@ -33,6 +33,7 @@
 enum outcome { OUT_SUCCESS, OUT_FAILURE, OUT_DRY_RUN };
 
 struct executor;
+struct esc_state;
 struct fo_state;
 struct job;
 struct poll_req;
@@ -137,7 +138,8 @@ struct executor {
     struct guard_demotes demotes; /* demotes running or not yet polled */
     bool draining; /* stopping: nothing new starts, running ones finish */
     double audit_synced;
-    struct fo_state *fo; /* failover (failover_internal.h) */
+    struct fo_state *fo;   /* failover (failover_internal.h) */
+    struct esc_state *esc; /* escalation alerts (escalation.c) */
 };
 
 /* --- execstate.c: counters, records, the journal queue, jobs -------------- */
@@ -194,6 +196,22 @@ struct poll_result;
  * success said, for details: an SQL node's error message (lib/poller.h),
  * or "" (an HTTP node says it in its body, which details leave out). */
 const char *exec_status_reason(const struct poll_result *r);
+
+/* --- escalation.c: escalations as Alertmanager alerts (escalation.h) ----- */
+
+/* esc_init: x's escalation state (x->env set); esc_free: releases it,
+ * aborting a post in flight. */
+void esc_init(struct executor *x);
+void esc_free(struct executor *x);
+/* esc_ack: cluster acked: its escalation alerts are resolved (journaled,
+ * posted with endsAt now, then forgotten). */
+void esc_ack(struct executor *x, const char *cluster);
+/* esc_tick: starts a post when one is due (now: monotonic seconds);
+ * never blocks. */
+void esc_tick(struct executor *x, double now);
+/* esc_replay_record: a journaled "escalation" (the alert again, its
+ * cluster latched in the planner) or "escalation_ack" record. */
+void esc_replay_record(struct executor *x, const cJSON *o);
 
 /* exec_new_job: a job for decision d (no steps yet, d->rb of x->rules,
  * whose reference the job holds) on a copy of alert a, put at the tail

@@ -239,6 +239,11 @@ void plan_list_free(struct plan_list *l)
     l->n = l->cap = 0;
 }
 
+/* Which steps of a firing alert run: all of them; only the reversible
+ * ones, because escalate_when just escalated (M_ESCALATED) or an
+ * earlier escalation latched the cluster (M_LATCHED). */
+enum step_mode { M_ALL, M_ESCALATED, M_LATCHED };
+
 /* One runbook's planning for one alert. */
 struct job {
     struct planner *p;
@@ -250,6 +255,7 @@ struct job {
     double now;
     char key[PLANNER_KEY_MAX];
     struct plan_list *out;
+    enum step_mode mode;
 };
 
 static struct plan_decision *emit(struct job *j, enum plan_kind kind,
@@ -319,7 +325,18 @@ static bool resolve_known(const struct job *j)
     return table_get(&j->p->seen, key) > j->now - PLANNER_DEDUPE_TTL;
 }
 
-/* gate: the checks before any step; false when the runbook is skipped. */
+/* has_reversible: whether rb has a step that runs under a latch. */
+static bool has_reversible(const struct runbook *rb)
+{
+    for (size_t i = 0; i < runbook_n_steps(rb); i++)
+        if (runbook_step(rb, i)->reversible)
+            return true;
+    return false;
+}
+
+/* gate: the checks before any step; false when the runbook is skipped.
+ * A latched cluster skips a firing alert's runbook as blocked, unless
+ * it has reversible steps: then j->mode is M_LATCHED and they go on. */
 static bool gate(struct job *j)
 {
     struct planner *p = j->p;
@@ -332,23 +349,29 @@ static bool gate(struct job *j)
     /* paused, blocked and stale are passing states: the key is not
      * booked, so Alertmanager's next repeat of the alert can act */
     enum skip_reason r = SKIP_REASONS;
+    bool latched = !j->a->resolved && planner_blocked(p, cluster);
     if (p->paused)
         r = SKIP_PAUSED;
-    else if (!j->a->resolved && planner_blocked(p, cluster))
+    else if (latched && !has_reversible(j->rb))
         r = SKIP_BLOCKED;
     else if (!j->tgt.fresh)
         r = SKIP_STALE;
     if (r != SKIP_REASONS)
         skip(j, r, NULL);
+    j->mode = latched ? M_LATCHED : M_ALL;
     return r == SKIP_REASONS;
 }
 
-/* escalating: escalate_when holds (or cannot be told): no steps. */
+/* escalating: escalate_when holds: escalate (booked, latched) and go on
+ * with the reversible steps only (M_ESCALATED); true when nothing more
+ * is planned: escalate_when cannot be told (skipped as stale), or the
+ * runbook has no reversible step. Under a latch it is not evaluated:
+ * the latch's escalation is paging already. */
 static bool escalating(struct job *j)
 {
     const struct expr *ew = runbook_escalate_when(j->rb);
     bool yes = false;
-    if (!ew)
+    if (!ew || j->mode == M_LATCHED)
         return false;
     if (expr_eval(ew, &j->tgt.env, &yes) != 0) {
         skip(j, SKIP_STALE, NULL);
@@ -359,7 +382,8 @@ static bool escalating(struct job *j)
     planner_restore_key(j->p, j->key, j->now);
     emit(j, PLAN_ESCALATE, escalate_step(j->rb));
     planner_block(j->p, j->tgt.cluster);
-    return true;
+    j->mode = M_ESCALATED;
+    return !has_reversible(j->rb);
 }
 
 /* within_limits: cooldown and hourly budget of this runbook. */
@@ -380,16 +404,36 @@ static bool within_limits(struct job *j)
     return true;
 }
 
-static void plan_steps(struct job *j, bool resolved)
+/* held: why step s does not run in j's mode (SKIP_REASONS: it runs);
+ * *omit: not even a decision, for an escalate step of an escalation
+ * that is already its PLAN_ESCALATE. */
+static enum skip_reason held(const struct job *j, const struct runbook_step *s,
+                             bool *omit)
+{
+    *omit = j->mode == M_ESCALATED && s->action == RUNBOOK_ACT_ESCALATE;
+    if (j->mode == M_ALL || s->reversible)
+        return SKIP_REASONS;
+    return j->mode == M_ESCALATED ? SKIP_ESCALATED : SKIP_BLOCKED;
+}
+
+/* plan_steps: the steps (or on_resolved steps) whose `when` holds run,
+ * but those held by the mode; returns how many were held as blocked. */
+static size_t plan_steps(struct job *j, bool resolved)
 {
     size_t n = resolved ? runbook_n_on_resolved(j->rb) : runbook_n_steps(j->rb);
-    size_t ran = 0;
+    size_t ran = 0, blocked = 0;
     for (size_t i = 0; i < n; i++) {
         const struct runbook_step *s =
             resolved ? runbook_on_resolved(j->rb, i) : runbook_step(j->rb, i);
-        bool yes = true;
-        if (s->when && (expr_eval(s->when, &j->tgt.env, &yes) != 0 || !yes)) {
-            skip(j, SKIP_CONDITION, s);
+        bool yes = true, omit = false;
+        enum skip_reason r = resolved ? SKIP_REASONS : held(j, s, &omit);
+        if (omit)
+            continue;
+        if (s->when && (expr_eval(s->when, &j->tgt.env, &yes) != 0 || !yes))
+            r = SKIP_CONDITION;
+        if (r != SKIP_REASONS) {
+            skip(j, r, s);
+            blocked += r == SKIP_BLOCKED;
             continue;
         }
         emit(j, PLAN_RUN, s);
@@ -398,10 +442,33 @@ static void plan_steps(struct job *j, bool resolved)
     if (ran && !resolved)
         planner_restore_run(j->p, runbook_name(j->rb), j->tgt.cluster,
                             j->target, j->now, runbook_cooldown(j->rb));
+    return blocked;
+}
+
+/* plan_firing: a firing alert past the gate: escalation, limits, steps.
+ * Under a latch, a step held as blocked leaves the key unbooked (the
+ * alert's repeat after the ack can run it), flagged on its decisions
+ * from first on. */
+static void plan_firing(struct job *j, size_t first)
+{
+    if (escalating(j) || !within_limits(j))
+        return;
+    if (j->mode != M_LATCHED) {
+        planner_restore_key(j->p, j->key, j->now);
+        plan_steps(j, false);
+        return;
+    }
+    if (plan_steps(j, false) == 0) {
+        planner_restore_key(j->p, j->key, j->now);
+        return;
+    }
+    for (size_t i = first; i < j->out->n; i++)
+        j->out->v[i].unbooked = true;
 }
 
 static void plan_runbook(struct job *j, plan_lookup_fn lookup, void *ctx)
 {
+    size_t first = j->out->n;
     planner_dedupe_key(j->a, runbook_name(j->rb), j->key, sizeof(j->key));
     if (!resolve_target(j, lookup, ctx) || !gate(j))
         return;
@@ -416,10 +483,7 @@ static void plan_runbook(struct job *j, plan_lookup_fn lookup, void *ctx)
         plan_steps(j, true);
         return;
     }
-    if (!escalating(j) && within_limits(j)) {
-        planner_restore_key(j->p, j->key, j->now);
-        plan_steps(j, false);
-    }
+    plan_firing(j, first);
 }
 
 void planner_plan(struct planner *p, const struct runbook_set *rs,

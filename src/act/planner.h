@@ -16,16 +16,27 @@
  *              runbook was planned before, or a firing alert's resolve
  *              was (a late or reordered firing: it must not act)
  *   paused     remediation is paused
- *   blocked    an escalation latched the cluster until an ack
+ *   blocked    an escalation latched the cluster until an ack, and
+ *              the runbook has no reversible step (else see steps)
  *   stale      the target or its primary was not polled successfully in
  *              the last 3 intervals: do not act on old data
- *   escalate   escalate_when holds: escalate instead of acting, and
- *              latch the cluster (an unknown value here counts as stale)
+ *   escalate   escalate_when holds (not evaluated under a latch):
+ *              escalate (PLAN_ESCALATE) and latch the cluster (an
+ *              unknown value here counts as stale); a runbook without
+ *              reversible steps stops here
  *   cooldown   this runbook acted on this target less than cooldown ago
  *   budget     max_actions_per_hour of this runbook in this cluster
  *   steps      each step whose `when` holds runs (dry_run when the agent
  *              or the runbook says so); `when` false or unknown: skipped
- *              with reason condition
+ *              with reason condition. Escalated or latched, only the
+ *              reversible steps (runbook.h) run: the others are skipped
+ *              as escalated (this alert escalated) or blocked (latched
+ *              before), and an escalate step is left out (the
+ *              PLAN_ESCALATE carries it). Paging a human and stopping
+ *              the risky acts are one thing; lowering the ingest is not.
+ *              A latched alert with a step held as blocked is not booked
+ *              (decisions flagged unbooked): its repeat after the ack
+ *              can run it.
  * A resolved alert runs the runbook's on_resolved steps (no cooldown or
  * budget: they undo) and cancels the firing alert's steps not started
  * (its PLAN_CANCEL comes first; the executor starts on_resolved only once
@@ -100,6 +111,8 @@ struct plan_decision {
     char target[PLANNER_NAME_MAX];
     char key[PLANNER_KEY_MAX]; /* the job: fingerprint|startsAt|rb */
     double lag_before;         /* the target's lag, or -1 unknown */
+    bool unbooked; /* the key was not booked (steps held by a latch):
+                      a replay must not restore it */
 };
 
 /* A growable list of decisions; the caller owns it. */

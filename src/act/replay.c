@@ -50,7 +50,9 @@ struct replay {
 static void replay_plan(struct replay *rp, const cJSON *o)
 {
     struct planner *p = rp->x->planner;
-    planner_restore_key(p, jsonget_str(o, "key"), jsonget_num(o, "t"));
+    /* "booked": false: a latch held some of its steps (planner.h) */
+    if (!cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "booked")))
+        planner_restore_key(p, jsonget_str(o, "key"), jsonget_num(o, "t"));
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ran")))
         planner_restore_run(p, jsonget_str(o, "runbook"),
                             jsonget_str(o, "cluster"), jsonget_str(o, "target"),
@@ -148,6 +150,8 @@ static void replay_obj(struct replay *rp, const cJSON *o)
         resume_cancel(rp->resume, jsonget_str(o, "job"), rp->seq);
     } else if (strncmp(type, "failover", 8) == 0) {
         fo_replay_record(rp->x, o);
+    } else if (strncmp(type, "escalation", 10) == 0) {
+        esc_replay_record(rp->x, o);
     }
 }
 

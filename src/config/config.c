@@ -459,6 +459,7 @@ enum {
     F_TLS,
     F_PROXY,
     F_POLL,
+    F_ESC,
     F_CL
 };
 static const struct yr_field top_fields[] = {
@@ -475,6 +476,8 @@ static const struct yr_field top_fields[] = {
     [F_TLS] = {"tls", read_tls, 0, false},
     [F_PROXY] = {"proxy", cfg_read_url, offsetof(struct config, proxy), false},
     [F_POLL] = {"poll", read_poll, offsetof(struct config, poll), false},
+    [F_ESC] = {"escalation", cfg_read_escalation,
+               offsetof(struct config, escalation), false},
     [F_CL] = {"clusters", read_clusters, 0, true},
 };
 
@@ -532,6 +535,7 @@ static struct config *build(struct yr_ctx *c, yaml_node_t *root)
     cfg->poll.interval = 1;
     cfg->poll.timeout = 0.8;
     cfg->poll.merkle_interval = 30;
+    cfg->escalation.repost_interval = 60;
     if (!root)
         yr_err_at(c, start, "empty config: missing required key \"clusters\"");
     else if (yr_want_map(c, root))
@@ -654,6 +658,7 @@ void config_free(struct config *cfg)
     free(cfg->tls_cert_file);
     free(cfg->tls_key_file);
     free(cfg->proxy);
+    cfg_free_escalation(&cfg->escalation);
     free(cfg);
 }
 

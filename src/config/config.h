@@ -25,6 +25,15 @@
  *   proxy               none: node calls, admin calls and http/escalate
  *                       actions go direct, whatever http_proxy says;
  *                       an http:// or https:// URL: all go through it
+ *   escalation          none: escalations are counted, logged, audited
+ *                       and latch, but reach nobody (besides an escalate
+ *                       step's url). If given, alertmanager_url is
+ *                       required (Alertmanager's base URL: replguard
+ *                       POSTs to URL/api/v2/alerts), labels a mapping
+ *                       of at most CONFIG_MAX_ESC_LABELS extra labels
+ *                       (not alertname, cluster, replica, runbook or
+ *                       reason), repost_interval 1m (1s-4m: inside
+ *                       Alertmanager's default resolve_timeout of 5m)
  *   poll.interval       1s
  *   poll.timeout        800ms   (must be less than poll.interval)
  *   poll.merkle_interval 30s
@@ -184,6 +193,22 @@ struct config_where {
     int line, column;
 };
 
+#define CONFIG_MAX_ESC_LABELS 16
+
+/* An extra label of the escalation alerts. */
+struct config_label {
+    char *name, *value;
+};
+
+/* escalation: where an escalation goes as an Alertmanager alert. */
+struct config_escalation {
+    char *alertmanager_url; /* NULL: no escalation: section (the alert is
+                               not sent); without a trailing slash */
+    struct config_label *labels; /* extra labels, never one replguard sets */
+    size_t n_labels;
+    double repost_interval; /* seconds, 1s-4m, default 1m */
+};
+
 struct config {
     char *path;        /* the name it was loaded under */
     char *listen_host; /* without brackets for IPv6 */
@@ -198,6 +223,7 @@ struct config {
     char *proxy; /* NULL: none; proxy variables in the environment are
                     ignored either way */
     struct config_poll poll;
+    struct config_escalation escalation;
     struct config_cluster *clusters;
     size_t n_clusters;
     struct config_where where_state_dir, where_rules; /* for later checks */

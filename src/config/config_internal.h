@@ -38,6 +38,12 @@ bool cfg_read_url(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool cfg_read_replication(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool cfg_read_failover(struct yr_ctx *c, yaml_node_t *v, void *dst);
 
+/* cfg_read_escalation: the top-level escalation: mapping into the
+ * struct config_escalation at dst (configescalation.c);
+ * cfg_free_escalation: frees what it holds (not esc itself). */
+bool cfg_read_escalation(struct yr_ctx *c, yaml_node_t *v, void *dst);
+void cfg_free_escalation(struct config_escalation *esc);
+
 /* cfg_check_failover: the checks of cluster cl (read from the mapping
  * cmap) that need its replica count: min_sync_replicas and a quorum
  * number at most the replicas, automatic failover with one replica at

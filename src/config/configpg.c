@@ -142,8 +142,8 @@ void cfg_check_endpoints(struct yr_ctx *c, struct config_cluster *cl,
         return;
     char *pw;
     bool pw_ok = read_password(c, cl, cmap, &pw);
-    size_t n = (size_t)(seq->data.sequence.items.top -
-                        seq->data.sequence.items.start);
+    size_t n =
+        (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
     for (size_t i = 0; i < n && i < cl->n_nodes; i++) {
         yaml_node_t *nmap = yr_node(c, seq->data.sequence.items.start[i]);
         if (nmap && nmap->type == YAML_MAPPING_NODE)

@@ -112,6 +112,7 @@ enum {
     S_APP,
     S_RATIO,
     S_EXPIRES,
+    S_REVERSIBLE,
     S_OLDER_THAN
 };
 static const struct yr_field step_fields[] = {
@@ -132,6 +133,8 @@ static const struct yr_field step_fields[] = {
                  false},
     [S_EXPIRES] = {"expires", rb_read_expires,
                    offsetof(struct runbook_step, expires), false},
+    [S_REVERSIBLE] = {"reversible", yr_read_bool,
+                      offsetof(struct runbook_step, reversible), false},
     [S_OLDER_THAN] = {"older_than", rb_read_older_than,
                       offsetof(struct runbook_step, older_than), false},
 };
@@ -143,7 +146,7 @@ struct step_use {
     unsigned actions, needed;
 };
 static const struct step_use step_use[] = {
-    [S_URL] = {A(ESCALATE) | A(HTTP), A(ESCALATE) | A(HTTP)},
+    [S_URL] = {A(ESCALATE) | A(HTTP), A(HTTP)},
     [S_METHOD] = {A(HTTP), 0},
     [S_BODY] = {A(HTTP), 0},
     [S_ARGV] = {A(EXEC), A(EXEC)},
@@ -151,6 +154,10 @@ static const struct step_use step_use[] = {
     [S_APP] = {A(THROTTLE_APP), A(THROTTLE_APP)},
     [S_RATIO] = {A(THROTTLE_APP), 0},
     [S_EXPIRES] = {A(THROTTLE_APP), 0},
+    /* escalate is the page itself, and a promotion is never undone */
+    [S_REVERSIBLE] = {((1u << RUNBOOK_N_ACTIONS) - 1) &
+                          ~(A(ESCALATE) | A(PROMOTE)),
+                      0},
     [S_OLDER_THAN] = {A(CANCEL_BLOCKING_QUERIES), 0},
 };
 _Static_assert(ARRAY_LEN(step_use) == ARRAY_LEN(step_fields),
@@ -198,8 +205,16 @@ static void check_params(struct yr_ctx *c, const yaml_node_t *map,
     free(keys);
 }
 
+bool runbook_action_reversible(enum runbook_action a)
+{
+    return a == RUNBOOK_ACT_THROTTLE || a == RUNBOOK_ACT_RESTORE_THROTTLE ||
+           a == RUNBOOK_ACT_THROTTLE_APP;
+}
+
 /* step_defaults: the default timeout of the actions that take one,
- * throttle_app's ratio and expiry, cancel_blocking_queries' age. */
+ * throttle_app's ratio and expiry, cancel_blocking_queries' age.
+ * (reversible: read_step and read_named_step, which know whether it was
+ * written.) */
 static void step_defaults(struct runbook_step *st)
 {
     if ((step_use[S_TIMEOUT].actions & (1u << st->action)) && st->timeout == 0)
@@ -228,6 +243,8 @@ static bool read_step(struct yr_ctx *c, yaml_node_t *v, struct runbook_step *st)
     if (s.state[S_METHOD] != YR_GOOD)
         st->method = st->action == RUNBOOK_ACT_HTTP ? RUNBOOK_METHOD_POST
                                                     : RUNBOOK_METHOD_GET;
+    if (s.state[S_REVERSIBLE] != YR_GOOD)
+        st->reversible = runbook_action_reversible(st->action);
     step_defaults(st);
     return c->count == before;
 }
@@ -249,6 +266,7 @@ static bool read_named_step(struct yr_ctx *c, yaml_node_t *v,
             return false;
         }
     }
+    st->reversible = runbook_action_reversible(st->action);
     step_defaults(st);
     return true;
 }

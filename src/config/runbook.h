@@ -29,7 +29,8 @@
  *   throttle, restore_throttle, force_sync, reset_circuit_breakers,
  *   demote, promote                    none (promote loads; the engine
  *                                      refuses to run it for now)
- *   escalate                           url (required), timeout
+ *   escalate                           url (optional: also POST the JSON
+ *                                      notice there), timeout
  *   http                               url (required), method (GET, POST,
  *                                      PUT, DELETE, PATCH; default POST),
  *                                      body (not with GET), timeout
@@ -44,6 +45,10 @@
  *                                      30s): the target's queries whose
  *                                      snapshot is at least that old and
  *                                      holds replay back are cancelled
+ *
+ * Every action but escalate and promote also takes `reversible` (true
+ * or false): whether the step still runs while an escalation latches
+ * its cluster (planner.h). The default is runbook_action_reversible().
  *
  * Timeouts are durations from 1ms to 1h, default 10s. URLs are http://
  * or https:// and a host. url, body and the argv strings after argv[0]
@@ -121,10 +126,19 @@ struct runbook_step {
     char *app;        /* throttle_app: 1-64 of [A-Za-z0-9._-] */
     double ratio;     /* throttle_app: share of checks refused, default 1 */
     double expires;   /* throttle_app: seconds from the step, default 1h */
+    bool reversible;  /* runs while an escalation latches the cluster:
+                         the step's `reversible`, else
+                         runbook_action_reversible(action) */
     double older_than; /* cancel_blocking_queries: the youngest query it
                           cancels, seconds; default 30 */
     int line, column; /* where the step is written, 1-based */
 };
+
+/* runbook_action_reversible: the default of a step's `reversible`:
+ * true for throttle, restore_throttle and throttle_app (they lower or
+ * give back a rate, and restore_throttle undoes them), false for the
+ * others. */
+bool runbook_action_reversible(enum runbook_action a);
 
 /* Opaque: a loaded set of runbooks, and one runbook of it. */
 struct runbook_set;

@@ -8,6 +8,7 @@
 #include "demo/demo.h"
 
 #include "demo/demofeed.h"
+#include "demo/demopage.h"
 #include "demo/demostack.h"
 #include "demo/demostate.h"
 
@@ -46,13 +47,14 @@ struct demo {
     pthread_cond_t cv;
     bool stopping;
     char node1[128];
-    double limit; /* node1's ingest limit as last printed; 0: none */
+    double limit;         /* node1's ingest limit as last printed; 0: none */
+    struct demopage page; /* the escalation in Alertmanager */
 };
 
 /* One episode: what the terminal is told, and the faults injected. */
 struct episode {
     const char *what;
-    const char *faults[3];
+    const char *faults[4];
 };
 
 static const struct episode episodes[] = {
@@ -71,6 +73,18 @@ static const struct episode episodes[] = {
       "{\"node\": \"node2\", \"kind\": \"slow_apply\", \"factor\": 0.4, "
       "\"duration\": \"40s\"}",
       "{\"node\": \"node3\", \"kind\": \"slow_apply\", \"factor\": 0.4, "
+      "\"duration\": \"40s\"}"}},
+    {"node1: an ingest burst (4000/s for 40 s) that no replica can follow; "
+     "the runbook pages a human through Alertmanager AND throttles the "
+     "primary (throttle is reversible: the page latches only the risky "
+     "steps)",
+     {"{\"node\": \"node1\", \"kind\": \"ingest_burst\", \"rate\": 4000, "
+      "\"duration\": \"40s\"}",
+      "{\"node\": \"node2\", \"kind\": \"slow_apply\", \"factor\": 0.4, "
+      "\"duration\": \"40s\"}",
+      "{\"node\": \"node3\", \"kind\": \"slow_apply\", \"factor\": 0.4, "
+      "\"duration\": \"40s\"}",
+      "{\"node\": \"node4\", \"kind\": \"slow_apply\", \"factor\": 0.4, "
       "\"duration\": \"40s\"}"}},
 };
 
@@ -198,6 +212,10 @@ static void *episode_main(void *arg)
     while (!sleep_until_stop(d, 1)) {
         demostack_check(d->stack);
         show_limit(d);
+        if (d->stack) {
+            struct rg_clock c = clock_system();
+            demopage_check(&d->page, clock_mono(&c));
+        }
         if (--wait > 0)
             continue;
         run_episode(d, k++);
@@ -216,12 +234,17 @@ static struct config *demo_config(struct demo *d)
                "audit_log: %s/audit.jsonl\n"
                "rules: \"%s/rules\"\n"
                "poll: {interval: 1s, timeout: 800ms, merkle_interval: 5s}\n"
+               "escalation:\n"
+               "  alertmanager_url: \"http://127.0.0.1:%u\"\n"
+               "  labels: {severity: page}\n"
+               "  repost_interval: 10s\n"
                "clusters:\n"
                "  - name: demo\n"
                "    throttle: {floor: 100, restore_interval: 10s,\n"
                "               restore_steps: [1000, 2000, 3000, 4000]}\n"
                "    nodes:\n",
-               d->ports.replguard, d->dir, d->dir, d->dir);
+               d->ports.replguard, d->dir, d->dir, d->dir,
+               d->ports.alertmanager);
     for (unsigned ni = 0; ni < sim_nodes(d->sim); ni++) {
         char url[128];
         simhttp_url(d->http, 0, ni, url, sizeof(url));
@@ -320,7 +343,8 @@ static void banner(const struct demo *d)
            "  read health:  http://127.0.0.1:%u/health/replica/demo/node2\n"
            "  state dir:    %s (%s; audit.jsonl, journal, logs)\n"
            "Every %d s (the first after %d s) a fault episode: a tripped "
-           "breaker,\na diverged replica, an ingest burst, in turn. "
+           "breaker,\na diverged replica, an ingest burst, a burst no "
+           "replica follows (a page), in turn. "
            "Ctrl-C stops everything.\n%s%s",
            DEMO_NODES, d->node1, d->ports.replguard, d->ports.replguard,
            d->ports.replguard, d->dir,
@@ -358,6 +382,8 @@ static int run_agent(struct demo *d, struct config *cfg)
     d->stack =
         demostack_start(d->dir, demostate_share(), urls, DEMO_NODES, &d->ports);
     banner(d);
+    d->page.am_port = d->ports.alertmanager;
+    d->page.rg_port = d->ports.replguard;
     char audit[1024];
     snprintf(audit, sizeof(audit), "%s/audit.jsonl", d->dir);
     struct demofeed *feed = demofeed_start(audit, stdout);

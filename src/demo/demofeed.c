@@ -34,11 +34,19 @@ static const char *field(const cJSON *o, const char *key)
 static const char *verb(const char *event, bool dry_run)
 {
     static const char *const names[][2] = {
-        {"action", "acted"},        {"skipped", "skipped"},
-        {"verified", "verified"},   {"verify_failed", "NOT FIXED"},
-        {"cancelled", "cancelled"}, {"interrupted", "interrupted"},
-        {"tilt_enter", "TILT"},     {"tilt_extend", "TILT"},
+        {"action", "acted"},
+        {"skipped", "skipped"},
+        {"verified", "verified"},
+        {"verify_failed", "NOT FIXED"},
+        {"cancelled", "cancelled"},
+        {"interrupted", "interrupted"},
+        {"tilt_enter", "TILT"},
+        {"tilt_extend", "TILT"},
         {"tilt_exit", "TILT over"},
+        {"escalated", "ESCALATED"},
+        {"escalation_sent", "paged"},
+        {"escalation_failed", "page failed"},
+        {"escalation_resolved", "unpaged"},
     };
     if (!event)
         return NULL;

@@ -90,11 +90,16 @@ static void alertmanager_yml(struct buf *b, unsigned rg_port)
                "  group_by: [alertname, cluster, replica]\n"
                "  group_wait: 2s\n  group_interval: 5s\n"
                "  repeat_interval: 1h\n"
+               "  routes:\n"
+               "    # replguard's pages: for humans, never back to it\n"
+               "    - receiver: humans\n"
+               "      matchers: ['alertname=\"ReplguardEscalation\"']\n"
                "receivers:\n"
                "  - name: replguard\n"
                "    webhook_configs:\n"
                "      - url: \"http://127.0.0.1:%u/webhook\"\n"
-               "        send_resolved: true\n",
+               "        send_resolved: true\n"
+               "  - name: humans # the demo reads /api/v2/alerts\n",
                rg_port);
 }
 

@@ -17,9 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_EVENTS  64
-#define BACKOFF_MIN 0.05
-#define BACKOFF_MAX 1.0
+#define MAX_EVENTS         64
+#define BACKOFF_MIN        0.05
+#define BACKOFF_MAX        1.0
+#define STATEMENT_SLACK_MS 100
 
 enum state { IDLE, CONNECTING, QUERYING };
 
@@ -98,8 +99,7 @@ static void watch(struct pgreq *r, uint32_t events)
     if (fd < 0)
         return;
     struct epoll_event ev = {.events = events, .data.ptr = r};
-    if (epoll_ctl(r->set->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 &&
-        errno == ENOENT)
+    if (epoll_ctl(r->set->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
         epoll_ctl(r->set->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
@@ -209,7 +209,10 @@ static void send_next(struct pgreq *r)
     r->state = QUERYING;
     if (r->timeout_ms != r->want_ms) {
         char set[64];
-        snprintf(set, sizeof(set), "SET statement_timeout = %ld", r->want_ms);
+        /* a backstop a little past our own deadline: the request
+         * times out here first, on replguard's clock */
+        snprintf(set, sizeof(set), "SET statement_timeout = %ld",
+                 r->want_ms + STATEMENT_SLACK_MS);
         r->internal = true;
         r->timeout_ms = r->want_ms;
         send_text(r, set);

@@ -27,7 +27,7 @@
  * connection (libpq 15 has no non-blocking cancel), which a stopped
  * server never does, so a request past its timeout drops its
  * connection instead, and every connection runs with statement_timeout
- * equal to the request timeout, so the server ends the query itself.
+ * 100 ms past the request timeout, so the server ends the query itself.
  * After a connection failure or a timeout the slot reconnects with
  * backoff: the next request tries at once, later ones wait 50 ms,
  * doubling up to 1 s (a request inside the wait fails at once with the

@@ -147,6 +147,10 @@ static const struct metric_info rows[MF_COUNT] = {
     SAMPLED(MF_ESCALATIONS_TOTAL, "replguard_escalations_total",
             "Escalations raised (escalate_when, failed verify, escalate "
             "steps)."),
+    SAMPLED(MF_ESCALATION_NOTIFY_FAILURES_TOTAL,
+            "replguard_escalation_notify_failures_total",
+            "Posts of escalation alerts that did not reach the receiver "
+            "(retried until one does), by receiver."),
     SAMPLED(MF_ALERT_LABELS_FOLDED_TOTAL, "replguard_alert_labels_folded_total",
             "Counts that went to a series with an alert-given label folded "
             "into \"_other\", by metric (series per metric are bounded)."),

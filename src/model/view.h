@@ -53,7 +53,7 @@ struct node_view {
                                durations; 0: none answered yet */
     const char *zone;       /* configured zone:, or NULL */
     uint64_t failures[SCRAPE_REASONS]; /* since start */
-    double last_ok_mono;    /* monotonic time of the last good scrape */
+    double last_ok_mono; /* monotonic time of the last good scrape */
     bool have_position;
     uint64_t position; /* stemedb_assertions_indexed_total, reset-corrected */
     /* Failover inputs, from the last good scrape. */
@@ -77,11 +77,18 @@ struct node_view {
     /* values that cannot be true (guard.h): scrapes that showed each,
      * since start; while one shows, the replica's lag is unknown */
     uint64_t implausible[GUARD_IMPLAUSIBLE_KINDS];
-    bool in_rotation;         /* at the cluster's read_max_lag, after
-                                 read_rise and read_fall */
-    const char *rotation_why; /* NULL when in rotation */
+    bool in_rotation;          /* at the cluster's read_max_lag, after
+                                  read_rise and read_fall */
+    const char *rotation_why;  /* NULL when in rotation */
     uint64_t rotation_changes; /* entries and exits since start */
     enum replica_state state;  /* replica_state_step() */
+    /* The lag bound of ?hold= (routes): the replica is known to have
+     * every write made before caught_up_mono (monotonic), so its lag at
+     * time t is at most t - caught_up_mono. Exact for the heartbeat
+     * source (the last heartbeat it applied); position and reported:
+     * the last scrape's time minus its lag, as good as that lag. */
+    bool have_caught_up;
+    double caught_up_mono;
 
     /* Merkle divergence from the primary (replicas only): the last
      * finished compare, when have_merkle. */
@@ -100,31 +107,31 @@ struct cluster_view {
     const char *lag_source; /* "heartbeat", "position" or "reported" */
     struct thresholds th;
     unsigned read_rise, read_fall; /* thresholds.read_rise, read_fall */
-    size_t first_node;       /* this cluster's nodes are */
+    size_t first_node;             /* this cluster's nodes are */
     size_t n_nodes;          /* agent_view.nodes[first_node .. + n_nodes) */
     int primary;             /* index into agent_view.nodes, or -1: none up */
     uint64_t merkle_buckets; /* leaf buckets per tree; 0: not known yet */
     bool throttle_active;    /* replguard set the primary's ingest limit */
     double throttle_limit;   /* assertions per second, when active */
     /* Failover inputs (the engine): */
-    uint64_t epoch;          /* the highest epoch any node reported */
-    const char *sync_mode;   /* the primary's mode now ("async",
-                                "semi-sync", "sync", "blocked"), NULL:
-                                unknown */
-    bool have_acked;         /* the highest position any primary of */
-    uint64_t acked;          /* epoch acked, as last seen */
-    double primary_ok_mono;  /* when a scrape of the primary last
-                                succeeded, or the engine started */
+    uint64_t epoch;         /* the highest epoch any node reported */
+    const char *sync_mode;  /* the primary's mode now ("async",
+                               "semi-sync", "sync", "blocked"), NULL:
+                               unknown */
+    bool have_acked;        /* the highest position any primary of */
+    uint64_t acked;         /* epoch acked, as last seen */
+    double primary_ok_mono; /* when a scrape of the primary last
+                               succeeded, or the engine started */
     /* Sync health (assess.c): */
-    const char *repl_mode;   /* configured: "async", "semi-sync", "sync" */
+    const char *repl_mode;      /* configured: "async", "semi-sync", "sync" */
     unsigned min_sync_replicas; /* configured */
-    double sync_max_lag;     /* configured, seconds */
-    unsigned sync_replicas;  /* replicas that count as sync replicas
-                                (sync_replica_ok) */
-    bool sync_ok;            /* async: always; else sync_replicas >=
-                                min_sync_replicas */
-    bool sync_fallback;      /* semi-sync or sync configured, and the
-                                primary last reported async or blocked */
+    double sync_max_lag;        /* configured, seconds */
+    unsigned sync_replicas;     /* replicas that count as sync replicas
+                                   (sync_replica_ok) */
+    bool sync_ok;               /* async: always; else sync_replicas >=
+                                   min_sync_replicas */
+    bool sync_fallback;         /* semi-sync or sync configured, and the
+                                   primary last reported async or blocked */
     /* Failover state (the executor, executor_fill_view): */
     const char *failover_phase; /* "idle", or the running step */
     bool failover_blocked;      /* block_period since the last one */
@@ -133,11 +140,11 @@ struct cluster_view {
 
 /* The last failover of a cluster, for /api/v1/state and the metrics. */
 struct view_failover {
-    const char *kind;    /* "automatic", "switchover", "runbook" */
-    const char *outcome; /* "success", "refused", "failed" */
+    const char *kind;      /* "automatic", "switchover", "runbook" */
+    const char *outcome;   /* "success", "refused", "failed" */
     const char *from, *to; /* old primary, the promoted node (NULL: none) */
-    const char *reason;  /* why refused or failed, NULL on success */
-    uint64_t epoch;      /* the epoch it promoted at (0: none) */
+    const char *reason;    /* why refused or failed, NULL on success */
+    uint64_t epoch;        /* the epoch it promoted at (0: none) */
     uint64_t lost_positions;
     double started_wall, duration; /* seconds */
 };
@@ -186,9 +193,9 @@ struct agent_view {
     /* Remediation (filled by the executor). */
     bool remediation; /* runbooks are loaded and the intake is open */
     bool paused;
-    bool journal_failed; /* the journal refused a record: fail-stop */
+    bool journal_failed;           /* the journal refused a record: fail-stop */
     uint64_t audit_write_failures; /* audit lines lost (audit.h) */
-    unsigned in_flight;  /* actions running */
+    unsigned in_flight;            /* actions running */
     const struct view_sample *samples;
     size_t n_samples;
     const struct view_action *recent; /* newest first */

@@ -223,6 +223,22 @@ static void choose_lag(const struct config_cluster *conf, struct node_view *v)
     }
 }
 
+/* caught_up: fills v's have_caught_up and caught_up_mono (view.h). */
+static void caught_up(const struct config_cluster *conf,
+                      const struct node_rt *n, struct node_view *v)
+{
+    v->have_caught_up = v->rv.have_lag;
+    if (conf->lag_source != LAG_SOURCE_HEARTBEAT) {
+        v->caught_up_mono = n->ok_mono - v->rv.lag;
+        return;
+    }
+    /* the heartbeat's value is the wall time replguard wrote it: to
+     * monotonic through the scrape's pair of clocks; none applied yet
+     * (0) bounds nothing */
+    v->have_caught_up = v->have_caught_up && n->heartbeat > 0;
+    v->caught_up_mono = n->ok_mono - (n->ok_wall - n->heartbeat);
+}
+
 static struct thresholds thresholds_of(const struct config_cluster *conf)
 {
     const struct config_thresholds *t = &conf->thresholds;
@@ -267,6 +283,7 @@ static void assess_replica(struct engine *e, struct cluster_rt *c,
     replica_lags(e, c, n, v, now);
     judge_values(e, c, n, v);
     choose_lag(c->conf, v);
+    caught_up(c->conf, n, v);
     struct thresholds th = thresholds_of(c->conf);
     enum health h = health_classify(&v->rv, &th);
     if (n->scraped || !n->gate.decided)

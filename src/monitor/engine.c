@@ -283,8 +283,12 @@ static void on_scrape(void *arg, const struct poll_result *r)
                                       : r->seconds;
     e->pending--;
     if (r->outcome != POLL_OK) {
-        char detail[128];
-        if (r->outcome == POLL_HTTP_STATUS)
+        char detail[256];
+        bool sql = profile_of(n->c->conf->profile)->scrape != NULL;
+        if (r->outcome == POLL_HTTP_STATUS && sql) /* the server's words */
+            snprintf(detail, sizeof(detail), "SQL error (%ld): %s", r->status,
+                     r->error);
+        else if (r->outcome == POLL_HTTP_STATUS)
             snprintf(detail, sizeof(detail), "HTTP %ld", r->status);
         scrape_failed(n, reason_of(r->outcome),
                       r->outcome == POLL_HTTP_STATUS ? detail : r->error);
@@ -660,6 +664,12 @@ static int env_ingest_rate(void *ctx, const char *cluster, double window,
     return c ? poshist_rate(&c->hist, window, rate) : -1;
 }
 
+static const struct config_escalation *env_escalation_conf(void *ctx)
+{
+    const struct engine *e = ctx;
+    return &e->cfg->escalation;
+}
+
 int engine_attach(struct engine *e, struct remedy *rem,
                   struct runbook_set *rules, const char *audit_path, char *err,
                   size_t errlen)
@@ -674,6 +684,7 @@ int engine_attach(struct engine *e, struct remedy *rem,
         .cluster_conf = env_cluster_conf,
         .node_url = env_node_url,
         .ingest_rate = env_ingest_rate,
+        .escalation_conf = env_escalation_conf,
     };
     e->exec = executor_new(&env, rem, rules, audit_path, err, errlen);
     if (!e->exec) {

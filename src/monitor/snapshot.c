@@ -110,7 +110,21 @@ static void fill_cluster(struct snapshot *s, const struct agent_view *v,
         sn->have_position = n->have_position;
         sn->position = n->position;
         sn->scrape_avg = n->scrape_avg;
+        sn->have_caught_up = n->have_caught_up;
+        sn->caught_up_mono = n->caught_up_mono;
     }
+}
+
+const char *snap_hold_why(const struct snap_node *n, double max_lag,
+                          double hold, double now)
+{
+    if (n->is_primary)
+        return NULL;
+    if (!n->have_caught_up)
+        return "lag unknown";
+    if (now + hold - n->caught_up_mono > max_lag)
+        return "lag may pass max_lag within hold";
+    return NULL;
 }
 
 const char *snap_primary_why(const struct snap_node *n)

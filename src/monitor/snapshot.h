@@ -51,12 +51,14 @@ struct snap_node {
     const char *rotation_why; /* static string; NULL when in rotation */
     const char *lag_source;   /* the cluster's */
     /* Read routing (/route, /health/read): */
-    const char *url;    /* the configured base URL */
-    const char *zone;   /* the configured zone:, or NULL */
-    bool have_position; /* fresh, with a position */
-    uint64_t position;  /* applied position, when have_position */
-    double scrape_avg;  /* seconds, moving average of scrape
-                           durations; 0: none answered yet */
+    const char *url;       /* the configured base URL */
+    const char *zone;      /* the configured zone:, or NULL */
+    bool have_position;    /* fresh, with a position */
+    uint64_t position;     /* applied position, when have_position */
+    double scrape_avg;     /* seconds, moving average of scrape
+                              durations; 0: none answered yet */
+    bool have_caught_up;   /* node_view's: the lag bound of ?hold= */
+    double caught_up_mono; /* monotonic, CLOCK_MONOTONIC's */
 };
 
 /* snap_primary_why: NULL when n may take writes as its cluster's
@@ -77,6 +79,16 @@ const char *snap_primary_why(const struct snap_node *n);
  * current primary. */
 bool snap_read_ok(const struct snap_node *n, bool given, double max_lag,
                   const char **why);
+
+/* snap_hold_why: NULL when the replica n's lag stays within max_lag
+ * until hold seconds after now (monotonic, CLOCK_MONOTONIC): its lag
+ * grows at most at wall-clock rate from what the last scrape proved
+ * (n->caught_up_mono), so a load balancer that trusts this answer for
+ * hold seconds sends no read to a replica beyond max_lag. Else why not,
+ * a static string. Applies only to replicas; the primary always
+ * passes. */
+const char *snap_hold_why(const struct snap_node *n, double max_lag,
+                          double hold, double now);
 
 /* snapshot_new: renders v's metrics and state and copies the node table
  * (sorted by cluster, then node). v is only read; the snapshot copies

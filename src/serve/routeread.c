@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -27,6 +28,8 @@ struct rquery {
     const char *zone; /* NULL: none (owned by the connection, or by a
                          struct wait_arg) */
     double wait;      /* seconds, 0: answer from the last poll */
+    bool hold_given;  /* ?hold=: the strict bound (snap_hold_why) */
+    double hold;      /* seconds */
 };
 
 /* One node of the cluster, judged. */
@@ -65,6 +68,27 @@ const char *routeread_position_why(const struct snap_node *n, uint64_t p)
     if (!n->have_position)
         return "position unknown";
     return n->position >= p ? NULL : "min_position not applied";
+}
+
+int routeread_hold(struct MHD_Connection *conn, bool *given, double *hold)
+{
+    const char *v = arg(conn, "hold");
+    *given = v != NULL;
+    *hold = 0;
+    if (!v)
+        return 0;
+    size_t n = strlen(v);
+    if (n == 0 || !strchr("smh", v[n - 1]) || parse_duration(v, hold) < 0 ||
+        *hold > ROUTEREAD_HOLD_MAX)
+        return -1;
+    return 0;
+}
+
+double routeread_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* parse_lag: ?max_lag=, a duration with its unit, as /health/replica
@@ -107,6 +131,8 @@ static const char *parse_query(struct MHD_Connection *conn, struct rquery *q)
     if (w && (n == 0 || !strchr("smh", w[n - 1]) ||
               parse_duration(w, &q->wait) < 0 || q->wait > ROUTEWAIT_MAX))
         return "invalid wait: want a duration up to 1s, such as 200ms";
+    if (routeread_hold(conn, &q->hold_given, &q->hold) < 0)
+        return "invalid hold: want a duration up to 60s, such as 50ms";
     return NULL;
 }
 
@@ -132,11 +158,12 @@ static void judge(struct cand *c, const struct snap_node *n,
         c->group = q->pref == PREF_ANY ? 1 : 0; /* any: replicas first */
     } else if (q->pref == PREF_PRIMARY) {
         c->why = "not the primary";
-    } else if (snap_read_ok(n, q->lag_given,
-                            q->lag_given ? q->max_lag : n->read_max_lag,
-                            &c->why) &&
-               q->pos_given) {
-        c->why = routeread_position_why(n, q->min_pos);
+    } else {
+        double max_lag = q->lag_given ? q->max_lag : n->read_max_lag;
+        if (snap_read_ok(n, q->lag_given, max_lag, &c->why) && q->hold_given)
+            c->why = snap_hold_why(n, max_lag, q->hold, routeread_now());
+        if (!c->why && q->pos_given)
+            c->why = routeread_position_why(n, q->min_pos);
     }
     if (q->pref == PREF_NEAREST) {
         c->key = n->scrape_avg;

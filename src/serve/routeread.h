@@ -60,4 +60,19 @@ int routeread_min_position(struct MHD_Connection *conn, bool *given,
  * unknown" or "min_position not applied". */
 const char *routeread_position_why(const struct snap_node *n, uint64_t p);
 
+/* ?hold=D on /health/replica, /health/read and /route: the answer is
+ * to hold for D (a load balancer's check interval plus its check
+ * timeout), so a replica qualifies only if its lag cannot pass the
+ * bound before then (snap_hold_why). At most ROUTEREAD_HOLD_MAX. */
+#define ROUTEREAD_HOLD_MAX 60.0
+
+/* routeread_hold: parses ?hold= into *hold (seconds; 0 when absent),
+ * *given whether it was there; -1 when it is not a duration with a unit
+ * up to ROUTEREAD_HOLD_MAX. */
+int routeread_hold(struct MHD_Connection *conn, bool *given, double *hold);
+
+/* routeread_now: CLOCK_MONOTONIC in seconds, the clock of
+ * snap_node.caught_up_mono. */
+double routeread_now(void);
+
 #endif

@@ -297,6 +297,16 @@ static void h_replica(const struct request *r, struct reply *rep)
     const char *why = "not a replica";
     bool replica = !n->is_primary;
     bool ok = snap_read_ok(n, given, max_lag, &why);
+    bool hold_given;
+    double hold;
+    if (routeread_hold(r->conn, &hold_given, &hold) < 0) {
+        reply_error(rep, MHD_HTTP_BAD_REQUEST,
+                    "invalid hold: want a duration up to 60s, such as 50ms");
+        return;
+    }
+    if (ok && hold_given &&
+        (why = snap_hold_why(n, max_lag, hold, routeread_now())) != NULL)
+        ok = false; /* the strict bound: snapshot.h */
     bool pos_given;
     uint64_t pos = 0;
     if (routeread_min_position(r->conn, &pos_given, &pos) < 0) {
@@ -311,6 +321,10 @@ static void h_replica(const struct request *r, struct reply *rep)
     else
         cJSON_AddNullToObject(o, "lag");
     cJSON_AddNumberToObject(o, "max_lag", max_lag);
+    if (hold_given && replica && n->have_caught_up)
+        /* the bound hold judged: the lag it may reach by then */
+        cJSON_AddNumberToObject(o, "lag_bound",
+                                routeread_now() + hold - n->caught_up_mono);
     if (replica)
         cJSON_AddStringToObject(o, "health", health_name(n->health));
     else

@@ -564,6 +564,12 @@ int sim_read(struct sim *s, unsigned ci, unsigned ni, uint64_t *position)
     return 0;
 }
 
+double sim_read_lag(const struct sim *s, unsigned ci, unsigned ni)
+{
+    const struct cluster *c = &s->clusters[ci];
+    return ni == c->primary ? 0 : sim_replica_lag(s, c, &c->nodes[ni]);
+}
+
 size_t sim_breakers(const struct sim *s, unsigned ci, unsigned ni,
                     struct sim_breaker *out, size_t max)
 {

@@ -115,6 +115,10 @@ int sim_demote(struct sim *s, unsigned ci, unsigned ni, const char *replica);
 int sim_promote(struct sim *s, unsigned ci, unsigned ni, const char *replica);
 /* sim_read: a simulated read; fails with SIM_EUNAVAIL on a demoted node. */
 int sim_read(struct sim *s, unsigned ci, unsigned ni, uint64_t *position);
+/* sim_read_lag: the node's exact time lag now, in seconds (0 for the
+ * primary), as stemedb_replication_lag_seconds reports it: what a read
+ * served by the node is behind by (/v1/read's lag_seconds). */
+double sim_read_lag(const struct sim *s, unsigned ci, unsigned ni);
 
 /* Epochs and fencing (simrepl.c). Every node starts at epoch 1. An
  * epoch argument of 0 means "none given". Each returns 0 or a negated

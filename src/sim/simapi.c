@@ -314,6 +314,7 @@ static void h_read(struct call *c)
     cJSON_AddStringToObject(j, "node", sim_node_name(c->s, c->ci, c->ni));
     cJSON_AddNumberToObject(j, "position", (double)pos);
     cJSON_AddNumberToObject(j, "epoch", (double)sim_epoch(c->s, c->ci, c->ni));
+    cJSON_AddNumberToObject(j, "lag_seconds", sim_read_lag(c->s, c->ci, c->ni));
     if (at) {
         bool has = sim_read_at(c->s, c->ci, c->ni, at, &we);
         cJSON_AddNumberToObject(j, "read_position", (double)at);

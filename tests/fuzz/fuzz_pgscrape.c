@@ -20,8 +20,8 @@ static void round_trip(const struct copytext_row *row)
         struct copytext_row r2;
         const char *why;
         size_t pos = 0;
-        if (copytext_next(b.data, b.len, &pos, again,
-                          sizeof(again), &r2, &why) != 1 ||
+        if (copytext_next(b.data, b.len, &pos, again, sizeof(again), &r2,
+                          &why) != 1 ||
             r2.n != 1 || (f == NULL) != (r2.field[0] == NULL) ||
             (f && strcmp(f, r2.field[0]) != 0))
             __builtin_trap();

@@ -43,6 +43,22 @@ void agent_write(const char *path, const char *text)
     close(fd);
 }
 
+void agent_yaml_head(const struct agent *ag, struct buf *b, const char *rules,
+                     const char *poll)
+{
+    const char *top = getenv("top_srcdir");
+    buf_printf(b,
+               "listen: \"127.0.0.1:0\"\n"
+               "state_dir: %s/state\n"
+               "audit_log: %s\n",
+               ag->dir, ag->audit);
+    if (rules)
+        buf_printf(b, "rules: %s\n", rules);
+    else
+        buf_printf(b, "rules: %s/rules\n", top ? top : ".");
+    buf_printf(b, "poll: {%s}\nclusters:\n", poll);
+}
+
 int agent_log_has(const struct agent *ag, const char *text)
 {
     return file_has(ag->log, text);

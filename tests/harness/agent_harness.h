@@ -22,6 +22,14 @@ struct agent {
 void agent_init(struct agent *ag);
 /* agent_write: writes text to path (mode 0600). */
 void agent_write(const char *path, const char *text);
+struct buf;
+/* agent_yaml_head: appends to b the start of a config for ag: listen on
+ * an ephemeral loopback port, ag's state dir and audit log, the
+ * runbooks in rules (NULL: the shipped rules/ under top_srcdir), poll as
+ * the inside of its flow mapping ("interval: 100ms, timeout: 80ms"),
+ * then "clusters:\n"; the caller appends the clusters. */
+void agent_yaml_head(const struct agent *ag, struct buf *b, const char *rules,
+                     const char *poll);
 /* agent_start: runs replguard -c ag->cfg (stderr into ag->log) and waits
  * for it to listen and be ready. */
 void agent_start(struct agent *ag);

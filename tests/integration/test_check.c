@@ -143,20 +143,13 @@ static void start_with(const char *rules)
     }
     struct buf b;
     buf_init(&b, 0);
-    buf_printf(&b,
-               "listen: \"127.0.0.1:0\"\n"
-               "state_dir: %s/state\n"
-               "audit_log: %s\n"
-               "rules: %s\n"
-               "poll: {interval: 100ms, timeout: 80ms}\n"
-               "clusters:\n"
-               "  - name: c1\n"
-               "    lag_source: position\n"
-               "    thresholds: {warning: 500ms, critical: 2s}\n"
-               "    throttle: {restore_steps: [100, 1000], "
-               "restore_interval: 1s}\n"
-               "    nodes:\n",
-               ag.dir, ag.audit, path);
+    agent_yaml_head(&ag, &b, path, "interval: 100ms, timeout: 80ms");
+    buf_puts(&b, "  - name: c1\n"
+                 "    lag_source: position\n"
+                 "    thresholds: {warning: 500ms, critical: 2s}\n"
+                 "    throttle: {restore_steps: [100, 1000], "
+                 "restore_interval: 1s}\n"
+                 "    nodes:\n");
     simnode_yaml_nodes(&sn, &b);
     agent_write(ag.cfg, b.data);
     buf_free(&b);

@@ -194,7 +194,10 @@ END_TEST
 /* The third episode, an ingest burst two replicas cannot follow: the
  * runbook throttles the primary, and the terminal shows both the
  * decision and node1's new limit. Episodes every 15 s: node2 is in the
- * first episode's cooldown by then, node3 is not. */
+ * first episode's cooldown by then, node3 is not. The fourth, a burst
+ * no replica follows: replguard pages (the demo's Alertmanager holds
+ * ReplguardEscalation, the terminal says so), the demo acks it and
+ * Alertmanager resolves it. */
 START_TEST(burst_throttles)
 {
     if (!STACK_OK) {
@@ -210,6 +213,14 @@ START_TEST(burst_throttles)
              "acted     high-replication-lag throttle node3: ingest limit ",
              120);
     wait_for(&r, r.out, "demo: node1's ingest limit is now ", 10);
+    wait_for(&r, r.out, "demo: episode 4: node1: an ingest burst", 60);
+    wait_for(&r, r.out, "ESCALATED high-replication-lag escalate ", 90);
+    wait_for(&r, r.out,
+             "demo: Alertmanager received ReplguardEscalation {cluster=demo, "
+             "replica=node",
+             30);
+    wait_for(&r, r.out, "demo: the on-call engineer acks it", 40);
+    wait_for(&r, r.out, "demo: Alertmanager resolved ReplguardEscalation", 20);
     ck_assert_int_eq(demo_stop(&r), 0);
     demo_cleanup(&r);
 }
@@ -335,6 +346,14 @@ static const struct {
     {"{\"time\":null,\"event\":\"tilt_enter\",\"runbook\":null,"
      "\"dry_run\":false,\"reason\":\"stall\"}",
      "--:--:-- TILT      : stall"},
+    {"{\"time\":\"2025-11-22T16:02:14.000Z\",\"event\":\"escalated\","
+     "\"runbook\":\"high-replication-lag\",\"action\":\"escalate\","
+     "\"target\":\"node2\",\"dry_run\":false,\"reason\":\"escalate_when\"}",
+     "16:02:14 ESCALATED high-replication-lag escalate node2: escalate_when"},
+    {"{\"time\":\"2025-11-22T16:02:15.000Z\",\"event\":\"escalation_sent\","
+     "\"runbook\":\"high-replication-lag\",\"action\":\"escalate\","
+     "\"target\":\"node2\",\"dry_run\":false,\"reason\":\"alertmanager\"}",
+     "16:02:15 paged     high-replication-lag escalate node2: alertmanager"},
     {"not json", NULL},
     {"{\"time\":\"2025-11-22T16:02:13.000Z\"}", NULL},
 };

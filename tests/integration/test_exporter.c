@@ -459,6 +459,7 @@ static const struct {
     {"replguard_remediation_in_flight", "gauge"},
     {"replguard_remediation_paused", "gauge"},
     {"replguard_escalations_total", "counter"},
+    {"replguard_escalation_notify_failures_total", "counter"},
     /* the extras */
     {"replguard_replica_heartbeat_lag_seconds", "gauge"},
     {"replguard_replica_position_lag_seconds", "gauge"},
@@ -504,6 +505,7 @@ static const struct view_sample every_sample[] = {
      {"main", "lag", "cooldown"},
      1},
     {MF_ESCALATIONS_TOTAL, {"cluster", "runbook"}, {"main", "lag"}, 1},
+    {MF_ESCALATION_NOTIFY_FAILURES_TOTAL, {"receiver"}, {"alertmanager"}, 2},
     {MF_ALERT_LABELS_FOLDED_TOTAL,
      {"metric"},
      {"replguard_alerts_received_total"},

@@ -328,8 +328,14 @@ END_TEST
 START_TEST(no_runbooks_still_fails_over)
 {
     struct stat st;
-    if (stat("/etc/replguard/rules", &st) == 0)
-        return; /* installed here: the default is not missing */
+    if (stat("/etc/replguard/rules", &st) == 0) {
+        /* installed here: the default is not missing, nothing to prove
+         * (check has no per-test skip: say so in the log) */
+        printf("SKIP: no_runbooks_still_fails_over: /etc/replguard/rules "
+               "exists on this machine\n");
+        fflush(stdout);
+        return;
+    }
     rules = "";
     begin(SEMI, "semi-sync", false);
     ck_assert(agent_log_has(&ag, "no runbooks: failover only"));

@@ -5,6 +5,10 @@
  *
  * - the harness itself: the standbys stream under their node names, a
  *   killed standby starts again and streams;
+ * - SQL through the poller: COPY text rows, statements run one after
+ *   another (ALTER SYSTEM too), 409 for SQLSTATE class RG, 500 for
+ *   others and nothing run after them, a timeout on time and a
+ *   reconnect after it, a refused connection;
  * - /metrics, /api/v1/state, /health/replica and /route on a postgres
  *   cluster; the password is in none of them, nor in the log;
  * - lag accuracy: recovery_min_apply_delay = 3s on node3 reads 3 s
@@ -26,6 +30,7 @@
 #include <sys/wait.h>
 
 #include "agent_harness.h"
+#include "lib/poller.h"
 #include "lib/util.h"
 #include "pg_harness.h"
 #include "simnode_harness.h"
@@ -45,8 +50,7 @@ static struct agent ag;
 static double lag(const char *replica, const char *family)
 {
     char labels[96];
-    snprintf(labels, sizeof(labels), "cluster=\"pg\",replica=\"%s\"",
-             replica);
+    snprintf(labels, sizeof(labels), "cluster=\"pg\",replica=\"%s\"", replica);
     return metric(ag.base, family, labels);
 }
 
@@ -98,8 +102,8 @@ START_TEST(metrics_state_and_health)
     for (int i = 0; i < 3; i++) {
         snprintf(labels, sizeof(labels), "cluster=\"pg\",node=\"%s\"",
                  nodes[i]);
-        ck_assert(wait_metric(ag.base, "replguard_node_position", labels, GT,
-                              0, NULL));
+        ck_assert(wait_metric(ag.base, "replguard_node_position", labels, GT, 0,
+                              NULL));
     }
     ck_assert(wait_lag_below("node2", 0.5, 5));
     ck_assert(!isnan(lag("node2", "replguard_replica_lag_bytes")));
@@ -190,13 +194,13 @@ START_TEST(paused_replay_grows_at_wall_clock_rate)
     ck_assert(lag("node2", "replguard_replica_position_lag_seconds") > 1.0);
     ck_assert(state_is("node2", "paused"));
     ck_assert(wait_metric_for(ag.base, "replguard_replica_lag_bytes",
-                              "cluster=\"pg\",replica=\"node3\"", LT,
-                              100000, 2, NULL));
+                              "cluster=\"pg\",replica=\"node3\"", LT, 100000, 2,
+                              NULL));
     sql("node2", "SELECT pg_wal_replay_resume()");
     ck_assert(wait_lag_below("node2", INTERVAL + 0.1, 10));
     ck_assert(wait_metric_for(ag.base, "replguard_replica_lag_bytes",
-                              "cluster=\"pg\",replica=\"node2\"", LT,
-                              10000, 5, NULL));
+                              "cluster=\"pg\",replica=\"node2\"", LT, 10000, 5,
+                              NULL));
     ck_assert(!state_is("node2", "paused"));
 }
 END_TEST
@@ -223,8 +227,8 @@ END_TEST
 static double failures(const char *node, const char *reason)
 {
     char labels[128];
-    snprintf(labels, sizeof(labels),
-             "cluster=\"pg\",node=\"%s\",reason=\"%s\"", node, reason);
+    snprintf(labels, sizeof(labels), "cluster=\"pg\",node=\"%s\",reason=\"%s\"",
+             node, reason);
     double v = metric(ag.base, "replguard_scrape_failures_total", labels);
     return isnan(v) ? 0 : v;
 }
@@ -275,6 +279,99 @@ START_TEST(hung_and_refusing_standby_cost_scrapes_not_rounds)
     back = up_within("node3", 1, 5);
     printf("refusing standby: up again %.3f s after it started\n", back);
     ck_assert(back >= 0 && back <= 1.0 + 2 * INTERVAL);
+}
+END_TEST
+
+/* --- SQL through the poller (the transport PGACT's actions use) --------- */
+
+struct answer {
+    bool done;
+    enum poll_outcome outcome;
+    long status;
+    char error[256];
+    char body[1024];
+    double seconds;
+};
+
+static void on_answer(void *ctx, const struct poll_result *r)
+{
+    struct answer *a = ctx;
+    a->done = true;
+    a->outcome = r->outcome;
+    a->status = r->status;
+    a->seconds = r->seconds;
+    snprintf(a->error, sizeof(a->error), "%s", r->error ? r->error : "");
+    snprintf(a->body, sizeof(a->body), "%.*s", (int)r->len, r->body);
+}
+
+/* ask: one SQL request on slot q of p, run until answered. */
+static void ask(struct poller *p, struct poll_req *q, const char *conninfo,
+                const char *text, double timeout, struct answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    ck_assert_int_eq(
+        poller_request(q, "SQL", conninfo, text, timeout, on_answer, a), 0);
+    double deadline = now_s() + 10;
+    while (!a->done && now_s() < deadline)
+        poller_run(p, 100);
+    ck_assert(a->done);
+}
+
+START_TEST(sql_requests_through_the_poller)
+{
+    struct poller *p = poller_new();
+    struct poll_req *q = poller_req_new(p, 1 << 16);
+    char ci[160];
+    snprintf(ci, sizeof(ci),
+             "host=127.0.0.1 port=%d user=postgres dbname=postgres",
+             pgc_port(&pg, "node1"));
+    struct answer a;
+    ask(p, q, ci, "SELECT 1, NULL, E'a\\tb', 'x'", 2, &a);
+    ck_assert_int_eq(a.outcome, POLL_OK);
+    ck_assert_int_eq(a.status, 200);
+    ck_assert_str_eq(a.body, "1\t\\N\ta\\tb\tx\n");
+    /* statements one after another, each its own transaction: ALTER
+     * SYSTEM runs; the answer is the last one's rows */
+    ask(p, q, ci,
+        "ALTER SYSTEM SET work_mem = '5MB'\n;\nSELECT pg_reload_conf()\n"
+        ";\nSELECT 42 UNION ALL SELECT 43",
+        2, &a);
+    ck_assert_int_eq(a.outcome, POLL_OK);
+    ck_assert_str_eq(a.body, "42\n43\n");
+    /* replguard's own refusals: SQLSTATE class RG is 409 */
+    ask(p, q, ci,
+        "DO $$ BEGIN RAISE EXCEPTION 'epoch 3 is stale' USING ERRCODE = "
+        "'RG409'; END $$",
+        2, &a);
+    ck_assert_int_eq(a.outcome, POLL_HTTP_STATUS);
+    ck_assert_int_eq(a.status, 409);
+    ck_assert_str_eq(a.error, "epoch 3 is stale");
+    /* other errors: 500, and the statements after one do not run */
+    ask(p, q, ci,
+        "CREATE TABLE IF NOT EXISTS pgreq_t (x int)\n;\nSELECT 1/0\n;\n"
+        "INSERT INTO pgreq_t VALUES (1)",
+        2, &a);
+    ck_assert_int_eq(a.outcome, POLL_HTTP_STATUS);
+    ck_assert_int_eq(a.status, 500);
+    ck_assert_str_eq(a.error, "division by zero");
+    ask(p, q, ci, "SELECT count(*) FROM pgreq_t", 2, &a);
+    ck_assert_str_eq(a.body, "0\n");
+    /* a timeout ends the request on time; the next reconnects */
+    ask(p, q, ci, "SELECT pg_sleep(5)", 0.3, &a);
+    ck_assert_int_eq(a.outcome, POLL_TIMEOUT);
+    ck_assert_msg(a.seconds < 0.6, "timed out after %.3f s", a.seconds);
+    ask(p, q, ci, "SELECT 7", 2, &a);
+    ck_assert_int_eq(a.outcome, POLL_OK);
+    ck_assert_str_eq(a.body, "7\n");
+    /* nobody listening: POLL_CONNECT */
+    struct poll_req *q2 = poller_req_new(p, 1024);
+    ask(p, q2, "host=127.0.0.1 port=1 user=postgres dbname=postgres",
+        "SELECT 1", 2, &a);
+    ck_assert_int_eq(a.outcome, POLL_CONNECT);
+    ck_assert_ptr_nonnull(strstr(a.error, "127.0.0.1"));
+    poller_req_free(q2);
+    poller_req_free(q);
+    poller_free(p);
 }
 END_TEST
 
@@ -343,6 +440,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120 * wait_scale());
     tcase_add_test(tc, harness_streams_under_node_names);
+    tcase_add_test(tc, sql_requests_through_the_poller);
     tcase_add_test(tc, metrics_state_and_health);
     tcase_add_test(tc, apply_delay_reads_three_seconds);
     tcase_add_test(tc, paused_replay_grows_at_wall_clock_rate);

@@ -32,20 +32,12 @@ static const char *const nodes[] = {"node1", "node2", "node3", "node4"};
 
 static void write_config(void)
 {
-    const char *top = getenv("top_srcdir");
     struct buf b;
     buf_init(&b, 0);
-    buf_printf(&b,
-               "listen: \"127.0.0.1:0\"\n"
-               "state_dir: %s/state\n"
-               "audit_log: %s\n"
-               "rules: %s/rules\n"
-               "poll: {interval: 150ms, timeout: 100ms}\n"
-               "clusters:\n"
-               "  - name: c1\n"
-               "    failover: {detect_after: 1s}\n"
-               "    nodes:\n",
-               ag.dir, ag.audit, top ? top : ".");
+    agent_yaml_head(&ag, &b, NULL, "interval: 150ms, timeout: 100ms");
+    buf_puts(&b, "  - name: c1\n"
+                 "    failover: {detect_after: 1s}\n"
+                 "    nodes:\n");
     simnode_yaml_nodes(&sn, &b);
     agent_write(ag.cfg, b.data);
     buf_free(&b);

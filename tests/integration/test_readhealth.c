@@ -217,20 +217,13 @@ static void teardown(void)
 static void write_config(struct agent *a, const char *interval,
                          const char *timeout, const char *extra)
 {
-    const char *top = getenv("top_srcdir");
     struct buf b;
+    char poll[64];
     buf_init(&b, 0);
-    buf_printf(&b,
-               "listen: \"127.0.0.1:0\"\n"
-               "state_dir: %s/state\n"
-               "audit_log: %s\n"
-               "rules: %s/rules\n"
-               "poll: {interval: %s, timeout: %s}\n"
-               "clusters:\n"
-               "  - name: c1\n"
-               "%s"
-               "    nodes:\n",
-               a->dir, a->audit, top ? top : ".", interval, timeout, extra);
+    snprintf(poll, sizeof(poll), "interval: %s, timeout: %s", interval,
+             timeout);
+    agent_yaml_head(a, &b, NULL, poll);
+    buf_printf(&b, "  - name: c1\n%s    nodes:\n", extra);
     simnode_yaml_nodes(&sn, &b);
     agent_write(a->cfg, b.data);
     buf_free(&b);

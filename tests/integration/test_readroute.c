@@ -46,20 +46,13 @@ static const char *thresholds =
 
 static void write_config(void)
 {
-    const char *top = getenv("top_srcdir");
     struct buf b;
+    char poll[64];
     buf_init(&b, 0);
-    buf_printf(&b,
-               "listen: \"127.0.0.1:0\"\n"
-               "state_dir: %s/state\n"
-               "audit_log: %s\n"
-               "rules: %s/rules\n"
-               "poll: {interval: %s, timeout: %s}\n"
-               "clusters:\n"
-               "  - name: c1\n"
-               "    thresholds: %s\n"
-               "    nodes:\n",
-               ag.dir, ag.audit, top ? top : ".", interval, timeout,
+    snprintf(poll, sizeof(poll), "interval: %s, timeout: %s", interval,
+             timeout);
+    agent_yaml_head(&ag, &b, NULL, poll);
+    buf_printf(&b, "  - name: c1\n    thresholds: %s\n    nodes:\n",
                thresholds);
     for (size_t i = 0; i < sn.n; i++)
         buf_printf(&b, "      - {name: %s, url: \"%s\", role: %s, zone: %s}\n",
@@ -477,6 +470,63 @@ static long admin(const char *what, const char *replica)
     return call(simnode_url(&sn, "node1"), "POST", path, body);
 }
 
+/* hold_reason: /health/replica/c1/node2 with query q: its status, the
+ * reason (copied into why, "" for none). */
+static long hold_reason(const char *q, char *why, size_t n)
+{
+    char path[160];
+    cJSON *o;
+    snprintf(path, sizeof(path), "/health/replica/c1/node2?%s", q);
+    long st = route(path, &o);
+    const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason"));
+    const cJSON *b = cJSON_GetObjectItem(o, "lag_bound");
+    snprintf(why, n, "%s (bound %.3f)", r ? r : "",
+             cJSON_IsNumber(b) ? b->valuedouble : -1);
+    cJSON_Delete(o);
+    return st;
+}
+
+/* hold=: a replica passes only while its lag cannot pass the bound
+ * within the hold, so a hold longer than the bound refuses every
+ * replica, a short one passes a healthy one, and a stalled replica is
+ * refused while its last polled lag is still within the bound. */
+START_TEST(hold_refuses_what_may_go_stale)
+{
+    char why[96];
+    wait_state("node2", "active");
+    double until = now_s() + DEADLINE;
+    while (hold_reason("max_lag=1s&hold=1ms", why, sizeof(why)) != 200 &&
+           now_s() < until)
+        sleep_ms(10); /* until node2 applied a heartbeat */
+    ck_assert_msg(hold_reason("max_lag=1s&hold=1ms", why, sizeof(why)) == 200,
+                  "hold=1ms: %s", why);
+    ck_assert_int_eq(hold_reason("max_lag=1s&hold=2s", why, sizeof(why)), 503);
+    ck_assert(strncmp(why, "lag may pass max_lag within hold", 32) == 0);
+    cJSON *o;
+    ck_assert_int_eq(
+        route("/route/c1?preference=secondary&max_lag=1s&hold=2s", &o), 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "nodes")), 0);
+    ck_assert_str_eq(reason_of(o, "node3"), "lag may pass max_lag within hold");
+    cJSON_Delete(o);
+
+    /* node2 stalls: with a 600 ms hold at a 1 s bound it is refused
+     * once it is 400 ms behind, while its polled lag passes */
+    ck_assert_int_eq(fault("{\"node\":\"node2\",\"kind\":\"stall\","
+                           "\"duration\":\"3s\"}"),
+                     200);
+    until = now_s() + DEADLINE;
+    while (hold_reason("max_lag=1s&hold=600ms", why, sizeof(why)) == 200 &&
+           now_s() < until)
+        sleep_ms(10);
+    ck_assert(strncmp(why, "lag may pass max_lag within hold", 32) == 0);
+    ck_assert_int_eq(hold_reason("max_lag=1s", why, sizeof(why)), 200);
+
+    expect_error(ag.base, "/health/replica/c1/node2?hold=5", NULL, 400);
+    expect_error(ag.base, "/health/read/c1/node2?hold=61s", NULL, 400);
+    expect_error(ag.base, "/route/c1?hold=x", NULL, 400);
+}
+END_TEST
+
 START_TEST(replica_states_follow_faults)
 {
     wait_state("node2", "active");
@@ -529,6 +579,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup_states, teardown);
     tcase_set_timeout(tc, 60 * wait_scale());
     tcase_add_test(tc, replica_states_follow_faults);
+    tcase_add_test(tc, hold_refuses_what_may_go_stale);
     suite_add_tcase(s, tc);
     tc = tcase_create("wait");
     tcase_add_checked_fixture(tc, setup_slow, teardown);

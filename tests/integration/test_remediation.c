@@ -413,7 +413,7 @@ START_TEST(verify_escalates_when_lag_does_not_fall)
     FILE *f = fopen(path, "r");
     bool seen = false;
     while (f && fgets(line, sizeof(line), f)) {
-        if (!strstr(line, "verify_failed"))
+        if (!strstr(line, "\"event\":\"verify_failed\""))
             continue;
         cJSON *o = cJSON_Parse(line);
         double before = cJSON_GetObjectItem(o, "lag_before")->valuedouble;

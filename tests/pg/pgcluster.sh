@@ -51,7 +51,9 @@ as_owner() {
 free_port() {
     local p
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
+        # below Linux's ephemeral range (32768-60999), where the
+        # cluster's own client connections would take ports
+        p=$((20000 + RANDOM % 12000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
@@ -89,11 +91,14 @@ start_server() { # DIR NAME
         # its own session: the servers outlive whoever started them and
         # are out of their process group (a check test's is killed)
         if pg_ctl_node_setsid "$dir" "$name" -w -t 30 \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start; then
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start \
+            2>>"$dir/$name.ctl.log"; then
             return 0
         fi
-        grep -q "could not bind\|already in use" "$dir/$name.log" 2>/dev/null ||
+        grep -q "could not bind\|already in use" "$dir/$name.log" 2>/dev/null || {
+            cat "$dir/$name.ctl.log" >&2
             return 1
+        }
         free_port >"$dir/$name.port"
     done
     return 1

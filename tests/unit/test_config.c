@@ -280,6 +280,27 @@ START_TEST(failover_keys)
 }
 END_TEST
 
+START_TEST(escalation_section)
+{
+    struct config *cfg = load_ok(CLUSTERS);
+    ck_assert_ptr_null(cfg->escalation.alertmanager_url);
+    ck_assert_double_eq_tol(cfg->escalation.repost_interval, 60, TOL);
+    config_free(cfg);
+    cfg = load_ok(CLUSTERS "escalation:\n"
+                           "  alertmanager_url: \"http://127.0.0.1:9093/\"\n"
+                           "  labels: {severity: page, team: db}\n"
+                           "  repost_interval: 4m\n");
+    const struct config_escalation *e = &cfg->escalation;
+    ck_assert_str_eq(e->alertmanager_url, "http://127.0.0.1:9093");
+    ck_assert_uint_eq(e->n_labels, 2);
+    ck_assert_str_eq(e->labels[0].name, "severity");
+    ck_assert_str_eq(e->labels[0].value, "page");
+    ck_assert_str_eq(e->labels[1].name, "team");
+    ck_assert_double_eq_tol(e->repost_interval, 240, TOL);
+    config_free(cfg);
+}
+END_TEST
+
 START_TEST(lookups)
 {
     char *path = fixture("full.yml");
@@ -327,7 +348,8 @@ static const struct {
     /* keys */
     {"lisen: x\n" CLUSTERS,
      "t.yml:1:1: unknown key \"lisen\" (expected one of: listen, dry_run, "
-     "state_dir, audit_log, rules, auth, tls, proxy, poll, clusters)"},
+     "state_dir, audit_log, rules, auth, tls, proxy, poll, escalation, "
+     "clusters)"},
     {CLUSTER_A("    thresholds: {warnig: 5s}\n"),
      "t.yml:3:18: clusters[0].thresholds: unknown key \"warnig\" (expected "
      "one of: warning, critical, escalate, read_max_lag, read_rise, "
@@ -584,6 +606,23 @@ static const struct {
      "t.yml:3:30: clusters[0].failover.block_period: "},
     {CLUSTER3("    failover: {blockperiod: 1h}\n"),
      "t.yml:3:16: clusters[0].failover: unknown key \"blockperiod\""},
+    /* escalation */
+    {CLUSTERS "escalation: {labels: {a: b}}\n",
+     "t.yml:5:13: escalation: missing required key \"alertmanager_url\""},
+    {CLUSTERS "escalation: {alertmanager_url: \"ftp://am\"}\n",
+     "t.yml:5:32: escalation.alertmanager_url: bad URL"},
+    {CLUSTERS "escalation: {alertmanager_url: \"http://am:9093\", "
+              "repost_interval: 5m}\n",
+     "t.yml:5:67: escalation.repost_interval: must be from 1s to 4m"},
+    {CLUSTERS "escalation: {alertmanager_url: \"http://am:9093\", "
+              "labels: {cluster: x}}\n",
+     "t.yml:5:59: escalation.labels: label \"cluster\" is set by replguard"},
+    {CLUSTERS "escalation: {alertmanager_url: \"http://am:9093\", "
+              "labels: {9x: y}}\n",
+     "t.yml:5:59: escalation.labels: bad label name \"9x\""},
+    {CLUSTERS "escalation: {alertmanager_url: \"http://am:9093\", "
+              "labels: {team: [a]}}\n",
+     "t.yml:5:65: escalation.labels.team: "},
 };
 
 START_TEST(bad_config)
@@ -741,6 +780,7 @@ int main(void)
     tcase_add_test(tc, minimal_gets_every_default);
     tcase_add_test(tc, every_key_changed);
     tcase_add_test(tc, lookups);
+    tcase_add_test(tc, escalation_section);
     tcase_add_test(tc, node_zone);
     tcase_add_test(tc, failover_defaults);
     tcase_add_test(tc, failover_keys);

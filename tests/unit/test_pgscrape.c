@@ -47,9 +47,9 @@ START_TEST(copytext_rows_fields_nulls_escapes)
 END_TEST
 
 static const char *const bad_rows[] = {
-    "a\\qb\n",         /* an unknown escape */
-    "a\\",             /* a backslash at the end */
-    "\\Nx\n",          /* text after \N */
+    "a\\qb\n", /* an unknown escape */
+    "a\\",     /* a backslash at the end */
+    "\\Nx\n",  /* text after \N */
     "1\t2\t3\t4\t5\t6\t7\t8\t9\t10\t11\t12\t13\t14\t15\t16\t17\n",
     "0123456789012345678901234567890123456789\n", /* longer than buf */
 };
@@ -90,7 +90,8 @@ START_TEST(copy_value_escapes_round_trip)
 }
 END_TEST
 
-/* --- the scrape ------------------------------------------------------------ */
+/* --- the scrape ------------------------------------------------------------
+ */
 
 static const char primary_answer[] = "recovery\tfalse\t\\N\n"
                                      "position\t67110104\t\\N\n"
@@ -111,9 +112,8 @@ START_TEST(primary_sample)
 {
     struct node_sample s;
     struct promtext_error err = {0};
-    ck_assert_int_eq(pgscrape_parse(primary_answer, strlen(primary_answer), &s,
-                                    &err),
-                     0);
+    ck_assert_int_eq(
+        pgscrape_parse(primary_answer, strlen(primary_answer), &s, &err), 0);
     ck_assert_int_eq(s.role, SEEN_ROLE_PRIMARY);
     ck_assert(s.has_position);
     ck_assert_uint_eq(s.position, 67110104);
@@ -177,9 +177,9 @@ START_TEST(sync_modes_of_a_primary)
 END_TEST
 
 static const char *const bad_answers[] = {
-    "",                                     /* nothing */
-    "recovery\tfalse\t\\N\n",               /* no position */
-    "position\t12\t\\N\n",                  /* no recovery state */
+    "",                       /* nothing */
+    "recovery\tfalse\t\\N\n", /* no position */
+    "position\t12\t\\N\n",    /* no recovery state */
     "recovery\tmaybe\t\\N\nposition\t1\t\\N\n",
     "recovery\tfalse\t\\N\nposition\t-1\t\\N\n",
     "recovery\tfalse\t\\N\nposition\t1\n", /* two fields */
@@ -224,7 +224,8 @@ START_TEST(requests_are_sql)
 }
 END_TEST
 
-/* --- the config ------------------------------------------------------------ */
+/* --- the config ------------------------------------------------------------
+ */
 
 static char pwfile[64];
 
@@ -243,8 +244,9 @@ static int load(const char *nodes, const char *extra, struct config **cfg,
     return config_load_string("t.yml", text, strlen(text), cfg, errs);
 }
 
-#define PG      "    profile: postgres\n"
-#define PG_NODE "      - {name: a, role: primary, dsn: \"host=h port=5 user=u\"}\n"
+#define PG "    profile: postgres\n"
+#define PG_NODE                                                                \
+    "      - {name: a, role: primary, dsn: \"host=h port=5 user=u\"}\n"
 
 START_TEST(config_postgres_nodes)
 {

@@ -73,16 +73,21 @@ struct fx {
     struct world w;
 };
 
-static void fx_init(struct fx *f)
+static void fx_init_rules(struct fx *f, const char *rules)
 {
     struct errlist errs;
     errlist_init(&errs);
-    int n = runbook_load_string("t.yml", RULES, strlen(RULES), &f->rs, &errs);
+    int n = runbook_load_string("t.yml", rules, strlen(rules), &f->rs, &errs);
     ck_assert_msg(n == 0, "%s", errs.n ? errs.msg[0] : "?");
     errlist_reset(&errs);
     f->p = planner_new();
     memset(&f->out, 0, sizeof(f->out));
     f->w = (struct world){true, 20, 0, 1};
+}
+
+static void fx_init(struct fx *f)
+{
+    fx_init_rules(f, RULES);
 }
 
 static void fx_free(struct fx *f)
@@ -216,16 +221,98 @@ START_TEST(escalation_latches_until_ack)
     struct fx f;
     fx_init(&f);
     f.w.lag = 120; /* escalate_when: lag > 60s */
+    /* escalated: the page, and the steps but the reversible throttle
+     * (its `when` false here) held; the escalate step is the page's */
     ck_assert_str_eq(plan(&f, LAG, "node2", "c1", 1, false, 0),
-                     "escalate:escalate");
+                     "escalate:escalate skip:throttle:condition "
+                     "skip:force_sync:condition "
+                     "skip:reset_circuit_breakers:escalated");
     ck_assert(planner_blocked(f.p, "c1"));
     f.w.lag = 1;
-    ck_assert_str_eq(plan(&f, LAG, "node3", "c1", 2, false, 10),
-                     "skip:blocked");
+    const char *latched = "skip:throttle:condition skip:force_sync:condition "
+                          "skip:reset_circuit_breakers:blocked "
+                          "skip:escalate:condition";
+    ck_assert_str_eq(plan(&f, LAG, "node3", "c1", 2, false, 10), latched);
+    for (size_t i = 0; i < f.out.n; i++)
+        ck_assert(f.out.v[i].unbooked);
+    /* held by the latch, the alert was not consumed: its repeat acts
+     * once acked */
+    ck_assert_str_eq(plan(&f, LAG, "node3", "c1", 2, false, 11), latched);
     ck_assert(planner_ack(f.p, "c1"));
     ck_assert(!planner_ack(f.p, "c1"));
     ck_assert_ptr_nonnull(
-        strstr(plan(&f, LAG, "node3", "c1", 3, false, 20), "run:"));
+        strstr(plan(&f, LAG, "node3", "c1", 2, false, 20), "run:"));
+    ck_assert(!f.out.v[0].unbooked);
+    fx_free(&f);
+}
+END_TEST
+
+/* The shipped lag runbook in a three-node cluster (two replicas), and a
+ * runbook without reversible steps, which escalation stops as before. */
+static const char SHIPPED[] =
+    "runbook: high-replication-lag\n"
+    "match: {alertname: [ReplicationLagWarning, ReplicationLagCritical]}\n"
+    "target_label: replica\n"
+    "escalate_when: \"lag > 60s or lagging_replicas >= 2 and "
+    "healthy_replicas == 0\"\n"
+    "steps:\n"
+    "  - {action: throttle, when: \"lagging_replicas >= 2\"}\n"
+    "  - {action: force_sync, when: \"merkle_diff > 0\"}\n"
+    "  - action: reset_circuit_breakers\n"
+    "  - {action: escalate, when: \"lag > 60s\"}\n"
+    "verify: {within: 2m}\n"
+    "on_resolved: [restore_throttle]\n"
+    "---\n"
+    "runbook: merkle\n"
+    "match: {alertname: MerkleDivergence}\n"
+    "target_label: replica\n"
+    "escalate_when: \"merkle_diff > 100\"\n"
+    "steps: [{action: force_sync}]\n";
+
+START_TEST(escalation_pages_and_reversible_steps_run)
+{
+    static const struct {
+        const char *alert, *replica;
+        double starts, lag, diff, lagging;
+        bool resolved;
+        const char *want;
+    } cases[] = {
+        /* both replicas lag: page AND throttle the primary */
+        {LAG, "node2", 1, 20, 0, 2, false,
+         "escalate:escalate run:throttle skip:force_sync:condition "
+         "skip:reset_circuit_breakers:escalated"},
+        /* the other replica's alert under the latch: the throttle (its
+         * own cooldown) still runs, the rest waits for the ack */
+        {LAG, "node3", 2, 20, 5, 2, false,
+         "run:throttle skip:force_sync:blocked "
+         "skip:reset_circuit_breakers:blocked skip:escalate:condition"},
+        /* resolved: the restore ramp runs, latch or not */
+        {LAG, "node2", 1, 5, 0, 1, true, "cancel run:restore_throttle"},
+        /* no reversible step: blocked as a whole */
+        {"MerkleDivergence", "node2", 3, 1, 3, 0, false, "skip:blocked"},
+    };
+    struct fx f;
+    fx_init_rules(&f, SHIPPED);
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        f.w =
+            (struct world){true, cases[i].lag, cases[i].diff, cases[i].lagging};
+        ck_assert_str_eq(plan(&f, cases[i].alert, cases[i].replica, "c1",
+                              cases[i].starts, cases[i].resolved,
+                              10.0 * (double)i),
+                         cases[i].want);
+    }
+    /* one replica past 60 s: page, and nothing else fits */
+    planner_ack(f.p, "c1");
+    f.w = (struct world){true, 90, 0, 1};
+    ck_assert_str_eq(plan(&f, LAG, "node3", "c1", 7, false, 700),
+                     "escalate:escalate skip:throttle:condition "
+                     "skip:force_sync:condition "
+                     "skip:reset_circuit_breakers:escalated");
+    planner_ack(f.p, "c1");
+    /* a runbook without reversible steps escalates as before */
+    f.w = (struct world){true, 1, 200, 0};
+    ck_assert_str_eq(plan(&f, "MerkleDivergence", "node2", "c1", 8, false, 710),
+                     "escalate");
     fx_free(&f);
 }
 END_TEST
@@ -338,6 +425,7 @@ int main(void)
     tcase_add_test(tc, cooldown_and_budget);
     tcase_add_test(tc, pause_stale_and_unknown_targets);
     tcase_add_test(tc, escalation_latches_until_ack);
+    tcase_add_test(tc, escalation_pages_and_reversible_steps_run);
     tcase_add_test(tc, resolve_cancels_and_restores);
     tcase_add_test(tc, firing_after_its_resolve_is_skipped);
     tcase_add_test(tc, dry_run_same_path);

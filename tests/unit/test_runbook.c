@@ -401,7 +401,7 @@ static const struct {
     {STEP("  - action: throttle\n    limit: 5\n"),
      "t.yml:6:5: steps[0]: unknown key \"limit\" (expected one of: action, "
      "when, url, method, body, argv, timeout, app, ratio, expires, "
-     "older_than)"},
+     "reversible, older_than)"},
     /* cancel_blocking_queries */
     {STEP("  - action: cancel_blocking_queries\n    older_than: 25h\n"),
      "t.yml:6:17: steps[0].older_than: must be from 1ms to 1 day, got \"25h\""},
@@ -409,7 +409,7 @@ static const struct {
      "t.yml:6:5: steps[0]: action demote does not take \"older_than\""},
     {STEP("  - action: force_sync\n    url: \"http://x/\"\n"),
      "t.yml:6:5: steps[0]: action force_sync does not take \"url\" (it "
-     "takes: action, when)"},
+     "takes: action, when, reversible)"},
     {STEP("  - action: escalate\n    url: \"http://x\"\n    argv: [/bin/a]\n"),
      "t.yml:7:5: steps[0]: action escalate does not take \"argv\" (it "
      "takes: action, when, url, timeout)"},
@@ -420,9 +420,13 @@ static const struct {
     {STEP("  - action: http\n"),
      "t.yml:5:5: steps[0]: missing required key \"url\" (action http needs "
      "it)"},
-    {STEP("  - action: escalate\n"),
-     "t.yml:5:5: steps[0]: missing required key \"url\" (action escalate "
-     "needs it)"},
+    /* escalate is the page itself; a promotion is never undone */
+    {STEP("  - action: escalate\n    reversible: true\n"),
+     "t.yml:6:5: steps[0]: action escalate does not take \"reversible\""},
+    {STEP("  - action: promote\n    reversible: false\n"),
+     "t.yml:6:5: steps[0]: action promote does not take \"reversible\""},
+    {STEP("  - action: throttle\n    reversible: maybe\n"),
+     "t.yml:6:17: steps[0].reversible: "},
     {STEP("  - action: exec\n"),
      "t.yml:5:5: steps[0]: missing required key \"argv\" (action exec needs "
      "it)"},
@@ -519,8 +523,8 @@ static const struct {
      "t.yml:4:14: on_resolved: expected a list, got a plain scalar"},
     {KEY("on_resolved: [reboot]\n"),
      "t.yml:4:15: on_resolved[0]: unknown value \"reboot\""},
-    {KEY("on_resolved: [escalate]\n"),
-     "t.yml:4:15: on_resolved[0]: action escalate needs \"url\": write it as "
+    {KEY("on_resolved: [http]\n"),
+     "t.yml:4:15: on_resolved[0]: action http needs \"url\": write it as "
      "a mapping"},
     {KEY("on_resolved: [{action: force_sync, body: x}]\n"),
      "t.yml:4:36: on_resolved[0]: action force_sync does not take \"body\""},
@@ -627,6 +631,34 @@ START_TEST(templates)
 }
 END_TEST
 
+/* reversible: throttle, restore_throttle and throttle_app by default;
+ * a step's own key wins; escalate takes no url any more (Alertmanager) */
+START_TEST(reversible_steps)
+{
+    static const char y[] =
+        "runbook: r\nmatch: {alertname: A}\ntarget_label: replica\n"
+        "steps:\n"
+        "  - action: throttle\n"
+        "  - action: force_sync\n"
+        "  - action: reset_circuit_breakers\n    reversible: true\n"
+        "  - action: throttle_app\n    app: a\n    reversible: false\n"
+        "  - action: escalate\n"
+        "on_resolved: [restore_throttle, {action: http, url: \"http://x\"}]\n";
+    struct runbook_set *set = load_ok(y);
+    const struct runbook *rb = runbook_set_get(set, 0);
+    static const bool want[] = {true, false, true, false, false};
+    for (size_t i = 0; i < ARRAY_LEN(want); i++)
+        ck_assert_msg(runbook_step(rb, i)->reversible == want[i], "step %zu",
+                      i);
+    ck_assert_ptr_null(runbook_step(rb, 4)->url);
+    ck_assert(runbook_on_resolved(rb, 0)->reversible);
+    ck_assert(!runbook_on_resolved(rb, 1)->reversible);
+    ck_assert(runbook_action_reversible(RUNBOOK_ACT_THROTTLE_APP));
+    ck_assert(!runbook_action_reversible(RUNBOOK_ACT_DEMOTE));
+    runbook_set_free(set);
+}
+END_TEST
+
 START_TEST(names)
 {
     ck_assert_str_eq(runbook_action_name(RUNBOOK_ACT_RESET_CIRCUIT_BREAKERS),
@@ -648,13 +680,14 @@ static const struct runbook *shipped(const struct runbook_set *set,
     return rb;
 }
 
-/* every escalate step of the shipped rules goes to the local receiver */
+/* every escalate step of the shipped rules goes to Alertmanager (no url:
+ * the config's escalation: section), none to a receiver nobody runs */
 static void assert_escalations(const struct runbook *rb)
 {
     for (size_t i = 0; i < runbook_n_steps(rb); i++) {
         const struct runbook_step *s = runbook_step(rb, i);
         if (s->action == RUNBOOK_ACT_ESCALATE)
-            ck_assert_str_eq(s->url, "http://127.0.0.1:9651/escalate");
+            ck_assert_ptr_null(s->url);
     }
 }
 
@@ -688,6 +721,9 @@ START_TEST(shipped_rules_load)
                      "healthy_replicas == 0");
     ck_assert_double_eq_tol(runbook_verify_within(rb), 120, TOL);
     ck_assert_int_eq(runbook_step(rb, 0)->action, RUNBOOK_ACT_THROTTLE);
+    /* pages and throttles when both replicas of three nodes lag */
+    ck_assert(runbook_step(rb, 0)->reversible);
+    ck_assert(!runbook_step(rb, 1)->reversible);
     ck_assert_uint_eq(runbook_n_on_resolved(rb), 1);
     ck_assert_int_eq(runbook_on_resolved(rb, 0)->action,
                      RUNBOOK_ACT_RESTORE_THROTTLE);
@@ -749,6 +785,7 @@ static Suite *runbook_suite(void)
     tcase_add_test(tc, matching);
     tcase_add_test(tc, templates);
     tcase_add_test(tc, names);
+    tcase_add_test(tc, reversible_steps);
     tcase_add_test(tc, shipped_rules_load);
     suite_add_tcase(s, tc);
     return s;

@@ -104,8 +104,8 @@ static const char *on_row(struct node_sample *o, struct sync_seen_rows *sy,
     } else if (strcmp(k, "sync_names") == 0) {
         sy->names_set = v && v[strspn(v, " ")] != '\0';
     } else if (strcmp(k, "standby") == 0) {
-        sy->any_sync |= v && (strcmp(v, "sync") == 0 ||
-                              strcmp(v, "quorum") == 0);
+        sy->any_sync |=
+            v && (strcmp(v, "sync") == 0 || strcmp(v, "quorum") == 0);
     } else if (strcmp(k, "fenced") == 0) {
         sy->fenced = v && strcmp(v, "on") == 0;
     } else if (strcmp(k, "demoted") == 0) {
