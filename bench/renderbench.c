@@ -1,16 +1,21 @@
 /* renderbench.c: how long the engine spends turning a round into a
  * snapshot, for 1,000 replicas (250 clusters of a primary and 4
  * replicas): exporter_render (/metrics), statejson_render
- * (/api/v1/state) and snapshot_new (both plus the health table). */
+ * (/api/v1/state), histjson_render (/api/v1/history, its ring full: 300
+ * slots a node; the engine renders it once a 3 s slot) and
+ * snapshot_new_hist (the first two, the history copied, and the health
+ * table: what the engine does each round). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "monitor/exporter.h"
+#include "monitor/histjson.h"
 #include "monitor/snapshot.h"
 #include "monitor/statejson.h"
 #include "lib/util.h"
+#include "model/laghist.h"
 #include "model/view.h"
 
 #define CLUSTERS 250
@@ -109,13 +114,29 @@ int main(void)
         t[i] = now_s() - t0;
     }
     report("statejson_render", t, b.len);
+    struct laghist h;
+    laghist_init(&h, v.n_nodes, LAGHIST_WINDOW, LAGHIST_POINTS, 1);
+    for (int i = 0; i < LAGHIST_POINTS; i++)
+        laghist_add(&h, &v, 1.7e9 + 3.0 * i);
+    v.history = &h;
+    struct histjson hj;
     for (int i = 0; i < RUNS; i++) {
         double t0 = now_s();
-        struct snapshot *s = snapshot_new(&v);
+        histjson_render(&v, &hj);
+        t[i] = now_s() - t0;
+        if (i + 1 < RUNS)
+            histjson_free(&hj);
+    }
+    report("histjson_render", t, hj.len);
+    for (int i = 0; i < RUNS; i++) {
+        double t0 = now_s();
+        struct snapshot *s = snapshot_new_hist(&v, &hj);
         t[i] = now_s() - t0;
         snapshot_unref(s);
     }
     report("snapshot_new", t, 0);
+    histjson_free(&hj);
+    laghist_free(&h);
     buf_free(&b);
     free(t);
     free(v.clusters);

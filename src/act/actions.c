@@ -7,6 +7,7 @@
 #include "act/executor_internal.h"
 #include "act/escalation.h"
 #include "act/failover_internal.h"
+#include "act/fence.h"
 
 #include "act/guard.h"
 #include "lib/log.h"
@@ -72,6 +73,10 @@ void act_journal_step(struct executor *x, const struct job *j, const char *type,
     if (!outcome) { /* what an "interrupted" record needs after a crash */
         cJSON_AddStringToObject(o, "runbook", runbook_name(j->rb));
         cJSON_AddStringToObject(o, "fingerprint", j->alert->fingerprint);
+        int64_t token;
+        act_owner(&x->env, j->cluster, &token);
+        if (token > 0) /* ha: the fencing token the step's calls carry */
+            cJSON_AddNumberToObject(o, "fence", (double)token);
     }
     if (outcome)
         cJSON_AddStringToObject(o, "outcome", outcome);
@@ -148,6 +153,7 @@ static int call(struct executor *x, struct slot *s, const char *method,
     if (!base)
         return -1;
     snprintf(url, sizeof(url), "%s%s", base, path);
+    act_fence(&x->env, s->req, s->job->cluster);
     return poller_request(s->req, method, url, json, ACTION_TIMEOUT, on_done,
                           s);
 }
@@ -316,6 +322,7 @@ static int start_http(struct executor *x, struct slot *s,
     if (rc == 0 && st->body)
         rc = runbook_render_template(st->body, lookup_var, &v,
                                      RUNBOOK_ESCAPE_JSON, &body);
+    act_fence(&x->env, s->req, s->job->cluster);
     if (rc == 0)
         rc = poller_request(s->req, runbook_method_name(st->method), url.data,
                             st->body ? body.data : NULL, st->timeout, on_done,
@@ -340,6 +347,7 @@ static int start_escalate(struct executor *x, struct slot *s,
     cJSON_AddNumberToObject(o, "time", clock_wall(x->env.clock));
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    act_fence(&x->env, s->req, j->cluster);
     int rc =
         poller_request(s->req, "POST", st->url, text, st->timeout, on_done, s);
     cJSON_free(text);

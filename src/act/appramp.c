@@ -10,6 +10,7 @@
 #include "act/actions_internal.h"
 #include "act/appthrottle.h"
 #include "act/remedy.h"
+#include "act/fence.h"
 #include "config/config.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -123,7 +124,8 @@ void appramp_tick(struct executor *x, double now)
 {
     for (size_t i = 0; i < x->n_app_ramps;) {
         struct app_ramp *r = &x->app_ramps[i];
-        if (!r->ramping || now < r->next_at || move(x, r, now))
+        if (!r->ramping || now < r->next_at ||
+            !act_owner(&x->env, r->cluster, NULL) || move(x, r, now))
             i++;
         else
             drop(x, r);

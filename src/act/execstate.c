@@ -147,6 +147,21 @@ int exec_journal_flush(struct executor *x)
     return rc;
 }
 
+/* recent_after: the lag a verify saw, onto j's newest recent action, so
+ * that the status page's timeline shows before and after. */
+static void recent_after(struct executor *x, const struct job *j, double lag)
+{
+    for (size_t i = 0; i < x->n_recent; i++) {
+        struct recent *r = &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
+        if (strcmp(r->cluster, j->cluster) == 0 &&
+            strcmp(r->target, j->target) == 0 &&
+            strcmp(r->runbook, runbook_name(j->rb)) == 0) {
+            r->lag_after = lag;
+            return;
+        }
+    }
+}
+
 void exec_audit(struct executor *x, const char *event, const struct job *j,
                 const char *action, const char *reason, bool dry_run,
                 double lag_after)
@@ -168,6 +183,8 @@ void exec_audit(struct executor *x, const char *event, const struct job *j,
     };
     if (x->audit)
         audit_write(x->audit, &r); /* a failure is counted and logged there */
+    if (j && lag_after >= 0)
+        recent_after(x, j, lag_after);
 }
 
 void executor_audit_tilt(struct executor *x, const char *event, const char *why)
@@ -190,6 +207,8 @@ void exec_remember(struct executor *x, const struct job *j, const char *action,
     snprintf(r->outcome, sizeof(r->outcome), "%s", outcome);
     snprintf(r->detail, sizeof(r->detail), "%s", detail ? detail : "");
     r->dry_run = j->dry_run;
+    r->lag_before = j->lag_before;
+    r->lag_after = -1;
 }
 
 /* --- the engine's answers (x->env) --------------------------------------- */
@@ -269,6 +288,78 @@ static size_t check_samples(struct appthrottle *apps, struct view_sample *out,
     return n;
 }
 
+/* last_target: the target of the newest recent action of runbook in
+ * cluster, or NULL. */
+static const char *last_target(const struct executor *x, const char *runbook,
+                               const char *cluster)
+{
+    for (size_t i = 0; i < x->n_recent; i++) {
+        const struct recent *r =
+            &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
+        if (strcmp(r->runbook, runbook) == 0 && strcmp(r->cluster, cluster) == 0)
+            return r->target;
+    }
+    return NULL;
+}
+
+/* fill_runbooks: each runbook's hourly budget in each cluster it was
+ * planned for, and the cooldown on its last target. */
+static void fill_runbooks(struct executor *x, struct agent_view *v)
+{
+    size_t n = planner_budget_count(x->planner), k = 0;
+    if (n > x->rb_cap) {
+        x->rb_cap = n;
+        x->vrunbooks = xrealloc(x->vrunbooks, n * sizeof(*x->vrunbooks));
+        x->rb_names = xrealloc(x->rb_names, n * sizeof(*x->rb_names));
+    }
+    double now = clock_wall(x->env.clock);
+    for (size_t i = 0; i < n; i++) {
+        char(*names)[PLANNER_NAME_MAX] = x->rb_names[k];
+        size_t used = planner_budget_at(x->planner, i, now, names[0], names[1]);
+        const struct runbook *rb =
+            x->rules ? runbook_set_find(x->rules, names[0]) : NULL;
+        if (!rb)
+            continue; /* gone with a reload */
+        const char *t = last_target(x, names[0], names[1]);
+        snprintf(names[2], PLANNER_NAME_MAX, "%s", t ? t : "");
+        double until =
+            t ? planner_cooldown_until(x->planner, names[0], names[1], t) : 0;
+        x->vrunbooks[k++] = (struct view_runbook){
+            names[0], names[1], (unsigned)used,
+            runbook_max_actions_per_hour(rb), t ? names[2] : NULL,
+            until > now ? until : 0};
+    }
+    v->runbooks = x->vrunbooks;
+    v->n_runbooks = k;
+}
+
+/* fill_clusters: each cluster's throttle and escalation latch, and the
+ * recent actions, newest first. */
+static void fill_clusters(struct executor *x, struct agent_view *v)
+{
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        struct cluster_view *c = &v->clusters[i];
+        const struct throttle *t = NULL;
+        for (size_t m = 0; m < x->n_throttles; m++)
+            if (strcmp(x->throttles[m].cluster, c->name) == 0)
+                t = &x->throttles[m];
+        c->throttle_active = t && t->active;
+        c->throttle_limit = t ? t->limit : 0;
+        c->latched = planner_blocked(x->planner, c->name);
+    }
+    for (size_t i = 0; i < x->n_recent; i++) {
+        const struct recent *r =
+            &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
+        x->vrecent[i] =
+            (struct view_action){r->time,   r->cluster, r->runbook, r->action,
+                                 r->target, r->outcome, r->detail,  r->dry_run,
+                                 r->lag_before, r->lag_after};
+    }
+    v->recent = x->vrecent;
+    v->n_recent = x->n_recent;
+    fill_runbooks(x, v);
+}
+
 void exec_fill_view(struct executor *x, struct agent_view *v)
 {
     v->remediation = true;
@@ -309,22 +400,5 @@ void exec_fill_view(struct executor *x, struct agent_view *v)
     fill_app_throttles(x, apps, v);
     v->samples = x->samples;
     v->n_samples = k;
-    for (size_t i = 0; i < v->n_clusters; i++) {
-        struct cluster_view *c = &v->clusters[i];
-        const struct throttle *t = NULL;
-        for (size_t m = 0; m < x->n_throttles; m++)
-            if (strcmp(x->throttles[m].cluster, c->name) == 0)
-                t = &x->throttles[m];
-        c->throttle_active = t && t->active;
-        c->throttle_limit = t ? t->limit : 0;
-    }
-    for (size_t i = 0; i < x->n_recent; i++) {
-        const struct recent *r =
-            &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
-        x->vrecent[i] =
-            (struct view_action){r->time,   r->cluster, r->runbook, r->action,
-                                 r->target, r->outcome, r->detail,  r->dry_run};
-    }
-    v->recent = x->vrecent;
-    v->n_recent = x->n_recent;
+    fill_clusters(x, v);
 }

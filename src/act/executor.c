@@ -10,6 +10,7 @@
 #include "act/executor_internal.h"
 #include "act/failover_internal.h"
 #include "act/replay_internal.h"
+#include "act/fence.h"
 
 #include "formats/alert.h"
 #include "act/audit.h"
@@ -134,6 +135,9 @@ static void advance(struct executor *x)
         if (exec_fail_stop(x))
             return; /* never act unrecorded */
         char why[192];
+        if (!act_owner(&x->env, j->cluster, NULL))
+            continue; /* ha: another member owns it now (or the lease may
+                         have expired): nothing starts here */
         if (fo_running(x, j->cluster)) { /* the cluster is changing hands */
             act_skip_step(x, j, "failover",
                           "a failover of the cluster is in flight");
@@ -315,6 +319,16 @@ static void take_decisions(struct executor *x, const struct queued_alert *a)
     const char *booked = "", *cancelled = "";
     for (size_t i = 0; i < x->plans.n; i++) {
         const struct plan_decision *d = &x->plans.v[i];
+        if (d->cluster[0] && x->env.cluster_conf(x->env.ctx, d->cluster) &&
+            !act_owner(&x->env, d->cluster, NULL)) {
+            /* ha: the owner (which gets the alert too) decides; with
+             * poll: owned this instance does not even know the target */
+            struct plan_decision nd = *d;
+            nd.kind = PLAN_SKIP;
+            nd.reason = SKIP_NOT_OWNER;
+            skipped(x, &nd, a);
+            continue;
+        }
         /* every key the planner booked is journaled once, before any of
          * its actions: steps skipped on their condition were booked too */
         bool books = d->kind != PLAN_SKIP || d->reason == SKIP_CONDITION;
@@ -399,7 +413,8 @@ static void ramp(struct executor *x, struct throttle *t, double now)
     const struct config_cluster *c =
         x->env.cluster_conf(x->env.ctx, t->cluster);
     struct slot *s = free_slot(x);
-    if (!c || !t->ramping || t->busy || now < t->next_at || !s)
+    if (!c || !t->ramping || t->busy || now < t->next_at || !s ||
+        !act_owner(&x->env, t->cluster, NULL))
         return;
     const struct config_throttle *ct = &c->throttle;
     bool back = lag_returned(x, t->cluster);
@@ -415,6 +430,7 @@ static void ramp(struct executor *x, struct throttle *t, double now)
     profile_of(c->profile)->set_limit(limit, &rq);
     snprintf(url, sizeof(url), "%s%s",
              x->env.node_url(x->env.ctx, t->cluster, NULL), rq.path);
+    act_fence(&x->env, s->req, t->cluster);
     if (exec_dry_run(x) || poller_request(s->req, rq.method, url, rq.body,
                                           ACTION_TIMEOUT, on_ramp, t) == 0)
         t->busy = !exec_dry_run(x);
@@ -610,5 +626,7 @@ void executor_free(struct executor *x)
     free(x->vapps);
     free(x->counters);
     free(x->samples);
+    free(x->vrunbooks);
+    free(x->rb_names);
     free(x);
 }

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct agent_view;
 struct config_cluster;
@@ -60,6 +61,19 @@ struct act_env {
     /* escalation_conf: the config's escalation: section, now (its
      * alertmanager_url NULL when there is none); NULL callback: none */
     const struct config_escalation *(*escalation_conf)(void *ctx);
+    /* owner: whether this instance may act on cluster now (config ha:,
+     * it owns the cluster), setting *token to the fencing token its
+     * node calls carry; NULL: always, token 0 (act/fence.h) */
+    bool (*owner)(void *ctx, const char *cluster, int64_t *token);
+    /* job_phase: a failover of cluster journaled record json (its JSON
+     * text, borrowed), or ended (json NULL): ha keeps the phase a new
+     * owner resumes from (executor_adopt_failover); NULL: not kept */
+    void (*job_phase)(void *ctx, const char *cluster, const char *json);
+    /* job_synced: whether the last job_phase record of cluster is
+     * stored (ha: etcd acknowledged it); a failover phase acts only
+     * then, so a new owner never resumes behind what was done. NULL:
+     * always */
+    bool (*job_synced)(void *ctx, const char *cluster);
 };
 
 /* executor_new: the executor reading env (copied), taking alerts from
@@ -89,6 +103,13 @@ void executor_reload_rules(struct executor *x, struct runbook_set *rules);
 /* executor_fill_view: adds remediation's counters, throttles, pause and
  * recent actions to v (strings owned by x, valid until the next tick). */
 void executor_fill_view(struct executor *x, struct agent_view *v);
+/* executor_adopt_failover: ha: this instance took over cluster from an
+ * owner that had a failover in flight, whose last phase record is json
+ * (act_env.job_phase): the run is journaled here and resumes at that
+ * phase, as after a restart (failover_replay.c). Returns 0, or -1 when
+ * json is no such record or a failover of the cluster runs already. */
+int executor_adopt_failover(struct executor *x, const char *cluster,
+                            const char *json);
 /* executor_idle: whether no action is running (for shutdown). */
 bool executor_idle(const struct executor *x);
 /* executor_drain: stopping (SIGTERM/SIGINT): from now on executor_tick()

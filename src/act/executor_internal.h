@@ -97,6 +97,8 @@ struct recent {
     char cluster[PLANNER_NAME_MAX], runbook[PLANNER_NAME_MAX];
     char action[32], target[PLANNER_NAME_MAX], outcome[16], detail[128];
     bool dry_run;
+    double lag_before, lag_after; /* seconds; -1 unknown (after: set by
+                                     the verify's audit line) */
 };
 
 /* An app throttle a runbook set (throttle_app), for its restore ramp
@@ -140,6 +142,10 @@ struct executor {
     double audit_synced;
     struct fo_state *fo;   /* failover (failover_internal.h) */
     struct esc_state *esc; /* escalation alerts (escalation.c) */
+    /* the view's runbook limits (execstate.c), grown, never shrunk */
+    struct view_runbook *vrunbooks;
+    char (*rb_names)[3][PLANNER_NAME_MAX]; /* runbook, cluster, target */
+    size_t rb_cap;
 };
 
 /* --- execstate.c: counters, records, the journal queue, jobs -------------- */

@@ -81,6 +81,7 @@ struct fo_cluster {
     bool active;
     enum fo_phase phase;
     bool begun;   /* the current phase's record is journaled, calls sent */
+    bool recorded; /* journaled, waiting for env.job_synced (ha) */
     bool resumed; /* restored from the journal after a restart */
     bool planned; /* the switchover sequence */
     bool dry_run;
@@ -205,6 +206,10 @@ void fo_set_last(struct fo_cluster *fc, const char *kind, const char *outcome,
 /* fo_replay_record: one failover record of the journal at start (type
  * "failover", "failover_ack", "failover_rejoin"). */
 void fo_replay_record(struct executor *x, const cJSON *o);
+/* fo_mirror: hands fc's phase record o to env.job_phase (a run's end:
+ * end true, the kept phase is cleared). */
+void fo_mirror(struct executor *x, const struct fo_cluster *fc, const cJSON *o,
+               bool end);
 /* fo_replay_finish: after the journal: a run whose last record is
  * neither done nor refused is resumed at that phase (logged, audited). */
 void fo_replay_finish(struct executor *x);

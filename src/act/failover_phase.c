@@ -7,6 +7,7 @@
  * one, and E is never reused for another promotion). */
 #include "act/failover_internal.h"
 #include "act/executor_internal.h"
+#include "act/fence.h"
 
 #include "act/audit.h"
 #include "config/config.h"
@@ -50,6 +51,10 @@ cJSON *fo_record(struct executor *x, const struct fo_cluster *fc,
     cJSON_AddNumberToObject(o, "epoch", (double)fc->epoch);
     cJSON_AddBoolToObject(o, "dry_run", fc->dry_run);
     cJSON_AddNumberToObject(o, "t", clock_wall(x->env.clock));
+    int64_t token;
+    act_owner(&x->env, fc->name, &token);
+    if (token > 0) /* ha: the fencing token the phase's calls carry */
+        cJSON_AddNumberToObject(o, "fence", (double)token);
     return o;
 }
 
@@ -177,6 +182,7 @@ int fo_send(struct executor *x, struct fo_cluster *fc, const char *node,
     if (base && !c->busy) {
         char url[1024];
         snprintf(url, sizeof(url), "%s%s", base, rq->path);
+        act_fence(&x->env, c->req, fc->name);
         rc = poller_request(c->req, rq->method, url, rq->body, timeout, on_call,
                             c);
     }
@@ -523,9 +529,9 @@ static enum fo_phase next_phase(const struct fo_cluster *fc)
     }
 }
 
-/* begin: journals fc's phase durably, then starts it. False when the
- * journal failed (fail-stop: the phase does not run). */
-static bool begin(struct executor *x, struct fo_cluster *fc, double now)
+/* record: journals fc's phase durably and hands it to env.job_phase.
+ * False when the journal failed (fail-stop: the phase does not run). */
+static bool record(struct executor *x, struct fo_cluster *fc)
 {
     if (fc->phase == PH_EPOCH && fc->epoch == 0) {
         const struct cluster_view *cv = cview(x, fc->name);
@@ -540,11 +546,27 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
     cJSON *o = fo_record(x, fc, fo_phase_names[fc->phase]);
     if (fc->phase == PH_ROLLBACK)
         cJSON_AddStringToObject(o, "reason", fc->fail_reason);
+    fo_mirror(x, fc, o, false);
     exec_journal_json(x, o);
     if (exec_journal_flush(x) < 0) {
         exec_fail_stop(x);
         return false;
     }
+    return true;
+}
+
+/* begin: records fc's phase (once), waits until env.job_synced says the
+ * record is stored (ha), then starts the phase. Returns 1 started, 0
+ * waiting, -1 the journal failed. */
+static int begin(struct executor *x, struct fo_cluster *fc, double now)
+{
+    if (!fc->recorded && !record(x, fc))
+        return -1;
+    fc->recorded = true;
+    if (!fc->dry_run && x->env.job_synced &&
+        !x->env.job_synced(x->env.ctx, fc->name))
+        return 0; /* a new owner must find this phase, not the one before */
+    fc->recorded = false;
     fc->begun = true;
     fc->phase_t0 = now;
     for (size_t i = 0; i < fc->n_calls && fc->phase != PH_VERIFY; i++)
@@ -556,7 +578,7 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
                                             : 3 * x->env.view->interval;
     fc->deadline = now + wait;
     if (fc->dry_run)
-        return true;
+        return 1;
     switch (fc->phase) {
     case PH_PREPARE:
         begin_prepare(x, fc);
@@ -576,7 +598,7 @@ static bool begin(struct executor *x, struct fo_cluster *fc, double now)
     default:
         break;
     }
-    return true;
+    return 1;
 }
 
 static enum verdict check(struct executor *x, struct fo_cluster *fc, double now,
@@ -624,9 +646,9 @@ void fo_advance(struct executor *x, struct fo_cluster *fc, double now)
             return;
         }
         if (!fc->begun) {
-            if (!begin(x, fc, now))
-                return;
-            continue; /* check at once what needs no call */
+            if (begin(x, fc, now) <= 0)
+                return; /* fail-stop, or its record is not stored yet */
+            continue;   /* check at once what needs no call */
         }
         char d[512];
         enum verdict v = check(x, fc, now, d, sizeof(d));
@@ -670,6 +692,7 @@ void fo_finish(struct executor *x, struct fo_cluster *fc, bool ok,
     cJSON_AddNumberToObject(o, "lost_positions", (double)(ok ? fc->loss : 0));
     if (reason)
         cJSON_AddStringToObject(o, "reason", reason);
+    fo_mirror(x, fc, o, true);
     exec_journal_json(x, o);
     exec_journal_flush(x);
     fc->active = false;

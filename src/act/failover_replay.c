@@ -100,25 +100,62 @@ void fo_replay_record(struct executor *x, const cJSON *o)
     fc->t0_wall = jsonget_num(o, "t");
 }
 
-void fo_replay_finish(struct executor *x)
+/* resume: fc's run, restored from a record, runs again from its phase's
+ * start: each start re-checks the view for what already took effect. */
+static void resume(struct executor *x, struct fo_cluster *fc, const char *why)
 {
     double now = clock_mono(x->env.clock);
-    for (size_t i = 0; i < x->fo->n; i++) {
-        struct fo_cluster *fc = x->fo->v[i];
-        if (!fc->active)
-            continue;
-        /* the phase runs again from its start: each start re-checks the
-         * view for what already took effect */
-        fc->begun = false;
-        fc->resumed = true;
-        fc->t0_mono = now - (clock_wall(x->env.clock) - fc->t0_wall);
-        char d[200];
-        snprintf(d, sizeof(d),
-                 "resumed after a restart at phase %s (%s -> %s, epoch %" PRIu64
-                 ")",
-                 fo_phase_names[fc->phase], fc->from, fc->to, fc->epoch);
-        fo_audit(x, fc, "failover_phase", fo_phase_names[fc->phase], -1, d);
-        log_msg(LOG_WARN, "msg=\"failover resumed\" cluster=%s detail=\"%s\"",
-                fc->name, d);
+    fc->begun = false;
+    fc->resumed = true;
+    fc->t0_mono = now - (clock_wall(x->env.clock) - fc->t0_wall);
+    char d[200];
+    snprintf(d, sizeof(d),
+             "resumed after %s at phase %s (%s -> %s, epoch %" PRIu64 ")", why,
+             fo_phase_names[fc->phase], fc->from, fc->to, fc->epoch);
+    fo_audit(x, fc, "failover_phase", fo_phase_names[fc->phase], -1, d);
+    log_msg(LOG_WARN, "msg=\"failover resumed\" cluster=%s detail=\"%s\"",
+            fc->name, d);
+}
+
+void fo_replay_finish(struct executor *x)
+{
+    for (size_t i = 0; i < x->fo->n; i++)
+        if (x->fo->v[i]->active)
+            resume(x, x->fo->v[i], "a restart");
+}
+
+void fo_mirror(struct executor *x, const struct fo_cluster *fc, const cJSON *o,
+               bool end)
+{
+    if (!x->env.job_phase || fc->dry_run)
+        return;
+    if (end) {
+        x->env.job_phase(x->env.ctx, fc->name, NULL);
+        return;
     }
+    char *text = cJSON_PrintUnformatted(o);
+    if (text)
+        x->env.job_phase(x->env.ctx, fc->name, text);
+    cJSON_free(text);
+}
+
+int executor_adopt_failover(struct executor *x, const char *cluster,
+                            const char *json)
+{
+    cJSON *o = cJSON_Parse(json);
+    struct fo_cluster *fc = fo_cluster_of(x->fo, cluster);
+    enum fo_phase ph = phase_named(jsonget_str(o, "phase"));
+    bool ok = cJSON_IsObject(o) &&
+              strcmp(jsonget_str(o, "type"), "failover") == 0 &&
+              strcmp(jsonget_str(o, "cluster"), cluster) == 0 &&
+              ph != PH_IDLE && ph != PH_DONE && ph != PH_REFUSED && !fc->active;
+    if (ok) {
+        fo_replay_record(x, o);
+        /* journaled here too: a restart of this owner resumes it */
+        exec_journal_json(x, cJSON_Duplicate(o, true));
+        exec_journal_flush(x);
+        resume(x, fc, "a handover from another instance");
+    }
+    cJSON_Delete(o);
+    return ok ? 0 : -1;
 }

@@ -4,6 +4,7 @@
  * primary, and the view. The phases of a run are failover_phase.c's. */
 #include "act/failover_internal.h"
 #include "act/executor_internal.h"
+#include "act/fence.h"
 
 #include "act/failover.h"
 #include "act/remedy.h"
@@ -198,7 +199,9 @@ static bool start(struct executor *x, struct fo_cluster *fc,
                   bool planned, const struct fo_choice *ch)
 {
     setup(x, fc, cv, kind, planned, ch);
-    exec_journal_json(x, fo_record(x, fc, "plan"));
+    cJSON *o = fo_record(x, fc, "plan");
+    fo_mirror(x, fc, o, false);
+    exec_journal_json(x, o);
     if (exec_journal_flush(x) < 0) {
         exec_fail_stop(x);
         return false;
@@ -550,8 +553,11 @@ void fo_tick(struct executor *x, double now, bool held)
 {
     take_requests(x); /* answered even when held: 409 paused, TILT */
     held = held || exec_fail_stop(x);
-    for (size_t i = 0; i < x->env.view->n_clusters; i++)
-        tick_cluster(x, &x->env.view->clusters[i], now, held);
+    for (size_t i = 0; i < x->env.view->n_clusters; i++) {
+        const struct cluster_view *cv = &x->env.view->clusters[i];
+        /* ha: only the owner detects, fails over and rejoins */
+        tick_cluster(x, cv, now, held || !act_owner(&x->env, cv->name, NULL));
+    }
 }
 
 void fo_fill_view(struct executor *x, struct agent_view *v)

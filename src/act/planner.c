@@ -13,8 +13,8 @@
 const char *skip_reason_name(enum skip_reason r)
 {
     static const char *const names[SKIP_REASONS] = {
-        "duplicate", "cooldown",  "paused",    "stale",         "budget",
-        "blocked",   "condition", "escalated", "unknown_target"};
+        "duplicate", "cooldown",  "paused",    "stale",          "budget",
+        "blocked",   "condition", "escalated", "unknown_target", "not_owner"};
     return (unsigned)r < SKIP_REASONS ? names[r] : "unknown";
 }
 
@@ -502,4 +502,34 @@ void planner_plan(struct planner *p, const struct runbook_set *rs,
                         .out = out};
         plan_runbook(&j, lookup, ctx);
     }
+}
+
+/* --- for the status page -------------------------------------------------- */
+
+size_t planner_budget_count(const struct planner *p)
+{
+    return p->n_budgets;
+}
+
+size_t planner_budget_at(const struct planner *p, size_t i, double now,
+                         char *runbook, char *cluster)
+{
+    const struct budget *b = &p->budgets[i];
+    const char *bar = strchr(b->key, '|'); /* names hold no '|' */
+    size_t n = bar ? (size_t)(bar - b->key) : strlen(b->key);
+    snprintf(runbook, PLANNER_NAME_MAX, "%.*s", (int)n, b->key);
+    snprintf(cluster, PLANNER_NAME_MAX, "%s", bar ? bar + 1 : "");
+    size_t used = 0;
+    for (size_t k = 0; k < b->n; k++)
+        used += b->t[k] > now - HOUR;
+    return used;
+}
+
+double planner_cooldown_until(const struct planner *p, const char *runbook,
+                              const char *cluster, const char *target)
+{
+    char key[3 * PLANNER_NAME_MAX];
+    cooldown_key(key, sizeof(key), runbook, cluster, target);
+    double t = table_get(&p->cooldown, key);
+    return isfinite(t) ? t : 0;
 }

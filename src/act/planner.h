@@ -65,6 +65,7 @@ enum skip_reason {
     SKIP_CONDITION,
     SKIP_ESCALATED,
     SKIP_UNKNOWN_TARGET,
+    SKIP_NOT_OWNER, /* ha: another instance owns the cluster (fence.h) */
     SKIP_REASONS
 };
 
@@ -160,5 +161,18 @@ void planner_restore_run(struct planner *p, const char *runbook,
 /* planner_dedupe_key: the key of alert a under runbook rb, in out. */
 void planner_dedupe_key(const struct plan_alert *a, const char *runbook,
                         char *out, size_t n);
+
+/* For the status page (executor_fill_view): the hourly budgets p keeps,
+ * one per runbook and cluster that an alert was planned for.
+ * planner_budget_count: how many. planner_budget_at: budget i (0 <= i <
+ * count): its runbook and cluster names (into buffers of
+ * PLANNER_NAME_MAX) and the actions charged in the hour before now.
+ * planner_cooldown_until: when the cooldown of runbook on cluster/target
+ * ends (wall seconds), 0 when it has none. Read only. */
+size_t planner_budget_count(const struct planner *p);
+size_t planner_budget_at(const struct planner *p, size_t i, double now,
+                         char *runbook, char *cluster);
+double planner_cooldown_until(const struct planner *p, const char *runbook,
+                              const char *cluster, const char *target);
 
 #endif

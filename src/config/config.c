@@ -460,6 +460,7 @@ enum {
     F_PROXY,
     F_POLL,
     F_ESC,
+    F_HA,
     F_CL
 };
 static const struct yr_field top_fields[] = {
@@ -478,6 +479,7 @@ static const struct yr_field top_fields[] = {
     [F_POLL] = {"poll", read_poll, offsetof(struct config, poll), false},
     [F_ESC] = {"escalation", cfg_read_escalation,
                offsetof(struct config, escalation), false},
+    [F_HA] = {"ha", cfg_read_ha, 0, false},
     [F_CL] = {"clusters", read_clusters, 0, true},
 };
 
@@ -659,6 +661,7 @@ void config_free(struct config *cfg)
     free(cfg->tls_key_file);
     free(cfg->proxy);
     cfg_free_escalation(&cfg->escalation);
+    cfg_free_ha(&cfg->ha);
     free(cfg);
 }
 

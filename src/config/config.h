@@ -78,6 +78,16 @@
  *                       connection string without a password) instead
  *                       of url:
  *       priority        0            (failover picks the lowest first)
+ *   ha                  none: this instance watches and acts on every
+ *                       cluster alone. If given (config_ha below):
+ *     etcd              required: 1-8 http(s) URLs, tried in turn
+ *     prefix            /replguard  (starts with '/', printable, no
+ *                       spaces, at most 128 bytes; stored without a
+ *                       trailing slash)
+ *     member            the host name (a name, as cluster names)
+ *     ttl               10s          (2s-1h: etcd's shortest lease is
+ *                       about 2 s)
+ *     poll              owned        (owned | all)
  *
  * Durations need a unit ("250ms", "5s", "3m", "1h") and a range per key:
  * poll.interval and poll.timeout 10ms-1h, poll.merkle_interval
@@ -181,6 +191,22 @@ struct config_cluster {
     int line, column; /* where the cluster's mapping starts, 1-based */
 };
 
+/* ha.poll: which clusters an instance polls and exports. */
+enum ha_poll { HA_POLL_OWNED, HA_POLL_ALL };
+
+#define CONFIG_MAX_ETCD 8
+
+/* The ha: section: several instances share the clusters through etcd. */
+struct config_ha {
+    bool enabled; /* ha: was written; false: everything else is unset */
+    char **etcd;  /* endpoint URLs without trailing slash, tried in turn */
+    size_t n_etcd;
+    char *prefix; /* "/x/y", no trailing slash */
+    char *member; /* this instance's name */
+    double ttl;   /* seconds: the member lease */
+    enum ha_poll poll;
+};
+
 /* Seconds. */
 struct config_poll {
     double interval;
@@ -224,6 +250,7 @@ struct config {
                     ignored either way */
     struct config_poll poll;
     struct config_escalation escalation;
+    struct config_ha ha;
     struct config_cluster *clusters;
     size_t n_clusters;
     struct config_where where_state_dir, where_rules; /* for later checks */
@@ -291,6 +318,8 @@ const char *config_profile_name(enum cluster_profile p);
 /* config_repl_mode_name: "async", "semi-sync", "sync"; "unknown" out of
  * range. */
 const char *config_repl_mode_name(enum repl_mode m);
+/* config_ha_poll_name: "owned" or "all"; "unknown" out of range. */
+const char *config_ha_poll_name(enum ha_poll p);
 /* config_failover_quorum: how many replicas of c make its failover
  * quorum (majority: more than half of its replicas; all; the number). */
 unsigned config_failover_quorum(const struct config_cluster *c);

@@ -43,6 +43,11 @@ bool cfg_read_failover(struct yr_ctx *c, yaml_node_t *v, void *dst);
  * cfg_free_escalation: frees what it holds (not esc itself). */
 bool cfg_read_escalation(struct yr_ctx *c, yaml_node_t *v, void *dst);
 void cfg_free_escalation(struct config_escalation *esc);
+/* cfg_read_ha: the top-level ha: mapping into the struct config at dst
+ * (configha.c); sets ha.enabled and the defaults. cfg_free_ha: frees
+ * what it stored. */
+bool cfg_read_ha(struct yr_ctx *c, yaml_node_t *v, void *dst);
+void cfg_free_ha(struct config_ha *ha);
 
 /* cfg_check_failover: the checks of cluster cl (read from the mapping
  * cmap) that need its replica count: min_sync_replicas and a quorum

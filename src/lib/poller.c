@@ -42,7 +42,8 @@ struct poll_req {
     size_t cap;
     bool busy, too_large;
     char *url, *json;
-    struct curl_slist *headers;
+    struct curl_slist *headers;     /* with a body: Content-Type, extra */
+    struct curl_slist *get_headers; /* without: the extra line or NULL */
     poll_done_fn fn;
     void *ctx;
     char errbuf[CURL_ERROR_SIZE];
@@ -201,6 +202,7 @@ void poller_req_free(struct poll_req *r)
     keep_connections(r->p, -1);
     curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->headers);
+    curl_slist_free_all(r->get_headers);
     buf_free(&r->body);
     free(r->url);
     free(r->json);
@@ -213,6 +215,20 @@ void poller_req_cancel(struct poll_req *r)
         pgreq_cancel(r->sql);
     detach(r);
     buf_free(&r->body);
+}
+
+void poller_req_set_header(struct poll_req *r, const char *line)
+{
+    if (r->busy)
+        return;
+    curl_slist_free_all(r->headers);
+    curl_slist_free_all(r->get_headers);
+    r->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    r->get_headers = NULL;
+    if (line && *line) {
+        r->headers = curl_slist_append(r->headers, line);
+        r->get_headers = curl_slist_append(NULL, line);
+    }
 }
 
 bool poller_req_busy(const struct poll_req *r)
@@ -284,6 +300,7 @@ int poller_request(struct poll_req *r, const char *method, const char *url,
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->get_headers);
     }
     bool plain = strcmp(method, json ? "POST" : "GET") == 0;
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, plain ? NULL : method);

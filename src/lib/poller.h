@@ -62,6 +62,10 @@ void poller_req_free(struct poll_req *r);
 /* poller_req_cancel: aborts r's running request, if any, without
  * calling back; r is idle afterwards. */
 void poller_req_cancel(struct poll_req *r);
+/* poller_req_set_header: one extra header line ("Name: value", copied)
+ * sent with r's requests from the next one on; NULL or "" removes it.
+ * A no-op while r is busy (libcurl reads the running one's headers). */
+void poller_req_set_header(struct poll_req *r, const char *line);
 /* poller_req_busy: whether r has a request running. */
 bool poller_req_busy(const struct poll_req *r);
 

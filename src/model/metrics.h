@@ -19,6 +19,10 @@ enum metric_family {
     MF_DRY_RUN,
     MF_TILT,
     MF_TILT_TOTAL,
+    MF_HA_MEMBER,
+    MF_HA_OWNED_CLUSTERS,
+    MF_HA_IS_OWNER,
+    MF_HA_ETCD_UP,
     /* per node or replica (poll loop) */
     MF_UP,
     MF_SCRAPE_FAILURES_TOTAL,

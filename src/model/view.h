@@ -111,6 +111,7 @@ struct cluster_view {
     size_t n_nodes;          /* agent_view.nodes[first_node .. + n_nodes) */
     int primary;             /* index into agent_view.nodes, or -1: none up */
     uint64_t merkle_buckets; /* leaf buckets per tree; 0: not known yet */
+    bool latched;            /* an escalation latched it until an ack */
     bool throttle_active;    /* replguard set the primary's ingest limit */
     double throttle_limit;   /* assertions per second, when active */
     /* Failover inputs (the engine): */
@@ -136,6 +137,9 @@ struct cluster_view {
     const char *failover_phase; /* "idle", or the running step */
     bool failover_blocked;      /* block_period since the last one */
     const struct view_failover *last_failover; /* NULL: none yet */
+    /* HA (agent_view.ha): this member holds the cluster's ownership key
+     * under a lease known to be alive */
+    bool ha_owner;
 };
 
 /* The last failover of a cluster, for /api/v1/state and the metrics. */
@@ -163,6 +167,15 @@ struct view_action {
     double time;
     const char *cluster, *runbook, *action, *target, *outcome, *detail;
     bool dry_run;
+    double lag_before, lag_after; /* the target's lag, seconds; -1 unknown */
+};
+
+/* One runbook's limits in one cluster, for the status page. */
+struct view_runbook {
+    const char *runbook, *cluster;
+    unsigned used, max_per_hour; /* actions in the last hour, the budget */
+    const char *target;   /* its last action's target, NULL: none kept */
+    double cooldown_until; /* wall seconds, on target; 0: none */
 };
 
 /* One app throttle of the writers' check, for /api/v1/state. */
@@ -170,6 +183,8 @@ struct view_app_throttle {
     const char *app, *cluster;
     double ratio, expires; /* expires: Unix seconds */
 };
+
+struct laghist; /* model/laghist.h */
 
 struct agent_view {
     const char *version;
@@ -189,6 +204,9 @@ struct agent_view {
     size_t n_clusters;
     struct node_view *nodes;
     size_t n_nodes;
+    /* each node's lag over the last 15 minutes, rows as nodes; NULL:
+     * none kept */
+    const struct laghist *history;
 
     /* Remediation (filled by the executor). */
     bool remediation; /* runbooks are loaded and the intake is open */
@@ -200,8 +218,17 @@ struct agent_view {
     size_t n_samples;
     const struct view_action *recent; /* newest first */
     size_t n_recent;
+    const struct view_runbook *runbooks; /* budgets and cooldowns */
+    size_t n_runbooks;
     const struct view_app_throttle *app_throttles; /* not expired */
     size_t n_app_throttles;
+
+    /* HA (the config's ha:, ha.h); the rest is unset while ha is false */
+    bool ha;
+    bool ha_etcd_up;     /* etcd answered the last request */
+    uint64_t ha_owned;   /* clusters owned now */
+    const char *const *ha_members; /* the live members etcd listed last */
+    size_t n_ha_members;
 };
 
 #endif

@@ -437,7 +437,11 @@ void assess_round(struct engine *e)
         cv->primary = -1;
         cv->merkle_buckets = 0;
         view_failover_inputs(c, cv);
-        for (size_t ni = 0; ni < c->n; ni++, k++) {
+        /* ha.poll: owned: a cluster another member owns is not polled
+         * here, so it shows no nodes rather than stale or down ones */
+        if (!engine_ha_polls(e, c))
+            cv->n_nodes = 0;
+        for (size_t ni = 0; ni < cv->n_nodes; ni++, k++) {
             view_node(e, c, ni, &av->nodes[k], now);
             if (av->nodes[k].is_primary && av->nodes[k].up &&
                 av->nodes[k].fresh)
@@ -445,7 +449,7 @@ void assess_round(struct engine *e)
             if (av->nodes[k].have_merkle)
                 cv->merkle_buckets = av->nodes[k].merkle_buckets;
         }
-        view_sync_health(c->conf, &av->nodes[cv->first_node], c->n, cv);
+        view_sync_health(c->conf, &av->nodes[cv->first_node], cv->n_nodes, cv);
     }
     av->n_clusters = e->n_clusters;
     av->n_nodes = k;

@@ -75,6 +75,9 @@ static void build_clusters(struct engine *e)
     e->view.clusters = xcalloc(e->n_clusters, sizeof(struct cluster_view));
     e->view.nodes =
         xcalloc(e->n_nodes ? e->n_nodes : 1, sizeof(struct node_view));
+    laghist_init(&e->hist, e->n_nodes, LAGHIST_WINDOW, LAGHIST_POINTS,
+                 cfg->poll.interval);
+    e->view.history = &e->hist;
 }
 
 static void free_cluster_array(struct cluster_rt *clusters, size_t n)
@@ -100,6 +103,10 @@ static void free_clusters(struct engine *e)
     free(e->view.nodes);
     e->view.clusters = NULL;
     e->view.nodes = NULL;
+    laghist_free(&e->hist);
+    e->view.history = NULL;
+    histjson_free(&e->hist_doc);
+    e->hist_doc_ok = false;
 }
 
 /* carry_node: moves what a reload keeps from an old node to its
@@ -186,7 +193,11 @@ static void apply_reload(struct engine *e, struct config *cfg)
     size_t n_old = e->n_clusters;
     free(e->view.clusters);
     free(e->view.nodes);
+    laghist_free(&e->hist); /* rows follow the nodes: a reload starts it anew */
+    histjson_free(&e->hist_doc);
+    e->hist_doc_ok = false;
     e->cfg = cfg;
+    engine_ha_config(e); /* before old_cfg, which it borrowed, goes */
     poller_set_proxy(e->poller, cfg->proxy);
     build_clusters(e);
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
@@ -203,6 +214,7 @@ static void apply_reload(struct engine *e, struct config *cfg)
      * an alert that arrives before the next round against stale counts
      * and NULL names */
     assess_round(e);
+    engine_ha_view(e);
     log_msg(LOG_INFO, "msg=\"config reloaded\" clusters=%zu nodes=%zu",
             e->n_clusters, e->n_nodes);
 }
@@ -383,6 +395,10 @@ static void start_round(struct engine *e, double now)
     e->pending = e->n_nodes;
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
         struct cluster_rt *c = &e->clusters[ci];
+        if (!engine_ha_polls(e, c)) { /* ha.poll: owned, not ours */
+            e->pending -= c->n;
+            continue;
+        }
         bool hb = send_heartbeat(e, c) == 0;
         for (size_t ni = 0; ni < c->n; ni++)
             if (!hb || ni != c->primary)
@@ -397,7 +413,18 @@ static void finish_round(struct engine *e, double now)
     e->round_duration = now - e->round_start;
     e->ready = true;
     assess_round(e);
-    snapbox_publish(e->box, snapshot_new(&e->view));
+    engine_ha_view(e);
+    laghist_add(&e->hist, &e->view, clock_wall(&e->clock));
+    /* the history (300 numbers a node) is rendered when a slot begins,
+     * not every round: the newest slot shows its first round's lag until
+     * the next one begins, at most one step later */
+    if (!e->hist_doc_ok || e->hist_doc_slots != e->hist.slots) {
+        histjson_free(&e->hist_doc);
+        histjson_render(&e->view, &e->hist_doc);
+        e->hist_doc_slots = e->hist.slots;
+        e->hist_doc_ok = true;
+    }
+    snapbox_publish(e->box, snapshot_new_hist(&e->view, &e->hist_doc));
 }
 
 /* --- the loop ------------------------------------------------------------- */
@@ -542,6 +569,7 @@ void engine_step(struct engine *e)
     poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
     if (e->round_active && e->pending == 0)
         finish_round(e, clock_mono(&e->clock));
+    engine_ha_tick(e); /* before acting: ownership is as fresh as it gets */
     divergence_tick(e, clock_mono(&e->clock));
     /* again right before acting: a stall inside this iteration (in the
      * curl wait, say) holds actions now, not one iteration late */
@@ -582,6 +610,7 @@ static void *run(void *arg)
     while (!atomic_load(&e->stop))
         engine_step(e);
     drain(e);
+    engine_ha_stop(e); /* after the drain: running actions kept it */
     return NULL;
 }
 
@@ -608,6 +637,7 @@ struct engine *engine_new(struct config *cfg, struct snapbox *box,
     atomic_init(&e->stop, false);
     divergence_init(e);
     build_clusters(e);
+    engine_ha_config(e);
     divergence_schedule(e, clock_mono(&e->clock));
     e->next_round = clock_mono(&e->clock);
     tilt_init(&e->tilt);
@@ -685,6 +715,9 @@ int engine_attach(struct engine *e, struct remedy *rem,
         .node_url = env_node_url,
         .ingest_rate = env_ingest_rate,
         .escalation_conf = env_escalation_conf,
+        .owner = engine_ha_owner,
+        .job_phase = engine_ha_job,
+        .job_synced = engine_ha_job_synced,
     };
     e->exec = executor_new(&env, rem, rules, audit_path, err, errlen);
     if (!e->exec) {
@@ -747,6 +780,7 @@ void engine_free(struct engine *e)
     runbook_set_free(e->next_rules);
     free_clusters(e);
     divergence_free(e);
+    engine_ha_free(e); /* its request slot before the poller */
     poller_free(e->poller);
     config_free(e->cfg);
     config_free(e->next_cfg);

@@ -15,6 +15,8 @@
 #include "model/lag.h"
 #include "profiles/stemedb/scrape.h"
 #include "model/tilt.h"
+#include "model/laghist.h"
+#include "monitor/histjson.h"
 #include "model/view.h"
 
 #define BODY_CAP        (4u << 20) /* a node answer over this is too_large */
@@ -136,8 +138,13 @@ struct cluster_rt {
                                engine's start */
 };
 
+struct ha;
+
 struct engine {
     struct config *cfg;
+    struct ha *ha;           /* config ha:, else NULL */
+    const char **ha_members; /* the view's member names, into ha_names */
+    char *ha_names;
     struct rg_clock clock;
     struct poller *poller;
     struct snapbox *box;
@@ -154,6 +161,10 @@ struct engine {
     bool ready;
 
     struct agent_view view; /* arrays sized for n_nodes, refilled */
+    struct laghist hist;    /* view.history: sized with the view */
+    struct histjson hist_doc; /* /api/v1/history, rendered once a slot */
+    uint64_t hist_doc_slots;  /* hist.slots when it was rendered */
+    bool hist_doc_ok;         /* hist_doc holds a document */
 
     struct merkle_slot mk_slots[MERKLE_SLOTS];
     double mk_next_tick;
@@ -192,5 +203,24 @@ void divergence_free(struct engine *e);
 void divergence_schedule(struct engine *e, double now);
 void divergence_tick(struct engine *e, double now);
 void divergence_node_free(struct engine *e, struct node_rt *n);
+
+/* engineha.c: the config's ha: section on the engine thread (ha.h).
+ * engine_ha_config: after e->cfg is set or replaced, starts, updates or
+ * (ha: gone) stops the HA member. engine_ha_tick: advances it, every
+ * iteration. engine_ha_polls: whether a round polls c (poll: owned
+ * polls only what this member holds). engine_ha_owner: act_env.owner.
+ * engine_ha_view: the HA fields of e->view. engine_ha_stop: revokes the
+ * lease at a clean stop. engine_ha_free: frees what engineha keeps. */
+void engine_ha_config(struct engine *e);
+void engine_ha_tick(struct engine *e);
+bool engine_ha_polls(const struct engine *e, const struct cluster_rt *c);
+bool engine_ha_owner(void *ctx, const char *cluster, int64_t *token);
+/* engine_ha_job: act_env.job_phase (ha_put_job). */
+void engine_ha_job(void *ctx, const char *cluster, const char *json);
+/* engine_ha_job_synced: act_env.job_synced (ha_job_synced). */
+bool engine_ha_job_synced(void *ctx, const char *cluster);
+void engine_ha_view(struct engine *e);
+void engine_ha_stop(struct engine *e);
+void engine_ha_free(struct engine *e);
 
 #endif

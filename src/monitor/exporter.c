@@ -15,6 +15,9 @@
  *   replguard_implausible_values_total{cluster,node,kind}      counter
  *       scrapes of a replica showing a heartbeat or position that
  *       cannot be true (guard.h)
+ *   replguard_ha_member{member}, replguard_ha_owned_clusters,
+ *   replguard_ha_is_owner{cluster}, replguard_ha_etcd_up       gauges,
+ *       only with ha: in the config (ha.h)
  *   replguard_tilt                                             gauge 0/1
  *   replguard_tilt_total{reason}                               counter
  *       TILT (tilt.h): 1 while actions are held after a stall or a
@@ -531,6 +534,27 @@ static void render_agent(const struct agent_view *v, struct buf *out)
     }
 }
 
+/* render_ha: the HA families, only when the config has ha:. */
+static void render_ha(const struct agent_view *v, struct buf *out)
+{
+    if (!v->ha)
+        return;
+    struct family mem = {out, MF_HA_MEMBER, false};
+    for (size_t i = 0; i < v->n_ha_members; i++) {
+        struct label l[] = {{"member", v->ha_members[i]}};
+        sample(&mem, l, ARRAY_LEN(l), int_value(1));
+    }
+    struct family owned = {out, MF_HA_OWNED_CLUSTERS, false};
+    sample(&owned, NULL, 0, int_value(v->ha_owned));
+    struct family own = {out, MF_HA_IS_OWNER, false};
+    for (size_t i = 0; i < v->n_clusters; i++) {
+        struct label l[] = {{"cluster", v->clusters[i].name}};
+        sample(&own, l, ARRAY_LEN(l), int_value(v->clusters[i].ha_owner));
+    }
+    struct family up = {out, MF_HA_ETCD_UP, false};
+    sample(&up, NULL, 0, int_value(v->ha_etcd_up));
+}
+
 void exporter_render(const struct agent_view *v, struct buf *out)
 {
     struct family info = {out, MF_BUILD_INFO, false};
@@ -548,4 +572,5 @@ void exporter_render(const struct agent_view *v, struct buf *out)
     render_failover(v, out);
     render_sync(v, out);
     render_agent(v, out);
+    render_ha(v, out);
 }

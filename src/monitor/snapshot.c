@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "monitor/exporter.h"
+#include "monitor/histjson.h"
 #include "lib/fileio.h"
 #include "monitor/statejson.h"
 #include "lib/util.h"
@@ -21,6 +22,7 @@ struct snapshot {
     int metrics_fd; /* the same bytes in an anonymous file, or -1 */
     char *state;
     size_t state_len;
+    struct histjson history; /* /api/v1/history and its clusters' parts */
     struct snap_node *nodes; /* sorted by (cluster, node) */
     size_t n_nodes;
     char *strings; /* every string the table points to, back to back */
@@ -178,7 +180,10 @@ static int metrics_file(const char *p, size_t len)
     return fd;
 }
 
-struct snapshot *snapshot_new(const struct agent_view *v)
+/* build: the snapshot of v, its history copied from hist, or rendered
+ * from v when hist is NULL. */
+static struct snapshot *build(const struct agent_view *v,
+                              const struct histjson *hist)
 {
     struct snapshot *s = xcalloc(1, sizeof(*s));
     struct buf b;
@@ -192,6 +197,10 @@ struct snapshot *snapshot_new(const struct agent_view *v)
     statejson_render(v, &b);
     s->state_len = b.len;
     s->state = buf_detach(&b);
+    if (hist)
+        histjson_copy(&s->history, hist);
+    else
+        histjson_render(v, &s->history);
 
     size_t strings;
     size_t rows = table_size(v, &strings);
@@ -202,6 +211,17 @@ struct snapshot *snapshot_new(const struct agent_view *v)
         fill_cluster(s, v, &v->clusters[i], &cursor);
     qsort(s->nodes, s->n_nodes, sizeof(*s->nodes), cmp_node);
     return s;
+}
+
+struct snapshot *snapshot_new(const struct agent_view *v)
+{
+    return build(v, NULL);
+}
+
+struct snapshot *snapshot_new_hist(const struct agent_view *v,
+                                   const struct histjson *hist)
+{
+    return build(v, hist);
 }
 
 /* --- references -------------------------------------------------------- */
@@ -222,6 +242,7 @@ void snapshot_unref(struct snapshot *s)
     if (s->metrics_fd >= 0)
         close(s->metrics_fd);
     free(s->state);
+    histjson_free(&s->history);
     free(s->nodes);
     free(s->strings);
     free(s);
@@ -244,6 +265,18 @@ const char *snapshot_state(const struct snapshot *s, size_t *len)
 {
     *len = s->state_len;
     return s->state;
+}
+
+const char *snapshot_history(const struct snapshot *s, size_t *len)
+{
+    *len = s->history.len;
+    return s->history.doc;
+}
+
+int snapshot_history_cluster(const struct snapshot *s, const char *cluster,
+                             struct buf *out)
+{
+    return histjson_cluster(&s->history, cluster, out);
 }
 
 bool snapshot_ready(const struct snapshot *s)

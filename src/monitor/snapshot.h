@@ -97,6 +97,14 @@ const char *snap_hold_why(const struct snap_node *n, double max_lag,
  * snapshot_unref(). Never returns NULL. */
 struct snapshot *snapshot_new(const struct agent_view *v);
 
+/* snapshot_new_hist: snapshot_new() with the /api/v1/history document
+ * copied from hist (rendered by the caller, who keeps it) rather than
+ * rendered from v: the engine renders it once a history slot, not once a
+ * round. */
+struct histjson;
+struct snapshot *snapshot_new_hist(const struct agent_view *v,
+                                   const struct histjson *hist);
+
 /* snapshot_ref: takes one more reference to s (which must not be NULL)
  * and returns s. Safe from any thread. */
 struct snapshot *snapshot_ref(struct snapshot *s);
@@ -119,6 +127,17 @@ int snapshot_metrics_fd(const struct snapshot *s);
 /* snapshot_state: the rendered /api/v1/state body, as
  * snapshot_metrics(). */
 const char *snapshot_state(const struct snapshot *s, size_t *len);
+
+/* snapshot_history: the rendered /api/v1/history body (histjson.h), as
+ * snapshot_metrics(). */
+const char *snapshot_history(const struct snapshot *s, size_t *len);
+
+/* snapshot_history_cluster: appends to out the history document of
+ * cluster alone (a copy of the part rendered with the snapshot, nothing
+ * computed). Returns -1 when s knows no such cluster. */
+struct buf;
+int snapshot_history_cluster(const struct snapshot *s, const char *cluster,
+                             struct buf *out);
 
 /* snapshot_ready: the view's ready flag (config loaded, a round
  * finished). */

@@ -237,11 +237,34 @@ static void add_cluster(struct buf *b, const struct agent_view *v,
     add_str(b, "sync_mode", c->sync_mode);
     add_sync(b, c);
     add_failover(b, c);
+    begin(b, "escalation", "{");
+    add_bool(b, "latched", c->latched);
+    end(b, "}");
     begin(b, "nodes", "[");
     for (size_t i = 0; i < c->n_nodes && c->first_node + i < v->n_nodes; i++)
         add_node(b, &v->nodes[c->first_node + i]);
     end(b, "]");
     end(b, "}");
+}
+
+/* add_runbooks: each runbook's hourly budget per cluster and the
+ * cooldown on its last target (null when none runs). */
+static void add_runbooks(struct buf *b, const struct agent_view *v)
+{
+    begin(b, "runbooks", "[");
+    for (size_t i = 0; i < v->n_runbooks; i++) {
+        const struct view_runbook *r = &v->runbooks[i];
+        begin(b, NULL, "{");
+        add_str(b, "runbook", r->runbook);
+        add_str(b, "cluster", r->cluster);
+        add_num(b, "max_per_hour", true, r->max_per_hour);
+        add_num(b, "budget_left", true,
+                r->used < r->max_per_hour ? r->max_per_hour - r->used : 0);
+        add_str(b, "cooldown_target", r->target);
+        add_num(b, "cooldown_until", r->cooldown_until > 0, r->cooldown_until);
+        end(b, "}");
+    }
+    end(b, "]");
 }
 
 /* add_remediation: pause, actions running, the recent actions, newest
@@ -268,9 +291,12 @@ static void add_remediation(struct buf *b, const struct agent_view *v)
         add_str(b, "outcome", a->outcome);
         add_str(b, "detail", a->detail);
         add_bool(b, "dry_run", a->dry_run);
+        add_num(b, "lag_before", a->lag_before >= 0, a->lag_before);
+        add_num(b, "lag_after", a->lag_after >= 0, a->lag_after);
         end(b, "}");
     }
     end(b, "]");
+    add_runbooks(b, v);
     begin(b, "app_throttles", "[");
     for (size_t i = 0; i < v->n_app_throttles; i++) {
         const struct view_app_throttle *a = &v->app_throttles[i];
@@ -295,6 +321,7 @@ void statejson_render(const struct agent_view *v, struct buf *out)
     add_bool(&b, "ready", v->ready);
     add_bool(&b, "dry_run", v->dry_run);
     add_u64(&b, "rounds", true, v->rounds);
+    add_num(&b, "interval", v->interval > 0, v->interval);
     begin(&b, "tilt", "{");
     add_bool(&b, "active", v->tilt);
     add_num(&b, "until", v->tilt, v->tilt_until_wall);

@@ -21,6 +21,7 @@
 #include "act/remedy.h"
 #include "monitor/snapshot.h"
 #include "serve/routecheck.h"
+#include "serve/routepage.h"
 #include "serve/routeread.h"
 #include "serve/routewait.h"
 #include "lib/util.h"
@@ -51,6 +52,7 @@ struct reply {
     const char *ctype;
     const char *allow;     /* the Allow header of a 405 */
     bool close;            /* Connection: close (framing not trusted) */
+    bool page;             /* the status page's headers (routepage.h) */
     struct buf body;       /* an owned body, or */
     struct snapshot *hold; /* a reference keeping bytes/len alive, or */
     bool from_file;        /* len bytes of the file fd (owned), from 0 */
@@ -152,6 +154,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
     if (rep->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (rep->page)
+        routepage_headers(resp);
     enum MHD_Result rc = MHD_queue_response(conn, rep->status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -178,6 +182,7 @@ struct request {
     struct routes *rs;
     const struct buf *body; /* POST: the request body */
     struct upload *up;      /* POST: the body and the request's state */
+    const char *path;       /* the route's path */
 };
 
 static void h_healthy(const struct request *r, struct reply *rep)
@@ -362,6 +367,14 @@ static void h_read(const struct request *r, struct reply *rep)
 {
     rep->ctype = CT_JSON;
     routeread_health(r->snap, r->rs->wait, r->conn, r->tail, &rep->status,
+                     &rep->body);
+}
+
+/* h_page: the status page, its files and its history, in routepage.c. */
+static void h_page(const struct request *r, struct reply *rep)
+{
+    rep->page = true;
+    routepage_answer(r->path, r->snap, r->conn, &rep->status, &rep->ctype,
                      &rep->body);
 }
 
@@ -591,6 +604,10 @@ static const struct route routes[] = {
     {"/route/", true, GET_HEAD, true, h_route},
     {"/check/", true, GET_HEAD, true, h_check},
     {"/api/v1/state", false, GET_HEAD, true, h_state},
+    {ROUTEPAGE_HISTORY, false, GET_HEAD, true, h_page},
+    {"/", false, GET_HEAD, false, h_page},
+    {"/app.js", false, GET_HEAD, false, h_page},
+    {"/style.css", false, GET_HEAD, false, h_page},
 };
 
 static const struct route *find_route(const char *url, const char **tail)
@@ -622,8 +639,8 @@ static void dispatch(struct routes *rs, struct MHD_Connection *conn,
                      const struct route *rt, const char *tail,
                      struct upload *up, struct reply *rep)
 {
-    struct request r = {
-        conn, tail, snapbox_get(rs->box), rs, up ? &up->body : NULL, up};
+    struct request r = {conn, tail, snapbox_get(rs->box), rs,
+                        up ? &up->body : NULL, up, rt->path};
     if (rt->needs_snapshot && !r.snap)
         reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
     else

@@ -592,6 +592,17 @@ int sim_breaker_reset(struct sim *s, unsigned ci, unsigned ni,
     return -SIM_EINVAL;
 }
 
+int sim_fence_token(struct sim *s, unsigned ci, uint64_t token)
+{
+    struct cluster *c = &s->clusters[ci];
+    if (token < c->fence) {
+        c->fence_refused++;
+        return -SIM_ESTATE;
+    }
+    c->fence = token;
+    return 0;
+}
+
 void sim_count_admin(struct sim *s, unsigned ci, unsigned ni,
                      enum sim_endpoint ep)
 {

@@ -199,6 +199,11 @@ enum sim_endpoint {
     SIM_EP_REPLICATE_FROM,
     SIM_EP_COUNT
 };
+/* sim_fence_token: an admin call to cluster ci carrying fencing token token
+ * (X-Replguard-Fence, issue 19): 0 when it is at least the highest the
+ * cluster has seen (which it becomes), else -SIM_ESTATE (409), counted
+ * in stemedb_fence_refused_total. */
+int sim_fence_token(struct sim *s, unsigned ci, uint64_t token);
 /* sim_count_admin: counts one admin call to the node. */
 void sim_count_admin(struct sim *s, unsigned ci, unsigned ni,
                      enum sim_endpoint ep);

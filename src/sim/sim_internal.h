@@ -81,6 +81,8 @@ struct cluster {
     struct heartbeat *hb; /* ring of HB_CAP, ascending positions */
     size_t hb_head, hb_len;
     struct node *nodes;
+    uint64_t fence;         /* the highest X-Replguard-Fence token seen */
+    uint64_t fence_refused; /* admin calls refused for a lower one */
 };
 
 struct sim {

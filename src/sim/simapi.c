@@ -641,6 +641,14 @@ void simapi_handle(struct sim *s, unsigned ci, unsigned ni,
         simapi_error(out, 404, "no such endpoint");
         return;
     }
+    uint64_t token;
+    if (r->endpoint != NO_ENDPOINT && req->fence &&
+        (parse_u64(req->fence, 0, UINT64_MAX, &token) < 0 ||
+         sim_fence_token(s, ci, token) < 0)) {
+        /* a deposed owner's late call: refused before it counts */
+        simapi_error(out, 409, "stale or bad fencing token");
+        return;
+    }
     if (r->endpoint != NO_ENDPOINT)
         sim_count_admin(s, ci, ni, (enum sim_endpoint)r->endpoint);
     if (req->too_large) {

@@ -8,6 +8,8 @@
  * down) and sends what simapi_handle() returns.
  *
  * Every reply with a 4xx or 5xx status has the body {"error": "..."}.
+ * An admin call with an X-Replguard-Fence token lower than the highest
+ * its cluster saw is refused with 409 first (sim_fence_token).
  * An admin call is counted in stemedb_admin_requests_total as soon as
  * its path and method match, even when its input is then rejected. */
 #ifndef REPLGUARD_SIMAPI_H
@@ -34,7 +36,8 @@ struct simapi_request {
     void *arg_ctx;
     const char *body; /* may be NULL when body_len is 0 */
     size_t body_len;
-    bool too_large; /* the body went over SIMAPI_MAX_BODY (not kept) */
+    bool too_large;    /* the body went over SIMAPI_MAX_BODY (not kept) */
+    const char *fence; /* the X-Replguard-Fence header, or NULL */
 };
 
 /* A reply. The body belongs to the reply; content_type and allow

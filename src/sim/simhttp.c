@@ -318,6 +318,8 @@ static enum MHD_Result answer(struct node *n, struct req *r, const char *url,
                                     .body = r->body.data,
                                     .body_len = r->body.len,
                                     .too_large = r->too_large};
+        rq.fence = MHD_lookup_connection_value(r->sp.conn, MHD_HEADER_KIND,
+                                               "X-Replguard-Fence");
         simapi_handle(n->h->s, n->ci, n->ni, &rq, &rep);
     }
     if (rep.wait_position) { /* a write: answered once acknowledged */

@@ -86,7 +86,8 @@ static void render_sync(const struct node *n, struct buf *out)
                n->sync_progress > 1 ? 1.0 : n->sync_progress);
 }
 
-static void render_counters(const struct node *n, struct buf *out)
+static void render_counters(const struct node *n, uint64_t fence,
+                            uint64_t refused, struct buf *out)
 {
     head(out, "stemedb_network_bytes_sent_total", "counter",
          "Bytes this node sent: replication, sync and HTTP answers.");
@@ -98,6 +99,12 @@ static void render_counters(const struct node *n, struct buf *out)
         buf_printf(
             out, "stemedb_admin_requests_total{endpoint=\"%s\"} %" PRIu64 "\n",
             endpoint_names[ep], n->admin[ep]);
+    head(out, "stemedb_fence_token", "gauge",
+         "The highest X-Replguard-Fence token the cluster's nodes saw.");
+    buf_printf(out, "stemedb_fence_token %" PRIu64 "\n", fence);
+    head(out, "stemedb_fence_refused_total", "counter",
+         "Admin calls to the cluster refused for a lower fencing token.");
+    buf_printf(out, "stemedb_fence_refused_total %" PRIu64 "\n", refused);
     head(out, "stemedb_circuit_breakers_tripped", "gauge",
          "Circuit breakers currently tripped on this node.");
     buf_printf(out, "stemedb_circuit_breakers_tripped %zu\n", n->nbreakers);
@@ -134,5 +141,5 @@ void sim_render_metrics(const struct sim *s, unsigned ci, unsigned ni,
                    n->faults[SIM_FAULT_PAUSE].on ? 1 : 0);
     }
     render_sync(n, out);
-    render_counters(n, out);
+    render_counters(n, c->fence, c->fence_refused, out);
 }

@@ -484,11 +484,16 @@ START_TEST(wrong_paths_and_methods)
     server_start(&s);
     fixture_init(&fx, true);
     publish(&s, &fx.v);
+    /* "/" is the status page (issue 18); a path under it is not */
     const char *missing[] = {
-        "/",      "/nope", "/metrics/", "/api/v1/state/x", "/health/replica",
-        "/health"};
+        "/index.html", "/nope", "/metrics/", "/api/v1/state/x",
+        "/health/replica", "/health"};
     for (size_t i = 0; i < ARRAY_LEN(missing); i++)
         get_expect_error(&s, "GET", missing[i], 404, "not found");
+    http(&s, "GET", "/", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.ctype, "text/html; charset=utf-8");
+    resp_free(&r);
     get_expect_error(&s, "POST", "/nope", 404, "not found");
     const struct {
         const char *method, *path;

@@ -432,6 +432,10 @@ static const struct {
     const char *name, *type;
 } every_family[] = {
     {"replguard_build_info", "gauge"},
+    {"replguard_ha_member", "gauge"},
+    {"replguard_ha_owned_clusters", "gauge"},
+    {"replguard_ha_is_owner", "gauge"},
+    {"replguard_ha_etcd_up", "gauge"},
     {"replguard_up", "gauge"},
     {"replguard_scrape_duration_seconds", "gauge"},
     {"replguard_scrape_failures_total", "counter"},
@@ -539,6 +543,12 @@ static void full_view(struct fixture *fx)
     fx->clusters[0].throttle_limit = 250;
     fx->v.tilt = true;
     fx->v.tilt_total[0] = 1;
+    static const char *const members[] = {"agent-a", "agent-b"};
+    fx->v.ha = true;
+    fx->v.ha_etcd_up = true;
+    fx->v.ha_owned = 1;
+    fx->v.ha_members = members;
+    fx->v.n_ha_members = ARRAY_LEN(members);
     fx->v.remediation = true;
     fx->v.paused = true;
     fx->v.journal_failed = true;

@@ -349,7 +349,7 @@ static const struct {
     {"lisen: x\n" CLUSTERS,
      "t.yml:1:1: unknown key \"lisen\" (expected one of: listen, dry_run, "
      "state_dir, audit_log, rules, auth, tls, proxy, poll, escalation, "
-     "clusters)"},
+     "ha, clusters)"},
     {CLUSTER_A("    thresholds: {warnig: 5s}\n"),
      "t.yml:3:18: clusters[0].thresholds: unknown key \"warnig\" (expected "
      "one of: warning, critical, escalate, read_max_lag, read_rise, "

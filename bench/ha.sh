@@ -1,0 +1,125 @@
+# bench/ha.sh: section "ha" of bench/run (sourced by it, using its
+# helpers): HA_CLUSTERS x HA_NODES simulated nodes (default 250 x 40 =
+# 10,000) polled at 1 s by one replguard, then by four sharing them
+# through a one-member etcd (ha: with poll: owned): each instance's CPU
+# seconds and peak RSS against the one doing all of it. HA_SECS (30)
+# sets the measuring window.
+
+# cpu_of PID...: the CPU seconds (utime + stime) of each PID, one a line.
+cpu_of() {
+    for p in "$@"; do cpu_ticks "$p"; done
+}
+
+# start_etcd DIR: a one-member etcd on free ports; sets ETCDPID, ETCDURL.
+start_etcd() {
+    mkdir -p "$1"
+    cport=$(free_port)
+    pport=$(free_port)
+    ETCDURL=http://127.0.0.1:$cport
+    etcd --name b --data-dir "$1/data" --listen-client-urls "$ETCDURL" \
+        --advertise-client-urls "$ETCDURL" \
+        --listen-peer-urls "http://127.0.0.1:$pport" \
+        --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+        --initial-cluster "b=http://127.0.0.1:$pport" >"$1/log" 2>&1 &
+    ETCDPID=$!
+    PIDS="$PIDS $ETCDPID"
+    wait_for 30 curl -sf "$ETCDURL/health" || die "etcd did not start"
+}
+
+# ha_config BASE MEMBER OUT: BASE with an ha: section for MEMBER.
+ha_config() {
+    {
+        cat "$1"
+        printf 'ha:\n  etcd: ["%s"]\n  prefix: /bench\n  member: %s\n' \
+            "$ETCDURL" "$2"
+        printf '  ttl: 10s\n  poll: owned\n'
+    } >"$3"
+    sed -i "s#^state_dir: .*#state_dir: $T/ha/$2#" "$3"
+    mkdir -p "$T/ha/$2"
+}
+
+# ha_owned_total URL...: the clusters the instances own, summed.
+ha_owned_total() {
+    s=0
+    for u in "$@"; do
+        s=$(calc "$s + $(metric "$u" replguard_ha_owned_clusters)")
+    done
+    echo "$s"
+}
+
+# ha_all_owned URL...: whether the instances own every cluster.
+ha_all_owned() {
+    test "$(ha_owned_total "$@")" = "$HA_CLUSTERS"
+}
+
+bench_ha() {
+    HA_CLUSTERS=${HA_CLUSTERS:-250}
+    HA_NODES=${HA_NODES:-40}
+    HA_SECS=${HA_SECS:-30}
+    total=$((HA_CLUSTERS * HA_NODES))
+    echo
+    echo "== 8. sharing ${total} nodes (${HA_CLUSTERS} clusters x ${HA_NODES}) polled"
+    echo "   at 1 s: one replguard, then four with ha: (poll: owned) and a"
+    echo "   one-member etcd 3.4, for ${HA_SECS} s each after a 10 s warm-up"
+    echo "   (CPU: utime + stime from /proc/PID/stat; peak RSS: VmHWM)"
+    command -v etcd >/dev/null 2>&1 || {
+        echo "   skipped: etcd is not installed (Debian etcd-server)"
+        return 0
+    }
+    ulimit -n 65536 2>/dev/null || true # a socket per node, twice
+    mkdir -p "$T/ha"
+    start_simnode "$T/ha/nodes" --clusters "$HA_CLUSTERS" --nodes "$HA_NODES" \
+        --ingest-rate 100
+    make_config "$T/ha/nodes" 1s 800ms "$T/ha/base.yml"
+    start_replguard "$T/ha/base.yml" "$T/ha/one.log"
+    sleep 10
+    window "$RGPID" "$HA_SECS"
+    ONE_CPU=$CPU
+    ONE_HWM=$(status_kib "$RGPID" VmHWM)
+    stop "$RGPID"
+    printf '   one instance:  cpu=%ss peak_rss=%s KiB\n' "$ONE_CPU" "$ONE_HWM"
+
+    start_etcd "$T/ha/etcd"
+    pids=""
+    urls=""
+    for m in m1 m2 m3 m4; do
+        ha_config "$T/ha/base.yml" "$m" "$T/ha/$m.yml"
+        start_replguard "$T/ha/$m.yml" "$T/ha/$m.log"
+        pids="$pids $RGPID"
+        urls="$urls $RGURL"
+    done
+    # shellcheck disable=SC2086 # one word per URL
+    wait_for 60 ha_all_owned $urls ||
+        die "the four instances do not own the ${HA_CLUSTERS} clusters"
+    sleep 10
+    # shellcheck disable=SC2086 # one word per PID
+    before=$(cpu_of $pids)
+    sleep "$HA_SECS"
+    # shellcheck disable=SC2086
+    after=$(cpu_of $pids)
+    max_cpu=0
+    max_hwm=0
+    i=1
+    for p in $pids; do
+        a=$(echo "$before" | sed -n "${i}p")
+        b=$(echo "$after" | sed -n "${i}p")
+        c=$(calc "($b - $a) / $HZ")
+        h=$(status_kib "$p" VmHWM)
+        u=$(echo "$urls" | awk -v i="$i" '{ print $i }')
+        printf '   instance m%s:   cpu=%ss peak_rss=%s KiB owns=%s clusters\n' \
+            "$i" "$c" "$h" "$(metric "$u" replguard_ha_owned_clusters)"
+        max_cpu=$(awk -v a="$max_cpu" -v b="$c" 'BEGIN { print (b > a ? b : a) }')
+        max_hwm=$(awk -v a="$max_hwm" -v b="$h" 'BEGIN { print (b > a ? b : a) }')
+        i=$((i + 1))
+    done
+    for p in $pids; do stop "$p"; done
+    stop "$ETCDPID"
+    stop "$SIMPID"
+    r=$(ratio "$max_cpu" "$ONE_CPU")
+    row "${total} nodes over 4 instances (ha:): the busiest one's CPU s over ${HA_SECS} s" \
+        "$max_cpu" "one instance $ONE_CPU" "$r" "<= 0.35" "$(meets "$r" "<=" 0.35)"
+    r=$(ratio "$max_hwm" "$ONE_HWM")
+    row "${total} nodes over 4 instances (ha:): the largest peak RSS (MiB)" \
+        "$(mib "$max_hwm")" "one instance $(mib "$ONE_HWM")" "$r" "<= 0.5" \
+        "$(meets "$r" "<=" 0.5)"
+}

@@ -1,0 +1,178 @@
+/* etcd_harness.c: a loopback etcd cluster for tests (etcd_harness.h). */
+#include "etcd_harness.h"
+
+#include "ha/etcdjson.h"
+#include "lib/util.h"
+#include "simnode_harness.h"
+#include "test_support.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ETCD_START_S 20.0
+
+const char *etcd_binary(void)
+{
+    const char *e = getenv("ETCD");
+    const char *path = e && *e ? e : "/usr/bin/etcd";
+    return access(path, X_OK) == 0 ? path : NULL;
+}
+
+/* free_port: a loopback port nobody listens on now (bound to 0 and
+ * closed: etcd binds it a moment later). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof(a);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void start_member(struct etcd_cluster *ec, size_t i, int peer,
+                         const char *initial)
+{
+    char name[16], data[128], log[128], purl[64];
+    snprintf(name, sizeof(name), "e%zu", i);
+    snprintf(data, sizeof(data), "%s/%s", ec->dir, name);
+    snprintf(log, sizeof(log), "%s/%s.log", ec->dir, name);
+    snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", peer);
+    const char *argv[] = {
+        etcd_binary(), "--name", name, "--data-dir", data,
+        "--listen-client-urls", ec->client[i], "--advertise-client-urls",
+        ec->client[i], "--listen-peer-urls", purl,
+        "--initial-advertise-peer-urls", purl, "--initial-cluster", initial,
+        "--initial-cluster-token", ec->dir,
+        /* quick elections on loopback */
+        "--heartbeat-interval", "50", "--election-timeout", "500", NULL};
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_int_ge(fd, 0);
+    pid_t parent = getpid();
+    ec->pid[i] = fork();
+    ck_assert_int_ge(ec->pid[i], 0);
+    if (ec->pid[i] == 0) {
+        dup2(fd, STDERR_FILENO);
+        unsetenv("REPLGUARD_TEST_WRAPPER"); /* etcd is not under test */
+        exec_child(parent, fd, argv);
+    }
+    close(fd);
+}
+
+static bool healthy(const char *client)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "%s/health", client);
+    struct opts o = {.timeout_ms = 500};
+    struct resp r;
+    http(url, &o, &r);
+    bool ok = r.rc == CURLE_OK && r.status == 200 && r.body.data &&
+              strstr(r.body.data, "\"true\"");
+    buf_free(&r.body);
+    return ok;
+}
+
+void etcd_start(struct etcd_cluster *ec, size_t n)
+{
+    int peer[ETCD_MAX_MEMBERS];
+    struct buf initial;
+    memset(ec, 0, sizeof(*ec));
+    ck_assert(n >= 1 && n <= ETCD_MAX_MEMBERS);
+    ec->n = n;
+    snprintf(ec->dir, sizeof(ec->dir), "/tmp/rg-etcd-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(ec->dir));
+    buf_init(&initial, 0);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(ec->client[i], sizeof(ec->client[i]), "http://127.0.0.1:%d",
+                 free_port());
+        peer[i] = free_port();
+        buf_printf(&initial, "%se%zu=http://127.0.0.1:%d", i ? "," : "", i,
+                   peer[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        start_member(ec, i, peer[i], initial.data);
+    buf_free(&initial);
+    double deadline = now_s() + ETCD_START_S * wait_scale();
+    for (size_t i = 0; i < n; i++) {
+        while (!healthy(ec->client[i])) {
+            ck_assert_msg(now_s() < deadline,
+                          "etcd member %zu not healthy "
+                          "(logs in %s)",
+                          i, ec->dir);
+            sleep_ms(50);
+        }
+    }
+}
+
+void etcd_yaml_endpoints(const struct etcd_cluster *ec, struct buf *b)
+{
+    buf_puts(b, "[");
+    for (size_t i = 0; i < ec->n; i++)
+        buf_printf(b, "%s\"%s\"", i ? ", " : "", ec->client[i]);
+    buf_puts(b, "]");
+}
+
+void etcd_pause(struct etcd_cluster *ec)
+{
+    for (size_t i = 0; i < ec->n; i++)
+        kill(ec->pid[i], SIGSTOP);
+}
+
+void etcd_resume(struct etcd_cluster *ec)
+{
+    for (size_t i = 0; i < ec->n; i++)
+        kill(ec->pid[i], SIGCONT);
+}
+
+void etcd_stop(struct etcd_cluster *ec)
+{
+    for (size_t i = 0; i < ec->n; i++) {
+        if (ec->pid[i] <= 0)
+            continue;
+        kill(ec->pid[i], SIGCONT);
+        kill(ec->pid[i], SIGKILL);
+        waitpid(ec->pid[i], NULL, 0);
+        ec->pid[i] = 0;
+    }
+    if (ec->dir[0])
+        rm_tree(ec->dir);
+    ec->dir[0] = '\0';
+}
+
+int etcd_get(const struct etcd_cluster *ec, const char *key, char *value,
+             size_t cap, int64_t *create_revision)
+{
+    char url[128];
+    char *body = etcd_range_json(key, NULL);
+    snprintf(url, sizeof(url), "%s/v3/kv/range", ec->client[0]);
+    struct opts o = {.method = "POST", .body = body, .timeout_ms = 2000};
+    struct resp r;
+    http(url, &o, &r);
+    free(body);
+    struct etcd_reply rep;
+    int rc = -2; /* no answer, or a bad one */
+    if (r.rc == CURLE_OK && r.status == 200 && r.body.data &&
+        etcd_parse(r.body.data, r.body.len, 4, &rep) == 0) {
+        rc = -1;
+        if (rep.n_kvs == 1) {
+            snprintf(value, cap, "%s", rep.kvs[0].value);
+            *create_revision = rep.kvs[0].create_revision;
+            rc = 0;
+        }
+        etcd_reply_free(&rep);
+    }
+    buf_free(&r.body);
+    return rc;
+}
