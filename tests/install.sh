@@ -25,7 +25,10 @@ check() {
         rules/merkle.yml rules/replica-down.yml alerts/replguard.rules.yml \
         contrib/replguard.yml contrib/prometheus.yml contrib/alertmanager.yml \
         contrib/haproxy.cfg contrib/replguard.service \
-        contrib/grafana/replguard-dashboard.json; do
+        contrib/grafana/replguard-dashboard.json \
+        rules/postgres/replication-lag.yml rules/postgres/replica-down.yml \
+        alerts/postgres.rules.yml contrib/postgres/replguard.sql \
+        contrib/postgres/replguard-actions.sql; do
         [ -f "$d$share/$f" ] || fail "$d$share/$f missing"
     done
     for f in README.md config.md reference.md; do

@@ -33,3 +33,13 @@ CREATE TABLE IF NOT EXISTS replguard.heartbeat (
     ts double precision NOT NULL
 );
 GRANT SELECT, INSERT, UPDATE ON replguard.heartbeat TO replguard;
+
+-- The standbys replguard took out of read rotation (the demote action,
+-- contrib/postgres/replguard-actions.sql grants it INSERT): a standby
+-- whose name is here reports role demoted. Read by every scrape, so it
+-- exists even where replguard only watches.
+CREATE TABLE IF NOT EXISTS replguard.demoted (
+    node text PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT now()
+);
+GRANT SELECT ON replguard.demoted TO replguard;

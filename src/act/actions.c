@@ -422,6 +422,18 @@ static void start_promote(struct executor *x, struct job *j)
     act_finish_step(x, j, no ? OUT_FAILURE : OUT_SUCCESS, detail);
 }
 
+/* start_cancel: cancel_blocking_queries on the target standby. */
+static int start_cancel(struct executor *x, struct slot *s,
+                        const struct runbook_step *st)
+{
+    const struct profile_ops *ops = ops_of(x, s->job->cluster);
+    if (!ops->cancel_queries) /* --check-config refuses it */
+        return -1;
+    struct profile_request rq;
+    ops->cancel_queries(st->older_than, &rq);
+    return send(x, s, &rq);
+}
+
 /* act_start_action: the node call(s) of the job's current step; returns 0
  * when a call or child is under way, else finishes the step itself. */
 void act_start_action(struct executor *x, struct job *j, struct slot *s)
@@ -450,6 +462,9 @@ void act_start_action(struct executor *x, struct job *j, struct slot *s)
         rc = send(x, s, &rq);
         break;
     }
+    case RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES:
+        rc = start_cancel(x, s, st);
+        break;
     case RUNBOOK_ACT_DEMOTE:
         /* counted by the last-healthy guard from now until the poll
          * shows the node's role (act_refusal ran just before) */
@@ -498,6 +513,39 @@ static void breakers_next(struct executor *x, struct slot *s)
         act_finish_step(x, j, OUT_FAILURE, "request not started");
 }
 
+const char *exec_status_reason(const struct poll_result *r)
+{
+    /* for an HTTP status curl's message is its "No error" */
+    if (r->outcome != POLL_HTTP_STATUS || !r->error ||
+        strcmp(r->error, "No error") == 0)
+        return "";
+    return r->error;
+}
+
+/* cancelled_detail: "N queries cancelled (ids: a b ...)" from an
+ * answer of cancel_queries, a row per query, its id first. */
+static void cancelled_detail(const char *body, size_t len, char *out, size_t n)
+{
+    struct buf ids;
+    buf_init(&ids, 120); /* the first ids: enough to find them in logs */
+    unsigned count = 0;
+    for (const char *p = body, *end = body + len; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = eol ? eol : end;
+        size_t id = strcspn(p, "\t\n");
+        if (stop > p) {
+            count++;
+            buf_printf(&ids, " %.*s",
+                       (int)(id < (size_t)(stop - p) ? id : (size_t)(stop - p)),
+                       p);
+        }
+        p = stop + 1;
+    }
+    snprintf(out, n, "%u queries cancelled%s%s%s", count, count ? " (ids:" : "",
+             count && ids.data ? ids.data : "", count ? ")" : "");
+    buf_free(&ids);
+}
+
 static void on_done(void *arg, const struct poll_result *r)
 {
     struct slot *s = arg;
@@ -506,8 +554,10 @@ static void on_done(void *arg, const struct poll_result *r)
     const struct runbook_step *st = j->steps[j->at];
     char detail[192];
     if (r->outcome != POLL_OK) {
-        if (r->outcome == POLL_HTTP_STATUS)
-            snprintf(detail, sizeof(detail), "HTTP %ld", r->status);
+        if (r->outcome == POLL_HTTP_STATUS) /* an SQL node says why */
+            snprintf(detail, sizeof(detail), "HTTP %ld%s%.140s", r->status,
+                     exec_status_reason(r)[0] ? ": " : "",
+                     exec_status_reason(r));
         else
             snprintf(detail, sizeof(detail), "%s", r->error);
         act_finish_step(x, j, OUT_FAILURE, detail);
@@ -527,6 +577,8 @@ static void on_done(void *arg, const struct poll_result *r)
         return;
     }
     snprintf(detail, sizeof(detail), "HTTP %ld", r->status);
+    if (st->action == RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES)
+        cancelled_detail(r->body, r->len, detail, sizeof(detail));
     if (st->action == RUNBOOK_ACT_THROTTLE) {
         struct throttle *t = throttle_of(x, j->cluster);
         t->active = true;

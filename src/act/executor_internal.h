@@ -197,6 +197,12 @@ size_t appramp_restore(struct executor *x, const char *cluster);
 /* appramp_tick: moves the ramps due at now (monotonic). */
 void appramp_tick(struct executor *x, double now);
 
+struct poll_result;
+/* exec_status_reason: what a node answering with a status other than
+ * success said, for details: an SQL node's error message (lib/poller.h),
+ * or "" (an HTTP node says it in its body, which details leave out). */
+const char *exec_status_reason(const struct poll_result *r);
+
 /* --- escalation.c: escalations as Alertmanager alerts (escalation.h) ----- */
 
 /* esc_init: x's escalation state (x->env set); esc_free: releases it,

@@ -64,6 +64,12 @@ unsigned fo_sync_copies(const struct config_cluster *c,
     }
 }
 
+uint64_t fo_holds(const struct node_view *n)
+{
+    return n->have_received && n->received > n->position ? n->received
+                                                         : n->position;
+}
+
 uint64_t fo_need(const struct agent_view *v, const struct cluster_view *cv)
 {
     uint64_t need = cv->have_acked ? cv->acked : 0;
@@ -71,8 +77,8 @@ uint64_t fo_need(const struct agent_view *v, const struct cluster_view *cv)
     {
         const struct node_view *n = &v->nodes[i];
         if (!n->is_primary && n->fresh && n->have_position &&
-            n->position > need)
-            need = n->position;
+            fo_holds(n) > need)
+            need = fo_holds(n);
     }
     return need;
 }
@@ -108,7 +114,7 @@ unsigned fo_priority(const struct config_cluster *c, const char *node)
 
 static uint64_t loss_of(const struct node_view *n, uint64_t need)
 {
-    return need > n->position ? need - n->position : 0;
+    return need > fo_holds(n) ? need - fo_holds(n) : 0;
 }
 
 /* better: whether a ranks before b: lowest priority, then highest
@@ -119,8 +125,8 @@ static bool better(const struct config_cluster *c, const struct node_view *a,
     unsigned pa = fo_priority(c, a->name), pb = fo_priority(c, b->name);
     if (pa != pb)
         return pa < pb;
-    if (a->position != b->position)
-        return a->position > b->position;
+    if (fo_holds(a) != fo_holds(b))
+        return fo_holds(a) > fo_holds(b);
     return strcmp(a->name, b->name) < 0;
 }
 

@@ -11,11 +11,13 @@
  * "held" (the agent is cut off, the cluster is probably fine).
  *
  * Candidate: eligible replicas are up, fresh, role "replica" (not
- * demoted or fenced), with a known lag and a position. need = max(the
- * acknowledged position seen on the primary, the highest position of a
- * fresh replica); loss(X) = need - X.position (0 when negative). Among
- * eligible replicas with loss <= max_data_loss: lowest priority, then
- * highest position, then name. When acknowledged writes have k > 0
+ * demoted or fenced), with a known lag and a position. A replica holds
+ * its position, or what it has received where the profile says
+ * (fo_holds). need = max(the acknowledged position seen on the primary
+ * (PostgreSQL: its flushed LSN), the highest a fresh replica holds);
+ * loss(X) = need - what X holds (0 when negative). Among eligible
+ * replicas with loss <= max_data_loss: lowest priority, then the most
+ * held, then name. When acknowledged writes have k > 0
  * copies on replicas and k or more replicas are not fresh, the loss
  * cannot be bounded: with max_data_loss 0 that is a refusal
  * ("unprovable"). */
@@ -63,6 +65,11 @@ enum fo_liveness fo_detect(const struct agent_view *v,
  * primary last reported sync_mode "async" (it fell back). */
 unsigned fo_sync_copies(const struct config_cluster *c,
                         const struct cluster_view *cv);
+
+/* fo_holds: the position replica n holds once promoted: its received
+ * position where the profile reports one (a PostgreSQL standby applies
+ * all it received before it takes writes), else its position. */
+uint64_t fo_holds(const struct node_view *n);
 
 /* fo_need: the position a promotion must reach to lose nothing: the
  * acknowledged position seen on the primary, or a fresh replica's

@@ -71,7 +71,7 @@ struct fo_call {
     char node[FO_NAME_MAX];
     bool busy, done, ok;
     long status;
-    char error[96];
+    char error[256]; /* "HTTP 409: the node's message", or the poller's */
 };
 
 /* A cluster's failover: the run in flight (active) and its history. */
@@ -122,6 +122,8 @@ struct fo_cluster {
     char rejoin_node[FO_NAME_MAX], rejoin_primary[FO_NAME_MAX];
     uint64_t rejoin_epoch;
     double rejoin_next;
+    char rejoin_said[FO_NAME_MAX]; /* escalated: it refused to follow */
+    uint64_t rejoin_said_epoch;
 };
 
 /* All clusters' failover state (executor.fo). */

@@ -153,8 +153,9 @@ static void on_call(void *arg, const struct poll_result *r)
     c->done = true;
     c->ok = r->outcome == POLL_OK;
     c->status = r->status;
-    if (r->outcome == POLL_HTTP_STATUS)
-        snprintf(c->error, sizeof(c->error), "HTTP %ld", r->status);
+    if (r->outcome == POLL_HTTP_STATUS) /* an SQL node says why */
+        snprintf(c->error, sizeof(c->error), "HTTP %ld%s%s", r->status,
+                 exec_status_reason(r)[0] ? ": " : "", exec_status_reason(r));
     else
         snprintf(c->error, sizeof(c->error), "%s",
                  c->ok      ? ""
@@ -264,6 +265,8 @@ static void begin_prepare(struct executor *x, struct fo_cluster *fc)
 {
     const struct config_cluster *c = x->env.cluster_conf(x->env.ctx, fc->name);
     struct profile_request rq;
+    if (!ops(x, fc)->set_limit) /* no ingest limit (postgres): just wait */
+        return;
     ops(x, fc)->set_limit(c ? (double)c->throttle.floor : 1, &rq);
     fo_send(x, fc, fc->from, &rq, ACTION_TIMEOUT);
 }
@@ -277,7 +280,8 @@ static enum verdict check_prepare(struct executor *x, struct fo_cluster *fc,
     double round = x->env.view->interval;
     bool close = p && t && t->fresh && t->rv.have_lag && t->rv.lag <= round;
     if (close) {
-        snprintf(d, n, "primary throttled; %s within one round", fc->to);
+        snprintf(d, n, "%s%s within one round",
+                 ops(x, fc)->set_limit ? "primary throttled; " : "", fc->to);
         return NEXT_OK;
     }
     if (now < fc->deadline)
@@ -376,7 +380,7 @@ static void begin_repoint(struct executor *x, struct fo_cluster *fc)
             (!fc->planned && strcmp(c->nodes[i].name, fc->from) == 0))
             continue;
         struct profile_request rq;
-        ops(x, fc)->replicate_from(fc->to, fc->epoch, &rq);
+        ops(x, fc)->replicate_from(c, c->nodes[i].name, fc->to, fc->epoch, &rq);
         fo_send(x, fc, c->nodes[i].name, &rq, fo_call_timeout(x));
     }
 }
@@ -717,7 +721,7 @@ void fo_finish(struct executor *x, struct fo_cluster *fc, bool ok,
         fc->last_success_wall = clock_wall(x->env.clock);
         fc->acked = false;
     }
-    if (fc->planned) { /* the old primary's throttle goes */
+    if (fc->planned && ops(x, fc)->set_limit) { /* its throttle goes */
         struct profile_request rq;
         ops(x, fc)->set_limit(0, &rq);
         fo_send(x, fc, fc->from, &rq, ACTION_TIMEOUT);

@@ -460,6 +460,30 @@ static void rejoin_start(struct executor *x, struct fo_cluster *fc,
         fc->rejoin_step = 1;
 }
 
+/* rejoin_refused: the returned old primary, fenced, refused to follow
+ * the new one (409: a PostgreSQL primary needs pg_rewind first, which
+ * replguard does not run): escalated once per node and epoch; the
+ * fence holds it out meanwhile, and the retries repeat the fence. */
+static void rejoin_refused(struct executor *x, struct fo_cluster *fc,
+                           const struct fo_call *k)
+{
+    if (strcmp(fc->rejoin_said, fc->rejoin_node) == 0 &&
+        fc->rejoin_said_epoch == fc->rejoin_epoch)
+        return;
+    snprintf(fc->rejoin_said, sizeof(fc->rejoin_said), "%s", fc->rejoin_node);
+    fc->rejoin_said_epoch = fc->rejoin_epoch;
+    char d[512];
+    snprintf(d, sizeof(d),
+             "%s, an old primary, is fenced but cannot follow %s at epoch "
+             "%" PRIu64 ": %s; a human must rewind or rebuild it",
+             fc->rejoin_node, fc->rejoin_primary, fc->rejoin_epoch, k->error);
+    struct fo_cluster tmp = *fc; /* the audit line names this node */
+    snprintf(tmp.from, sizeof(tmp.from), "%s", fc->rejoin_node);
+    snprintf(tmp.to, sizeof(tmp.to), "%s", fc->rejoin_primary);
+    tmp.epoch = fc->rejoin_epoch;
+    fo_escalate(x, &tmp, d);
+}
+
 /* rejoin: moves a rejoin on (fenced: repoint it), or starts one. */
 static void rejoin(struct executor *x, struct fo_cluster *fc,
                    const struct cluster_view *cv,
@@ -477,7 +501,8 @@ static void rejoin(struct executor *x, struct fo_cluster *fc,
         }
         struct profile_request rq;
         profile_of(c->profile)
-            ->replicate_from(fc->rejoin_primary, fc->rejoin_epoch, &rq);
+            ->replicate_from(c, fc->rejoin_node, fc->rejoin_primary,
+                             fc->rejoin_epoch, &rq);
         if (fo_send(x, fc, fc->rejoin_node, &rq, ACTION_TIMEOUT) == 0)
             fc->rejoin_step = 2;
         return;
@@ -489,6 +514,8 @@ static void rejoin(struct executor *x, struct fo_cluster *fc,
                 "ok=%d",
                 fc->name, fc->rejoin_node, fc->rejoin_primary, k && k->ok);
         fc->rejoin_step = 0;
+        if (k && !k->ok && k->status == 409)
+            rejoin_refused(x, fc, k);
         return;
     }
     const struct node_view *n = stray_primary(x, cv);

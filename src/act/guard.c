@@ -13,6 +13,7 @@ enum guard_target guard_action_target(enum runbook_action a)
     switch (a) {
     case RUNBOOK_ACT_DEMOTE:
     case RUNBOOK_ACT_FORCE_SYNC:
+    case RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES:
         return GUARD_TARGET_REPLICA;
     case RUNBOOK_ACT_THROTTLE:
     case RUNBOOK_ACT_RESTORE_THROTTLE:

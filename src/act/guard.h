@@ -22,7 +22,8 @@ enum guard_target {
     GUARD_TARGET_ANY,     /* escalate, http, exec, reset_circuit_breakers,
                              promote (the failover machine picks: the
                              target when a replica, else the candidate) */
-    GUARD_TARGET_REPLICA, /* demote, force_sync */
+    GUARD_TARGET_REPLICA, /* demote, force_sync,
+                             cancel_blocking_queries */
     GUARD_TARGET_CLUSTER, /* throttle, restore_throttle: act on the
                              cluster's primary, whatever the alert names */
 };

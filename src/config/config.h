@@ -141,6 +141,9 @@ struct config_failover {
     unsigned quorum_count; /* QUORUM_COUNT: this many replicas */
     uint64_t max_data_loss; /* positions a promotion may lose */
     double block_period;   /* seconds; 0: no block */
+    char replication_user[64]; /* postgres: the role a repointed standby
+                                  streams as; "": libpq's default (the
+                                  server's OS user) */
 };
 
 struct config_node {

@@ -114,6 +114,28 @@ static bool read_quorum(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return true;
 }
 
+/* read_replication_user: a PostgreSQL role name, 1-63 of [A-Za-z0-9_.-]
+ * (it goes into primary_conninfo; other names need quoting nobody
+ * wants there). */
+static bool read_replication_user(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+    if (!yr_want_scalar(c, v, "a role name"))
+        return false;
+    const char *s = yr_sval(v);
+    size_t n = strlen(s);
+    if (n == 0 || n > 63 || strspn(s, ok) != n) {
+        yr_err_at(c, v->start_mark,
+                  "bad role name \"%.80s\" (1 to 63 of A-Z, a-z, 0-9, '_', "
+                  "'.', '-')",
+                  s);
+        return false;
+    }
+    memcpy(dst, s, n + 1);
+    return true;
+}
+
 static const struct yr_field failover_fields[] = {
     {"enabled", yr_read_bool, offsetof(struct config_failover, enabled), false},
     {"detect_after", read_detect_after,
@@ -123,6 +145,8 @@ static const struct yr_field failover_fields[] = {
      offsetof(struct config_failover, max_data_loss), false},
     {"block_period", read_block_period,
      offsetof(struct config_failover, block_period), false},
+    {"replication_user", read_replication_user,
+     offsetof(struct config_failover, replication_user), false},
 };
 
 bool cfg_read_failover(struct yr_ctx *c, yaml_node_t *v, void *dst)

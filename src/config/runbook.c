@@ -34,6 +34,7 @@ static const char *const action_names[] = {
     [RUNBOOK_ACT_HTTP] = "http",
     [RUNBOOK_ACT_EXEC] = "exec",
     [RUNBOOK_ACT_THROTTLE_APP] = "throttle_app",
+    [RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES] = "cancel_blocking_queries",
 };
 
 static const char *const method_names[] = {
@@ -111,7 +112,8 @@ enum {
     S_APP,
     S_RATIO,
     S_EXPIRES,
-    S_REVERSIBLE
+    S_REVERSIBLE,
+    S_OLDER_THAN
 };
 static const struct yr_field step_fields[] = {
     [S_ACTION] = {"action", read_action, offsetof(struct runbook_step, action),
@@ -133,6 +135,8 @@ static const struct yr_field step_fields[] = {
                    offsetof(struct runbook_step, expires), false},
     [S_REVERSIBLE] = {"reversible", yr_read_bool,
                       offsetof(struct runbook_step, reversible), false},
+    [S_OLDER_THAN] = {"older_than", rb_read_older_than,
+                      offsetof(struct runbook_step, older_than), false},
 };
 
 /* Which actions use each step key, indexed like step_fields: actions,
@@ -154,6 +158,7 @@ static const struct step_use step_use[] = {
     [S_REVERSIBLE] = {((1u << RUNBOOK_N_ACTIONS) - 1) &
                           ~(A(ESCALATE) | A(PROMOTE)),
                       0},
+    [S_OLDER_THAN] = {A(CANCEL_BLOCKING_QUERIES), 0},
 };
 _Static_assert(ARRAY_LEN(step_use) == ARRAY_LEN(step_fields),
                "one step_use per step field");
@@ -200,15 +205,16 @@ static void check_params(struct yr_ctx *c, const yaml_node_t *map,
     free(keys);
 }
 
-/* step_defaults: the default timeout of the actions that take one, and
- * throttle_app's ratio and expiry. (reversible: read_step and
- * read_named_step, which know whether it was written.) */
 bool runbook_action_reversible(enum runbook_action a)
 {
     return a == RUNBOOK_ACT_THROTTLE || a == RUNBOOK_ACT_RESTORE_THROTTLE ||
            a == RUNBOOK_ACT_THROTTLE_APP;
 }
 
+/* step_defaults: the default timeout of the actions that take one,
+ * throttle_app's ratio and expiry, cancel_blocking_queries' age.
+ * (reversible: read_step and read_named_step, which know whether it was
+ * written.) */
 static void step_defaults(struct runbook_step *st)
 {
     if ((step_use[S_TIMEOUT].actions & (1u << st->action)) && st->timeout == 0)
@@ -217,6 +223,9 @@ static void step_defaults(struct runbook_step *st)
         st->ratio = 1;
     if (st->action == RUNBOOK_ACT_THROTTLE_APP && st->expires == 0)
         st->expires = RUNBOOK_DEFAULT_APP_THROTTLE;
+    if (st->action == RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES &&
+        st->older_than == 0)
+        st->older_than = RUNBOOK_DEFAULT_OLDER_THAN;
 }
 
 static bool read_step(struct yr_ctx *c, yaml_node_t *v, struct runbook_step *st)

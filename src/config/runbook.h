@@ -41,6 +41,10 @@
  *                                      [A-Za-z0-9._-]), ratio (above 0, at
  *                                      most 1; default 1), expires (1s to
  *                                      7 days; default 1h)
+ *   cancel_blocking_queries            older_than (1ms to 1 day; default
+ *                                      30s): the target's queries whose
+ *                                      snapshot is at least that old and
+ *                                      holds replay back are cancelled
  *
  * Every action but escalate and promote also takes `reversible` (true
  * or false): whether the step still runs while an escalation latches
@@ -79,6 +83,7 @@
 #define RUNBOOK_DEFAULT_COOLDOWN     600.0
 #define RUNBOOK_DEFAULT_MAX_PER_HOUR 6
 #define RUNBOOK_DEFAULT_APP_THROTTLE 3600.0 /* throttle_app expires */
+#define RUNBOOK_DEFAULT_OLDER_THAN   30.0   /* cancel_blocking_queries */
 
 struct buf;
 struct expr;
@@ -94,6 +99,7 @@ enum runbook_action {
     RUNBOOK_ACT_HTTP,
     RUNBOOK_ACT_EXEC,
     RUNBOOK_ACT_THROTTLE_APP,
+    RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES,
     RUNBOOK_N_ACTIONS
 };
 
@@ -123,6 +129,8 @@ struct runbook_step {
     bool reversible;  /* runs while an escalation latches the cluster:
                          the step's `reversible`, else
                          runbook_action_reversible(action) */
+    double older_than; /* cancel_blocking_queries: the youngest query it
+                          cancels, seconds; default 30 */
     int line, column; /* where the step is written, 1-based */
 };
 

@@ -79,6 +79,9 @@ bool rb_read_url(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool rb_read_app(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool rb_read_ratio(struct yr_ctx *c, yaml_node_t *v, void *dst);
 bool rb_read_expires(struct yr_ctx *c, yaml_node_t *v, void *dst);
+/* rb_read_older_than: cancel_blocking_queries' older_than (double
+ * seconds, a duration from 1ms to 1 day). */
+bool rb_read_older_than(struct yr_ctx *c, yaml_node_t *v, void *dst);
 
 /* rb_check_template: reports every bad placeholder of scalar v's value
  * (whose text is s); returns whether there was none. */

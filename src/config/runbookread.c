@@ -203,3 +203,15 @@ bool rb_read_expires(struct yr_ctx *c, yaml_node_t *v, void *dst)
               yr_sval(v));
     return false;
 }
+
+bool rb_read_older_than(struct yr_ctx *c, yaml_node_t *v, void *dst)
+{
+    if (!yr_read_duration(c, v, dst))
+        return false;
+    double d = *(double *)dst;
+    if (d >= 0.001 && d <= 86400.0)
+        return true;
+    yr_err_at(c, v->start_mark, "must be from 1ms to 1 day, got \"%.80s\"",
+              yr_sval(v));
+    return false;
+}

@@ -15,6 +15,8 @@
  *                         heartbeat field reads it back
  *   actions               the set it supports (actions, a bit per enum
  *                         runbook_action) and a builder per node request
+ *                         (a profile with SQL nodes builds method "SQL",
+ *                         an empty path and the SQL text as body)
  *   merkle                whether Merkle compares are supported
  *   failover              epochs and fencing: promote, fence,
  *                         replicate_from and a probe write (NULL
@@ -121,6 +123,11 @@ struct profile_ops {
     /* force_sync, demote: of the replica called replica. */
     void (*force_sync)(const char *replica, struct profile_request *rq);
     void (*demote)(const char *replica, struct profile_request *rq);
+    /* cancel_queries: cancels the target's queries whose snapshot is
+     * older_than seconds or more and holds replay back, oldest first;
+     * the answer is one row per cancelled query, its first column the
+     * query's id (NULL when the datastore has no such queries). */
+    void (*cancel_queries)(double older_than, struct profile_request *rq);
     /* list_breakers, read_breakers, reset_breaker: the target's tripped
      * breakers, their ids from the answer (0, or < 0 with *ids NULL; a
      * heap array of heap strings the caller frees with
@@ -132,13 +139,14 @@ struct profile_ops {
     /* Failover (NULL when the datastore has no epochs), all at the
      * target: promote makes replica the primary of epoch; fence stops
      * the target taking writes from epoch on; replicate_from repoints
-     * the target to primary of epoch; probe_write is one client write,
-     * answered 200 once acknowledged. Each call carrying an epoch lower
-     * than the node has seen is refused (409). */
+     * target (a node of cluster c) to primary of epoch; probe_write is
+     * one client write, answered 200 once acknowledged. Each call
+     * carrying an epoch lower than the node has seen is refused (409). */
     void (*promote)(const char *replica, uint64_t epoch,
                     struct profile_request *rq);
     void (*fence)(uint64_t epoch, struct profile_request *rq);
-    void (*replicate_from)(const char *primary, uint64_t epoch,
+    void (*replicate_from)(const struct config_cluster *c, const char *target,
+                           const char *primary, uint64_t epoch,
                            struct profile_request *rq);
     void (*probe_write)(struct profile_request *rq);
 };

@@ -246,6 +246,35 @@ START_TEST(rpo_guard_refuses_data_loss)
 }
 END_TEST
 
+/* PostgreSQL: a standby's replay (position) trails what it received
+ * (flushed WAL), which a promotion applies before taking writes: the
+ * guard counts what it received against the primary's flushed LSN. */
+START_TEST(rpo_guard_counts_received)
+{
+    crash();
+    w.c.replication.mode = REPL_ASYNC;
+    for (int i = 1; i < N; i++)
+        w.n[i].position = 80; /* replayed */
+    w.n[3].have_received = true;
+    w.n[3].received = 100; /* node4 has every flushed byte */
+    struct fo_choice ch;
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), 0);
+    ck_assert_str_eq(w.n[ch.node].name, "node4");
+    ck_assert_uint_eq(ch.loss, 0);
+    ck_assert_uint_eq(fo_holds(&w.n[3]), 100);
+    ck_assert_uint_eq(fo_holds(&w.n[1]), 80);
+    /* received short of the flushed LSN: refused as data loss */
+    w.n[3].received = 95;
+    ck_assert_int_eq(fo_choose(&w.v, &w.cv, &w.c, NULL, NULL, false, &ch), -1);
+    ck_assert_str_eq(ch.reason, "data_loss");
+    ck_assert_uint_eq(ch.loss, 5);
+    /* a received position below the replayed one (a stale walreceiver
+     * value) never lowers what a replica holds */
+    w.n[3].received = 10;
+    ck_assert_uint_eq(fo_holds(&w.n[3]), 80);
+}
+END_TEST
+
 START_TEST(rpo_unprovable_when_copies_may_hide)
 {
     crash();
@@ -309,6 +338,7 @@ int main(void)
     tcase_add_test(tc, never_a_replica_with_unknown_lag);
     tcase_add_test(tc, lag_remembered_from_before_the_outage);
     tcase_add_test(tc, rpo_guard_refuses_data_loss);
+    tcase_add_test(tc, rpo_guard_counts_received);
     tcase_add_test(tc, rpo_unprovable_when_copies_may_hide);
     tcase_add_test(tc, target_only_that_one);
     tcase_add_test(tc, no_candidate_at_all);

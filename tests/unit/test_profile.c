@@ -24,13 +24,15 @@ static const struct profile_ops *stemedb(void)
     return profile_of(PROFILE_STEMEDB);
 }
 
-START_TEST(stemedb_supports_every_action)
+START_TEST(stemedb_supports_its_actions)
 {
     ck_assert_str_eq(stemedb()->name, "stemedb");
     ck_assert(stemedb()->merkle);
+    /* every action but PostgreSQL's own */
     for (int a = 0; a < RUNBOOK_N_ACTIONS; a++)
-        ck_assert_msg(profile_supports(stemedb(), (enum runbook_action)a), "%s",
-                      runbook_action_name((enum runbook_action)a));
+        ck_assert_msg(profile_supports(stemedb(), (enum runbook_action)a) ==
+                          (a != RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES),
+                      "%s", runbook_action_name((enum runbook_action)a));
 }
 END_TEST
 
@@ -108,7 +110,7 @@ START_TEST(stemedb_failover_requests)
     p->fence(8, &rq);
     expect(&rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/fence",
            "{\"epoch\": 8}");
-    p->replicate_from("node3", 18446744073709551615u, &rq);
+    p->replicate_from(NULL, "node2", "node3", 18446744073709551615u, &rq);
     expect(&rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/replicate-from",
            "{\"primary_id\": \"node3\", \"epoch\": 18446744073709551615}");
     p->probe_write(&rq);
@@ -203,6 +205,53 @@ START_TEST(stemedb_config_passes)
 }
 END_TEST
 
+/* A PostgreSQL cluster has no throttle, Merkle sync or circuit
+ * breakers: --check-config names the runbook, the step and the
+ * profile; its own actions pass. */
+START_TEST(postgres_refuses_stemedb_actions)
+{
+    const struct profile_ops *pg = profile_of(PROFILE_POSTGRES);
+    ck_assert_str_eq(pg->name, "postgres");
+    struct runbook_set *set = load_rules(
+        "runbook: lag\nmatch: {alertname: A}\ntarget_label: replica\n"
+        "steps:\n  - action: throttle\n  - action: cancel_blocking_queries\n"
+        "  - action: force_sync\n  - action: demote\n"
+        "  - action: reset_circuit_breakers\n  - action: promote\n"
+        "  - action: escalate\n    url: \"http://h/x\"\n"
+        "on_resolved: [restore_throttle]\n");
+    struct errlist errs;
+    errlist_init(&errs);
+    ck_assert_int_eq(
+        profile_check_runbook(runbook_set_get(set, 0), "pg", pg, &errs), 4);
+    ck_assert_str_eq(errs.msg[0],
+                     "t.yml:5:5: steps[0].action: runbook lag: action "
+                     "throttle is not supported by cluster pg (profile "
+                     "postgres)");
+    ck_assert_str_eq(errs.msg[1],
+                     "t.yml:7:5: steps[2].action: runbook lag: action "
+                     "force_sync is not supported by cluster pg (profile "
+                     "postgres)");
+    ck_assert_str_eq(errs.msg[2],
+                     "t.yml:9:5: steps[4].action: runbook lag: action "
+                     "reset_circuit_breakers is not supported by cluster pg "
+                     "(profile postgres)");
+    ck_assert_str_eq(errs.msg[3],
+                     "t.yml:13:15: on_resolved[0].action: runbook lag: "
+                     "action restore_throttle is not supported by cluster "
+                     "pg (profile postgres)");
+    errlist_reset(&errs);
+    runbook_set_free(set);
+    /* the builders the failover machine and the executor call */
+    ck_assert_ptr_nonnull(pg->promote);
+    ck_assert_ptr_nonnull(pg->fence);
+    ck_assert_ptr_nonnull(pg->replicate_from);
+    ck_assert_ptr_nonnull(pg->probe_write);
+    ck_assert_ptr_nonnull(pg->demote);
+    ck_assert_ptr_nonnull(pg->cancel_queries);
+    ck_assert(!pg->merkle);
+}
+END_TEST
+
 START_TEST(runbook_matching_clusters)
 {
     struct runbook_set *any = load_rules(RULE);
@@ -229,7 +278,7 @@ int main(void)
 
     Suite *s = suite_create("profile");
     TCase *tc = tcase_create("core");
-    tcase_add_test(tc, stemedb_supports_every_action);
+    tcase_add_test(tc, stemedb_supports_its_actions);
     tcase_add_test(tc, stemedb_requests_as_before);
     tcase_add_test(tc, stemedb_reads_answers);
     tcase_add_test(tc, stemedb_failover_requests);
@@ -237,6 +286,7 @@ int main(void)
     tcase_add_test(tc, unsupported_action_with_its_place);
     tcase_add_test(tc, stemedb_config_passes);
     tcase_add_test(tc, runbook_matching_clusters);
+    tcase_add_test(tc, postgres_refuses_stemedb_actions);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -166,6 +166,16 @@ START_TEST(defaults)
     ck_assert_double_eq_tol(runbook_step(rb, 1)->expires, 600, TOL);
     runbook_set_free(set);
 
+    /* cancel_blocking_queries: older_than 30s unless given */
+    set = load_ok(STEP("  - action: cancel_blocking_queries\n"
+                       "  - action: cancel_blocking_queries\n"
+                       "    older_than: 1500ms\n"));
+    rb = runbook_set_get(set, 0);
+    ck_assert_double_eq_tol(runbook_step(rb, 0)->older_than, 30, TOL);
+    ck_assert_double_eq_tol(runbook_step(rb, 1)->older_than, 1.5, TOL);
+    ck_assert_double_eq_tol(runbook_step(rb, 1)->timeout, 0, TOL);
+    runbook_set_free(set);
+
     /* An empty file, comments only, empty documents: no runbooks. */
     set = load_ok("");
     ck_assert_uint_eq(runbook_set_count(set), 0);
@@ -386,11 +396,17 @@ static const struct {
     {STEP("  - action: reboot\n"),
      "t.yml:5:13: steps[0].action: unknown value \"reboot\" (expected one "
      "of: throttle, restore_throttle, force_sync, reset_circuit_breakers, "
-     "demote, promote, escalate, http, exec, throttle_app)"},
+     "demote, promote, escalate, http, exec, throttle_app, "
+     "cancel_blocking_queries)"},
     {STEP("  - action: throttle\n    limit: 5\n"),
      "t.yml:6:5: steps[0]: unknown key \"limit\" (expected one of: action, "
      "when, url, method, body, argv, timeout, app, ratio, expires, "
-     "reversible)"},
+     "reversible, older_than)"},
+    /* cancel_blocking_queries */
+    {STEP("  - action: cancel_blocking_queries\n    older_than: 25h\n"),
+     "t.yml:6:17: steps[0].older_than: must be from 1ms to 1 day, got \"25h\""},
+    {STEP("  - action: demote\n    older_than: 5s\n"),
+     "t.yml:6:5: steps[0]: action demote does not take \"older_than\""},
     {STEP("  - action: force_sync\n    url: \"http://x/\"\n"),
      "t.yml:6:5: steps[0]: action force_sync does not take \"url\" (it "
      "takes: action, when, reversible)"},
@@ -727,6 +743,26 @@ START_TEST(shipped_rules_load)
         alert_matches(shipped(set, "merkle-divergence"), "MerkleDivergence"));
     ck_assert(alert_matches(shipped(set, "circuit-breaker-tripped"),
                             "CircuitBreakerTripped"));
+    runbook_set_free(set);
+
+    /* rules/postgres: PostgreSQL's own */
+    free(dir);
+    dir = fixture("rules/postgres");
+    ck_assert_msg(runbook_load(dir, &set, &errs) == 0, "%s",
+                  errs.n ? errs.msg[0] : "");
+    ck_assert_uint_eq(runbook_set_count(set), 2);
+    for (size_t i = 0; i < runbook_set_count(set); i++)
+        assert_escalations(runbook_set_get(set, i));
+    rb = shipped(set, "postgres-replication-lag");
+    ck_assert(alert_matches(rb, "PostgresReplicationLag"));
+    ck_assert(alert_matches(rb, "PostgresReplicationLagCritical"));
+    ck_assert_int_eq(runbook_step(rb, 0)->action,
+                     RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES);
+    ck_assert_double_eq_tol(runbook_step(rb, 0)->older_than, 30, TOL);
+    ck_assert_int_eq(runbook_step(rb, 1)->action, RUNBOOK_ACT_DEMOTE);
+    rb = shipped(set, "postgres-replica-down");
+    ck_assert(alert_matches(rb, "PostgresReplicaDisconnected"));
+    ck_assert_int_eq(runbook_step(rb, 0)->action, RUNBOOK_ACT_DEMOTE);
     runbook_set_free(set);
     errlist_reset(&errs);
     free(dir);

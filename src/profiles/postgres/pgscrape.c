@@ -15,6 +15,8 @@
 /* What the rows said about synchronous replication, decided at the end. */
 struct sync_seen_rows {
     bool primary, names_set, any_sync;
+    bool demoted; /* a standby replguard took out of read rotation */
+    bool fenced;  /* a primary whose new sessions are read-only */
 };
 
 /* u64: a whole decimal number (an LSN in bytes, a timeline). */
@@ -104,6 +106,10 @@ static const char *on_row(struct node_sample *o, struct sync_seen_rows *sy,
     } else if (strcmp(k, "standby") == 0) {
         sy->any_sync |=
             v && (strcmp(v, "sync") == 0 || strcmp(v, "quorum") == 0);
+    } else if (strcmp(k, "fenced") == 0) {
+        sy->fenced = v && strcmp(v, "on") == 0;
+    } else if (strcmp(k, "demoted") == 0) {
+        sy->demoted = v && strcmp(v, "true") == 0;
     } else if (strcmp(k, "reported") == 0) {
         on_reported(o, v, row->field[2]);
     }
@@ -137,6 +143,10 @@ int pgscrape_parse(const char *body, size_t len, struct node_sample *out,
         err->msg = "no position or no recovery state";
         return -1;
     }
+    if (sy.demoted && out->role == SEEN_ROLE_REPLICA)
+        out->role = SEEN_ROLE_DEMOTED;
+    if (sy.fenced && out->role == SEEN_ROLE_PRIMARY)
+        out->role = SEEN_ROLE_FENCED;
     /* a primary with synchronous_standby_names set and no synchronous
      * standby streaming holds every commit: as a sync primary that has
      * too few replicas */

@@ -2,6 +2,7 @@
 #include "profiles/postgres/postgres.h"
 
 #include "lib/util.h"
+#include "profiles/postgres/pgactions.h"
 
 #include <stdio.h>
 
@@ -33,6 +34,15 @@ const char POSTGRES_SCRAPE_SQL[] =
     "pg_is_wal_replay_paused()::text END, NULL FROM n\n"
     "UNION ALL SELECT 'heartbeat', ts::text, NULL FROM replguard.heartbeat "
     "WHERE id = 1\n"
+    /* a primary fenced (pgactions.h): new sessions are read-only */
+    "UNION ALL SELECT 'fenced', "
+    "current_setting('default_transaction_read_only'), NULL FROM n "
+    "WHERE NOT n.rec\n"
+    /* a standby replguard demoted (pgactions.h): its name is the
+     * application_name it streams under */
+    "UNION ALL SELECT 'demoted', 'true', NULL FROM n, replguard.demoted d "
+    "WHERE n.rec AND d.node = substring(current_setting('primary_conninfo') "
+    "from 'application_name=''?([^'' ]+)')\n"
     "UNION ALL SELECT 'sync_names', "
     "current_setting('synchronous_standby_names'), NULL FROM n "
     "WHERE NOT rec\n"
@@ -76,6 +86,12 @@ const struct profile_ops postgres_profile = {
     .parse_sample = pgscrape_parse,
     .positions_are_bytes = true,
     .heartbeat = heartbeat,
-    .actions = 0,
+    .actions = PGACT_ACTIONS,
+    .demote = pgact_demote,
+    .cancel_queries = pgact_cancel_queries,
     .merkle = false,
+    .promote = pgact_promote,
+    .fence = pgact_fence,
+    .replicate_from = pgact_replicate_from,
+    .probe_write = pgact_probe_write,
 };

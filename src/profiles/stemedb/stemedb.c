@@ -87,9 +87,12 @@ static void fence(uint64_t epoch, struct profile_request *rq)
     request(rq, "POST", PROFILE_AT_TARGET, "/v1/admin/cluster/fence", body);
 }
 
-static void replicate_from(const char *primary, uint64_t epoch,
+static void replicate_from(const struct config_cluster *c, const char *target,
+                           const char *primary, uint64_t epoch,
                            struct profile_request *rq)
 {
+    (void)c; /* the target learns its primary's URL from the cluster */
+    (void)target;
     epoch_call("/v1/admin/cluster/replicate-from", "primary_id", primary, epoch,
                rq);
 }
