@@ -514,6 +514,11 @@ AMURL=http://127.0.0.1:$AM_PORT
 step "start prometheus"
 mkdir -p "$T/alerts" "$T/prom"
 gen_rules "$T/alerts/replguard.rules.yml"
+# the shipped prometheus.yml also loads the PostgreSQL rules (no series
+# for them here: they must only load)
+for f in "$top_srcdir"/alerts/*.rules.yml; do
+    [ -e "$T/alerts/${f##*/}" ] || cp "$f" "$T/alerts/"
+done
 gen_prom_config "$T/prometheus.yml"
 start_daemon prometheus "$T/prometheus.log" "http://127.0.0.1:@PORT@/-/ready" \
     "$PROMETHEUS" --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
