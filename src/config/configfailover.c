@@ -156,29 +156,13 @@ bool cfg_read_failover(struct yr_ctx *c, yaml_node_t *v, void *dst)
 
 /* --- checks against the rest of the config ----------------------------- */
 
-/* map_value: the value of key in the mapping map, or NULL when map is
- * not a mapping or has no such key. */
-static yaml_node_t *map_value(const struct yr_ctx *c, const yaml_node_t *map,
-                              const char *key)
-{
-    if (!map || map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-         p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yr_node(c, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && strcmp(yr_sval(k), key) == 0)
-            return yr_node(c, p->value);
-    }
-    return NULL;
-}
-
 /* err_in: an error at the value of section.key in the cluster mapping
  * cmap (at cmap itself when it was not written), with that key on the
  * path. */
 static void err_in(struct yr_ctx *c, const yaml_node_t *cmap,
                    const char *section, const char *key, const char *msg)
 {
-    yaml_node_t *v = map_value(c, map_value(c, cmap, section), key);
+    yaml_node_t *v = yr_map_value(c, yr_map_value(c, cmap, section), key);
     size_t saved = yr_path_key(c, section);
     yr_path_key(c, key);
     yr_err_at(c, v ? v->start_mark : cmap->start_mark, "%s", msg);
@@ -193,7 +177,7 @@ void cfg_check_failover(struct yr_ctx *c, const struct config_cluster *cl,
 
     if (cl->primary == SIZE_MAX) /* nodes were bad: reported already */
         return;
-    bool written = map_value(c, map_value(c, cmap, "replication"),
+    bool written = yr_map_value(c, yr_map_value(c, cmap, "replication"),
                              "min_sync_replicas") != NULL;
     if ((cl->replication.mode == REPL_SEMI_SYNC || written) &&
         cl->replication.min_sync_replicas > replicas) {
@@ -222,7 +206,7 @@ static void check_detect(struct yr_ctx *c, struct config_cluster *cl,
                          yaml_node_t *cmap, double interval)
 {
     yaml_node_t *v =
-        map_value(c, map_value(c, cmap, "failover"), "detect_after");
+        yr_map_value(c, yr_map_value(c, cmap, "failover"), "detect_after");
     double min = DETECT_INTERVALS * interval;
     if (cl->failover.detect_after >= min)
         return;
@@ -241,7 +225,7 @@ static void check_detect(struct yr_ctx *c, struct config_cluster *cl,
 void cfg_check_detect_after(struct yr_ctx *c, yaml_node_t *root,
                             struct config *cfg)
 {
-    yaml_node_t *seq = map_value(c, root, "clusters");
+    yaml_node_t *seq = yr_map_value(c, root, "clusters");
     if (!seq || seq->type != YAML_SEQUENCE_NODE)
         return;
     size_t saved = yr_path_key(c, "clusters");

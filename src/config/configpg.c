@@ -9,26 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* map_value: the value of key in the mapping map, or NULL. */
-static yaml_node_t *map_value(const struct yr_ctx *c, const yaml_node_t *map,
-                              const char *key)
-{
-    if (!map || map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-         p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yr_node(c, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && strcmp(yr_sval(k), key) == 0)
-            return yr_node(c, p->value);
-    }
-    return NULL;
-}
-
 /* err_key: an error at the value of key in map, with key on the path. */
 static void err_key(struct yr_ctx *c, const yaml_node_t *map, const char *key,
                     const char *msg)
 {
-    yaml_node_t *v = map_value(c, map, key);
+    yaml_node_t *v = yr_map_value(c, map, key);
     size_t saved = yr_path_key(c, key);
     yr_err_at(c, v ? v->start_mark : map->start_mark, "%s", msg);
     yr_path_pop(c, saved);
@@ -89,10 +74,10 @@ static void check_node(struct yr_ctx *c, struct config_cluster *cl, size_t i,
     size_t saved = yr_path_key(c, "nodes");
     yr_path_index(c, i);
     if (cl->profile == PROFILE_POSTGRES) {
-        if (map_value(c, nmap, "url"))
+        if (yr_map_value(c, nmap, "url"))
             err_key(c, nmap, "url",
                     "a postgres node has dsn:, not url: (profile postgres)");
-        else if (!n->dsn && !map_value(c, nmap, "dsn"))
+        else if (!n->dsn && !yr_map_value(c, nmap, "dsn"))
             yr_err_at(c, nmap->start_mark,
                       "missing required key \"dsn\" (profile postgres: "
                       "a libpq connection string)");
@@ -100,11 +85,11 @@ static void check_node(struct yr_ctx *c, struct config_cluster *cl, size_t i,
             n->conninfo = with_password(n->dsn, pw);
             n->url = xstrdup(n->dsn);
         }
-    } else if (map_value(c, nmap, "dsn")) {
+    } else if (yr_map_value(c, nmap, "dsn")) {
         err_key(c, nmap, "dsn",
                 "dsn: is for postgres nodes; this cluster's profile is "
                 "stemedb (url:)");
-    } else if (!n->url && !map_value(c, nmap, "url")) {
+    } else if (!n->url && !yr_map_value(c, nmap, "url")) {
         yr_err_at(c, nmap->start_mark, "missing required key \"url\"");
     }
     yr_path_pop(c, saved);
@@ -137,7 +122,7 @@ static bool read_password(struct yr_ctx *c, const struct config_cluster *cl,
 void cfg_check_endpoints(struct yr_ctx *c, struct config_cluster *cl,
                          const yaml_node_t *cmap)
 {
-    yaml_node_t *seq = map_value(c, cmap, "nodes");
+    yaml_node_t *seq = yr_map_value(c, cmap, "nodes");
     if (!seq || seq->type != YAML_SEQUENCE_NODE)
         return;
     char *pw;

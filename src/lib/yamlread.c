@@ -303,6 +303,20 @@ const char *yr_sval(const yaml_node_t *n)
     return (const char *)n->data.scalar.value;
 }
 
+yaml_node_t *yr_map_value(const struct yr_ctx *c, const yaml_node_t *map,
+                          const char *key)
+{
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yr_node(c, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && strcmp(yr_sval(k), key) == 0)
+            return yr_node(c, p->value);
+    }
+    return NULL;
+}
+
 static bool is_plain(const yaml_node_t *n)
 {
     return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;

@@ -109,6 +109,10 @@ int yr_load_file(const char *path, yr_text_fn load, void *arg,
 yaml_node_t *yr_node(const struct yr_ctx *c, int i);
 /* yr_sval: a scalar's text. */
 const char *yr_sval(const yaml_node_t *n);
+/* yr_map_value: the value of key in the mapping map, or NULL when map
+ * is NULL, not a mapping or has no such key. */
+yaml_node_t *yr_map_value(const struct yr_ctx *c, const yaml_node_t *map,
+                          const char *key);
 /* yr_n_items: the length of a sequence node. */
 size_t yr_n_items(const yaml_node_t *seq);
 /* yr_is_null: a plain "", "~", "null", "Null" or "NULL". */
