@@ -27,21 +27,6 @@ const char *etcd_binary(void)
     return access(path, X_OK) == 0 ? path : NULL;
 }
 
-/* free_port: a loopback port nobody listens on now (bound to 0 and
- * closed: etcd binds it a moment later). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof(a);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void start_member(struct etcd_cluster *ec, size_t i, int peer,
                          const char *initial)
 {
@@ -96,8 +81,8 @@ void etcd_start(struct etcd_cluster *ec, size_t n)
     buf_init(&initial, 0);
     for (size_t i = 0; i < n; i++) {
         snprintf(ec->client[i], sizeof(ec->client[i]), "http://127.0.0.1:%d",
-                 free_port());
-        peer[i] = free_port();
+                 loopback_port());
+        peer[i] = loopback_port();
         buf_printf(&initial, "%se%zu=http://127.0.0.1:%d", i ? "," : "", i,
                    peer[i]);
     }

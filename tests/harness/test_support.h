@@ -60,4 +60,8 @@ void fsync_gate_hold(struct fsync_gate *g, bool held);
 /* fsync_gate_fsyncs: how many fsyncs have begun. */
 int fsync_gate_fsyncs(struct fsync_gate *g);
 
+/* loopback_port: a loopback port nobody listens on now (bound to 0 and
+ * closed: the daemon a test starts binds it a moment later). */
+int loopback_port(void);
+
 #endif

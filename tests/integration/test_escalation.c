@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "test_support.h"
 #include "simnode_harness.h"
 #include "lib/util.h"
 
@@ -33,20 +34,6 @@ static struct simnode sn;
 static struct agent ag;
 static pid_t am_pid = -1;
 static char am_url[64];
-
-/* free_port: a loopback port nobody listens on now. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 /* write_config: the shipped rules/, escalations to am_url (re-posted
  * every second), thresholds low enough that a stall is lag at once. */
@@ -169,7 +156,7 @@ static void setup(void)
     static const char *const args[] = {"--nodes", "3", "--link-delay", "5ms",
                                        NULL};
     agent_setup(&ag, &sn, args);
-    snprintf(am_url, sizeof(am_url), "http://127.0.0.1:%d", free_port());
+    snprintf(am_url, sizeof(am_url), "http://127.0.0.1:%d", loopback_port());
     write_config();
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "test_support.h"
 #include "simnode_harness.h"
 #include "lib/util.h"
 
@@ -630,27 +631,13 @@ END_TEST
 /* --- behind a reverse proxy under a path prefix ---------------------------
  */
 
-/* free_port: a loopback port nobody listens on now. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* start_proxy: HAProxy on a free port serving replguard under /rg/ (the
  * prefix stripped, as a reverse proxy does); its pid, the proxy's base
  * URL in base. */
 static pid_t start_proxy(const char *haproxy, char *base, size_t n)
 {
     char cfg[128];
-    int port = free_port();
+    int port = loopback_port();
     const char *rg = strstr(ag.base, "//") + 2;
     snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", ag.dir);
     struct buf b;

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "test_support.h"
 #include "lib/util.h"
 #include "simnode_harness.h"
 
@@ -73,20 +74,6 @@ static void write_config(void)
     simnode_yaml_nodes(&sn, &b);
     agent_write(ag.cfg, b.data);
     buf_free(&b);
-}
-
-/* free_port: a loopback port nobody listens on now. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 /* host_port: "127.0.0.1:PORT" of a node's URL. */
@@ -168,9 +155,9 @@ static bool find_haproxy(void)
 static void start_haproxy(void)
 {
     char cfg[128];
-    int port = free_port(), port2 = free_port();
+    int port = loopback_port(), port2 = loopback_port();
     while (port2 == port)
-        port2 = free_port();
+        port2 = loopback_port();
     snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", ag.dir);
     write_haproxy(cfg, port, port2);
     snprintf(haproxy_url, sizeof(haproxy_url), "http://127.0.0.1:%d", port);
