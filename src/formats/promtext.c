@@ -427,6 +427,12 @@ static int parse_sample(struct parser *ps)
     const char *v;
     size_t vlen;
     int rc = read_metric_name(ps, &s.name, &s.name_len);
+    bool lazy = ps->h && ps->h->skip_unwanted;
+    if (lazy && (rc < 0 || !wanted(ps, s.name, s.name_len, ps->h->sample))) {
+        ps->msg = NULL; /* no callback reads it: not validated */
+        ps->err_at = NULL;
+        return 0;
+    }
     if (rc < 0)
         return rc;
     if (!at_eol(ps) && !is_blank(*ps->p) && *ps->p != '{')
@@ -454,7 +460,7 @@ static int parse_sample(struct parser *ps)
             return fail(ps, ps->p, "unexpected text after timestamp");
     }
     ps->samples++;
-    if (!wanted(ps, s.name, s.name_len, ps->h && ps->h->sample))
+    if (!lazy && !wanted(ps, s.name, s.name_len, ps->h && ps->h->sample))
         return 0;
     return emit_sample(ps, &s, v, vlen);
 }
@@ -529,7 +535,9 @@ static int parse_line(struct parser *ps)
     if (at_eol(ps))
         return 0;
     if (*ps->p == '#')
-        return parse_comment(ps);
+        return ps->h && ps->h->skip_unwanted && !ps->h->help && !ps->h->type
+                   ? 0
+                   : parse_comment(ps);
     return parse_sample(ps);
 }
 
