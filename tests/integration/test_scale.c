@@ -38,7 +38,7 @@ static void write_config(void)
 {
     struct buf b;
     buf_init(&b, 0);
-    agent_yaml_head(&ag, &b, NULL, "interval: 1s, timeout: 800ms");
+    agent_yaml_head(&ag, &b, NULL, "interval: 2s, timeout: 1500ms");
     for (size_t i = 0; i < sn.n; i++) {
         if (i == 0 || strcmp(sn.cluster[i], sn.cluster[i - 1]) != 0)
             buf_printf(&b, "  - name: %s\n    nodes:\n", sn.cluster[i]);
@@ -88,11 +88,11 @@ START_TEST(hundreds_of_clusters_poll)
     /* the first round opens 600 connections at once: on a loaded
      * machine some may time out; the rounds after it must not */
     assert_wait_for(ag.base, "replguard_poll_rounds_total", "", GT, 1,
-                    15 * wait_scale());
+                    30 * wait_scale());
     double f0 = failures();
     double r0 = metric(ag.base, "replguard_poll_rounds_total", "");
     assert_wait_for(ag.base, "replguard_poll_rounds_total", "", GT, r0 + 3,
-                    20 * wait_scale());
+                    30 * wait_scale());
     ck_assert_double_eq(failures(), f0);
     struct resp r;
     size_t n;
