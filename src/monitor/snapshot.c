@@ -17,9 +17,10 @@
 struct snapshot {
     atomic_size_t refs;
     bool ready;
-    char *metrics;
+    char *metrics; /* metrics_fd mapped read-only, else on the heap */
     size_t metrics_len;
-    int metrics_fd; /* the same bytes in an anonymous file, or -1 */
+    int metrics_fd;      /* the same bytes in an anonymous file, or -1 */
+    bool metrics_mapped; /* metrics is a mapping of len + 1 bytes */
     char *state;
     size_t state_len;
     struct histjson history; /* /api/v1/history and its clusters' parts */
@@ -169,7 +170,9 @@ static int cmp_node(const void *a, const void *b)
 }
 
 /* metrics_file: the body in an anonymous file, which responses send
- * with sendfile() (no copy per scrape); -1 when that fails. */
+ * with sendfile() (no copy per scrape); -1 when that fails. len counts
+ * the terminating NUL, which the file holds too (responses send the
+ * metrics_len bytes before it). */
 static int metrics_file(const char *p, size_t len)
 {
     int fd = memfd_create("replguard-metrics", MFD_CLOEXEC);
@@ -178,6 +181,27 @@ static int metrics_file(const char *p, size_t len)
         fd = -1;
     }
     return fd;
+}
+
+/* keep_metrics: sets s's body from the rendered b. The body is served
+ * from the file; the snapshot's bytes are that file mapped read-only,
+ * so they take no memory unless read (10,000 nodes render 17 MB a
+ * round, and the heap copy stayed resident next to the file's pages).
+ * Without a file or mapping, the heap copy is kept. Empties b. */
+static void keep_metrics(struct snapshot *s, struct buf *b)
+{
+    s->metrics_len = b->len;
+    s->metrics_fd = b->data ? metrics_file(b->data, b->len + 1) : -1;
+    void *m = s->metrics_fd >= 0 ? mmap(NULL, b->len + 1, PROT_READ,
+                                        MAP_SHARED, s->metrics_fd, 0)
+                                 : MAP_FAILED;
+    if (m == MAP_FAILED) {
+        s->metrics = buf_detach(b);
+        return;
+    }
+    s->metrics = m;
+    s->metrics_mapped = true;
+    buf_free(b);
 }
 
 /* build: the snapshot of v, its history copied from hist, or rendered
@@ -191,9 +215,7 @@ static struct snapshot *build(const struct agent_view *v,
     s->ready = v->ready;
     buf_init(&b, 0);
     exporter_render(v, &b);
-    s->metrics_len = b.len;
-    s->metrics = buf_detach(&b);
-    s->metrics_fd = metrics_file(s->metrics, s->metrics_len);
+    keep_metrics(s, &b);
     statejson_render(v, &b);
     s->state_len = b.len;
     s->state = buf_detach(&b);
@@ -238,7 +260,10 @@ void snapshot_unref(struct snapshot *s)
         return;
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
-    free(s->metrics);
+    if (s->metrics_mapped)
+        munmap(s->metrics, s->metrics_len + 1);
+    else
+        free(s->metrics);
     if (s->metrics_fd >= 0)
         close(s->metrics_fd);
     free(s->state);
