@@ -119,7 +119,7 @@ void snapshot_unref(struct snapshot *s);
 const char *snapshot_metrics(const struct snapshot *s, size_t *len);
 
 /* snapshot_metrics_fd: a file holding the same /metrics body from offset
- * 0 (its len bytes, then a NUL), never written again (read it with pread() or sendfile(), which do
+ * 0, never written again (read it with pread() or sendfile(), which do
  * not move its offset; dup() it to keep it past the reference), or -1
  * when there is none. Owned by s. */
 int snapshot_metrics_fd(const struct snapshot *s);
