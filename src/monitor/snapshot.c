@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/gzip.h"
 #include "monitor/exporter.h"
 #include "monitor/histjson.h"
 #include "lib/fileio.h"
@@ -20,6 +21,9 @@ struct snapshot {
     char *metrics;
     size_t metrics_len;
     int metrics_fd; /* the same bytes in an anonymous file, or -1 */
+    char *gz;       /* the body gzip-compressed (RFC 1952), or NULL */
+    size_t gz_len;
+    int gz_fd; /* the same bytes in an anonymous file, or -1 */
     char *state;
     size_t state_len;
     struct histjson history; /* /api/v1/history and its clusters' parts */
@@ -170,9 +174,9 @@ static int cmp_node(const void *a, const void *b)
 
 /* metrics_file: the body in an anonymous file, which responses send
  * with sendfile() (no copy per scrape); -1 when that fails. */
-static int metrics_file(const char *p, size_t len)
+static int metrics_file(const char *name, const char *p, size_t len)
 {
-    int fd = memfd_create("replguard-metrics", MFD_CLOEXEC);
+    int fd = memfd_create(name, MFD_CLOEXEC);
     if (fd >= 0 && fileio_write_all(NULL, fd, p, len) < 0) {
         close(fd);
         fd = -1;
@@ -193,7 +197,14 @@ static struct snapshot *build(const struct agent_view *v,
     exporter_render(v, &b);
     s->metrics_len = b.len;
     s->metrics = buf_detach(&b);
-    s->metrics_fd = metrics_file(s->metrics, s->metrics_len);
+    s->metrics_fd = metrics_file("replguard-metrics", s->metrics,
+                                 s->metrics_len);
+    /* compressed here, with the round, not per scrape: every gzip
+     * scrape of this snapshot shares it, and both bodies are always of
+     * the same round */
+    s->gz = gzip_compress(s->metrics, s->metrics_len, GZIP_LEVEL, &s->gz_len);
+    s->gz_fd = s->gz ? metrics_file("replguard-metrics-gz", s->gz, s->gz_len)
+                     : -1;
     statejson_render(v, &b);
     s->state_len = b.len;
     s->state = buf_detach(&b);
@@ -241,6 +252,9 @@ void snapshot_unref(struct snapshot *s)
     free(s->metrics);
     if (s->metrics_fd >= 0)
         close(s->metrics_fd);
+    free(s->gz);
+    if (s->gz_fd >= 0)
+        close(s->gz_fd);
     free(s->state);
     histjson_free(&s->history);
     free(s->nodes);
@@ -259,6 +273,17 @@ const char *snapshot_metrics(const struct snapshot *s, size_t *len)
 int snapshot_metrics_fd(const struct snapshot *s)
 {
     return s->metrics_fd;
+}
+
+const char *snapshot_metrics_gz(const struct snapshot *s, size_t *len)
+{
+    *len = s->gz_len;
+    return s->gz;
+}
+
+int snapshot_metrics_gz_fd(const struct snapshot *s)
+{
+    return s->gz_fd;
 }
 
 const char *snapshot_state(const struct snapshot *s, size_t *len)

@@ -16,11 +16,13 @@
 #include <cjson/cJSON.h>
 
 #include "formats/alert.h"
+#include "serve/acceptenc.h"
 #include "serve/httpauth.h"
 #include "model/lag.h"
 #include "act/remedy.h"
 #include "monitor/snapshot.h"
 #include "serve/routecheck.h"
+#include "serve/routehealth.h"
 #include "serve/routepage.h"
 #include "serve/routeread.h"
 #include "serve/routewait.h"
@@ -53,6 +55,8 @@ struct reply {
     const char *allow;     /* the Allow header of a 405 */
     bool close;            /* Connection: close (framing not trusted) */
     bool page;             /* the status page's headers (routepage.h) */
+    bool vary;             /* Vary: Accept-Encoding (the body depends on it) */
+    const char *encoding;  /* Content-Encoding, or NULL */
     struct buf body;       /* an owned body, or */
     struct snapshot *hold; /* a reference keeping bytes/len alive, or */
     bool from_file;        /* len bytes of the file fd (owned), from 0 */
@@ -156,6 +160,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (rep->page)
         routepage_headers(resp);
+    if (rep->vary)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (rep->encoding)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                rep->encoding);
     enum MHD_Result rc = MHD_queue_response(conn, rep->status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -198,15 +207,28 @@ static void h_ready(const struct request *r, struct reply *rep)
         reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
 }
 
-/* h_metrics: from the snapshot's file when it has one (sendfile: the
- * kernel sends the pages, no copy per scrape), else from its bytes. */
+/* h_metrics: the body the request accepts (acceptenc.h), gzip or plain,
+ * both rendered with the round; from the snapshot's file when it has
+ * one (sendfile: the kernel sends the pages, no copy per scrape), else
+ * from its bytes. */
 static void h_metrics(const struct request *r, struct reply *rep)
 {
     size_t len;
-    const char *p = snapshot_metrics(r->snap, &len);
-    int fd = snapshot_metrics_fd(r->snap);
+    enum acceptenc enc = acceptenc_of(r->conn);
+    rep->vary = true;
+    if (enc == ACCEPTENC_NONE) {
+        reply_error(rep, MHD_HTTP_NOT_ACCEPTABLE,
+                    "neither identity nor gzip is acceptable");
+        return;
+    }
+    const char *p = snapshot_metrics_gz(r->snap, &len);
+    bool gz = enc == ACCEPTENC_GZIP && p; /* NULL: compressing failed */
+    if (!gz)
+        p = snapshot_metrics(r->snap, &len);
+    int fd = gz ? snapshot_metrics_gz_fd(r->snap) : snapshot_metrics_fd(r->snap);
     if (fd >= 0)
         fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    rep->encoding = gz ? "gzip" : NULL;
     if (fd >= 0)
         reply_file(rep, CT_METRICS, fd, len);
     else
@@ -220,139 +242,17 @@ static void h_state(const struct request *r, struct reply *rep)
     reply_snapshot(rep, r->snap, CT_JSON, p, len);
 }
 
-/* split_target: "{cluster}/{node}" into a heap copy of the cluster
- * (*cluster, which the caller frees) and the node (pointing into tail).
- * Returns -1 when either part is empty or there is a third one. */
-static int split_target(const char *tail, char **cluster, const char **node)
-{
-    const char *slash = strchr(tail, '/');
-    if (!slash || slash == tail || slash[1] == '\0' || strchr(slash + 1, '/'))
-        return -1;
-    *cluster = xstrndup(tail, (size_t)(slash - tail));
-    *node = slash + 1;
-    return 0;
-}
-
-/* find_target: the node a /health/{kind}/{cluster}/{node} path names;
- * NULL after a 404 reply when there is none. */
-static const struct snap_node *find_target(const struct request *r,
-                                           struct reply *rep)
-{
-    char *cluster;
-    const char *node;
-    if (split_target(r->tail, &cluster, &node) < 0) {
-        reply_error(rep, MHD_HTTP_NOT_FOUND, "not found");
-        return NULL;
-    }
-    const struct snap_node *n = snapshot_find(r->snap, cluster, node);
-    if (!n)
-        reply_error(rep, MHD_HTTP_NOT_FOUND,
-                    snapshot_has_cluster(r->snap, cluster) ? "unknown node"
-                                                           : "unknown cluster");
-    free(cluster);
-    return n;
-}
-
-/* query_max_lag: ?max_lag=DURATION into *out (*given tells whether it
- * was there); -1 after a 400 reply when it does not parse. */
-static int query_max_lag(const struct request *r, double *out, bool *given,
-                         struct reply *rep)
-{
-    const char *q =
-        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "max_lag");
-    *given = q != NULL;
-    size_t n = q ? strlen(q) : 0;
-    bool unit =
-        n > 0 && (q[n - 1] == 's' || q[n - 1] == 'm' || q[n - 1] == 'h');
-    if (!q || (unit && parse_duration(q, out) == 0))
-        return 0;
-    reply_error(rep, MHD_HTTP_BAD_REQUEST,
-                "invalid max_lag: want a duration such as 250ms or 2s");
-    return -1;
-}
-
-static cJSON *target_json(const struct snap_node *n, bool ok, const char *why)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "cluster", n->cluster);
-    cJSON_AddStringToObject(o, "node", n->node);
-    cJSON_AddStringToObject(o, "status", ok ? "ok" : "unavailable");
-    if (ok || !why)
-        cJSON_AddNullToObject(o, "reason");
-    else
-        cJSON_AddStringToObject(o, "reason", why);
-    return o;
-}
-
-/* h_replica: 200 when the node is a replica fit to serve reads at
- * max_lag (the cluster's read rotation, read_rise and read_fall
- * included, unless the query gives a bound: snap_read_ok), else 503;
- * the body says why. */
+/* h_replica, h_primary: the health checks, in routehealth.c. */
 static void h_replica(const struct request *r, struct reply *rep)
 {
-    double max_lag = 0;
-    bool given;
-    if (query_max_lag(r, &max_lag, &given, rep) < 0)
-        return;
-    const struct snap_node *n = find_target(r, rep);
-    if (!n)
-        return;
-    if (!given)
-        max_lag = n->read_max_lag;
-    const char *why = "not a replica";
-    bool replica = !n->is_primary;
-    bool ok = snap_read_ok(n, given, max_lag, &why);
-    bool hold_given;
-    double hold;
-    if (routeread_hold(r->conn, &hold_given, &hold) < 0) {
-        reply_error(rep, MHD_HTTP_BAD_REQUEST,
-                    "invalid hold: want a duration up to 60s, such as 50ms");
-        return;
-    }
-    if (ok && hold_given &&
-        (why = snap_hold_why(n, max_lag, hold, routeread_now())) != NULL)
-        ok = false; /* the strict bound: snapshot.h */
-    bool pos_given;
-    uint64_t pos = 0;
-    if (routeread_min_position(r->conn, &pos_given, &pos) < 0) {
-        reply_error(rep, MHD_HTTP_BAD_REQUEST, "invalid min_position");
-        return;
-    }
-    if (ok && pos_given && (why = routeread_position_why(n, pos)) != NULL)
-        ok = false; /* read-your-writes: routeread.h */
-    cJSON *o = target_json(n, ok, why);
-    if (replica && n->rv.fresh && n->rv.have_lag)
-        cJSON_AddNumberToObject(o, "lag", n->rv.lag);
-    else
-        cJSON_AddNullToObject(o, "lag");
-    cJSON_AddNumberToObject(o, "max_lag", max_lag);
-    if (hold_given && replica && n->have_caught_up)
-        /* the bound hold judged: the lag it may reach by then */
-        cJSON_AddNumberToObject(o, "lag_bound",
-                                routeread_now() + hold - n->caught_up_mono);
-    if (replica)
-        cJSON_AddStringToObject(o, "health", health_name(n->health));
-    else
-        cJSON_AddNullToObject(o, "health");
-    reply_json(rep, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+    rep->ctype = CT_JSON;
+    routehealth_replica(r->snap, r->conn, r->tail, &rep->status, &rep->body);
 }
 
-/* h_primary: 200 when the node may take writes as its cluster's
- * primary (snap_primary_why), else 503 with the reason; the body says
- * the role and epoch it reported. */
 static void h_primary(const struct request *r, struct reply *rep)
 {
-    const struct snap_node *n = find_target(r, rep);
-    if (!n)
-        return;
-    const char *why = snap_primary_why(n);
-    cJSON *o = target_json(n, why == NULL, why);
-    cJSON_AddStringToObject(o, "role", n->role);
-    if (n->have_epoch)
-        cJSON_AddNumberToObject(o, "epoch", (double)n->epoch);
-    else
-        cJSON_AddNullToObject(o, "epoch");
-    reply_json(rep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
+    rep->ctype = CT_JSON;
+    routehealth_primary(r->snap, r->tail, &rep->status, &rep->body);
 }
 
 /* h_route, h_read: read preferences, in routeread.c. */
