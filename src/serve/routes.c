@@ -5,7 +5,6 @@
  * libmicrohttpd sends with sendfile(). */
 #include "serve/routes.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "formats/alert.h"
 #include "serve/acceptenc.h"
 #include "serve/httpauth.h"
+#include "serve/metricsresp.h"
 #include "model/lag.h"
 #include "act/remedy.h"
 #include "monitor/snapshot.h"
@@ -39,6 +39,7 @@ struct routes {
     struct remedy *rem;
     struct httpauth *auth;
     struct routewait *wait; /* read-your-writes waits (wait=) */
+    struct metricsresp *mresp; /* /metrics' shared responses */
     /* Webhooks waiting for the journal hold their connection suspended;
      * routes_drain() lets them finish first and refuses new ones. */
     pthread_mutex_t wait_mu;
@@ -59,8 +60,8 @@ struct reply {
     const char *encoding;  /* Content-Encoding, or NULL */
     struct buf body;       /* an owned body, or */
     struct snapshot *hold; /* a reference keeping bytes/len alive, or */
-    bool from_file;        /* len bytes of the file fd (owned), from 0 */
-    int fd;
+    bool queued;           /* the handler queued a shared response */
+    enum MHD_Result rc;    /* what queueing it returned */
     const char *bytes;
     size_t len;
 };
@@ -105,17 +106,6 @@ static void reply_snapshot(struct reply *rep, struct snapshot *s,
     rep->len = len;
 }
 
-/* reply_file: serves the len bytes of file fd (taken) from offset 0;
- * libmicrohttpd sends them with sendfile() and closes fd. */
-static void reply_file(struct reply *rep, const char *ctype, int fd, size_t len)
-{
-    rep->status = MHD_HTTP_OK;
-    rep->ctype = ctype;
-    rep->from_file = true;
-    rep->fd = fd;
-    rep->len = len;
-}
-
 static void release_snapshot(void *cls)
 {
     snapshot_unref(cls);
@@ -124,12 +114,6 @@ static void release_snapshot(void *cls)
 static struct MHD_Response *make_response(struct reply *rep)
 {
     struct MHD_Response *resp;
-    if (rep->from_file) {
-        resp = MHD_create_response_from_fd_at_offset64(rep->len, rep->fd, 0);
-        if (!resp)
-            close(rep->fd);
-        return resp;
-    }
     if (rep->hold) {
         resp = MHD_create_response_from_buffer_with_free_callback_cls(
             rep->len, (void *)rep->bytes, release_snapshot, rep->hold);
@@ -208,9 +192,8 @@ static void h_ready(const struct request *r, struct reply *rep)
 }
 
 /* h_metrics: the body the request accepts (acceptenc.h), gzip or plain,
- * both rendered with the round; from the snapshot's file when it has
- * one (sendfile: the kernel sends the pages, no copy per scrape), else
- * from its bytes. */
+ * both rendered with the round: the snapshot's shared response for it
+ * (metricsresp.h: sendfile, nothing built per scrape), else its bytes. */
 static void h_metrics(const struct request *r, struct reply *rep)
 {
     size_t len;
@@ -223,16 +206,16 @@ static void h_metrics(const struct request *r, struct reply *rep)
     }
     const char *p = snapshot_metrics_gz(r->snap, &len);
     bool gz = enc == ACCEPTENC_GZIP && p; /* NULL: compressing failed */
+    if (metricsresp_queue(r->rs->mresp, r->conn, r->snap, gz, CT_METRICS,
+                          &rep->rc)) {
+        rep->status = MHD_HTTP_OK;
+        rep->queued = true;
+        return;
+    }
     if (!gz)
         p = snapshot_metrics(r->snap, &len);
-    int fd = gz ? snapshot_metrics_gz_fd(r->snap) : snapshot_metrics_fd(r->snap);
-    if (fd >= 0)
-        fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     rep->encoding = gz ? "gzip" : NULL;
-    if (fd >= 0)
-        reply_file(rep, CT_METRICS, fd, len);
-    else
-        reply_snapshot(rep, r->snap, CT_METRICS, p, len);
+    reply_snapshot(rep, r->snap, CT_METRICS, p, len);
 }
 
 static void h_state(const struct request *r, struct reply *rep)
@@ -643,9 +626,10 @@ enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
         }
     } else {
         dispatch(rs, c->conn, rt, tail, NULL, &rep);
-        if (rep.status == 0) { /* a wait= suspended it (routewait.h) */
+        if (rep.status == 0 || rep.queued) { /* a wait= suspended it
+                                                (routewait.h), or queued */
             buf_free(&rep.body);
-            return MHD_YES;
+            return rep.queued ? rep.rc : MHD_YES;
         }
     }
     return send_reply(c->conn, &rep);
@@ -670,6 +654,7 @@ struct routes *routes_new(struct snapbox *box, struct remedy *rem,
     rs->box = box;
     rs->rem = rem;
     rs->auth = httpauth_new(token);
+    rs->mresp = metricsresp_new();
     rs->wait = routewait_new(box);
     pthread_mutex_init(&rs->wait_mu, NULL);
     pthread_cond_init(&rs->idle, NULL);
@@ -693,6 +678,7 @@ void routes_free(struct routes *rs)
     pthread_mutex_destroy(&rs->wait_mu);
     pthread_cond_destroy(&rs->idle);
     httpauth_free(rs->auth);
+    metricsresp_free(rs->mresp);
     routewait_free(rs->wait);
     free(rs);
 }
