@@ -15,6 +15,7 @@
 #include "act/remedy.h"
 #include "lib/log.h"
 #include "lib/poller.h"
+#include "lib/schedslice.h"
 #include "config/runbook.h"
 #include "monitor/snapshot.h"
 #include "profiles/profile.h"
@@ -616,6 +617,7 @@ static void drain(struct engine *e)
 static void *run(void *arg)
 {
     struct engine *e = arg;
+    schedslice_set(ENGINE_SLICE); /* best effort: see engine_internal.h */
     while (!atomic_load(&e->stop))
         engine_step(e);
     drain(e);
