@@ -518,6 +518,7 @@ bool assess_early_out(struct engine *e, struct cluster_rt *c,
         return false;
     t.in_rotation = false;
     t.rotation_why = why;
+    t.rotation_changes = g.changes;
     t.health = health_classify(&t.rv, &(struct thresholds){
                                           c->conf->thresholds.warning,
                                           c->conf->thresholds.critical,
