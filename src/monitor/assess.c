@@ -9,6 +9,7 @@
 #include "profiles/profile.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 static bool is_fresh(const struct engine *e, const struct node_rt *n,
@@ -516,6 +517,11 @@ bool assess_early_out(struct engine *e, struct cluster_rt *c,
                            c->conf->thresholds.read_rise,
                            c->conf->thresholds.read_fall, &why))
         return false;
+    /* an exit damped over read_fall polls (lag alone) counts rounds: it
+     * shows with the round that completes the count, as it always did */
+    if (c->conf->thresholds.read_fall > 1 &&
+        read_rotation_ok(&t.rv, HUGE_VAL, NULL))
+        return false;
     t.in_rotation = false;
     t.rotation_why = why;
     t.rotation_changes = g.changes;
@@ -536,5 +542,9 @@ void assess_publish_early(struct engine *e)
         return;
     e->early_publish = false;
     e->last_publish = now;
+    /* the snapshot belongs to the round under way (its replica's data
+     * is of it), so it counts that round, as the round's end will */
+    e->view.rounds = e->rounds + 1;
     snapbox_publish(e->box, snapshot_new_hist(&e->view, &e->hist_doc));
+    e->view.rounds = e->rounds;
 }

@@ -203,7 +203,8 @@ void assess_round(struct engine *e);
 
 /* assess_early_out: called as a replica's scrape comes in, mid-round:
  * when this poll alone takes it out of read rotation (its lag past
- * read_max_lag with read_fall reached, or any other fault), updates its
+ * read_max_lag with a read_fall of 1, or any other fault; an exit
+ * damped over several polls shows with its round), updates its
  * entry in e->view (lag, health, in_rotation false and why) and returns
  * true, so the engine publishes at once instead of after the round's
  * slowest scrape. Changes nothing else: the round's end assesses the
@@ -216,7 +217,8 @@ bool assess_early_out(struct engine *e, struct cluster_rt *c,
  * it since the last publish, at most once every interval / 10 (at least
  * 5 ms: a mass exit, say a dead primary's replicas, costs a few
  * renders, not one a replica); the round's end publishes what is left.
- * Every iteration of the loop. */
+ * Such a snapshot counts the round under way in its rounds (its
+ * replica's data is of that round). Every iteration of the loop. */
 void assess_publish_early(struct engine *e);
 
 /* divergence_init: the slot pool; divergence_free releases it and every

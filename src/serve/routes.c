@@ -601,6 +601,10 @@ static bool refuse_early(struct routes *rs, const struct routes_call *c,
     return true;
 }
 
+/* headers_only: the request context of a GET or HEAD between its first
+ * call and its answer (routes_answer). */
+static const char headers_only;
+
 enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
 {
     struct reply rep = {0};
@@ -610,6 +614,14 @@ enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
     buf_init(&rep.body, 0);
     if (!*c->con_cls && refuse_early(rs, c, rt, m, &rep))
         return send_reply(c->conn, &rep);
+    if (!*c->con_cls && m != M_POST) {
+        /* answered on the next call: libmicrohttpd (0.9.75) closes the
+         * connection of a reply queued before it has read the whole
+         * request, so answering now would cost every client a connect
+         * per request (keep-alive lost) */
+        *c->con_cls = (void *)&headers_only;
+        return MHD_YES;
+    }
     if (rt && (rt->methods & m) && m == M_POST &&
         !receive(c->con_cls, c->upload, c->upload_size))
         return MHD_YES; /* more of the body to come */
@@ -638,8 +650,10 @@ enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
 void routes_completed(void **con_cls)
 {
     struct upload *u = *con_cls;
-    if (!u)
+    if (!u || *con_cls == (void *)&headers_only) {
+        *con_cls = NULL;
         return;
+    }
     buf_free(&u->body);
     free(u);
     *con_cls = NULL;

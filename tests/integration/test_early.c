@@ -5,10 +5,11 @@
  * One cluster of three simulated nodes polled every 2 s with a 1.5 s
  * timeout. node3 hangs (its /metrics never answers, so every round
  * waits 1.5 s for it); then node2 stops applying. node2's 503 must not
- * wait for node3: /metrics shows node2 out of read rotation in the same
- * round count as it last showed it in rotation, that is before the round
- * that saw its lag ended. No timing is asserted: the order of what the
- * snapshots show. */
+ * wait for node3: /metrics shows node2 out of read rotation with node3's
+ * timeouts as they were when it last showed it in rotation, that is
+ * before the round that saw node2's lag ended (node3 times out in every
+ * round). No timing is asserted: the order of what the snapshots
+ * show. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -43,13 +44,14 @@ static void teardown(void)
     agent_teardown(&ag, &sn);
 }
 
-/* look: one /metrics: the round count and node2's read rotation. */
-static void look(double *rounds, double *in)
+/* look: one /metrics: node3's timeouts and node2's read rotation. */
+static void look(double *timeouts, double *in)
 {
     struct resp r;
     get(ag.base, "/metrics", &r);
     ck_assert_int_eq(r.status, 200);
-    *rounds = metric_in(r.body.data, "replguard_poll_rounds_total", NULL);
+    *timeouts = metric_in(r.body.data, "replguard_scrape_failures_total",
+                          "cluster=\"c1\",node=\"node3\",reason=\"timeout\"");
     *in = metric_in(r.body.data, "replguard_replica_in_read_rotation",
                     "cluster=\"c1\",replica=\"node2\"");
     buf_free(&r.body);
@@ -71,27 +73,29 @@ START_TEST(a_hung_node_does_not_delay_another_nodes_503)
     ck_assert_int_eq(call(p, "POST", "/v1/sim/fault",
                           "{\"node\":\"node2\",\"kind\":\"stall\"}"),
                      200);
-    double rounds_in = -1, rounds, in = 1;
+    double timeouts_in = -1, timeouts, in = 1;
     double until = now_s() + 15 * wait_scale();
     while (now_s() < until) {
-        look(&rounds, &in);
+        look(&timeouts, &in);
         if (in != 1)
             break;
-        rounds_in = rounds;
+        timeouts_in = timeouts;
         sleep_ms(10);
     }
     ck_assert_msg(in == 0, "node2 still in read rotation (%g)", in);
-    ck_assert_msg(rounds == rounds_in,
-                  "node2 left read rotation with round %.0f, after round "
+    ck_assert_msg(timeouts == timeouts_in,
+                  "node2 left read rotation with node3's timeout %.0f, after "
                   "%.0f: published at the round's end, after the hung node",
-                  rounds, rounds_in);
+                  timeouts, timeouts_in);
     struct resp r;
     get(ag.base, "/health/replica/c1/node2", &r);
     ck_assert_int_eq(r.status, 503);
     buf_free(&r.body);
-    /* the round's end agrees */
-    assert_wait(ag.base, "replguard_poll_rounds_total", NULL, GT, rounds + 0.5);
-    look(&rounds, &in);
+    /* the round's end (node3's next timeout) agrees */
+    assert_wait(ag.base, "replguard_scrape_failures_total",
+                "cluster=\"c1\",node=\"node3\",reason=\"timeout\"", GT,
+                timeouts + 0.5);
+    look(&timeouts, &in);
     ck_assert_double_eq(in, 0);
 }
 END_TEST
