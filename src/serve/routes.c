@@ -605,6 +605,17 @@ static bool refuse_early(struct routes *rs, const struct routes_call *c,
  * call and its answer (routes_answer). */
 static const char headers_only;
 
+/* has_body: whether the request announces a body (Content-Length other
+ * than 0, or a Transfer-Encoding). */
+static bool has_body(struct MHD_Connection *conn)
+{
+    const char *len = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (len && strcmp(len, "0") != 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
 enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
 {
     struct reply rep = {0};
@@ -614,11 +625,12 @@ enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
     buf_init(&rep.body, 0);
     if (!*c->con_cls && refuse_early(rs, c, rt, m, &rep))
         return send_reply(c->conn, &rep);
-    if (!*c->con_cls && m != M_POST) {
+    if (!*c->con_cls && m != M_POST && !has_body(c->conn)) {
         /* answered on the next call: libmicrohttpd (0.9.75) closes the
          * connection of a reply queued before it has read the whole
          * request, so answering now would cost every client a connect
-         * per request (keep-alive lost) */
+         * per request (keep-alive lost). A body no route reads is not
+         * waited for: answered now, and the connection closes. */
         *c->con_cls = (void *)&headers_only;
         return MHD_YES;
     }
