@@ -231,6 +231,41 @@ START_TEST(accept_encoding_is_honoured)
 }
 END_TEST
 
+/* Scrapes reuse their connection (libmicrohttpd closed it after every
+ * answer queued on its first call); a GET announcing a body is still
+ * answered, on a connection then closed. */
+START_TEST(scrapes_keep_their_connection)
+{
+    write_config("interval: 2s, timeout: 500ms");
+    agent_start(&ag);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/metrics", ag.base);
+    CURL *c = curl_easy_init();
+    struct got g = {0};
+    buf_init(&g.body, 0);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+    for (int i = 0; i < 3; i++) {
+        long connects = -1, code = 0;
+        ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+        ck_assert_int_eq(code, 200);
+        ck_assert_int_eq(connects, i == 0 ? 1 : 0); /* reused */
+    }
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "GET");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "hello");
+    long code = 0;
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    ck_assert_int_eq(code, 200);
+    curl_easy_cleanup(c);
+    buf_free(&g.body);
+}
+END_TEST
+
 /* rounds_of: the replguard_poll_rounds_total sample of a body. */
 static double rounds_of(const struct buf *body)
 {
@@ -363,6 +398,7 @@ int main(void)
     tcase_set_timeout(tc, 60 * wait_scale());
     tcase_add_test(tc, gzip_decodes_to_the_plain_body);
     tcase_add_test(tc, accept_encoding_is_honoured);
+    tcase_add_test(tc, scrapes_keep_their_connection);
     tcase_add_test(tc, both_codings_show_the_same_round);
     tcase_add_test(tc, prometheus_gets_every_sample);
     suite_add_tcase(s, tc);
