@@ -5,10 +5,10 @@
  * multi handle. Each answer is parsed as it arrives; when the last one is
  * in (the per-request timeout is shorter than the interval, so a round
  * always ends before the next is due) the round is assessed and a new
- * snapshot published (one leaving read rotation: at once). Rounds never
- * overlap: a round still running when the next is due delays it. The executor (src/act) reads the engine
- * only through the struct act_env filled in engine_attach(): the view,
- * the clock, TILT and callbacks into the runtime and config. */
+ * snapshot published (a replica leaving read rotation: at once). Rounds
+ * never overlap: one still running when the next is due delays it. The
+ * executor (src/act) reads the engine only through the struct act_env of
+ * engine_attach(): the view, clock, TILT, callbacks into the runtime. */
 #include "monitor/engine_internal.h"
 
 #include "act/executor.h"

@@ -56,7 +56,8 @@ static struct MHD_Response *build(struct snapshot *s, bool gz,
     fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
     if (fd < 0)
         return NULL;
-    struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, 0);
+    struct MHD_Response *r =
+        MHD_create_response_from_fd_at_offset64(len, fd, 0);
     if (!r) {
         close(fd);
         return NULL;

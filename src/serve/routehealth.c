@@ -55,8 +55,7 @@ static int split_target(const char *tail, char **cluster, const char **node)
 /* find_target: the node a /health/{kind}/{cluster}/{node} path names;
  * NULL after a 404 reply when there is none. */
 static const struct snap_node *find_target(const struct snapshot *s,
-                                           const char *tail,
-                                           struct reply *rep)
+                                           const char *tail, struct reply *rep)
 {
     char *cluster;
     const char *node;
@@ -68,7 +67,7 @@ static const struct snap_node *find_target(const struct snapshot *s,
     if (!n)
         reply_error(rep, MHD_HTTP_NOT_FOUND,
                     snapshot_has_cluster(s, cluster) ? "unknown node"
-                                                           : "unknown cluster");
+                                                     : "unknown cluster");
     free(cluster);
     return n;
 }

@@ -41,8 +41,8 @@ static size_t on_body(char *p, size_t s, size_t n, void *ctx)
 
 /* header_value: copies the value of header name from the line p (of
  * len bytes) into out when p is that header. */
-static void header_value(const char *p, size_t len, const char *name,
-                         char *out, size_t n)
+static void header_value(const char *p, size_t len, const char *name, char *out,
+                         size_t n)
 {
     size_t k = strlen(name);
     if (len <= k + 1 || strncasecmp(p, name, k) != 0 || p[k] != ':')
@@ -345,12 +345,11 @@ static pid_t start_prometheus(char *url, size_t n)
     agent_write(cfg, yml);
     snprintf(arg_cfg, sizeof(arg_cfg), "--config.file=%s", cfg);
     snprintf(data, sizeof(data), "--storage.tsdb.path=%s/prom", ag.dir);
-    snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d",
-             port);
+    snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d", port);
     pid_t parent = getpid(), pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        const char *argv[] = {PROMETHEUS, arg_cfg, data, listen,
+        const char *argv[] = {PROMETHEUS,         arg_cfg, data, listen,
                               "--log.level=warn", NULL};
         exec_child(parent, -1, argv);
     }

@@ -19,16 +19,16 @@ static const struct {
 } cases[] = {
     {NULL, I},
     {"", I},
-    {"gzip", G},                       /* Prometheus */
-    {"deflate, gzip, br, zstd", G},    /* curl --compressed */
+    {"gzip", G},                    /* Prometheus */
+    {"deflate, gzip, br, zstd", G}, /* curl --compressed */
     {"gzip, deflate", G},
-    {"GZip", G},                       /* codings are case-insensitive */
+    {"GZip", G}, /* codings are case-insensitive */
     {"x-gzip", G},
-    {"br", I},                         /* nothing we have but identity */
-    {"gzip;q=0", I},                   /* refused */
+    {"br", I},       /* nothing we have but identity */
+    {"gzip;q=0", I}, /* refused */
     {"gzip; q=0.000", I},
     {"gzip;Q=0", I},
-    {"gzip;q=0.5, identity", I},       /* identity weighs more */
+    {"gzip;q=0.5, identity", I}, /* identity weighs more */
     {"gzip;q=1.0, identity;q=0.5", G},
     {"gzip;q=0.5, identity;q=0.5", G}, /* a tie: ours, the smaller */
     {"identity", I},
@@ -36,12 +36,12 @@ static const struct {
     {"identity;q=0, gzip", G},
     {"identity;q=0, gzip;q=0", N},
     {"*", G},
-    {"*;q=0", N},                      /* identity refused through * */
+    {"*;q=0", N}, /* identity refused through * */
     {"*;q=0, identity", I},
     {"*;q=0, gzip", G},
-    {"*;q=0.1, gzip;q=0", I},          /* * does not undo gzip;q=0 */
-    {"gzip;q=0, gzip", I},             /* the first entry counts */
-    {"gzip;q=2", I},                   /* bad q: the entry is ignored */
+    {"*;q=0.1, gzip;q=0", I}, /* * does not undo gzip;q=0 */
+    {"gzip;q=0, gzip", I},    /* the first entry counts */
+    {"gzip;q=2", I},          /* bad q: the entry is ignored */
     {"gzip;q=0.5x", I},
     {"gzip;q=0.1234", I},
     {"gzip;q=", I},
