@@ -4,7 +4,12 @@
  * (/api/v1/state), histjson_render (/api/v1/history, its ring full: 300
  * slots a node; the engine renders it once a 3 s slot) and
  * snapshot_new_hist (the first two, the history copied, and the health
- * table: what the engine does each round). */
+ * table: what the engine does each round, the gzip body included).
+ *
+ *   renderbench [METRICS_FILE]
+ *
+ * With a file (a real /metrics body), also times gzip_compress() of it
+ * at levels 1 and 6 (lib/gzip.h's choice) and prints the sizes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +19,8 @@
 #include "monitor/histjson.h"
 #include "monitor/snapshot.h"
 #include "monitor/statejson.h"
+#include "lib/fileio.h"
+#include "lib/gzip.h"
 #include "lib/util.h"
 #include "model/laghist.h"
 #include "model/view.h"
@@ -86,7 +93,34 @@ static void report(const char *what, double *t, size_t bytes)
            bytes);
 }
 
-int main(void)
+/* gzip_levels: gzip_compress() of the file at path, levels 1 and 6. */
+static void gzip_levels(const char *path, double *t)
+{
+    char *in;
+    size_t len;
+    if (fileio_read_file(NULL, path, 64u << 20, &in, &len) < 0) {
+        fprintf(stderr, "renderbench: cannot read %s\n", path);
+        exit(1);
+    }
+    for (int level = 1; level <= 6; level += 5) {
+        size_t n = 0;
+        for (int i = 0; i < RUNS / 10; i++) {
+            double t0 = now_s();
+            free(gzip_compress(in, len, level, &n));
+            t[i] = now_s() - t0;
+        }
+        for (int i = RUNS / 10; i < RUNS; i++)
+            t[i] = t[i % (RUNS / 10)];
+        char what[32];
+        snprintf(what, sizeof(what), "gzip level %d", level);
+        report(what, t, n);
+        printf("   %-16s %.1f %% of %zu bytes\n", "", 100.0 * (double)n / (double)len,
+               len);
+    }
+    free(in);
+}
+
+int main(int argc, char **argv)
 {
     static char names[CLUSTERS][16];
     struct agent_view v = {.version = "bench", .ready = true, .interval = 1};
@@ -135,6 +169,8 @@ int main(void)
         snapshot_unref(s);
     }
     report("snapshot_new", t, 0);
+    if (argc > 1)
+        gzip_levels(argv[1], t);
     histjson_free(&hj);
     laghist_free(&h);
     buf_free(&b);

@@ -3,11 +3,13 @@
 #include "monitor/engine_internal.h"
 
 #include "act/executor.h"
+#include "monitor/snapshot.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "profiles/profile.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 static bool is_fresh(const struct engine *e, const struct node_rt *n,
@@ -421,6 +423,8 @@ static void view_sync_health(const struct config_cluster *conf,
 void assess_round(struct engine *e)
 {
     double now = clock_mono(&e->clock);
+    e->early_publish = false; /* the publish that follows has it */
+    e->last_publish = now;
     struct agent_view *av = &e->view;
     size_t k = 0;
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
@@ -470,4 +474,77 @@ void assess_round(struct engine *e)
     memcpy(av->tilt_total, t->total, sizeof(av->tilt_total));
     if (e->exec)
         executor_fill_view(e->exec, av);
+}
+
+/* view_entry: n's entry in e->view as the last assessment left it, or
+ * NULL (a cluster another HA member owns shows no nodes). */
+static struct node_view *view_entry(struct engine *e,
+                                    const struct cluster_rt *c,
+                                    const struct node_rt *n)
+{
+    size_t ci = (size_t)(c - e->clusters), ni = (size_t)(n - c->nodes);
+    if (ci >= e->view.n_clusters || ni >= e->view.clusters[ci].n_nodes)
+        return NULL;
+    struct node_view *v = &e->view.nodes[e->view.clusters[ci].first_node + ni];
+    return strcmp(v->name, n->conf->name) == 0 ? v : NULL;
+}
+
+bool assess_early_out(struct engine *e, struct cluster_rt *c,
+                      struct node_rt *n)
+{
+    struct node_view *v = view_entry(e, c, n);
+    if (!v || v->is_primary || !n->in_rotation || !e->ready)
+        return false;
+    double now = clock_mono(&e->clock);
+    struct node_view t = *v;
+    t.up = n->up;
+    t.fresh = is_fresh(e, n, now);
+    t.have_connected = n->have_sample && n->has_connected;
+    t.connected = n->connected;
+    t.have_hb_lag = t.have_pos_lag = t.have_reported_lag = false;
+    t.rv.reachable = n->up;
+    t.rv.fresh = t.fresh;
+    t.rv.connected = t.fresh && n->connected;
+    t.rv.demoted = n->role == SEEN_ROLE_DEMOTED;
+    t.rv.implausible = NULL; /* the round's end judges values */
+    replica_lags(e, c, n, &t, now);
+    choose_lag(c->conf, &t);
+    /* the gate stepped on a copy: the round's end steps the real one
+     * with the same poll, and so reaches the same verdict */
+    struct rotation_gate g = n->gate;
+    const char *why;
+    if (rotation_gate_step(&g, &t.rv, c->conf->thresholds.read_max_lag,
+                           c->conf->thresholds.read_rise,
+                           c->conf->thresholds.read_fall, &why))
+        return false;
+    /* an exit damped over read_fall polls (lag alone) counts rounds: it
+     * shows with the round that completes the count, as it always did */
+    if (c->conf->thresholds.read_fall > 1 &&
+        read_rotation_ok(&t.rv, HUGE_VAL, NULL))
+        return false;
+    t.in_rotation = false;
+    t.rotation_why = why;
+    t.rotation_changes = g.changes;
+    t.health = health_classify(&t.rv, &(struct thresholds){
+                                          c->conf->thresholds.warning,
+                                          c->conf->thresholds.critical,
+                                          c->conf->thresholds.escalate,
+                                          c->conf->thresholds.read_max_lag});
+    *v = t;
+    return true;
+}
+
+void assess_publish_early(struct engine *e)
+{
+    double now = clock_mono(&e->clock), gap = e->cfg->poll.interval / 10;
+    if (!e->early_publish || !e->hist_doc_ok ||
+        now - e->last_publish < (gap > 0.005 ? gap : 0.005))
+        return;
+    e->early_publish = false;
+    e->last_publish = now;
+    /* the snapshot belongs to the round under way (its replica's data
+     * is of it), so it counts that round, as the round's end will */
+    e->view.rounds = e->rounds + 1;
+    snapbox_publish(e->box, snapshot_new_hist(&e->view, &e->hist_doc));
+    e->view.rounds = e->rounds;
 }

@@ -5,16 +5,17 @@
  * multi handle. Each answer is parsed as it arrives; when the last one is
  * in (the per-request timeout is shorter than the interval, so a round
  * always ends before the next is due) the round is assessed and a new
- * snapshot published. Rounds never overlap: a round still running when
- * the next is due delays it. The executor (src/act) reads the engine
- * only through the struct act_env filled in engine_attach(): the view,
- * the clock, TILT and callbacks into the runtime and config. */
+ * snapshot published (a replica leaving read rotation: at once). Rounds
+ * never overlap: one still running when the next is due delays it. The
+ * executor (src/act) reads the engine only through the struct act_env of
+ * engine_attach(): the view, clock, TILT, callbacks into the runtime. */
 #include "monitor/engine_internal.h"
 
 #include "act/executor.h"
 #include "act/remedy.h"
 #include "lib/log.h"
 #include "lib/poller.h"
+#include "lib/schedslice.h"
 #include "config/runbook.h"
 #include "monitor/snapshot.h"
 #include "profiles/profile.h"
@@ -283,9 +284,8 @@ static void keep_sample(struct node_rt *n, const struct node_sample *s)
     n->ok_wall = clock_wall(&e->clock);
 }
 
-static void on_scrape(void *arg, const struct poll_result *r)
+static void take_scrape(struct node_rt *n, const struct poll_result *r)
 {
-    struct node_rt *n = arg;
     struct engine *e = n->c->e;
     n->scraped = true;
     n->duration = r->seconds;
@@ -321,6 +321,15 @@ static void on_scrape(void *arg, const struct poll_result *r)
     n->up = true;
     n->last_failure = -1;
     keep_sample(n, &e->scratch);
+}
+
+static void on_scrape(void *arg, const struct poll_result *r)
+{
+    struct node_rt *n = arg;
+    take_scrape(n, r);
+    /* out of read rotation: published now, not after the slowest scrape */
+    if (assess_early_out(n->c->e, n->c, n))
+        n->c->e->early_publish = true;
 }
 
 /* send_scrape: the profile's scrape request to n; returns as
@@ -569,6 +578,7 @@ void engine_step(struct engine *e)
     poller_run(e->poller, wait_ms(e, clock_mono(&e->clock)));
     if (e->round_active && e->pending == 0)
         finish_round(e, clock_mono(&e->clock));
+    assess_publish_early(e);
     engine_ha_tick(e); /* before acting: ownership is as fresh as it gets */
     divergence_tick(e, clock_mono(&e->clock));
     /* again right before acting: a stall inside this iteration (in the
@@ -607,6 +617,7 @@ static void drain(struct engine *e)
 static void *run(void *arg)
 {
     struct engine *e = arg;
+    schedslice_set(ENGINE_SLICE); /* best effort: see engine_internal.h */
     while (!atomic_load(&e->stop))
         engine_step(e);
     drain(e);

@@ -26,6 +26,11 @@
 /* seconds running actions get to finish once asked to stop (SPEC: exit
  * within 10 s of SIGTERM) */
 #define ENGINE_STOP_GRACE 8.0
+/* the engine thread's CPU time slice (lib/schedslice.h): short, so that
+ * on a busy machine it runs soon after each scrape's answer wakes it
+ * (detection waits for it); each wakeup's work is far shorter. Kernels
+ * before 6.12 keep their default. */
+#define ENGINE_SLICE 0.0005
 
 struct cluster_rt;
 struct merklewalk;
@@ -155,6 +160,9 @@ struct engine {
     double next_round; /* monotonic */
     double round_start;
     bool round_active;
+    bool early_publish;  /* a replica left read rotation mid-round
+                            (assess_early_out): publish before the end */
+    double last_publish; /* monotonic: the last assessment or early one */
     size_t pending; /* nodes of the running round not answered yet */
     uint64_t rounds;
     double round_duration;
@@ -192,6 +200,26 @@ void engine_step(struct engine *e);
 /* assess_round: derives lag, health and read rotation for every
  * replica from the round's scrapes and rebuilds e->view. */
 void assess_round(struct engine *e);
+
+/* assess_early_out: called as a replica's scrape comes in, mid-round:
+ * when this poll alone takes it out of read rotation (its lag past
+ * read_max_lag with a read_fall of 1, or any other fault; an exit
+ * damped over several polls shows with its round), updates its
+ * entry in e->view (lag, health, in_rotation false and why) and returns
+ * true, so the engine publishes at once instead of after the round's
+ * slowest scrape. Changes nothing else: the round's end assesses the
+ * same poll for real and reaches the same verdict. False otherwise (not
+ * in rotation, the primary, before the first round). */
+bool assess_early_out(struct engine *e, struct cluster_rt *c,
+                      struct node_rt *n);
+
+/* assess_publish_early: publishes e->view when assess_early_out() changed
+ * it since the last publish, at most once every interval / 10 (at least
+ * 5 ms: a mass exit, say a dead primary's replicas, costs a few
+ * renders, not one a replica); the round's end publishes what is left.
+ * Such a snapshot counts the round under way in its rounds (its
+ * replica's data is of that round). Every iteration of the loop. */
+void assess_publish_early(struct engine *e);
 
 /* divergence_init: the slot pool; divergence_free releases it and every
  * replica's compare state. divergence_schedule: spreads the first

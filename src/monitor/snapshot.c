@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/gzip.h"
 #include "monitor/exporter.h"
 #include "monitor/histjson.h"
 #include "lib/fileio.h"
@@ -21,6 +22,9 @@ struct snapshot {
     size_t metrics_len;
     int metrics_fd;      /* the same bytes in an anonymous file, or -1 */
     bool metrics_mapped; /* metrics is map_file()'s mapping */
+    char *gz;            /* the body gzip-compressed (RFC 1952), or NULL */
+    size_t gz_len;
+    int gz_fd; /* the same bytes in an anonymous file, or -1 */
     char *state;
     size_t state_len;
     struct histjson history; /* /api/v1/history and its clusters' parts */
@@ -171,9 +175,9 @@ static int cmp_node(const void *a, const void *b)
 
 /* metrics_file: the body in an anonymous file, which responses send
  * with sendfile() (no copy per scrape); -1 when that fails. */
-static int metrics_file(const char *p, size_t len)
+static int metrics_file(const char *name, const char *p, size_t len)
 {
-    int fd = memfd_create("replguard-metrics", MFD_CLOEXEC);
+    int fd = memfd_create(name, MFD_CLOEXEC);
     if (fd >= 0 && fileio_write_all(NULL, fd, p, len) < 0) {
         close(fd);
         fd = -1;
@@ -216,7 +220,7 @@ static char *map_file(int fd, size_t len)
 static void keep_metrics(struct snapshot *s, struct buf *b)
 {
     s->metrics_len = b->len;
-    s->metrics_fd = b->data ? metrics_file(b->data, b->len) : -1;
+    s->metrics_fd = b->data ? metrics_file("replguard-metrics", b->data, b->len) : -1;
     char *m = s->metrics_fd >= 0 ? map_file(s->metrics_fd, b->len) : NULL;
     if (!m) {
         s->metrics = buf_detach(b);
@@ -238,6 +242,14 @@ static struct snapshot *build(const struct agent_view *v,
     s->ready = v->ready;
     buf_init(&b, 0);
     exporter_render(v, &b);
+    /* compressed here, with the round, not per scrape: every gzip
+     * scrape of this snapshot shares it, and both bodies are always of
+     * the same round; from the rendered bytes, before keep_metrics()
+     * trades them for the file's mapping */
+    s->gz = b.data ? gzip_compress(b.data, b.len, GZIP_LEVEL, &s->gz_len)
+                   : NULL;
+    s->gz_fd = s->gz ? metrics_file("replguard-metrics-gz", s->gz, s->gz_len)
+                     : -1;
     keep_metrics(s, &b);
     statejson_render(v, &b);
     s->state_len = b.len;
@@ -289,6 +301,9 @@ void snapshot_unref(struct snapshot *s)
         free(s->metrics);
     if (s->metrics_fd >= 0)
         close(s->metrics_fd);
+    free(s->gz);
+    if (s->gz_fd >= 0)
+        close(s->gz_fd);
     free(s->state);
     histjson_free(&s->history);
     free(s->nodes);
@@ -307,6 +322,17 @@ const char *snapshot_metrics(const struct snapshot *s, size_t *len)
 int snapshot_metrics_fd(const struct snapshot *s)
 {
     return s->metrics_fd;
+}
+
+const char *snapshot_metrics_gz(const struct snapshot *s, size_t *len)
+{
+    *len = s->gz_len;
+    return s->gz;
+}
+
+int snapshot_metrics_gz_fd(const struct snapshot *s)
+{
+    return s->gz_fd;
 }
 
 const char *snapshot_state(const struct snapshot *s, size_t *len)

@@ -2,7 +2,8 @@
  * and the box the engine publishes it in.
  *
  * The engine builds a snapshot from its agent_view after every round
- * (rendering /metrics and /api/v1/state once) and publishes it with
+ * (rendering /metrics, plain and gzip-compressed, and /api/v1/state
+ * once) and publishes it with
  * snapbox_publish(). HTTP handler threads take a reference with
  * snapbox_get(), read it without any lock, and drop it with
  * snapshot_unref():
@@ -123,6 +124,17 @@ const char *snapshot_metrics(const struct snapshot *s, size_t *len);
  * not move its offset; dup() it to keep it past the reference), or -1
  * when there is none. Owned by s. */
 int snapshot_metrics_fd(const struct snapshot *s);
+
+/* snapshot_metrics_gz: the same /metrics body compressed as one gzip
+ * member (RFC 1952, lib/gzip.h's level), compressed when s was built,
+ * so it is always of the same round as snapshot_metrics(); its length
+ * in *len. NULL (with *len 0) when compressing failed: serve the plain
+ * body. Owned by s, as snapshot_metrics(). */
+const char *snapshot_metrics_gz(const struct snapshot *s, size_t *len);
+
+/* snapshot_metrics_gz_fd: a file holding snapshot_metrics_gz()'s bytes,
+ * as snapshot_metrics_fd(); -1 when there is none. */
+int snapshot_metrics_gz_fd(const struct snapshot *s);
 
 /* snapshot_state: the rendered /api/v1/state body, as
  * snapshot_metrics(). */

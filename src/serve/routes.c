@@ -5,7 +5,6 @@
  * libmicrohttpd sends with sendfile(). */
 #include "serve/routes.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,11 +15,14 @@
 #include <cjson/cJSON.h>
 
 #include "formats/alert.h"
+#include "serve/acceptenc.h"
 #include "serve/httpauth.h"
+#include "serve/metricsresp.h"
 #include "model/lag.h"
 #include "act/remedy.h"
 #include "monitor/snapshot.h"
 #include "serve/routecheck.h"
+#include "serve/routehealth.h"
 #include "serve/routepage.h"
 #include "serve/routeread.h"
 #include "serve/routewait.h"
@@ -37,6 +39,7 @@ struct routes {
     struct remedy *rem;
     struct httpauth *auth;
     struct routewait *wait; /* read-your-writes waits (wait=) */
+    struct metricsresp *mresp; /* /metrics' shared responses */
     /* Webhooks waiting for the journal hold their connection suspended;
      * routes_drain() lets them finish first and refuses new ones. */
     pthread_mutex_t wait_mu;
@@ -53,10 +56,12 @@ struct reply {
     const char *allow;     /* the Allow header of a 405 */
     bool close;            /* Connection: close (framing not trusted) */
     bool page;             /* the status page's headers (routepage.h) */
+    bool vary;             /* Vary: Accept-Encoding (the body depends on it) */
+    const char *encoding;  /* Content-Encoding, or NULL */
     struct buf body;       /* an owned body, or */
     struct snapshot *hold; /* a reference keeping bytes/len alive, or */
-    bool from_file;        /* len bytes of the file fd (owned), from 0 */
-    int fd;
+    bool queued;           /* the handler queued a shared response */
+    enum MHD_Result rc;    /* what queueing it returned */
     const char *bytes;
     size_t len;
 };
@@ -101,17 +106,6 @@ static void reply_snapshot(struct reply *rep, struct snapshot *s,
     rep->len = len;
 }
 
-/* reply_file: serves the len bytes of file fd (taken) from offset 0;
- * libmicrohttpd sends them with sendfile() and closes fd. */
-static void reply_file(struct reply *rep, const char *ctype, int fd, size_t len)
-{
-    rep->status = MHD_HTTP_OK;
-    rep->ctype = ctype;
-    rep->from_file = true;
-    rep->fd = fd;
-    rep->len = len;
-}
-
 static void release_snapshot(void *cls)
 {
     snapshot_unref(cls);
@@ -120,12 +114,6 @@ static void release_snapshot(void *cls)
 static struct MHD_Response *make_response(struct reply *rep)
 {
     struct MHD_Response *resp;
-    if (rep->from_file) {
-        resp = MHD_create_response_from_fd_at_offset64(rep->len, rep->fd, 0);
-        if (!resp)
-            close(rep->fd);
-        return resp;
-    }
     if (rep->hold) {
         resp = MHD_create_response_from_buffer_with_free_callback_cls(
             rep->len, (void *)rep->bytes, release_snapshot, rep->hold);
@@ -156,6 +144,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (rep->page)
         routepage_headers(resp);
+    if (rep->vary)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (rep->encoding)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                rep->encoding);
     enum MHD_Result rc = MHD_queue_response(conn, rep->status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -198,19 +191,31 @@ static void h_ready(const struct request *r, struct reply *rep)
         reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
 }
 
-/* h_metrics: from the snapshot's file when it has one (sendfile: the
- * kernel sends the pages, no copy per scrape), else from its bytes. */
+/* h_metrics: the body the request accepts (acceptenc.h), gzip or plain,
+ * both rendered with the round: the snapshot's shared response for it
+ * (metricsresp.h: sendfile, nothing built per scrape), else its bytes. */
 static void h_metrics(const struct request *r, struct reply *rep)
 {
     size_t len;
-    const char *p = snapshot_metrics(r->snap, &len);
-    int fd = snapshot_metrics_fd(r->snap);
-    if (fd >= 0)
-        fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (fd >= 0)
-        reply_file(rep, CT_METRICS, fd, len);
-    else
-        reply_snapshot(rep, r->snap, CT_METRICS, p, len);
+    enum acceptenc enc = acceptenc_of(r->conn);
+    rep->vary = true;
+    if (enc == ACCEPTENC_NONE) {
+        reply_error(rep, MHD_HTTP_NOT_ACCEPTABLE,
+                    "neither identity nor gzip is acceptable");
+        return;
+    }
+    const char *p = snapshot_metrics_gz(r->snap, &len);
+    bool gz = enc == ACCEPTENC_GZIP && p; /* NULL: compressing failed */
+    if (metricsresp_queue(r->rs->mresp, r->conn, r->snap, gz, CT_METRICS,
+                          &rep->rc)) {
+        rep->status = MHD_HTTP_OK;
+        rep->queued = true;
+        return;
+    }
+    if (!gz)
+        p = snapshot_metrics(r->snap, &len);
+    rep->encoding = gz ? "gzip" : NULL;
+    reply_snapshot(rep, r->snap, CT_METRICS, p, len);
 }
 
 static void h_state(const struct request *r, struct reply *rep)
@@ -220,139 +225,17 @@ static void h_state(const struct request *r, struct reply *rep)
     reply_snapshot(rep, r->snap, CT_JSON, p, len);
 }
 
-/* split_target: "{cluster}/{node}" into a heap copy of the cluster
- * (*cluster, which the caller frees) and the node (pointing into tail).
- * Returns -1 when either part is empty or there is a third one. */
-static int split_target(const char *tail, char **cluster, const char **node)
-{
-    const char *slash = strchr(tail, '/');
-    if (!slash || slash == tail || slash[1] == '\0' || strchr(slash + 1, '/'))
-        return -1;
-    *cluster = xstrndup(tail, (size_t)(slash - tail));
-    *node = slash + 1;
-    return 0;
-}
-
-/* find_target: the node a /health/{kind}/{cluster}/{node} path names;
- * NULL after a 404 reply when there is none. */
-static const struct snap_node *find_target(const struct request *r,
-                                           struct reply *rep)
-{
-    char *cluster;
-    const char *node;
-    if (split_target(r->tail, &cluster, &node) < 0) {
-        reply_error(rep, MHD_HTTP_NOT_FOUND, "not found");
-        return NULL;
-    }
-    const struct snap_node *n = snapshot_find(r->snap, cluster, node);
-    if (!n)
-        reply_error(rep, MHD_HTTP_NOT_FOUND,
-                    snapshot_has_cluster(r->snap, cluster) ? "unknown node"
-                                                           : "unknown cluster");
-    free(cluster);
-    return n;
-}
-
-/* query_max_lag: ?max_lag=DURATION into *out (*given tells whether it
- * was there); -1 after a 400 reply when it does not parse. */
-static int query_max_lag(const struct request *r, double *out, bool *given,
-                         struct reply *rep)
-{
-    const char *q =
-        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "max_lag");
-    *given = q != NULL;
-    size_t n = q ? strlen(q) : 0;
-    bool unit =
-        n > 0 && (q[n - 1] == 's' || q[n - 1] == 'm' || q[n - 1] == 'h');
-    if (!q || (unit && parse_duration(q, out) == 0))
-        return 0;
-    reply_error(rep, MHD_HTTP_BAD_REQUEST,
-                "invalid max_lag: want a duration such as 250ms or 2s");
-    return -1;
-}
-
-static cJSON *target_json(const struct snap_node *n, bool ok, const char *why)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "cluster", n->cluster);
-    cJSON_AddStringToObject(o, "node", n->node);
-    cJSON_AddStringToObject(o, "status", ok ? "ok" : "unavailable");
-    if (ok || !why)
-        cJSON_AddNullToObject(o, "reason");
-    else
-        cJSON_AddStringToObject(o, "reason", why);
-    return o;
-}
-
-/* h_replica: 200 when the node is a replica fit to serve reads at
- * max_lag (the cluster's read rotation, read_rise and read_fall
- * included, unless the query gives a bound: snap_read_ok), else 503;
- * the body says why. */
+/* h_replica, h_primary: the health checks, in routehealth.c. */
 static void h_replica(const struct request *r, struct reply *rep)
 {
-    double max_lag = 0;
-    bool given;
-    if (query_max_lag(r, &max_lag, &given, rep) < 0)
-        return;
-    const struct snap_node *n = find_target(r, rep);
-    if (!n)
-        return;
-    if (!given)
-        max_lag = n->read_max_lag;
-    const char *why = "not a replica";
-    bool replica = !n->is_primary;
-    bool ok = snap_read_ok(n, given, max_lag, &why);
-    bool hold_given;
-    double hold;
-    if (routeread_hold(r->conn, &hold_given, &hold) < 0) {
-        reply_error(rep, MHD_HTTP_BAD_REQUEST,
-                    "invalid hold: want a duration up to 60s, such as 50ms");
-        return;
-    }
-    if (ok && hold_given &&
-        (why = snap_hold_why(n, max_lag, hold, routeread_now())) != NULL)
-        ok = false; /* the strict bound: snapshot.h */
-    bool pos_given;
-    uint64_t pos = 0;
-    if (routeread_min_position(r->conn, &pos_given, &pos) < 0) {
-        reply_error(rep, MHD_HTTP_BAD_REQUEST, "invalid min_position");
-        return;
-    }
-    if (ok && pos_given && (why = routeread_position_why(n, pos)) != NULL)
-        ok = false; /* read-your-writes: routeread.h */
-    cJSON *o = target_json(n, ok, why);
-    if (replica && n->rv.fresh && n->rv.have_lag)
-        cJSON_AddNumberToObject(o, "lag", n->rv.lag);
-    else
-        cJSON_AddNullToObject(o, "lag");
-    cJSON_AddNumberToObject(o, "max_lag", max_lag);
-    if (hold_given && replica && n->have_caught_up)
-        /* the bound hold judged: the lag it may reach by then */
-        cJSON_AddNumberToObject(o, "lag_bound",
-                                routeread_now() + hold - n->caught_up_mono);
-    if (replica)
-        cJSON_AddStringToObject(o, "health", health_name(n->health));
-    else
-        cJSON_AddNullToObject(o, "health");
-    reply_json(rep, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+    rep->ctype = CT_JSON;
+    routehealth_replica(r->snap, r->conn, r->tail, &rep->status, &rep->body);
 }
 
-/* h_primary: 200 when the node may take writes as its cluster's
- * primary (snap_primary_why), else 503 with the reason; the body says
- * the role and epoch it reported. */
 static void h_primary(const struct request *r, struct reply *rep)
 {
-    const struct snap_node *n = find_target(r, rep);
-    if (!n)
-        return;
-    const char *why = snap_primary_why(n);
-    cJSON *o = target_json(n, why == NULL, why);
-    cJSON_AddStringToObject(o, "role", n->role);
-    if (n->have_epoch)
-        cJSON_AddNumberToObject(o, "epoch", (double)n->epoch);
-    else
-        cJSON_AddNullToObject(o, "epoch");
-    reply_json(rep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
+    rep->ctype = CT_JSON;
+    routehealth_primary(r->snap, r->tail, &rep->status, &rep->body);
 }
 
 /* h_route, h_read: read preferences, in routeread.c. */
@@ -718,6 +601,21 @@ static bool refuse_early(struct routes *rs, const struct routes_call *c,
     return true;
 }
 
+/* headers_only: the request context of a GET or HEAD between its first
+ * call and its answer (routes_answer). */
+static const char headers_only;
+
+/* has_body: whether the request announces a body (Content-Length other
+ * than 0, or a Transfer-Encoding). */
+static bool has_body(struct MHD_Connection *conn)
+{
+    const char *len = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (len && strcmp(len, "0") != 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
 enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
 {
     struct reply rep = {0};
@@ -727,6 +625,15 @@ enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
     buf_init(&rep.body, 0);
     if (!*c->con_cls && refuse_early(rs, c, rt, m, &rep))
         return send_reply(c->conn, &rep);
+    if (!*c->con_cls && m != M_POST && !has_body(c->conn)) {
+        /* answered on the next call: libmicrohttpd (0.9.75) closes the
+         * connection of a reply queued before it has read the whole
+         * request, so answering now would cost every client a connect
+         * per request (keep-alive lost). A body no route reads is not
+         * waited for: answered now, and the connection closes. */
+        *c->con_cls = (void *)&headers_only;
+        return MHD_YES;
+    }
     if (rt && (rt->methods & m) && m == M_POST &&
         !receive(c->con_cls, c->upload, c->upload_size))
         return MHD_YES; /* more of the body to come */
@@ -743,9 +650,10 @@ enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
         }
     } else {
         dispatch(rs, c->conn, rt, tail, NULL, &rep);
-        if (rep.status == 0) { /* a wait= suspended it (routewait.h) */
+        if (rep.status == 0 || rep.queued) { /* a wait= suspended it
+                                                (routewait.h), or queued */
             buf_free(&rep.body);
-            return MHD_YES;
+            return rep.queued ? rep.rc : MHD_YES;
         }
     }
     return send_reply(c->conn, &rep);
@@ -754,8 +662,10 @@ enum MHD_Result routes_answer(struct routes *rs, const struct routes_call *c)
 void routes_completed(void **con_cls)
 {
     struct upload *u = *con_cls;
-    if (!u)
+    if (!u || *con_cls == (void *)&headers_only) {
+        *con_cls = NULL;
         return;
+    }
     buf_free(&u->body);
     free(u);
     *con_cls = NULL;
@@ -770,6 +680,7 @@ struct routes *routes_new(struct snapbox *box, struct remedy *rem,
     rs->box = box;
     rs->rem = rem;
     rs->auth = httpauth_new(token);
+    rs->mresp = metricsresp_new();
     rs->wait = routewait_new(box);
     pthread_mutex_init(&rs->wait_mu, NULL);
     pthread_cond_init(&rs->idle, NULL);
@@ -793,6 +704,7 @@ void routes_free(struct routes *rs)
     pthread_mutex_destroy(&rs->wait_mu);
     pthread_cond_destroy(&rs->idle);
     httpauth_free(rs->auth);
+    metricsresp_free(rs->mresp);
     routewait_free(rs->wait);
     free(rs);
 }

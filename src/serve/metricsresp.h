@@ -1,0 +1,36 @@
+/* metricsresp.h: the /metrics responses of the current snapshot, plain
+ * and gzip, built once per snapshot and queued on every scrape of it.
+ *
+ * libmicrohttpd lets one response be queued on any number of
+ * connections (it counts them): a scrape then costs no file
+ * descriptor, no allocation and no header building of its own, only
+ * the queueing; the kernel sends the snapshot's file with sendfile().
+ * The first scrape of a new snapshot builds its two responses (a dup()
+ * of each file and the headers) and drops the previous ones, which the
+ * connections still sending them keep until done. */
+#ifndef REPLGUARD_METRICSRESP_H
+#define REPLGUARD_METRICSRESP_H
+
+#include <stdbool.h>
+
+#include <microhttpd.h>
+
+struct metricsresp;
+struct snapshot;
+
+/* metricsresp_new: an empty cache. Free with metricsresp_free(), after
+ * the server has stopped. */
+struct metricsresp *metricsresp_new(void);
+void metricsresp_free(struct metricsresp *m);
+
+/* metricsresp_queue: queues s's /metrics body (gzip when gz) as a 200
+ * on conn, with Content-Type ctype, Cache-Control: no-store, Vary:
+ * Accept-Encoding and, for gzip, Content-Encoding: gzip. *rc gets
+ * MHD_queue_response()'s result. Returns false, queueing nothing, when
+ * s has no file for that body (the caller answers another way). Any
+ * handler thread. */
+bool metricsresp_queue(struct metricsresp *m, struct MHD_Connection *conn,
+                       struct snapshot *s, bool gz, const char *ctype,
+                       enum MHD_Result *rc);
+
+#endif
