@@ -28,10 +28,8 @@
 #define AGENTS   3
 #define TTL_S    2.0
 #define POLL_MS  200
-/* how long etcd stays paused: past the lease (ttl) three times over,
- * so every lease has surely expired; the issue's 30 s would add 20 s
- * to CI and prove nothing more */
-#define ETCD_PAUSE_S 8.0
+/* how long etcd stays paused: the 30 s, fifteen leases */
+#define ETCD_PAUSE_S 30.0
 
 static struct etcd_cluster ec;
 static struct simnode sn;
@@ -608,7 +606,7 @@ START_TEST(a_failover_in_flight_is_resumed_by_the_next_owner)
     kill(ags[3].pid, SIGKILL);
     char jobkey[64], job[2048] = "";
     int64_t rev;
-    snprintf(jobkey, sizeof(jobkey), "/rg/test/jobs/%s", cl);
+    snprintf(jobkey, sizeof(jobkey), "/rg/test/jobs/%s/failover", cl);
     int got = etcd_get(&ec, jobkey, job, sizeof(job), &rev);
     reap(ags[3].pid);
     ags[3].pid = 0;
