@@ -69,7 +69,8 @@ static bool healthy(const char *client)
     return ok;
 }
 
-void etcd_start(struct etcd_cluster *ec, size_t n)
+/* launch: n members on fresh loopback ports and a fresh directory. */
+static void launch(struct etcd_cluster *ec, size_t n)
 {
     int peer[ETCD_MAX_MEMBERS];
     struct buf initial;
@@ -89,15 +90,41 @@ void etcd_start(struct etcd_cluster *ec, size_t n)
     for (size_t i = 0; i < n; i++)
         start_member(ec, i, peer[i], initial.data);
     buf_free(&initial);
+}
+
+/* started: waits until every member is healthy; false as soon as one
+ * has exited (a port loopback_port() gave was taken before etcd bound
+ * it: a busy machine opens thousands of connections meanwhile). */
+static bool started(struct etcd_cluster *ec)
+{
     double deadline = now_s() + ETCD_START_S * wait_scale();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < ec->n; i++) {
         while (!healthy(ec->client[i])) {
+            if (waitpid(ec->pid[i], NULL, WNOHANG) == ec->pid[i]) {
+                ec->pid[i] = 0;
+                return false;
+            }
             ck_assert_msg(now_s() < deadline,
                           "etcd member %zu not healthy "
                           "(logs in %s)",
                           i, ec->dir);
             sleep_ms(50);
         }
+    }
+    return true;
+}
+
+void etcd_start(struct etcd_cluster *ec, size_t n)
+{
+    for (int attempt = 1;; attempt++) {
+        launch(ec, n);
+        if (started(ec))
+            return;
+        fprintf(stderr, "etcd_harness: a member exited at start (attempt %d): "
+                        "new ports\n",
+                attempt);
+        ck_assert_msg(attempt < 4, "etcd did not start in %d attempts", attempt);
+        etcd_stop(ec);
     }
 }
 
