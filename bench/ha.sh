@@ -105,11 +105,15 @@ bench_ha() {
     make_config "$T/ha/nodes" 1s 800ms "$T/ha/base.yml"
     start_replguard "$T/ha/base.yml" "$T/ha/one.log"
     sleep 10
+    r0=$(metric "$RGURL" replguard_poll_rounds_total)
     window "$RGPID" "$HA_SECS"
     ONE_CPU=$CPU
     ONE_HWM=$(status_kib "$RGPID" VmHWM)
+    rounds=$(calc "$(metric "$RGURL" replguard_poll_rounds_total) - $r0")
+    last=$(metric "$RGURL" replguard_poll_round_duration_seconds)
     stop "$RGPID"
-    printf '   one instance:  cpu=%ss peak_rss=%s KiB\n' "$ONE_CPU" "$ONE_HWM"
+    printf '   one instance:  cpu=%ss peak_rss=%s KiB rounds=%s in %s s (one a second keeps up) last_round=%ss\n' \
+        "$ONE_CPU" "$ONE_HWM" "$rounds" "$HA_SECS" "$last"
 
     start_etcd "$T/ha/etcd"
     pids=""
@@ -126,6 +130,10 @@ bench_ha() {
     sleep 10
     # shellcheck disable=SC2086 # one word per PID
     before=$(cpu_of $pids)
+    rbefore=""
+    for u in $urls; do
+        rbefore="$rbefore $(metric "$u" replguard_poll_rounds_total)"
+    done
     sleep "$HA_SECS"
     # shellcheck disable=SC2086
     after=$(cpu_of $pids)
@@ -138,8 +146,11 @@ bench_ha() {
         c=$(calc "($b - $a) / $HZ")
         h=$(status_kib "$p" VmHWM)
         u=$(echo "$urls" | awk -v i="$i" '{ print $i }')
-        printf '   instance m%s:   cpu=%ss peak_rss=%s KiB owns=%s clusters\n' \
-            "$i" "$c" "$h" "$(metric "$u" replguard_ha_owned_clusters)"
+        r0=$(echo "$rbefore" | awk -v i="$i" '{ print $i }')
+        rounds=$(calc "$(metric "$u" replguard_poll_rounds_total) - $r0")
+        printf '   instance m%s:   cpu=%ss peak_rss=%s KiB owns=%s clusters rounds=%s last_round=%ss\n' \
+            "$i" "$c" "$h" "$(metric "$u" replguard_ha_owned_clusters)" \
+            "$rounds" "$(metric "$u" replguard_poll_round_duration_seconds)"
         max_cpu=$(awk -v a="$max_cpu" -v b="$c" 'BEGIN { print (b > a ? b : a) }')
         max_hwm=$(awk -v a="$max_hwm" -v b="$h" 'BEGIN { print (b > a ? b : a) }')
         i=$((i + 1))

@@ -102,8 +102,8 @@ bool ho_steps_ready(struct executor *x, const char *cluster)
         return true;
     struct steps_rec *r = rec_of(x, cluster);
     char *text = record_text(x, cluster);
-    bool same = (!text && !r->text) ||
-                (text && r->text && strcmp(text, r->text) == 0);
+    bool same =
+        (!text && !r->text) || (text && r->text && strcmp(text, r->text) == 0);
     if (!same) {
         x->env.job_phase(x->env.ctx, cluster, KIND, text);
         free(r->text);
@@ -139,10 +139,10 @@ static void drop_one(struct executor *x, const char *cluster, const cJSON *jo)
             used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
                                      used ? "," : "", st->valuestring);
     }
-    bool started = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jo, "started"));
+    bool started =
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jo, "started"));
     char why[400];
-    snprintf(why, sizeof(why),
-             "owner lost: steps not run here: [%s]%s%s", list,
+    snprintf(why, sizeof(why), "owner lost: steps not run here: [%s]%s%s", list,
              started ? " (the first was under way and may have acted)" : "",
              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jo, "verify"))
                  ? "; its verify not done"
@@ -152,7 +152,9 @@ static void drop_one(struct executor *x, const char *cluster, const cJSON *jo)
     cJSON_AddStringToObject(o, "cluster", cluster);
     cJSON_AddStringToObject(o, "runbook", runbook);
     cJSON_AddStringToObject(o, "target", target);
-    cJSON_AddItemToObject(o, "steps", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(jo, "steps"), true));
+    cJSON_AddItemToObject(
+        o, "steps",
+        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(jo, "steps"), true));
     cJSON_AddStringToObject(o, "reason", why);
     exec_journal_json(x, o);
     struct job tmp = {.lag_before = -1};

@@ -82,8 +82,8 @@ static void taken(struct executor *x, struct throttle *t)
     t->step = t->pend_step + 1;
     t->pending = false;
     t->at = clock_wall(x->env.clock);
-    t->next_at = clock_mono(x->env.clock) +
-                 (c ? c->throttle.restore_interval : 0);
+    t->next_at =
+        clock_mono(x->env.clock) + (c ? c->throttle.restore_interval : 0);
     if (t->limit == 0)
         t->active = t->ramping = false;
     ramp_record(x, t);
@@ -103,8 +103,8 @@ static void on_ramp(void *arg, const struct poll_result *r)
      * cluster again, and then takes over what etcd says) */
     const struct config_cluster *c =
         x->env.cluster_conf(x->env.ctx, t->cluster);
-    t->next_at = clock_mono(x->env.clock) +
-                 (c ? c->throttle.restore_interval : 0);
+    t->next_at =
+        clock_mono(x->env.clock) + (c ? c->throttle.restore_interval : 0);
     log_msg(LOG_WARN, "msg=\"restore step failed\" cluster=%s status=%ld",
             t->cluster, r->status);
 }
@@ -129,9 +129,8 @@ static void decide(struct executor *x, struct throttle *t,
     if (lag_returned(x, t->cluster))
         step = step > 1 ? step - 2 : 0; /* the step before the current one */
     t->pend_step = step;
-    t->pend_limit = step < ct->n_restore_steps
-                        ? (double)ct->restore_steps[step]
-                        : 0; /* 0 removes the limit */
+    t->pend_limit = step < ct->n_restore_steps ? (double)ct->restore_steps[step]
+                                               : 0; /* 0 removes the limit */
     t->pending = true;
     ramp_record(x, t);
 }
@@ -187,8 +186,7 @@ void ramp_tick(struct executor *x, double now)
 }
 
 /* adopt_record: t from the record o the owner before left. */
-static void adopt_record(struct executor *x, struct throttle *t,
-                         const cJSON *o)
+static void adopt_record(struct executor *x, struct throttle *t, const cJSON *o)
 {
     const struct config_cluster *c =
         x->env.cluster_conf(x->env.ctx, t->cluster);

@@ -120,10 +120,12 @@ void etcd_start(struct etcd_cluster *ec, size_t n)
         launch(ec, n);
         if (started(ec))
             return;
-        fprintf(stderr, "etcd_harness: a member exited at start (attempt %d): "
-                        "new ports\n",
+        fprintf(stderr,
+                "etcd_harness: a member exited at start (attempt %d): "
+                "new ports\n",
                 attempt);
-        ck_assert_msg(attempt < 4, "etcd did not start in %d attempts", attempt);
+        ck_assert_msg(attempt < 4, "etcd did not start in %d attempts",
+                      attempt);
         etcd_stop(ec);
     }
 }

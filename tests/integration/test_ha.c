@@ -472,6 +472,15 @@ START_TEST(etcd_away_fails_static_and_resumes)
         assert_wait(ags[i].base, "replguard_ha_etcd_up", NULL, EQ, 1);
     ck_assert(agent_log_has(&ags[1], "ha: etcd request failed"));
     ck_assert(agent_log_has(&ags[1], "ha: lease lost"));
+    /* actions resume: a new alert, sent to all, is acted on once */
+    snprintf(fp, sizeof(fp), "%016x", (unsigned)getpid() + 2);
+    for (int i = 0; i < AGENTS; i++)
+        ck_assert_int_eq(
+            agent_alert(&ags[i], "PrimaryOverload", "firing", fp, labels), 200);
+    assert_wait(primary, "stemedb_admin_requests_total",
+                "endpoint=\"rate-limit\"", EQ, calls + 1);
+    sleep_ms(POLL_MS * 3);
+    ck_assert_double_eq(admin_requests(primary, "rate-limit"), calls + 1);
 }
 END_TEST
 

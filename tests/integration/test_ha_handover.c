@@ -194,8 +194,8 @@ START_TEST(a_restore_ramp_is_finished_by_the_next_owner)
     alert_both("PrimaryOverload", "firing", cl, "00000000000ab001");
     assert_wait(primary, "stemedb_admin_requests_total",
                 "endpoint=\"rate-limit\"", EQ, before + 1);
-    double limit = metric(primary, "stemedb_rate_limit_assertions_per_second",
-                          NULL);
+    double limit =
+        metric(primary, "stemedb_rate_limit_assertions_per_second", NULL);
     ck_assert(limit > 0 && limit < STEPS[0]);
     alert_both("PrimaryOverload", "resolved", cl, "00000000000ab001");
     /* killed once the second move is taken and etcd says so (the move
@@ -271,7 +271,8 @@ int main(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, a_restore_ramp_is_finished_by_the_next_owner);
-    tcase_add_test(tc, queued_steps_are_dropped_and_escalated_by_the_next_owner);
+    tcase_add_test(tc,
+                   queued_steps_are_dropped_and_escalated_by_the_next_owner);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
