@@ -1,7 +1,7 @@
 /* executor.c: the job life cycle on the engine thread (see executor.h):
  * the targets' picture from the engine's view, planning queued alerts
- * into jobs, starting and reaping their steps, the restore ramp, the
- * tick, and the executor's birth and end. It is the top of the acting
+ * into jobs, starting and reaping their steps, the tick, and the
+ * executor's birth and end. It is the top of the acting
  * half and is called by the engine (src/monitor) only; it calls down
  * into actions.c (one step's node calls), ramp.c (the restore ramp),
  * handover.c (the steps a new owner must know of), replay.c (the

@@ -2,11 +2,14 @@
  * (execstate.c), the bottom of src/act's acting half. The files above
  * it, each calling only those below it (no include circles):
  *
- *   executor.c   the tick, planning, the restore ramp, life cycle
+ *   executor.c   the tick, planning, life cycle
+ *     handover.c the runbook steps a new owner must know of (ha), and
+ *                the handover entry point (executor_adopt_job)
  *     replay.c   the journal replayed at start (replay_internal.h)
  *       resume.c   jobs a crash left planned (resume_internal.h)
  *     actions.c  the node calls of one step (actions_internal.h)
  *       failover_*.c  the failover machine (failover_internal.h)
+ *       ramp.c   the restore ramp, its record and handover (ha)
  *   execstate.c  counters, records, the journal queue, jobs, the view
  *
  * Only src/act includes it. Everything here belongs to the engine

@@ -14,7 +14,6 @@
  * behind: it makes the move in flight again (the same limit twice is
  * harmless) or waits out the interval after the last one, and no ramp
  * is left behind with the node throttled. */
-#include "act/actions_internal.h"
 #include "act/executor_internal.h"
 #include "act/fence.h"
 
