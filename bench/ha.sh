@@ -125,8 +125,15 @@ bench_ha() {
         urls="$urls $RGURL"
     done
     # shellcheck disable=SC2086 # one word per URL
-    wait_for 60 ha_all_owned $urls ||
-        die "the four instances do not own the ${HA_CLUSTERS} clusters"
+    # a starved machine (engine stalls past the lease) may not get there:
+    # measured all the same, and said
+    # (by the clock: each check reads four /metrics, slow when starved)
+    end=$(($(date +%s) + 60))
+    until ha_all_owned $urls || [ "$(date +%s)" -ge "$end" ]; do
+        sleep 1
+    done
+    ha_all_owned $urls ||
+        echo "   NOTE: after 60 s the four own $(ha_owned_total $urls) of the ${HA_CLUSTERS} clusters"
     sleep 10
     # shellcheck disable=SC2086 # one word per PID
     before=$(cpu_of $pids)

@@ -11,7 +11,8 @@
  * "steps_dropped" and raises an escalation (reason
  * handover_steps_dropped) naming them, then deletes the record: a
  * human decides, and Alertmanager's repeat of the alert is deduped as
- * usual. */
+ * usual. Steps this member itself still had queued for a cluster it
+ * takes (again) are cancelled the same way. */
 #include "act/escalation.h"
 #include "act/executor_internal.h"
 
@@ -171,13 +172,41 @@ static void drop_one(struct executor *x, const char *cluster, const cJSON *jo)
     escalation_raise(x, cluster, target, runbook, "handover_steps_dropped");
 }
 
+/* cancel_local: this member's own steps not started on cluster, left
+ * from before it lost the cluster (or from its journal, before a
+ * restart): cancelled, journaled and audited, as the steps of any owner
+ * before a handover (whoever held it meanwhile may have acted). */
+static void cancel_local(struct executor *x, const char *cluster)
+{
+    for (struct job *j = x->jobs; j; j = j->next) {
+        if (strcmp(j->cluster, cluster) != 0 || !pending(j) || j->at == j->n)
+            continue;
+        j->cancelled = true;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "cancel");
+        cJSON_AddStringToObject(o, "job", j->key);
+        exec_journal_json(x, o); /* a restart must not resume it */
+        for (size_t i = j->at + (j->running ? 1 : 0); i < j->n; i++)
+            exec_audit(
+                x, "cancelled", j, runbook_action_name(j->steps[i]->action),
+                "the cluster changed owners (ha): not run", j->dry_run, -1);
+    }
+}
+
 int ho_steps_adopt(struct executor *x, const char *cluster, const char *json)
 {
+    cancel_local(x, cluster);
+    if (!json) { /* none in etcd: ours (if any) is written again */
+        for (size_t i = 0; i < x->n_steprecs; i++)
+            if (strcmp(x->steprecs[i].cluster, cluster) == 0) {
+                free(x->steprecs[i].text);
+                x->steprecs[i].text = NULL;
+            }
+        return 0;
+    }
     struct steps_rec *r = rec_of(x, cluster);
     free(r->text); /* the key is what etcd says now: written again */
-    r->text = json ? xstrdup(json) : NULL;
-    if (!json)
-        return 0;
+    r->text = xstrdup(json);
     cJSON *o = cJSON_Parse(json);
     bool ok = cJSON_IsObject(o) && strcmp(jsonget_str(o, "type"), KIND) == 0 &&
               strcmp(jsonget_str(o, "cluster"), cluster) == 0;

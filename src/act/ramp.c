@@ -32,14 +32,22 @@
 
 #define KIND "throttle"
 
-struct throttle *ramp_throttle_of(struct executor *x, const char *cluster)
+static struct throttle *find(struct executor *x, const char *cluster)
 {
     for (size_t i = 0; i < x->n_throttles; i++)
         if (strcmp(x->throttles[i]->cluster, cluster) == 0)
             return x->throttles[i];
+    return NULL;
+}
+
+struct throttle *ramp_throttle_of(struct executor *x, const char *cluster)
+{
+    struct throttle *t = find(x, cluster);
+    if (t)
+        return t;
     x->throttles =
         xrealloc(x->throttles, (x->n_throttles + 1) * sizeof(*x->throttles));
-    struct throttle *t = xcalloc(1, sizeof(*t));
+    t = xcalloc(1, sizeof(*t));
     t->x = x;
     snprintf(t->cluster, sizeof(t->cluster), "%s", cluster);
     x->throttles[x->n_throttles++] = t;
@@ -146,11 +154,12 @@ static struct slot *free_slot(struct executor *x)
  * the move's record is stored. */
 static void ramp(struct executor *x, struct throttle *t, double now)
 {
+    if (!t->ramping || t->busy || now < t->next_at)
+        return;
     const struct config_cluster *c =
         x->env.cluster_conf(x->env.ctx, t->cluster);
     struct slot *s = free_slot(x);
-    if (!c || !t->ramping || t->busy || now < t->next_at || !s ||
-        !act_owner(&x->env, t->cluster, NULL))
+    if (!c || !s || !act_owner(&x->env, t->cluster, NULL))
         return;
     if (!t->pending)
         decide(x, t, &c->throttle);
@@ -207,12 +216,13 @@ static void adopt_record(struct executor *x, struct throttle *t, const cJSON *o)
 
 int ramp_adopt(struct executor *x, const char *cluster, const char *json)
 {
-    struct throttle *t = ramp_throttle_of(x, cluster);
     if (!json) { /* nothing in flight: whatever we knew is over */
-        if (!t->busy)
+        struct throttle *t = find(x, cluster);
+        if (t && !t->busy)
             t->active = t->ramping = t->pending = false;
         return 0;
     }
+    struct throttle *t = ramp_throttle_of(x, cluster);
     cJSON *o = cJSON_Parse(json);
     bool ok = cJSON_IsObject(o) && strcmp(jsonget_str(o, "type"), KIND) == 0 &&
               strcmp(jsonget_str(o, "cluster"), cluster) == 0;
