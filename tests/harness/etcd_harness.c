@@ -69,10 +69,26 @@ static bool healthy(const char *client)
     return ok;
 }
 
+/* distinct_port: a free loopback port not in used[0..n): the kernel
+ * hands the same free port out again once it is closed, and a busy
+ * machine has few. */
+static int distinct_port(const int *used, size_t n)
+{
+    for (;;) {
+        int p = loopback_port();
+        size_t i = 0;
+        while (i < n && used[i] != p)
+            i++;
+        if (i == n)
+            return p;
+    }
+}
+
 /* launch: n members on fresh loopback ports and a fresh directory. */
 static void launch(struct etcd_cluster *ec, size_t n)
 {
-    int peer[ETCD_MAX_MEMBERS];
+    int peer[ETCD_MAX_MEMBERS], used[2 * ETCD_MAX_MEMBERS];
+    size_t n_used = 0;
     struct buf initial;
     memset(ec, 0, sizeof(*ec));
     ck_assert(n >= 1 && n <= ETCD_MAX_MEMBERS);
@@ -81,9 +97,11 @@ static void launch(struct etcd_cluster *ec, size_t n)
     ck_assert_ptr_nonnull(mkdtemp(ec->dir));
     buf_init(&initial, 0);
     for (size_t i = 0; i < n; i++) {
+        used[n_used] = distinct_port(used, n_used);
         snprintf(ec->client[i], sizeof(ec->client[i]), "http://127.0.0.1:%d",
-                 loopback_port());
-        peer[i] = loopback_port();
+                 used[n_used++]);
+        peer[i] = used[n_used] = distinct_port(used, n_used);
+        n_used++;
         buf_printf(&initial, "%se%zu=http://127.0.0.1:%d", i ? "," : "", i,
                    peer[i]);
     }
@@ -100,10 +118,11 @@ static bool started(struct etcd_cluster *ec)
     double deadline = now_s() + ETCD_START_S * wait_scale();
     for (size_t i = 0; i < ec->n; i++) {
         while (!healthy(ec->client[i])) {
-            if (waitpid(ec->pid[i], NULL, WNOHANG) == ec->pid[i]) {
-                ec->pid[i] = 0;
-                return false;
-            }
+            for (size_t k = 0; k < ec->n; k++) /* any: the others wait */
+                if (waitpid(ec->pid[k], NULL, WNOHANG) == ec->pid[k]) {
+                    ec->pid[k] = 0;
+                    return false;
+                }
             ck_assert_msg(now_s() < deadline,
                           "etcd member %zu not healthy "
                           "(logs in %s)",
