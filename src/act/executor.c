@@ -109,9 +109,8 @@ static int lookup(void *ctx, const char *cluster, const char *target,
 
 static struct slot *free_slot(struct executor *x)
 {
-    for (int i = 0; i < SLOTS; i++) /* a ramp's call has a slot's
-                                       request but no job */
-        if (!x->slots[i].job && !poller_req_busy(x->slots[i].req))
+    for (int i = 0; i < SLOTS; i++)
+        if (!x->slots[i].job)
             return &x->slots[i];
     return NULL;
 }
