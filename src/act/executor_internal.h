@@ -92,7 +92,9 @@ struct throttle {
  * (handover.c). */
 struct steps_rec {
     char cluster[PLANNER_NAME_MAX];
-    char *text; /* NULL: none */
+    char *text;    /* NULL: none */
+    uint64_t sig;  /* what text was built from (handover.c) */
+    bool have_sig; /* sig is set */
 };
 
 /* A labelled counter for /metrics (up to 4 labels). */
@@ -242,8 +244,10 @@ int ramp_adopt(struct executor *x, const char *cluster, const char *json);
  * record, and says whether the record is stored (env.job_synced): a
  * step starts only then. */
 bool ho_steps_ready(struct executor *x, const char *cluster);
-/* ho_steps_sync: ho_steps_ready() for every cluster with a job or a
- * record (the record goes once the jobs are done). */
+/* ho_steps_sync: ho_steps_ready() for every cluster that had a record
+ * (the record goes once the jobs are done). Both do nothing without
+ * ha: (no fencing token) and rebuild a record only when its jobs
+ * moved. */
 void ho_steps_sync(struct executor *x);
 /* ho_steps_adopt: executor_adopt_job()'s "steps". */
 int ho_steps_adopt(struct executor *x, const char *cluster, const char *json);

@@ -15,6 +15,7 @@
  * takes (again) are cancelled the same way. */
 #include "act/escalation.h"
 #include "act/executor_internal.h"
+#include "act/fence.h"
 
 #include "formats/alert.h"
 #include "lib/jsonget.h"
@@ -22,6 +23,7 @@
 #include "lib/util.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,11 +99,44 @@ static char *record_text(const struct executor *x, const char *cluster)
     return text;
 }
 
+/* signature: a hash of what cluster's record says (its pending jobs and
+ * how far each got), so the record is rebuilt only when it changed. */
+static uint64_t signature(const struct executor *x, const char *cluster)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const struct job *j = x->jobs; j; j = j->next) {
+        if (strcmp(j->cluster, cluster) != 0 || !pending(j))
+            continue;
+        uint64_t v[] = {(uint64_t)(uintptr_t)j, j->at, j->n,
+                        (uint64_t)j->running, (uint64_t)(j->verify_at > 0)};
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+            h = (h ^ v[i]) * 0x100000001b3ULL;
+        for (const char *k = j->key; *k; k++) /* an address reused */
+            h = (h ^ (unsigned char)*k) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* in_ha: whether records are kept for cluster: this instance shares
+ * the clusters (ha:) and owns it (a fencing token); without ha: there
+ * is nobody to hand over to, and nothing is built. */
+static bool in_ha(const struct executor *x, const char *cluster)
+{
+    int64_t token = 0;
+    return x->env.job_phase && act_owner(&x->env, cluster, &token) && token > 0;
+}
+
 bool ho_steps_ready(struct executor *x, const char *cluster)
 {
-    if (!x->env.job_phase)
+    if (!in_ha(x, cluster))
         return true;
     struct steps_rec *r = rec_of(x, cluster);
+    uint64_t sig = signature(x, cluster);
+    if (r->have_sig && r->sig == sig)
+        return !x->env.job_synced ||
+               x->env.job_synced(x->env.ctx, cluster, KIND);
+    r->sig = sig;
+    r->have_sig = true;
     char *text = record_text(x, cluster);
     bool same =
         (!text && !r->text) || (text && r->text && strcmp(text, r->text) == 0);
@@ -116,14 +151,10 @@ bool ho_steps_ready(struct executor *x, const char *cluster)
 
 void ho_steps_sync(struct executor *x)
 {
-    if (!x->env.job_phase)
-        return;
-    for (const struct job *j = x->jobs; j; j = j->next)
-        if (pending(j))
-            ho_steps_ready(x, j->cluster);
+    /* every cluster with a job that started a step has an entry: its
+     * first step waited on ho_steps_ready() */
     for (size_t i = 0; i < x->n_steprecs; i++)
-        if (x->steprecs[i].text) /* its jobs may be done */
-            ho_steps_ready(x, x->steprecs[i].cluster);
+        ho_steps_ready(x, x->steprecs[i].cluster);
 }
 
 /* drop_one: one job's steps the owner before did not finish. */
@@ -201,12 +232,14 @@ int ho_steps_adopt(struct executor *x, const char *cluster, const char *json)
             if (strcmp(x->steprecs[i].cluster, cluster) == 0) {
                 free(x->steprecs[i].text);
                 x->steprecs[i].text = NULL;
+                x->steprecs[i].have_sig = false;
             }
         return 0;
     }
     struct steps_rec *r = rec_of(x, cluster);
     free(r->text); /* the key is what etcd says now: written again */
     r->text = xstrdup(json);
+    r->have_sig = false;
     cJSON *o = cJSON_Parse(json);
     bool ok = cJSON_IsObject(o) && strcmp(jsonget_str(o, "type"), KIND) == 0 &&
               strcmp(jsonget_str(o, "cluster"), cluster) == 0;
