@@ -8,6 +8,7 @@
 #include "config/config.h"
 
 #include "config/config_internal.h"
+#include "config/nameindex.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -393,17 +394,15 @@ static void cluster_defaults(struct config_cluster *cl)
     cl->failover.block_period = 3600;
 }
 
-static void check_cluster_name(struct yr_ctx *c, const struct config *cfg,
-                               size_t i, yaml_mark_t m)
+/* check_cluster_name: adds cluster i's name to the index, or reports it
+ * as a duplicate of the first cluster of that name. */
+static void check_cluster_name(struct yr_ctx *c, struct config *cfg, size_t i,
+                               yaml_mark_t m)
 {
-    for (size_t j = 0; j < i; j++) {
-        if (cfg->clusters[j].name &&
-            strcmp(cfg->clusters[j].name, cfg->clusters[i].name) == 0) {
-            yr_err_at(c, m, "duplicate cluster name \"%s\" (first at line %d)",
-                      cfg->clusters[i].name, cfg->clusters[j].line);
-            return;
-        }
-    }
+    size_t j = nameindex_add(cfg->names, cfg->clusters[i].name, i);
+    if (j != i)
+        yr_err_at(c, m, "duplicate cluster name \"%s\" (first at line %d)",
+                  cfg->clusters[i].name, cfg->clusters[j].line);
 }
 
 /* read_cluster: reads cluster i of the struct config arg; the caller
@@ -443,7 +442,11 @@ static bool read_clusters(struct yr_ctx *c, yaml_node_t *v, void *dst)
         return false;
     cfg->clusters = xcalloc(n, sizeof(*cfg->clusters));
     cfg->n_clusters = n;
+    cfg->names = nameindex_new(n);
     yr_each_item(c, v, read_cluster, cfg);
+    if (c->count == before && config_node_count(cfg) > CONFIG_MAX_TOTAL_NODES)
+        yr_err_at(c, v->start_mark, "expected at most %d nodes in all, got %zu",
+                  CONFIG_MAX_TOTAL_NODES, config_node_count(cfg));
     return c->count == before;
 }
 
@@ -651,6 +654,7 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->n_clusters; i++)
         free_cluster(&cfg->clusters[i]);
     free(cfg->clusters);
+    nameindex_free(cfg->names);
     free(cfg->path);
     free(cfg->listen_host);
     free(cfg->state_dir);
@@ -667,6 +671,9 @@ void config_free(struct config *cfg)
 
 int config_cluster_index(const struct config *cfg, const char *name)
 {
+    if (cfg->names)
+        return (int)nameindex_get(cfg->names, name);
+    /* a config built by hand (tests) has no index */
     for (size_t i = 0; i < cfg->n_clusters; i++) {
         if (strcmp(cfg->clusters[i].name, name) == 0)
             return (int)i;

@@ -105,8 +105,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_CLUSTERS      256
+/* Clusters and nodes are allocated as the file has them; the bounds keep
+ * a typo (a generated file gone wrong) from asking for millions of
+ * sockets. 10,000 nodes poll on one core (bench/run, section scale);
+ * past the bounds the file is refused at the clusters: key's
+ * line:column. */
+#define CONFIG_MAX_CLUSTERS      20000
 #define CONFIG_MAX_NODES         256 /* per cluster */
+#define CONFIG_MAX_TOTAL_NODES   50000 /* over all clusters */
 #define CONFIG_MAX_RESTORE_STEPS 64
 #define CONFIG_MAX_ERRORS        ERRLIST_MAX /* then one "too many errors" line */
 #define CONFIG_MAX_FILE_SIZE     LOAD_MAX_FILE_SIZE
@@ -235,6 +241,8 @@ struct config_escalation {
     double repost_interval; /* seconds, 1s-4m, default 1m */
 };
 
+struct nameindex;
+
 struct config {
     char *path;        /* the name it was loaded under */
     char *listen_host; /* without brackets for IPv6 */
@@ -253,6 +261,9 @@ struct config {
     struct config_ha ha;
     struct config_cluster *clusters;
     size_t n_clusters;
+    struct nameindex *names; /* cluster name -> index in clusters, built
+                                at load (config_cluster_index); NULL in a
+                                config built by hand */
     struct config_where where_state_dir, where_rules; /* for later checks */
 };
 
@@ -286,7 +297,8 @@ void config_free(struct config *cfg);
 const struct config_cluster *config_find_cluster(const struct config *cfg,
                                                  const char *name);
 /* config_cluster_index: the index of the cluster called name in
- * cfg->clusters, or -1. */
+ * cfg->clusters, or -1. O(1) on average for a loaded config (its name
+ * index), a linear scan for one built by hand. */
 int config_cluster_index(const struct config *cfg, const char *name);
 
 /* config_find_node: the node of cluster c called name, or NULL. The

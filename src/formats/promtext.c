@@ -202,17 +202,32 @@ static bool wanted(const struct parser *ps, const char *name, size_t len,
     return ps->h->want(name, len, ps->h->ctx) != 0;
 }
 
+/* name_chars: the bytes of [a-zA-Z0-9_:], one lookup per byte of every
+ * name of every scrape instead of five comparisons. */
+static const bool name_chars[256] = {
+    [':'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+    ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1,
+    ['x'] = 1, ['y'] = 1, ['z'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+    ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
+    ['Z'] = 1,
+};
+
 /* read_metric_name: reads [a-zA-Z_:][a-zA-Z0-9_:]* at the cursor. The
  * caller checks what follows it. */
 static int read_metric_name(struct parser *ps, const char **name, size_t *len)
 {
-    const char *s = ps->p;
+    const char *s = ps->p, *end = ps->end;
     if (at_eol(ps) || !(is_alpha_(*s) || *s == ':'))
         return fail(ps, s, "invalid metric name");
-    do {
-        ps->p++;
-    } while (ps->p < ps->end &&
-             (is_alpha_(*ps->p) || is_digit(*ps->p) || *ps->p == ':'));
+    const char *q = s + 1;
+    while (q < end && name_chars[(unsigned char)*q])
+        q++;
+    ps->p = q;
     *name = s;
     *len = (size_t)(ps->p - s);
     return 0;
@@ -427,6 +442,12 @@ static int parse_sample(struct parser *ps)
     const char *v;
     size_t vlen;
     int rc = read_metric_name(ps, &s.name, &s.name_len);
+    bool lazy = ps->h && ps->h->skip_unwanted;
+    if (lazy && (rc < 0 || !wanted(ps, s.name, s.name_len, ps->h->sample))) {
+        ps->msg = NULL; /* no callback reads it: not validated */
+        ps->err_at = NULL;
+        return 0;
+    }
     if (rc < 0)
         return rc;
     if (!at_eol(ps) && !is_blank(*ps->p) && *ps->p != '{')
@@ -454,7 +475,7 @@ static int parse_sample(struct parser *ps)
             return fail(ps, ps->p, "unexpected text after timestamp");
     }
     ps->samples++;
-    if (!wanted(ps, s.name, s.name_len, ps->h && ps->h->sample))
+    if (!lazy && !wanted(ps, s.name, s.name_len, ps->h && ps->h->sample))
         return 0;
     return emit_sample(ps, &s, v, vlen);
 }
@@ -529,7 +550,9 @@ static int parse_line(struct parser *ps)
     if (at_eol(ps))
         return 0;
     if (*ps->p == '#')
-        return parse_comment(ps);
+        return ps->h && ps->h->skip_unwanted && !ps->h->help && !ps->h->type
+                   ? 0
+                   : parse_comment(ps);
     return parse_sample(ps);
 }
 

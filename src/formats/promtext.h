@@ -50,7 +50,8 @@
  *   (without its '\n'), no more than PROMTEXT_MAX_LABELS labels per sample.
  * - Whether the input is valid never depends on the handler: samples the
  *   want() filter refuses are validated as fully as the others; only their
- *   label unescaping and value conversion are skipped.
+ *   label unescaping and value conversion are skipped. The exception is a
+ *   handler with skip_unwanted set (see there): it trades that for speed.
  * - Not checked (they need memory across lines): one HELP/TYPE per family,
  *   TYPE before the family's samples, grouping of a family's lines, the
  *   structure of histograms and summaries, duplicate series. */
@@ -122,6 +123,17 @@ struct promtext_handler {
     int (*type)(const char *name, size_t name_len, enum promtext_type type,
                 void *ctx);
     void *ctx; /* passed to every callback */
+    /* skip_unwanted: nonzero skips, without validating them, the lines
+     * that reach no callback: a comment line (HELP and TYPE too) when
+     * help and type are both NULL, a sample line whose leading metric
+     * name want() refuses or that does not start with a valid name.
+     * Such a line costs a search for its end and a look at its name;
+     * only its length and NUL bytes are still checked, and it is not
+     * counted in promtext_error.samples. Every line that reaches a
+     * callback is validated in full as before. A reader that needs a
+     * few families of a large exposition sets it (the stemedb profile:
+     * a garbled family it does not read no longer fails its scrape). */
+    int skip_unwanted;
 };
 
 /* The outcome of a parse: where and why it failed, and what it counted.

@@ -8,6 +8,7 @@
  * which at 1,000 nodes is a thousand-fold work per answer received. */
 #include "lib/poller.h"
 
+#include "lib/httpget.h"
 #include "lib/pgreq.h"
 #include "lib/util.h"
 
@@ -30,24 +31,31 @@ struct poller {
     int epfd, wakefd; /* the watched sockets; poller_wakeup()'s eventfd */
     double timer_due; /* libcurl's next timeout, monotonic s; < 0: none */
     int running;
+    bool own_gets;         /* plain GETs through httpget.h, not libcurl */
     long slots, max_slots; /* request slots alive, and the most ever */
     char *proxy;           /* NULL: none (the environment's is ignored) */
+    unsigned proxy_gen;    /* bumped by each poller_set_proxy() */
     struct pgreq_set *pg;  /* SQL requests' connections, made on demand */
+    struct hget_set *hg;   /* scrapes' own client (httpget.h) */
 };
 
 struct poll_req {
     struct poller *p;
-    CURL *easy;
+    CURL *easy; /* NULL until its first libcurl request */
     struct buf body;
     size_t cap;
     bool busy, too_large;
     char *url, *json;
+    long timeout_ms;                /* the one libcurl has; 0: none yet */
+    unsigned proxy_gen;             /* the poller's when libcurl got it */
     struct curl_slist *headers;     /* with a body: Content-Type, extra */
     struct curl_slist *get_headers; /* without: the extra line or NULL */
     poll_done_fn fn;
     void *ctx;
     char errbuf[CURL_ERROR_SIZE];
     struct pgreq *sql; /* method "SQL": its libpq slot, made on demand */
+    struct hget *get;  /* plain GETs (httpget.h), made on demand */
+    char *extra;       /* the extra header line, or NULL */
 };
 
 int poller_global_init(void)
@@ -114,6 +122,11 @@ struct poller *poller_new(void)
         abort();
     p->timer_due = -1;
     watch(p, p->wakefd, EPOLLIN);
+    p->hg = hget_set_new();
+    /* REPLGUARD_CURL_GETS=1: every GET through libcurl, to compare */
+    const char *env = getenv("REPLGUARD_CURL_GETS");
+    p->own_gets = !(env && strcmp(env, "1") == 0);
+    watch(p, hget_set_fd(p->hg), EPOLLIN);
     curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
     curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -130,6 +143,7 @@ void poller_free(struct poller *p)
         return;
     curl_multi_cleanup(p->multi);
     pgreq_set_free(p->pg);
+    hget_set_free(p->hg);
     close(p->epfd);
     close(p->wakefd);
     free(p->proxy);
@@ -166,6 +180,44 @@ void poller_set_proxy(struct poller *p, const char *url)
 {
     free(p->proxy);
     p->proxy = url ? xstrdup(url) : NULL;
+    p->proxy_gen++;
+}
+
+/* set_constant_options: what every request of the slot shares, set
+ * once: each curl_easy_setopt() costs a call and often a copy, and a
+ * round at 1,000 nodes starts 1,250 requests. */
+static void set_constant_options(struct poll_req *r)
+{
+    CURL *e = r->easy;
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "replguard/" PACKAGE_VERSION);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->cap);
+    /* "" disables proxies, http_proxy and friends in the environment too */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+}
+
+/* easy_of: r's libcurl handle, made on its first libcurl request: a
+ * node's slot that only scrapes (through httpget) never needs one, and
+ * at 1,000 nodes the handles were megabytes. */
+static CURL *easy_of(struct poll_req *r)
+{
+    if (r->easy)
+        return r->easy;
+    r->easy = curl_easy_init();
+    if (!r->easy)
+        abort();
+    /* node answers are a few KiB: libcurl's 16 KiB default receive
+     * buffer per handle would be most of replguard's memory at 1,000
+     * nodes */
+    curl_easy_setopt(r->easy, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+    set_constant_options(r);
+    return r->easy;
 }
 
 struct poll_req *poller_req_new(struct poller *p, size_t body_cap)
@@ -174,13 +226,6 @@ struct poll_req *poller_req_new(struct poller *p, size_t body_cap)
     r->p = p;
     r->cap = body_cap;
     buf_init(&r->body, body_cap);
-    r->easy = curl_easy_init();
-    if (!r->easy)
-        abort();
-    /* node answers are a few KiB: libcurl's 16 KiB default receive
-     * buffer per handle would be most of replguard's memory at 1,000
-     * nodes */
-    curl_easy_setopt(r->easy, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
     r->headers = curl_slist_append(NULL, "Content-Type: application/json");
     keep_connections(p, 1);
     return r;
@@ -199,8 +244,10 @@ void poller_req_free(struct poll_req *r)
         return;
     detach(r);
     pgreq_free(r->sql);
+    hget_free(r->get);
+    free(r->extra);
     keep_connections(r->p, -1);
-    curl_easy_cleanup(r->easy);
+    curl_easy_cleanup(r->easy); /* NULL: none was made */
     curl_slist_free_all(r->headers);
     curl_slist_free_all(r->get_headers);
     buf_free(&r->body);
@@ -213,6 +260,8 @@ void poller_req_cancel(struct poll_req *r)
 {
     if (r->sql)
         pgreq_cancel(r->sql);
+    if (r->get)
+        hget_cancel(r->get);
     detach(r);
     buf_free(&r->body);
 }
@@ -225,6 +274,8 @@ void poller_req_set_header(struct poll_req *r, const char *line)
     curl_slist_free_all(r->get_headers);
     r->headers = curl_slist_append(NULL, "Content-Type: application/json");
     r->get_headers = NULL;
+    free(r->extra);
+    r->extra = line && *line ? xstrdup(line) : NULL;
     if (line && *line) {
         r->headers = curl_slist_append(r->headers, line);
         r->get_headers = curl_slist_append(NULL, line);
@@ -233,7 +284,29 @@ void poller_req_set_header(struct poll_req *r, const char *line)
 
 bool poller_req_busy(const struct poll_req *r)
 {
-    return r->busy || (r->sql && pgreq_busy(r->sql));
+    return r->busy || (r->sql && pgreq_busy(r->sql)) ||
+           (r->get && hget_busy(r->get));
+}
+
+/* set_changed: the options that may differ from the slot's previous
+ * request (URL, timeout, proxy), set only when they do. */
+static void set_changed(struct poll_req *r, const char *url, long ms)
+{
+    CURL *e = r->easy;
+    if (!r->url || strcmp(r->url, url) != 0) {
+        free(r->url);
+        r->url = xstrdup(url);
+        curl_easy_setopt(e, CURLOPT_URL, r->url);
+    }
+    if (ms != r->timeout_ms) {
+        r->timeout_ms = ms;
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms);
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms);
+    }
+    if (r->proxy_gen != r->p->proxy_gen) {
+        r->proxy_gen = r->p->proxy_gen;
+        curl_easy_setopt(e, CURLOPT_PROXY, r->p->proxy ? r->p->proxy : "");
+    }
 }
 
 static int start(struct poll_req *r, const char *url, double timeout,
@@ -241,29 +314,14 @@ static int start(struct poll_req *r, const char *url, double timeout,
 {
     if (r->busy)
         return -1;
-    CURL *e = r->easy;
     long ms = timeout > 0 ? (long)(timeout * 1000) : 1000;
-    free(r->url);
-    r->url = xstrdup(url);
+    set_changed(r, url, ms > 0 ? ms : 1);
     buf_reset(&r->body);
     r->too_large = false;
     r->errbuf[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_URL, r->url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "replguard/" PACKAGE_VERSION);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->cap);
-    /* "" disables proxies, http_proxy and friends in the environment too */
-    curl_easy_setopt(e, CURLOPT_PROXY, r->p->proxy ? r->p->proxy : "");
     r->fn = fn;
     r->ctx = ctx;
-    if (curl_multi_add_handle(r->p->multi, e) != CURLM_OK)
+    if (curl_multi_add_handle(r->p->multi, r->easy) != CURLM_OK)
         return -1;
     r->busy = true;
     return 0;
@@ -291,7 +349,13 @@ int poller_request(struct poll_req *r, const char *method, const char *url,
         return -1;
     if (strcmp(method, "SQL") == 0)
         return sql_request(r, url, json, timeout, fn, ctx);
-    CURL *e = r->easy;
+    if (!json && strcmp(method, "GET") == 0 && !r->p->proxy && r->p->own_gets &&
+        hget_url_ok(url)) {
+        if (!r->get)
+            r->get = hget_new(r->p->hg, r->cap);
+        return hget_start(r->get, url, r->extra, timeout, fn, ctx);
+    }
+    CURL *e = easy_of(r);
     if (json) {
         free(r->json);
         r->json = xstrdup(json);
@@ -363,8 +427,9 @@ static void finish(struct poll_req *r, CURLcode rc)
 static int wait_ms(const struct poller *p, int timeout_ms)
 {
     int ms = timeout_ms < 0 ? 0 : timeout_ms;
-    double dues[2] = {p->timer_due, p->pg ? pgreq_set_due(p->pg) : -1};
-    for (int i = 0; i < 2; i++) {
+    double dues[3] = {p->timer_due, p->pg ? pgreq_set_due(p->pg) : -1,
+                      hget_set_due(p->hg)};
+    for (int i = 0; i < 3; i++) {
         if (dues[i] < 0)
             continue;
         double due = ceil((dues[i] - mono_s()) * 1e3);
@@ -377,7 +442,8 @@ static int wait_ms(const struct poller *p, int timeout_ms)
 /* pending: requests still running, curl's and SQL ones. */
 static int pending(const struct poller *p)
 {
-    return p->running + (p->pg ? pgreq_set_busy(p->pg) : 0);
+    return p->running + (p->pg ? pgreq_set_busy(p->pg) : 0) +
+           hget_set_busy(p->hg);
 }
 
 int poller_run(struct poller *p, int timeout_ms)
@@ -392,8 +458,8 @@ int poller_run(struct poller *p, int timeout_ms)
             (void)rc; /* EAGAIN: nothing to reset */
             continue;
         }
-        if (p->pg && fd == pgreq_set_fd(p->pg))
-            continue; /* run below, with its timeouts */
+        if ((p->pg && fd == pgreq_set_fd(p->pg)) || fd == hget_set_fd(p->hg))
+            continue; /* run below, with their timeouts */
         int flags =
             (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
             (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
@@ -406,6 +472,7 @@ int poller_run(struct poller *p, int timeout_ms)
     }
     if (p->pg)
         pgreq_set_run(p->pg);
+    hget_set_run(p->hg);
     CURLMsg *msg;
     int left;
     for (;;) {

@@ -2,8 +2,11 @@
  * multi), and SQL ones to PostgreSQL (libpq, pgreq.h) on the same loop.
  *
  * A struct poll_req is a reusable request slot: it keeps its easy handle
- * and a body buffer of fixed capacity between requests, and the multi
- * handle keeps connections alive across them. Completions are delivered
+ * (made on its first libcurl request) and a body buffer of fixed
+ * capacity between requests, and the multi handle keeps connections
+ * alive across them. Plain GETs to http:// URLs with an IP address and
+ * no proxy go through the slot's own keep-alive client instead
+ * (httpget.h), with the same results. Completions are delivered
  * by poller_run(), on the thread that calls it; nothing here is
  * thread-safe except poller_wakeup(). */
 #ifndef REPLGUARD_POLLER_H

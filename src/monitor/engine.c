@@ -654,12 +654,13 @@ static void wake(void *ctx)
 
 /* --- what the executor reads (executor.h: struct act_env) ----------------- */
 
+/* cluster_named: e->clusters is in e->cfg's order, so the config's name
+ * index finds it (the executor asks per cluster per round: a scan made
+ * that O(clusters^2)). */
 static struct cluster_rt *cluster_named(struct engine *e, const char *name)
 {
-    for (size_t ci = 0; ci < e->n_clusters; ci++)
-        if (strcmp(e->clusters[ci].conf->name, name) == 0)
-            return &e->clusters[ci];
-    return NULL;
+    int ci = config_cluster_index(e->cfg, name);
+    return ci < 0 ? NULL : &e->clusters[ci];
 }
 
 static bool env_dry_run(void *ctx)

@@ -17,9 +17,10 @@
 struct snapshot {
     atomic_size_t refs;
     bool ready;
-    char *metrics;
+    char *metrics; /* metrics_fd mapped read-only, else on the heap */
     size_t metrics_len;
-    int metrics_fd; /* the same bytes in an anonymous file, or -1 */
+    int metrics_fd;      /* the same bytes in an anonymous file, or -1 */
+    bool metrics_mapped; /* metrics is map_file()'s mapping */
     char *state;
     size_t state_len;
     struct histjson history; /* /api/v1/history and its clusters' parts */
@@ -180,6 +181,52 @@ static int metrics_file(const char *p, size_t len)
     return fd;
 }
 
+/* map_size: the bytes of the mapping of a len-byte body (keep_metrics):
+ * whole pages, with room for the NUL after the body. */
+static size_t map_size(size_t len)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (len + 1 + page - 1) / page * page;
+}
+
+/* map_file: fd's len bytes mapped read-only and NUL-terminated, or NULL.
+ * Zeroed anonymous pages are reserved first and the file mapped over
+ * their start: past the file's end its last page reads as zeros, and
+ * when len is a multiple of the page size the reserved page after it
+ * holds the NUL. */
+static char *map_file(int fd, size_t len)
+{
+    size_t size = map_size(len);
+    void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    if (len && mmap(m, len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) ==
+                   MAP_FAILED) {
+        munmap(m, size);
+        return NULL;
+    }
+    return m;
+}
+
+/* keep_metrics: sets s's body from the rendered b. The body is served
+ * from the file; the snapshot's bytes are that file mapped read-only,
+ * so they take no memory unless read (10,000 nodes render 17 MB a
+ * round, and the heap copy stayed resident next to the file's pages).
+ * Without a file or mapping, the heap copy is kept. Empties b. */
+static void keep_metrics(struct snapshot *s, struct buf *b)
+{
+    s->metrics_len = b->len;
+    s->metrics_fd = b->data ? metrics_file(b->data, b->len) : -1;
+    char *m = s->metrics_fd >= 0 ? map_file(s->metrics_fd, b->len) : NULL;
+    if (!m) {
+        s->metrics = buf_detach(b);
+        return;
+    }
+    s->metrics = m;
+    s->metrics_mapped = true;
+    buf_free(b);
+}
+
 /* build: the snapshot of v, its history copied from hist, or rendered
  * from v when hist is NULL. */
 static struct snapshot *build(const struct agent_view *v,
@@ -191,9 +238,7 @@ static struct snapshot *build(const struct agent_view *v,
     s->ready = v->ready;
     buf_init(&b, 0);
     exporter_render(v, &b);
-    s->metrics_len = b.len;
-    s->metrics = buf_detach(&b);
-    s->metrics_fd = metrics_file(s->metrics, s->metrics_len);
+    keep_metrics(s, &b);
     statejson_render(v, &b);
     s->state_len = b.len;
     s->state = buf_detach(&b);
@@ -238,7 +283,10 @@ void snapshot_unref(struct snapshot *s)
         return;
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
-    free(s->metrics);
+    if (s->metrics_mapped)
+        munmap(s->metrics, map_size(s->metrics_len));
+    else
+        free(s->metrics);
     if (s->metrics_fd >= 0)
         close(s->metrics_fd);
     free(s->state);

@@ -48,6 +48,13 @@ static int on_type(const char *name, size_t name_len, enum promtext_type type,
     return 0;
 }
 
+/* want_some: a filter that keeps some families and refuses others. */
+static int want_some(const char *name, size_t len, void *ctx)
+{
+    (void)ctx;
+    return len % 2 == 0 || (len && name[0] == 's');
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
@@ -59,6 +66,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Validity never depends on the handler (promtext.h). */
     int bare = promtext_parse(text, size, NULL, NULL);
     if (rc != bare || (rc < 0) != (err.msg != NULL))
+        __builtin_trap();
+
+    /* skip_unwanted (promtext.h): never stricter than a full parse,
+     * and the same samples when that one succeeds. */
+    size_t sum2 = 0;
+    struct promtext_handler lazy = {.want = want_some,
+                                    .sample = on_sample,
+                                    .ctx = &sum2,
+                                    .skip_unwanted = 1};
+    struct promtext_handler full = lazy;
+    full.skip_unwanted = 0;
+    struct promtext_error e_lazy, e_full;
+    int r_lazy = promtext_parse(text, size, &lazy, &e_lazy);
+    int r_full = promtext_parse(text, size, &full, &e_full);
+    if ((r_full == 0 && (r_lazy != 0 || e_lazy.passed != e_full.passed)) ||
+        (r_lazy < 0 && (r_full >= 0 || e_full.line > e_lazy.line)))
         __builtin_trap();
 
     struct node_sample ns;

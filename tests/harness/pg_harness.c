@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,41 @@ static void script_path(char *out, size_t n)
     snprintf(out, n, "%s/tests/pg/pgcluster.sh", top ? top : ".");
 }
 
+/* The process that asked pgc_available() first: the test program's
+ * main. Clusters go in /tmp/rg-pg.<its pid>.XXXXXX, and at its exit it
+ * destroys any still there: a failed ck_assert ends a forked test with
+ * _exit() before its teardown runs, and the servers must not outlive the
+ * test program. */
+static pid_t top_pid;
+
+static void destroy_leftovers(void)
+{
+    if (getpid() != top_pid)
+        return; /* a forked test's exit: its parent is still testing */
+    char pattern[64];
+    glob_t g;
+    snprintf(pattern, sizeof(pattern), "/tmp/rg-pg.%ld.*", (long)top_pid);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    /* not run(): its ck_asserts are only allowed inside a test */
+    char script[512], cmd[1024];
+    script_path(script, sizeof(script));
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        snprintf(cmd, sizeof(cmd), "/bin/bash '%s' destroy '%s'", script,
+                 g.gl_pathv[i]);
+        if (system(cmd) != 0)
+            fprintf(stderr, "pg_harness: could not destroy %s\n",
+                    g.gl_pathv[i]);
+    }
+    globfree(&g);
+}
+
 bool pgc_available(void)
 {
+    if (!top_pid) {
+        top_pid = getpid();
+        atexit(destroy_leftovers);
+    }
     const char *bin = getenv("PGBIN");
     char path[512];
     snprintf(path, sizeof(path), "%s/initdb",
@@ -111,7 +145,10 @@ bool pgc_start(struct pgc *c, int n_standbys)
     snprintf(count, sizeof(count), "%d", n_standbys);
     struct buf out;
     buf_init(&out, OUT_LIMIT);
-    int rc = run(&out, (const char *[]){"start", "", count, NULL});
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/tmp/rg-pg.%ld.XXXXXX", (long)top_pid);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    int rc = run(&out, (const char *[]){"start", dir, count, NULL});
     buf_append(&out, "", 1);
     read_nodes(c, out.data);
     bool ready = strstr(out.data, "\nready") != NULL;

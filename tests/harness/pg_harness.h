@@ -35,7 +35,8 @@ bool pgc_available(void);
  * most PGC_MAX_NODES - 1) in a new temp dir and returns once every
  * standby streams (a few seconds). Returns false, with the reason on
  * stdout, when PostgreSQL 15 is missing; fails the test on any other
- * error. Undo with pgc_destroy(). */
+ * error. Undo with pgc_destroy(); the cluster started last is also
+ * destroyed at exit, for a test that failed before its teardown. */
 bool pgc_start(struct pgc *c, int n_standbys);
 
 /* pgc_destroy: kills every server and removes the dir; a zeroed or

@@ -11,7 +11,7 @@
 
 #include "lib/util.h"
 
-#define MAX_NODES 64 /* test_ha: 30 clusters of one node */
+#define MAX_NODES 640 /* test_scale: 300 clusters of two nodes */
 /* deadline of every wait for the dynamics (longer under valgrind) */
 #define WAIT_S (5.0 * wait_scale())
 

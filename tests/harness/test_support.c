@@ -29,13 +29,20 @@ static bool field_matches(const cJSON *o, const char *key, const char *value,
            strcmp(value, cJSON_IsTrue(v) ? "true" : "false") == 0;
 }
 
+/* count: the complete lines of the audit log that match. The daemon may
+ * be writing the last line as we read: one without its newline yet is
+ * left for the next call rather than taken for a broken record. */
 static int count(const char *path, const char *event, const char *key,
                  const char *value, bool prefix)
 {
-    char line[8192];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
     FILE *f = fopen(path, "r");
     int n = 0;
-    while (f && fgets(line, sizeof(line), f)) {
+    while (f && (len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] != '\n')
+            break;
         cJSON *o = cJSON_Parse(line);
         ck_assert_msg(o != NULL, "audit line is not JSON: %s", line);
         if (field_matches(o, "event", event, false) &&
@@ -43,6 +50,7 @@ static int count(const char *path, const char *event, const char *key,
             n++;
         cJSON_Delete(o);
     }
+    free(line);
     if (f)
         fclose(f);
     return n;

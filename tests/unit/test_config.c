@@ -486,7 +486,7 @@ static const struct {
      "t.yml:2:11: clusters[0].name: bad name \"my cluster\" (1 to 64 "
      "letters, digits, '.', '_' or '-')"},
     {"clusters: []\n",
-     "t.yml:1:11: clusters: expected 1 to 256 clusters, got 0"},
+     "t.yml:1:11: clusters: expected 1 to 20000 clusters, got 0"},
     {"clusters:\n  - name: a\n    nodes: []\n",
      "t.yml:3:12: clusters[0].nodes: expected 1 to 256 nodes, got 0"},
     /* enums */
@@ -747,7 +747,7 @@ START_TEST(limits)
         buf_puts(&b, "# padding padding padding padding padding padding\n");
     ck_assert_int_eq(config_load_string("t.yml", b.data, b.len, &cfg, &errs),
                      1);
-    assert_prefix(errs.msg[0], "t.yml: larger than 1048576 bytes");
+    assert_prefix(errs.msg[0], "t.yml: larger than 16777216 bytes");
     errlist_reset(&errs);
     buf_free(&b);
 }

@@ -522,6 +522,63 @@ START_TEST(want_filter)
 }
 END_TEST
 
+/* skip_unwanted: lines that reach no callback are skipped unvalidated;
+ * wanted ones are validated as before. */
+START_TEST(skip_unwanted)
+{
+    struct collector c;
+    struct promtext_error err;
+    struct promtext_handler h = {
+        .want = col_want, .sample = col_sample, .ctx = &c, .skip_unwanted = 1};
+    const char *in = "# HELP b \xff not UTF-8\n# TYPE b nonsense\n"
+                     "a{x=\"\\q\"} NaNa\n"
+                     "b{x=\"2\"} 2\n"
+                     "{{{ garbage\n"
+                     "b 3 44\n";
+    memset(&c, 0, sizeof(c));
+    c.only = "b";
+    ck_assert_int_eq(parse_exact(in, strlen(in), &h, &err), 0);
+    ck_assert_uint_eq(c.n, 2);
+    ck_assert_uint_eq(err.samples, 2); /* the validated ones */
+    ck_assert_uint_eq(err.passed, 2);
+    ck_assert_uint_eq(c.s[0].line, 4);
+    ck_assert_int_eq(c.s[1].ts, 44);
+    ck_assert_uint_eq(c.want_calls, 3); /* a, b, b: not the garbage line */
+
+    /* Without skip_unwanted the same text is invalid at line 1. */
+    h.skip_unwanted = 0;
+    memset(&c, 0, sizeof(c));
+    c.only = "b";
+    ck_assert_int_eq(parse_exact(in, strlen(in), &h, &err), -EINVAL);
+    ck_assert_uint_eq(err.line, 1);
+
+    /* A wanted line with garbage still fails, on its own line. */
+    const char *bad = "a{ 1\nb{x=\"2\" 2\n";
+    h.skip_unwanted = 1;
+    memset(&c, 0, sizeof(c));
+    c.only = "b";
+    ck_assert_int_eq(parse_exact(bad, strlen(bad), &h, &err), -EINVAL);
+    ck_assert_uint_eq(err.line, 2);
+    ck_assert_ptr_nonnull(err.msg);
+
+    /* With a help callback, HELP lines are parsed (and validated). */
+    struct promtext_handler hh = col_handler(&c);
+    hh.skip_unwanted = 1;
+    memset(&c, 0, sizeof(c));
+    c.only = "b";
+    ck_assert_int_eq(parse_exact(in, strlen(in), &hh, &err), -EINVAL);
+    ck_assert_uint_eq(err.line, 1);
+
+    /* Length and NUL bytes are still checked on skipped lines. */
+    const char nul[] = "a 1\0\nb 2\n";
+    h.skip_unwanted = 1;
+    memset(&c, 0, sizeof(c));
+    c.only = "b";
+    ck_assert_int_eq(parse_exact(nul, sizeof(nul) - 1, &h, &err), -EINVAL);
+    ck_assert_uint_eq(err.line, 1);
+}
+END_TEST
+
 static int stop_on_help(const char *name, size_t name_len, const char *text,
                         size_t text_len, void *ctx)
 {
@@ -891,6 +948,16 @@ START_TEST(mutations)
         int r1 = promtext_parse(copy, len, &all, &e1);
         int r2 = promtext_parse(copy, len, &some, &e2);
         int r3 = promtext_parse(copy, len, NULL, &e3);
+        /* skipping: never stricter, never a different verdict on what
+         * it reads */
+        struct promtext_handler lazy = some;
+        lazy.skip_unwanted = 1;
+        struct promtext_error e4;
+        int r4 = promtext_parse(copy, len, &lazy, &e4);
+        if (r2 == 0)
+            ck_assert(r4 == 0 && e4.passed == e2.passed);
+        if (r4 != 0)
+            ck_assert(r2 != 0 && e2.line <= e4.line);
         ck_assert_int_eq(r1, r2);
         ck_assert_int_eq(r1, r3);
         ck_assert_uint_eq(e1.line, e2.line);
@@ -979,6 +1046,7 @@ int main(void)
     tcase_add_test(tc, help_and_type);
     tcase_add_loop_test(tc, invalid_table, 0, (int)ARRAY_LEN(invalid));
     tcase_add_test(tc, want_filter);
+    tcase_add_test(tc, skip_unwanted);
     tcase_add_test(tc, callback_stops);
     tcase_add_test(tc, helpers);
     tcase_add_test(tc, label_cap);

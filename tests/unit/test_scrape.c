@@ -107,7 +107,13 @@ static const struct {
      "no stemedb_assertions_indexed_total"},
     {"stemedb_assertions_indexed_total -5\n", "position"},
     {"stemedb_assertions_indexed_total NaN\n", "position"},
-    {"stemedb_assertions_indexed_total 5\nbroken{ 1\n", NULL},
+    /* garbage in a family the profile reads still fails the scrape */
+    {"stemedb_assertions_indexed_total 5\nstemedb_epoch{ 1\n", NULL},
+    {"stemedb_assertions_indexed_total 5\n"
+     "stemedb_replication_lag_seconds{replica=\"a\\q\"} 1\n",
+     NULL},
+    {"stemedb_assertions_indexed_total 5\nstemedb_node_role@ 1\n", NULL},
+    {"stemedb_assertions_indexed_total 5 x\n", NULL},
     {"\x01\x02garbage\xff\xfe", NULL},
     {"", "no stemedb_assertions_indexed_total"},
 };
@@ -124,6 +130,32 @@ START_TEST(rejects_bad_answers)
 }
 END_TEST
 
+/* Families the profile does not read are skipped without validation
+ * (promtext.h, skip_unwanted): garbage in them, in HELP/TYPE lines or
+ * on a line without a valid name costs nothing, while the families it
+ * reads around them still count. */
+START_TEST(skips_garbage_in_unread_families)
+{
+    static const char body[] =
+        "# HELP stemedb_epoch \xff\xfe not UTF-8\n"
+        "# TYPE stemedb_epoch nonsense\n"
+        "broken{ 1\n"
+        "stemedb_admin_requests_total{path=\"\\q\"} x y z\n"
+        "stemedb_assertions_indexed_total 42\n"
+        "stemedb_assertions_indexed_totals{{{ 1\n"
+        "\x01\x02garbage\xff\n"
+        "stemedb_epoch 7\n";
+    struct node_sample s;
+    struct promtext_error err = {0};
+    ck_assert_int_eq(scrape_parse(body, sizeof(body) - 1, &s, &err), 0);
+    ck_assert(s.has_position);
+    ck_assert_uint_eq(s.position, 42);
+    ck_assert(s.has_epoch);
+    ck_assert_uint_eq(s.epoch, 7);
+    ck_assert_uint_eq(err.passed, 2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scrape");
@@ -131,6 +163,7 @@ int main(void)
     tcase_add_test(tc, primary_answer);
     tcase_add_test(tc, replica_answer);
     tcase_add_test(tc, failover_series);
+    tcase_add_test(tc, skips_garbage_in_unread_families);
     tcase_add_loop_test(tc, rejects_bad_answers, 0,
                         (int)(sizeof(bad) / sizeof(bad[0])));
     suite_add_tcase(s, tc);

@@ -21,31 +21,40 @@ enum series {
     S_COUNT
 };
 
-static const char *const series_names[S_COUNT] = {
-    [S_POSITION] = "stemedb_assertions_indexed_total",
-    [S_CONNECTED] = "stemedb_replication_connected",
-    [S_HEARTBEAT] = "stemedb_heartbeat_timestamp_seconds",
-    [S_ROLE] = "stemedb_node_role",
-    [S_RATE_LIMIT] = "stemedb_rate_limit_assertions_per_second",
-    [S_REPORTED] = "stemedb_replication_lag_seconds",
-    [S_EPOCH] = "stemedb_epoch",
-    [S_ACKED] = "stemedb_acked_position",
-    [S_SYNC_MODE] = "stemedb_sync_mode",
-    [S_PAUSED] = "stemedb_replication_paused",
-    [S_SYNC_PROGRESS] = "stemedb_merkle_sync_progress",
+/* the names with their lengths, so a lookup compares lengths first */
+#define SERIES(n) {n, sizeof(n) - 1}
+static const struct {
+    const char *name;
+    size_t len;
+} series_names[S_COUNT] = {
+    [S_POSITION] = SERIES("stemedb_assertions_indexed_total"),
+    [S_CONNECTED] = SERIES("stemedb_replication_connected"),
+    [S_HEARTBEAT] = SERIES("stemedb_heartbeat_timestamp_seconds"),
+    [S_ROLE] = SERIES("stemedb_node_role"),
+    [S_RATE_LIMIT] = SERIES("stemedb_rate_limit_assertions_per_second"),
+    [S_REPORTED] = SERIES("stemedb_replication_lag_seconds"),
+    [S_EPOCH] = SERIES("stemedb_epoch"),
+    [S_ACKED] = SERIES("stemedb_acked_position"),
+    [S_SYNC_MODE] = SERIES("stemedb_sync_mode"),
+    [S_PAUSED] = SERIES("stemedb_replication_paused"),
+    [S_SYNC_PROGRESS] = SERIES("stemedb_merkle_sync_progress"),
 };
+#undef SERIES
 
 struct ctx {
     struct node_sample *out;
     const char *bad; /* a reason to reject the answer */
 };
 
+/* series_of: which series name is, or -1. Called for every sample line
+ * of every scrape: the lengths are compared before the bytes. */
 static int series_of(const char *name, size_t len)
 {
     if (len < 8 || memcmp(name, "stemedb_", 8) != 0)
         return -1;
     for (int i = 0; i < S_COUNT; i++)
-        if (promtext_streq(name, len, series_names[i]))
+        if (series_names[i].len == len &&
+            memcmp(name + 8, series_names[i].name + 8, len - 8) == 0)
             return i;
     return -1;
 }
@@ -170,7 +179,9 @@ int scrape_parse(const char *body, size_t len, struct node_sample *out,
     size_t keep = offsetof(struct node_sample, reported);
     memset(out, 0, keep); /* the reported array is filled as counted */
     struct ctx c = {out, NULL};
-    struct promtext_handler h = {.want = want, .sample = on_sample, .ctx = &c};
+    /* families it does not read are skipped unvalidated (promtext.h) */
+    struct promtext_handler h = {
+        .want = want, .sample = on_sample, .ctx = &c, .skip_unwanted = 1};
     int rc = promtext_parse(body, len, &h, err);
     if (c.bad) {
         err->msg = c.bad;
