@@ -31,21 +31,6 @@
 
 static const char *const outcome_names[] = {"success", "failure", "dry_run"};
 
-/* --- throttles ------------------------------------------------------------ */
-
-static struct throttle *throttle_of(struct executor *x, const char *cluster)
-{
-    for (size_t i = 0; i < x->n_throttles; i++)
-        if (strcmp(x->throttles[i].cluster, cluster) == 0)
-            return &x->throttles[i];
-    x->throttles =
-        xrealloc(x->throttles, (x->n_throttles + 1) * sizeof(*x->throttles));
-    struct throttle *t = &x->throttles[x->n_throttles++];
-    memset(t, 0, sizeof(*t));
-    snprintf(t->cluster, sizeof(t->cluster), "%s", cluster);
-    return t;
-}
-
 /* --- finishing steps ------------------------------------------------------ */
 
 void act_release_slot(struct slot *s)
@@ -395,7 +380,7 @@ static int start_exec(struct executor *x, struct slot *s,
  * the next move removes the limit). */
 static void start_restore(struct executor *x, struct job *j)
 {
-    struct throttle *t = throttle_of(x, j->cluster);
+    struct throttle *t = ramp_throttle_of(x, j->cluster);
     if (t->active && !t->ramping) {
         const struct config_throttle *ct =
             &x->env.cluster_conf(x->env.ctx, j->cluster)->throttle;
@@ -404,7 +389,9 @@ static void start_restore(struct executor *x, struct job *j)
                (double)ct->restore_steps[t->step] <= t->limit)
             t->step++;
         t->ramping = true;
+        t->pending = false;
         t->next_at = clock_mono(x->env.clock);
+        ramp_record(x, t); /* a new owner continues it */
     }
     act_finish_step(x, j, OUT_SUCCESS,
                     t->active ? "restore ramp started" : "no throttle set");
@@ -580,10 +567,12 @@ static void on_done(void *arg, const struct poll_result *r)
     if (st->action == RUNBOOK_ACT_CANCEL_BLOCKING_QUERIES)
         cancelled_detail(r->body, r->len, detail, sizeof(detail));
     if (st->action == RUNBOOK_ACT_THROTTLE) {
-        struct throttle *t = throttle_of(x, j->cluster);
+        struct throttle *t = ramp_throttle_of(x, j->cluster);
         t->active = true;
-        t->ramping = false;
+        t->ramping = t->pending = false;
         t->limit = s->limit;
+        t->at = clock_wall(x->env.clock);
+        ramp_record(x, t); /* a new owner knows it is throttled */
         snprintf(detail, sizeof(detail), "ingest limit %.0f/s", s->limit);
     }
     act_finish_step(x, j, OUT_SUCCESS, detail);

@@ -341,8 +341,8 @@ static void fill_clusters(struct executor *x, struct agent_view *v)
         struct cluster_view *c = &v->clusters[i];
         const struct throttle *t = NULL;
         for (size_t m = 0; m < x->n_throttles; m++)
-            if (strcmp(x->throttles[m].cluster, c->name) == 0)
-                t = &x->throttles[m];
+            if (strcmp(x->throttles[m]->cluster, c->name) == 0)
+                t = x->throttles[m];
         c->throttle_active = t && t->active;
         c->throttle_limit = t ? t->limit : 0;
         c->latched = planner_blocked(x->planner, c->name);

@@ -1,10 +1,12 @@
 /* executor.c: the job life cycle on the engine thread (see executor.h):
  * the targets' picture from the engine's view, planning queued alerts
- * into jobs, starting and reaping their steps, the restore ramp, the
- * tick, and the executor's birth and end. It is the top of the acting
+ * into jobs, starting and reaping their steps, the tick, and the
+ * executor's birth and end. It is the top of the acting
  * half and is called by the engine (src/monitor) only; it calls down
- * into actions.c (one step's node calls), replay.c (the journal at
- * start) and execstate.c (bookkeeping); see executor_internal.h. */
+ * into actions.c (one step's node calls), ramp.c (the restore ramp),
+ * handover.c (the steps a new owner must know of), replay.c (the
+ * journal at start) and execstate.c (bookkeeping); see
+ * executor_internal.h. */
 #include "act/executor.h"
 #include "act/actions_internal.h"
 #include "act/executor_internal.h"
@@ -138,6 +140,8 @@ static void advance(struct executor *x)
         if (!act_owner(&x->env, j->cluster, NULL))
             continue; /* ha: another member owns it now (or the lease may
                          have expired): nothing starts here */
+        if (!j->dry_run && !ho_steps_ready(x, j->cluster))
+            continue; /* ha: a new owner must know this step was due */
         if (fo_running(x, j->cluster)) { /* the cluster is changing hands */
             act_skip_step(x, j, "failover",
                           "a failover of the cluster is in flight");
@@ -382,72 +386,6 @@ static void plan_alert(struct executor *x, struct queued_alert *a)
     exec_journal_json(x, o);
 }
 
-/* --- the restore ramp ----------------------------------------------------- */
-
-static void on_ramp(void *arg, const struct poll_result *r)
-{
-    struct throttle *t = arg;
-    t->busy = false;
-    if (r->outcome != POLL_OK)
-        log_msg(LOG_WARN, "msg=\"restore step failed\" cluster=%s status=%ld",
-                t->cluster, r->status);
-}
-
-/* lag_returned: whether a replica of cluster is at or above warning. */
-static bool lag_returned(const struct executor *x, const char *cluster)
-{
-    for (size_t i = 0; i < x->env.view->n_nodes; i++) {
-        const struct node_view *n = &x->env.view->nodes[i];
-        if (strcmp(n->cluster, cluster) == 0 && !n->is_primary &&
-            n->health != HEALTH_HEALTHY)
-            return true;
-    }
-    return false;
-}
-
-/* ramp: one step up restore_steps per restore_interval while every
- * replica is healthy, one back down while one is not; past the last
- * step the limit is removed. */
-static void ramp(struct executor *x, struct throttle *t, double now)
-{
-    const struct config_cluster *c =
-        x->env.cluster_conf(x->env.ctx, t->cluster);
-    struct slot *s = free_slot(x);
-    if (!c || !t->ramping || t->busy || now < t->next_at || !s ||
-        !act_owner(&x->env, t->cluster, NULL))
-        return;
-    const struct config_throttle *ct = &c->throttle;
-    bool back = lag_returned(x, t->cluster);
-    if (back && t->step > 1)
-        t->step -= 2; /* the step before the current one */
-    else if (back)
-        t->step = 0;
-    double limit = t->step < ct->n_restore_steps
-                       ? (double)ct->restore_steps[t->step]
-                       : 0; /* 0 removes the limit */
-    char url[1024];
-    struct profile_request rq;
-    profile_of(c->profile)->set_limit(limit, &rq);
-    snprintf(url, sizeof(url), "%s%s",
-             x->env.node_url(x->env.ctx, t->cluster, NULL), rq.path);
-    act_fence(&x->env, s->req, t->cluster);
-    if (exec_dry_run(x) || poller_request(s->req, rq.method, url, rq.body,
-                                          ACTION_TIMEOUT, on_ramp, t) == 0)
-        t->busy = !exec_dry_run(x);
-    profile_request_free(&rq);
-    log_msg(LOG_INFO,
-            "msg=\"throttle restore step\" cluster=%s limit=%.0f "
-            "lag_returned=%d dry_run=%d",
-            t->cluster, limit, back, exec_dry_run(x));
-    t->limit = limit;
-    t->step++;
-    t->next_at = now + ct->restore_interval;
-    if (limit == 0) {
-        t->active = false;
-        t->ramping = false;
-    }
-}
-
 /* --- the tick ------------------------------------------------------------- */
 
 static void take_acks(struct executor *x)
@@ -489,11 +427,11 @@ void executor_tick(struct executor *x, double now)
     fo_tick(x, now, held || remedy_paused(x->rem));
     if (!held) {
         advance(x);
-        for (size_t i = 0; i < x->n_throttles; i++)
-            ramp(x, &x->throttles[i], now);
+        ramp_tick(x, now);
         appramp_tick(x, now);
     }
     esc_tick(x, now); /* pages go out in TILT too: they touch no node */
+    ho_steps_sync(x);
     reap(x, now, held);
     exec_journal_flush(x);
     if (now - x->audit_synced >= 1.0) {
@@ -620,7 +558,10 @@ void executor_free(struct executor *x)
     runbook_set_free(x->rules);
     audit_close(x->audit);
     guard_demotes_reset(&x->demotes);
+    for (size_t i = 0; i < x->n_throttles; i++)
+        free(x->throttles[i]);
     free(x->throttles);
+    ho_free(x);
     free(x->app_ramps);
     free(x->app_list);
     free(x->vapps);

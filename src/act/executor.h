@@ -65,15 +65,18 @@ struct act_env {
      * it owns the cluster), setting *token to the fencing token its
      * node calls carry; NULL: always, token 0 (act/fence.h) */
     bool (*owner)(void *ctx, const char *cluster, int64_t *token);
-    /* job_phase: a failover of cluster journaled record json (its JSON
-     * text, borrowed), or ended (json NULL): ha keeps the phase a new
-     * owner resumes from (executor_adopt_failover); NULL: not kept */
-    void (*job_phase)(void *ctx, const char *cluster, const char *json);
-    /* job_synced: whether the last job_phase record of cluster is
-     * stored (ha: etcd acknowledged it); a failover phase acts only
-     * then, so a new owner never resumes behind what was done. NULL:
-     * always */
-    bool (*job_synced)(void *ctx, const char *cluster);
+    /* job_phase: the record of kind ("failover": a failover's phase;
+     * "throttle": the throttle set and its restore ramp; "steps": the
+     * runbook steps not done yet) of a job of cluster in flight, json
+     * (its JSON text, borrowed), or ended (json NULL): ha keeps it for a
+     * new owner to take over (executor_adopt_job); NULL: not kept */
+    void (*job_phase)(void *ctx, const char *cluster, const char *kind,
+                      const char *json);
+    /* job_synced: whether the last job_phase record of kind of cluster
+     * is stored (ha: etcd acknowledged it); a failover phase, a ramp
+     * move and a runbook step act only then, so a new owner never takes
+     * over behind what was done. NULL: always */
+    bool (*job_synced)(void *ctx, const char *cluster, const char *kind);
 };
 
 /* executor_new: the executor reading env (copied), taking alerts from
@@ -110,6 +113,19 @@ void executor_fill_view(struct executor *x, struct agent_view *v);
  * json is no such record or a failover of the cluster runs already. */
 int executor_adopt_failover(struct executor *x, const char *cluster,
                             const char *json);
+/* executor_adopt_job: ha: this instance took cluster over, and the job
+ * record of kind (act_env.job_phase) the owner before it left is json
+ * (NULL: none). "failover": executor_adopt_failover(). "throttle": the
+ * throttle and its restore ramp continue here from the move they
+ * reached (a move recorded but maybe not acted is made again: setting
+ * the same limit twice is harmless); NULL forgets what this instance
+ * remembers of the cluster's throttle (whoever owned it since ended
+ * it). "steps": the runbook steps the owner before had not finished are
+ * not run here: each job's are journaled, audited "steps_dropped" and
+ * escalated (reason handover_steps_dropped), then the record goes.
+ * Returns 0, or -1 when json is no such record. */
+int executor_adopt_job(struct executor *x, const char *cluster,
+                       const char *kind, const char *json);
 /* executor_idle: whether no action is running (for shutdown). */
 bool executor_idle(const struct executor *x);
 /* executor_drain: stopping (SIGTERM/SIGINT): from now on executor_tick()

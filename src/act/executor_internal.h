@@ -2,11 +2,14 @@
  * (execstate.c), the bottom of src/act's acting half. The files above
  * it, each calling only those below it (no include circles):
  *
- *   executor.c   the tick, planning, the restore ramp, life cycle
+ *   executor.c   the tick, planning, life cycle
+ *     handover.c the runbook steps a new owner must know of (ha), and
+ *                the handover entry point (executor_adopt_job)
  *     replay.c   the journal replayed at start (replay_internal.h)
  *       resume.c   jobs a crash left planned (resume_internal.h)
  *     actions.c  the node calls of one step (actions_internal.h)
  *       failover_*.c  the failover machine (failover_internal.h)
+ *       ramp.c   the restore ramp, its record and handover (ha)
  *   execstate.c  counters, records, the journal queue, jobs, the view
  *
  * Only src/act includes it. Everything here belongs to the engine
@@ -72,12 +75,26 @@ struct job {
 
 /* A throttle replguard set, and its way back (restore_throttle). */
 struct throttle {
+    struct executor *x;
     char cluster[PLANNER_NAME_MAX];
     bool active, ramping;
-    double limit;
+    double limit;   /* in force (the last move the node took) */
     size_t step;    /* next restore step */
-    double next_at; /* when the ramp moves */
+    double next_at; /* when the ramp moves (monotonic) */
+    double at;      /* when the last move was taken (wall) */
     bool busy;      /* a rate-limit call is running */
+    bool pending;   /* a move decided and recorded, not taken yet */
+    size_t pend_step;
+    double pend_limit;
+};
+
+/* The runbook steps record last handed to env.job_phase per cluster
+ * (handover.c). */
+struct steps_rec {
+    char cluster[PLANNER_NAME_MAX];
+    char *text;    /* NULL: none */
+    uint64_t sig;  /* what text was built from (handover.c) */
+    bool have_sig; /* sig is set */
 };
 
 /* A labelled counter for /metrics (up to 4 labels). */
@@ -122,8 +139,11 @@ struct executor {
     struct plan_list plans;
     struct job *jobs;
     struct slot slots[SLOTS];
-    struct throttle *throttles;
+    struct throttle **throttles; /* each on its own: a ramp's call holds
+                                    a pointer to it */
     size_t n_throttles;
+    struct steps_rec *steprecs;
+    size_t n_steprecs;
     struct app_ramp *app_ramps;
     size_t n_app_ramps;
     struct appthrottle_entry *app_list; /* the view's copy (execstate.c) */
@@ -202,6 +222,37 @@ struct poll_result;
  * success said, for details: an SQL node's error message (lib/poller.h),
  * or "" (an HTTP node says it in its body, which details leave out). */
 const char *exec_status_reason(const struct poll_result *r);
+
+/* --- ramp.c: the restore ramp, its records and its handover --------------- */
+
+/* ramp_throttle_of: cluster's throttle, created inactive. */
+struct throttle *ramp_throttle_of(struct executor *x, const char *cluster);
+/* ramp_record: hands t's state to env.job_phase ("throttle"): the
+ * limit in force, the ramp, and a move decided but not taken; NULL once
+ * t is inactive. */
+void ramp_record(struct executor *x, const struct throttle *t);
+/* ramp_tick: moves the ramps due at now (monotonic). A move is decided,
+ * recorded, and taken once env.job_synced says the record is stored. */
+void ramp_tick(struct executor *x, double now);
+/* ramp_adopt: executor_adopt_job()'s "throttle". */
+int ramp_adopt(struct executor *x, const char *cluster, const char *json);
+
+/* --- handover.c: runbook steps in flight, for a new owner (ha) ------------- */
+
+/* ho_steps_ready: records the runbook steps not done on cluster (its
+ * jobs' from their current one) when they changed since the last
+ * record, and says whether the record is stored (env.job_synced): a
+ * step starts only then. */
+bool ho_steps_ready(struct executor *x, const char *cluster);
+/* ho_steps_sync: ho_steps_ready() for every cluster that had a record
+ * (the record goes once the jobs are done). Both do nothing without
+ * ha: (no fencing token) and rebuild a record only when its jobs
+ * moved. */
+void ho_steps_sync(struct executor *x);
+/* ho_steps_adopt: executor_adopt_job()'s "steps". */
+int ho_steps_adopt(struct executor *x, const char *cluster, const char *json);
+/* ho_free: frees the records' cache. */
+void ho_free(struct executor *x);
 
 /* --- escalation.c: escalations as Alertmanager alerts (escalation.h) ----- */
 

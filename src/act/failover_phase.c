@@ -564,7 +564,7 @@ static int begin(struct executor *x, struct fo_cluster *fc, double now)
         return -1;
     fc->recorded = true;
     if (!fc->dry_run && x->env.job_synced &&
-        !x->env.job_synced(x->env.ctx, fc->name))
+        !x->env.job_synced(x->env.ctx, fc->name, "failover"))
         return 0; /* a new owner must find this phase, not the one before */
     fc->recorded = false;
     fc->begun = true;

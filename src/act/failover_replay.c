@@ -130,12 +130,12 @@ void fo_mirror(struct executor *x, const struct fo_cluster *fc, const cJSON *o,
     if (!x->env.job_phase || fc->dry_run)
         return;
     if (end) {
-        x->env.job_phase(x->env.ctx, fc->name, NULL);
+        x->env.job_phase(x->env.ctx, fc->name, "failover", NULL);
         return;
     }
     char *text = cJSON_PrintUnformatted(o);
     if (text)
-        x->env.job_phase(x->env.ctx, fc->name, text);
+        x->env.job_phase(x->env.ctx, fc->name, "failover", text);
     cJSON_free(text);
 }
 

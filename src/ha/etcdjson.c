@@ -142,10 +142,16 @@ static cJSON *op(const char *name, cJSON *body)
     return o;
 }
 
-static cJSON *range_op(const char *key)
+/* range_op: a read of key, or of every key under it (prefix true). */
+static cJSON *range_op(const char *key, bool prefix)
 {
     cJSON *rr = cJSON_CreateObject();
     add_b64(rr, "key", key);
+    if (prefix) {
+        char *end = etcd_range_end(key);
+        add_b64(rr, "range_end", end);
+        free(end);
+    }
     return op("request_range", rr);
 }
 
@@ -161,7 +167,7 @@ static char *txn(cJSON *cmp, cJSON *ok1, cJSON *ok2, const char *key_on_fail)
     if (ok2)
         cJSON_AddItemToArray(succ, ok2);
     cJSON *fail = cJSON_AddArrayToObject(o, "failure");
-    cJSON_AddItemToArray(fail, range_op(key_on_fail));
+    cJSON_AddItemToArray(fail, range_op(key_on_fail, false));
     return finish(o);
 }
 
@@ -180,7 +186,7 @@ char *etcd_create_json(const char *key, const char *value, int64_t lease,
                        const char *also_read)
 {
     return txn(create_cmp(key, 0), op("request_put", put_op(key, value, lease)),
-               also_read ? range_op(also_read) : NULL, key);
+               also_read ? range_op(also_read, true) : NULL, key);
 }
 
 char *etcd_fenced_json(const char *owner_key, int64_t token, const char *key,

@@ -51,8 +51,8 @@ char *etcd_range_json(const char *key, const char *range_end);
 /* etcd_put_json: value at key, attached to lease (0: none). */
 char *etcd_put_json(const char *key, const char *value, int64_t lease);
 /* etcd_create_json: a txn putting value at key under lease only if key
- * does not exist (create_revision == 0), then reading also_read (NULL:
- * nothing more); otherwise reading key. */
+ * does not exist (create_revision == 0), then reading every key that
+ * starts with also_read (NULL: nothing more); otherwise reading key. */
 char *etcd_create_json(const char *key, const char *value, int64_t lease,
                        const char *also_read);
 /* etcd_fenced_json: a txn putting value at key (no lease; value NULL:

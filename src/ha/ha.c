@@ -58,8 +58,10 @@ struct ha_cluster {
     bool keyed;     /* some member holds its key */
     bool want;      /* it hashes to this member */
     bool stale;     /* its key has our name under an old lease of ours */
-    char *job;      /* the in-flight failover's phase record (NULL: none) */
-    bool job_dirty; /* job is to be written (or deleted) */
+    /* the in-flight jobs' records, one per kind (ha_job_kinds; NULL:
+     * none), and whether each is to be written (or deleted) */
+    char *job[HA_JOB_KINDS];
+    bool job_dirty[HA_JOB_KINDS];
 };
 
 struct ha {
@@ -71,7 +73,8 @@ struct ha {
     struct poll_req *req;
     enum op op;         /* running, or OP_NONE */
     enum op next;       /* the cycle's next step, or OP_NONE: cycle over */
-    size_t op_cluster;  /* OP_CLAIM, OP_RELEASE: which */
+    size_t op_cluster;  /* OP_CLAIM, OP_RELEASE, OP_JOB: which */
+    size_t op_kind;     /* OP_JOB: which record */
     double op_sent;     /* monotonic */
     double cycle_start; /* monotonic; next_cycle is due after it */
     double next_cycle;
@@ -85,9 +88,21 @@ struct ha {
     size_t n_cl, scan;
     bool (*busy)(void *ctx, const char *cluster); /* ha_set_busy */
     void *busy_ctx;
-    void (*adopt)(void *ctx, const char *cluster, const char *job);
+    void (*adopt)(void *ctx, const char *cluster, const char *kind,
+                  const char *job);
     void *adopt_ctx;
 };
+
+const char *const ha_job_kinds[HA_JOB_KINDS] = {"failover", "throttle",
+                                                "steps"};
+
+static int kind_index(const char *kind)
+{
+    for (int k = 0; k < HA_JOB_KINDS; k++)
+        if (strcmp(ha_job_kinds[k], kind) == 0)
+            return k;
+    return -1;
+}
 
 /* --- the rendezvous hash ---------------------------------------------------
  */
@@ -137,6 +152,16 @@ static char *key_of(const struct ha *h, const char *kind, const char *name)
     return buf_detach(&b);
 }
 
+/* job_key: PREFIX/jobs/NAME/KIND (kind NULL: PREFIX/jobs/NAME/, under
+ * which all of a cluster's job keys sit), a heap string. */
+static char *job_key(const struct ha *h, const char *name, const char *kind)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_printf(&b, "%s/jobs/%s/%s", h->prefix, name, kind ? kind : "");
+    return buf_detach(&b);
+}
+
 /* --- requests ----------------------------------------------------------------
  */
 
@@ -171,10 +196,11 @@ static void send_range(struct ha *h, enum op op, const char *kind, double now)
 static void send_claim(struct ha *h, size_t i, double now)
 {
     char *key = key_of(h, "owners", h->cl[i].name);
-    char *job = key_of(h, "jobs", h->cl[i].name);
+    char *job = job_key(h, h->cl[i].name, NULL);
     h->op_cluster = i;
-    /* the claim reads the cluster's job key in the same transaction: a
-     * failover the owner before us left in flight resumes here */
+    /* the claim reads the cluster's job keys in the same transaction: a
+     * failover or a ramp the owner before us left in flight resumes
+     * here */
     request(h, OP_CLAIM, "/v3/kv/txn",
             etcd_create_json(key, h->member, h->lease, job), now);
     free(key);
@@ -190,25 +216,36 @@ static void send_release(struct ha *h, size_t i, double now)
     free(key);
 }
 
+/* first_dirty: the first of c's job records to write, or -1. */
+static int first_dirty(const struct ha_cluster *c)
+{
+    for (int k = 0; k < HA_JOB_KINDS; k++)
+        if (c->job_dirty[k])
+            return k;
+    return -1;
+}
+
 /* send_job: writes (or deletes) the first dirty job key of a cluster
  * this member owns, fenced by its token; returns whether it started a
- * request. A dirty job of a cluster it no longer owns is dropped: the
- * fenced write would fail anyway. */
+ * request. A dirty job of a cluster it no longer owns waits: the fenced
+ * write would fail anyway, and a claim drops it. */
 static bool send_job(struct ha *h, double now)
 {
     for (size_t i = 0; i < h->n_cl; i++) {
         struct ha_cluster *c = &h->cl[i];
         int64_t token;
-        if (!c->job_dirty)
+        int k = first_dirty(c);
+        if (k < 0)
             continue;
         if (!ha_owns(h, c->name, now, &token))
             continue; /* written once it is ours again, if ever */
-        c->job_dirty = false;
+        c->job_dirty[k] = false;
         char *owner = key_of(h, "owners", c->name);
-        char *key = key_of(h, "jobs", c->name);
+        char *key = job_key(h, c->name, ha_job_kinds[k]);
         h->op_cluster = i;
+        h->op_kind = (size_t)k;
         request(h, OP_JOB, "/v3/kv/txn",
-                etcd_fenced_json(owner, token, key, c->job), now);
+                etcd_fenced_json(owner, token, key, c->job[k]), now);
         free(owner);
         free(key);
         return true;
@@ -274,12 +311,14 @@ static void step(struct ha *h, double now)
 /* --- answers -----------------------------------------------------------------
  */
 
-/* drop_job: forgets c's job: it belongs to whoever owns c now. */
+/* drop_job: forgets c's jobs: they belong to whoever owns c now. */
 static void drop_job(struct ha_cluster *c)
 {
-    free(c->job);
-    c->job = NULL;
-    c->job_dirty = false;
+    for (int k = 0; k < HA_JOB_KINDS; k++) {
+        free(c->job[k]);
+        c->job[k] = NULL;
+        c->job_dirty[k] = false;
+    }
 }
 
 /* drop_all: no key is ours any more (the lease is gone). */
@@ -363,18 +402,23 @@ static void took_claim(struct ha *h, const struct etcd_reply *r)
         return;
     log_msg(LOG_INFO, "msg=\"ha: cluster owned\" cluster=%s token=%" PRId64,
             c->name, c->token);
-    char *job = key_of(h, "jobs", c->name);
-    for (size_t k = 0; k < r->n_kvs; k++) {
-        if (strcmp(r->kvs[k].key, job) != 0 || !r->kvs[k].value[0])
-            continue;
-        log_msg(LOG_WARN,
-                "msg=\"ha: the owner before left a failover in flight: "
-                "resuming it\" cluster=%s",
-                c->name);
+    /* every kind is handed over, present or not: a record that is gone
+     * means that job ended, whatever this member remembers of it */
+    for (int k = 0; k < HA_JOB_KINDS; k++) {
+        char *key = job_key(h, c->name, ha_job_kinds[k]);
+        const char *found = NULL;
+        for (size_t i = 0; i < r->n_kvs; i++)
+            if (strcmp(r->kvs[i].key, key) == 0 && r->kvs[i].value[0])
+                found = r->kvs[i].value;
+        free(key);
+        if (found)
+            log_msg(LOG_WARN,
+                    "msg=\"ha: the owner before left a %s in flight: "
+                    "taking it over\" cluster=%s",
+                    ha_job_kinds[k], c->name);
         if (h->adopt)
-            h->adopt(h->adopt_ctx, c->name, r->kvs[k].value);
+            h->adopt(h->adopt_ctx, c->name, ha_job_kinds[k], found);
     }
-    free(job);
 }
 
 /* advance: what follows op's good answer r. */
@@ -442,7 +486,8 @@ static void failed(struct ha *h, const struct poll_result *r, bool parse)
                 parse ? "bad answer" : r->error);
     h->etcd_up = h->was_up = false;
     if (h->op == OP_JOB)
-        h->cl[h->op_cluster].job_dirty = true; /* written when it answers */
+        h->cl[h->op_cluster].job_dirty[h->op_kind] = true; /* written when
+                                                        it answers */
     h->ep = (h->ep + 1) % h->n_etcd;
     h->next = OP_NONE;
     h->next_cycle = h->op_sent + RETRY_GAP;
@@ -516,13 +561,13 @@ void ha_set_clusters(struct ha *h, const struct config_ha *conf,
         for (size_t j = 0; j < h->n_cl; j++)
             if (strcmp(h->cl[j].name, names[i]) == 0) {
                 cl[i] = h->cl[j]; /* what it knew of it carries over */
-                h->cl[j].job = NULL;
+                memset(h->cl[j].job, 0, sizeof(h->cl[j].job));
             }
         cl[i].name = xstrdup(names[i]);
     }
     for (size_t j = 0; j < h->n_cl; j++) {
         free(h->cl[j].name);
-        free(h->cl[j].job);
+        drop_job(&h->cl[j]);
     }
     free(h->cl);
     h->cl = cl;
@@ -537,30 +582,34 @@ void ha_set_busy(struct ha *h, bool (*busy)(void *ctx, const char *cluster),
     h->busy_ctx = ctx;
 }
 
-void ha_put_job(struct ha *h, const char *cluster, const char *job)
+void ha_put_job(struct ha *h, const char *cluster, const char *kind,
+                const char *job)
 {
-    for (size_t i = 0; i < h->n_cl; i++) {
+    int k = kind_index(kind);
+    for (size_t i = 0; k >= 0 && i < h->n_cl; i++) {
         struct ha_cluster *c = &h->cl[i];
         if (strcmp(c->name, cluster) != 0)
             continue;
-        free(c->job);
-        c->job = job ? xstrdup(job) : NULL;
-        c->job_dirty = true;
+        free(c->job[k]);
+        c->job[k] = job ? xstrdup(job) : NULL;
+        c->job_dirty[k] = true;
     }
 }
 
-bool ha_job_synced(const struct ha *h, const char *cluster)
+bool ha_job_synced(const struct ha *h, const char *cluster, const char *kind)
 {
-    for (size_t i = 0; i < h->n_cl; i++)
+    int k = kind_index(kind);
+    for (size_t i = 0; k >= 0 && i < h->n_cl; i++)
         if (strcmp(h->cl[i].name, cluster) == 0)
-            return !h->cl[i].job_dirty &&
-                   !(h->op == OP_JOB && h->op_cluster == i);
+            return !h->cl[i].job_dirty[k] &&
+                   !(h->op == OP_JOB && h->op_cluster == i &&
+                     h->op_kind == (size_t)k);
     return true;
 }
 
 void ha_set_adopt(struct ha *h,
                   void (*adopt)(void *ctx, const char *cluster,
-                                const char *job),
+                                const char *kind, const char *job),
                   void *ctx)
 {
     h->adopt = adopt;
@@ -655,7 +704,7 @@ void ha_free(struct ha *h)
     poller_req_free(h->req);
     for (size_t i = 0; i < h->n_cl; i++) {
         free(h->cl[i].name);
-        free(h->cl[i].job);
+        drop_job(&h->cl[i]);
     }
     free(h->cl);
     free(h->prefix);

@@ -8,9 +8,11 @@
  * create-if-absent transaction, and that key's create revision is the
  * cluster's fencing token. A member that finds a cluster it holds now
  * hashes to another member releases it (a delete comparing the value).
- * The owner keeps the phase of a failover in flight in
- * PREFIX/jobs/CLUSTER (ha_put_job); the next owner reads it with its
- * claim and resumes the run (ha_set_adopt).
+ * The owner keeps the records of its jobs in flight on a cluster in
+ * PREFIX/jobs/CLUSTER/KIND (ha_put_job): a failover's phase, the
+ * throttle and its restore ramp, the runbook steps still queued; the
+ * next owner reads them with its claim and takes them over
+ * (ha_set_adopt).
  *
  * Threading: everything runs on the thread that calls ha_tick() and
  * drives the poller it was given (the engine thread): requests go
@@ -37,6 +39,11 @@ struct ha;
 
 #define HA_MAX_MEMBERS 64
 
+/* The kinds of job record (the last part of a job key): "failover",
+ * "throttle", "steps". */
+#define HA_JOB_KINDS 3
+extern const char *const ha_job_kinds[HA_JOB_KINDS];
+
 /* What the metrics show (copied out by ha_status). */
 struct ha_status {
     bool etcd_up;     /* the last request to etcd was answered */
@@ -62,21 +69,24 @@ void ha_set_clusters(struct ha *h, const struct config_ha *conf,
  * so a handover never cuts a failover in half. NULL: never busy. */
 void ha_set_busy(struct ha *h, bool (*busy)(void *ctx, const char *cluster),
                  void *ctx);
-/* ha_put_job: the phase record of cluster's in-flight failover (json
- * text, copied; NULL: the run ended), written to PREFIX/jobs/CLUSTER
- * (no lease: it outlives this member) at the next idle moment, only
- * while this member owns the cluster (a transaction comparing its
- * token). */
-void ha_put_job(struct ha *h, const char *cluster, const char *job);
-/* ha_job_synced: whether cluster's last ha_put_job() is in etcd (or
- * was dropped: the cluster is not ours). */
-bool ha_job_synced(const struct ha *h, const char *cluster);
-/* ha_set_adopt: adopt(ctx, cluster, job) is called when this member
- * takes a cluster whose job key holds a phase record: the owner before
- * it left a failover in flight. */
+/* ha_put_job: the record of kind (one of ha_job_kinds; another is
+ * ignored) of cluster's job in flight (json text, copied; NULL: the job
+ * ended), written to PREFIX/jobs/CLUSTER/KIND (no lease: it outlives
+ * this member) at the next idle moment, before the next cycle's
+ * requests, only while this member owns the cluster (a transaction
+ * comparing its token). A newer record replaces one not written yet. */
+void ha_put_job(struct ha *h, const char *cluster, const char *kind,
+                const char *job);
+/* ha_job_synced: whether cluster's last ha_put_job() of kind is in
+ * etcd (or was dropped: the cluster is not ours). */
+bool ha_job_synced(const struct ha *h, const char *cluster, const char *kind);
+/* ha_set_adopt: each time this member takes a cluster, adopt(ctx,
+ * cluster, kind, job) is called once per kind, job being the record the
+ * claim read (NULL: none, that job is not in flight, whatever this
+ * member remembers of it). */
 void ha_set_adopt(struct ha *h,
                   void (*adopt)(void *ctx, const char *cluster,
-                                const char *job),
+                                const char *kind, const char *job),
                   void *ctx);
 /* ha_tick: advances the state machine at monotonic time now: starts
  * the next request when one is due and none runs. Cheap otherwise. */

@@ -244,9 +244,10 @@ void engine_ha_tick(struct engine *e);
 bool engine_ha_polls(const struct engine *e, const struct cluster_rt *c);
 bool engine_ha_owner(void *ctx, const char *cluster, int64_t *token);
 /* engine_ha_job: act_env.job_phase (ha_put_job). */
-void engine_ha_job(void *ctx, const char *cluster, const char *json);
+void engine_ha_job(void *ctx, const char *cluster, const char *kind,
+                   const char *json);
 /* engine_ha_job_synced: act_env.job_synced (ha_job_synced). */
-bool engine_ha_job_synced(void *ctx, const char *cluster);
+bool engine_ha_job_synced(void *ctx, const char *cluster, const char *kind);
 void engine_ha_view(struct engine *e);
 void engine_ha_stop(struct engine *e);
 void engine_ha_free(struct engine *e);

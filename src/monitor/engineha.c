@@ -38,28 +38,31 @@ static bool busy(void *ctx, const char *cluster)
     return false;
 }
 
-/* adopt: ha found a failover the owner before left in flight. */
-static void adopt(void *ctx, const char *cluster, const char *job)
+/* adopt: ha took cluster; job is the record of kind the owner before
+ * left (NULL: none). */
+static void adopt(void *ctx, const char *cluster, const char *kind,
+                  const char *job)
 {
     struct engine *e = ctx;
-    if (e->exec && executor_adopt_failover(e->exec, cluster, job) < 0)
+    if (e->exec && executor_adopt_job(e->exec, cluster, kind, job) < 0)
         log_msg(LOG_WARN,
-                "msg=\"ha: the failover left in flight was not resumed\" "
-                "cluster=%s",
-                cluster);
+                "msg=\"ha: the job left in flight was not taken over\" "
+                "cluster=%s kind=%s",
+                cluster, kind);
 }
 
-void engine_ha_job(void *ctx, const char *cluster, const char *json)
+void engine_ha_job(void *ctx, const char *cluster, const char *kind,
+                   const char *json)
 {
     struct engine *e = ctx;
     if (e->ha)
-        ha_put_job(e->ha, cluster, json);
+        ha_put_job(e->ha, cluster, kind, json);
 }
 
-bool engine_ha_job_synced(void *ctx, const char *cluster)
+bool engine_ha_job_synced(void *ctx, const char *cluster, const char *kind)
 {
     const struct engine *e = ctx;
-    return !e->ha || ha_job_synced(e->ha, cluster);
+    return !e->ha || ha_job_synced(e->ha, cluster, kind);
 }
 
 void engine_ha_config(struct engine *e)

@@ -69,9 +69,26 @@ static bool healthy(const char *client)
     return ok;
 }
 
-void etcd_start(struct etcd_cluster *ec, size_t n)
+/* distinct_port: a free loopback port not in used[0..n): the kernel
+ * hands the same free port out again once it is closed, and a busy
+ * machine has few. */
+static int distinct_port(const int *used, size_t n)
 {
-    int peer[ETCD_MAX_MEMBERS];
+    for (;;) {
+        int p = loopback_port();
+        size_t i = 0;
+        while (i < n && used[i] != p)
+            i++;
+        if (i == n)
+            return p;
+    }
+}
+
+/* launch: n members on fresh loopback ports and a fresh directory. */
+static void launch(struct etcd_cluster *ec, size_t n)
+{
+    int peer[ETCD_MAX_MEMBERS], used[2 * ETCD_MAX_MEMBERS];
+    size_t n_used = 0;
     struct buf initial;
     memset(ec, 0, sizeof(*ec));
     ck_assert(n >= 1 && n <= ETCD_MAX_MEMBERS);
@@ -80,24 +97,55 @@ void etcd_start(struct etcd_cluster *ec, size_t n)
     ck_assert_ptr_nonnull(mkdtemp(ec->dir));
     buf_init(&initial, 0);
     for (size_t i = 0; i < n; i++) {
+        used[n_used] = distinct_port(used, n_used);
         snprintf(ec->client[i], sizeof(ec->client[i]), "http://127.0.0.1:%d",
-                 loopback_port());
-        peer[i] = loopback_port();
+                 used[n_used++]);
+        peer[i] = used[n_used] = distinct_port(used, n_used);
+        n_used++;
         buf_printf(&initial, "%se%zu=http://127.0.0.1:%d", i ? "," : "", i,
                    peer[i]);
     }
     for (size_t i = 0; i < n; i++)
         start_member(ec, i, peer[i], initial.data);
     buf_free(&initial);
+}
+
+/* started: waits until every member is healthy; false as soon as one
+ * has exited (a port loopback_port() gave was taken before etcd bound
+ * it: a busy machine opens thousands of connections meanwhile). */
+static bool started(struct etcd_cluster *ec)
+{
     double deadline = now_s() + ETCD_START_S * wait_scale();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < ec->n; i++) {
         while (!healthy(ec->client[i])) {
+            for (size_t k = 0; k < ec->n; k++) /* any: the others wait */
+                if (waitpid(ec->pid[k], NULL, WNOHANG) == ec->pid[k]) {
+                    ec->pid[k] = 0;
+                    return false;
+                }
             ck_assert_msg(now_s() < deadline,
                           "etcd member %zu not healthy "
                           "(logs in %s)",
                           i, ec->dir);
             sleep_ms(50);
         }
+    }
+    return true;
+}
+
+void etcd_start(struct etcd_cluster *ec, size_t n)
+{
+    for (int attempt = 1;; attempt++) {
+        launch(ec, n);
+        if (started(ec))
+            return;
+        fprintf(stderr,
+                "etcd_harness: a member exited at start (attempt %d): "
+                "new ports\n",
+                attempt);
+        ck_assert_msg(attempt < 4, "etcd did not start in %d attempts",
+                      attempt);
+        etcd_stop(ec);
     }
 }
 

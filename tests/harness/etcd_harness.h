@@ -22,7 +22,9 @@ struct etcd_cluster {
  * when it is not installed (the caller skips: exit 77). */
 const char *etcd_binary(void);
 /* etcd_start: n members (1..ETCD_MAX_MEMBERS) of one cluster on free
- * loopback ports, waiting until every member answers /health. */
+ * loopback ports, waiting until every member answers /health; when a
+ * member exits first (its port was taken meanwhile), all start again on
+ * new ports, up to 4 times. */
 void etcd_start(struct etcd_cluster *ec, size_t n);
 /* etcd_yaml_endpoints: appends the client URLs as a YAML flow list. */
 struct buf;

@@ -28,10 +28,8 @@
 #define AGENTS   3
 #define TTL_S    2.0
 #define POLL_MS  200
-/* how long etcd stays paused: past the lease (ttl) three times over,
- * so every lease has surely expired; the issue's 30 s would add 20 s
- * to CI and prove nothing more */
-#define ETCD_PAUSE_S 8.0
+/* how long etcd stays paused: the 30 s, fifteen leases */
+#define ETCD_PAUSE_S 30.0
 
 static struct etcd_cluster ec;
 static struct simnode sn;
@@ -474,6 +472,15 @@ START_TEST(etcd_away_fails_static_and_resumes)
         assert_wait(ags[i].base, "replguard_ha_etcd_up", NULL, EQ, 1);
     ck_assert(agent_log_has(&ags[1], "ha: etcd request failed"));
     ck_assert(agent_log_has(&ags[1], "ha: lease lost"));
+    /* actions resume: a new alert, sent to all, is acted on once */
+    snprintf(fp, sizeof(fp), "%016x", (unsigned)getpid() + 2);
+    for (int i = 0; i < AGENTS; i++)
+        ck_assert_int_eq(
+            agent_alert(&ags[i], "PrimaryOverload", "firing", fp, labels), 200);
+    assert_wait(primary, "stemedb_admin_requests_total",
+                "endpoint=\"rate-limit\"", EQ, calls + 1);
+    sleep_ms(POLL_MS * 3);
+    ck_assert_double_eq(admin_requests(primary, "rate-limit"), calls + 1);
 }
 END_TEST
 
@@ -608,7 +615,7 @@ START_TEST(a_failover_in_flight_is_resumed_by_the_next_owner)
     kill(ags[3].pid, SIGKILL);
     char jobkey[64], job[2048] = "";
     int64_t rev;
-    snprintf(jobkey, sizeof(jobkey), "/rg/test/jobs/%s", cl);
+    snprintf(jobkey, sizeof(jobkey), "/rg/test/jobs/%s/failover", cl);
     int got = etcd_get(&ec, jobkey, job, sizeof(job), &rev);
     reap(ags[3].pid);
     ags[3].pid = 0;

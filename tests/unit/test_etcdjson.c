@@ -107,6 +107,26 @@ START_TEST(create_txn_compares_the_create_revision)
 }
 END_TEST
 
+/* a claim reads every job key of the cluster: a range over the prefix */
+START_TEST(create_txn_reads_the_prefix_also_read)
+{
+    char *s = etcd_create_json("/p/owners/c1", "me", 42, "/p/jobs/c1/");
+    cJSON *o = cJSON_Parse(s);
+    const cJSON *rr = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "success"), 1),
+        "request_range");
+    char *key = etcd_b64("/p/jobs/c1/", 11), *end = etcd_b64("/p/jobs/c10", 11);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(rr, "key")->valuestring,
+                     key);
+    ck_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(rr, "range_end")->valuestring, end);
+    free(key);
+    free(end);
+    cJSON_Delete(o);
+    free(s);
+}
+END_TEST
+
 /* 1,000 clusters over 4 members: each gets 250 give or take a few
  * standard deviations (sqrt(1000 * 1/4 * 3/4) = 13.7); a fifth member
  * takes about a fifth, all of it from the others, and nothing else
@@ -147,6 +167,7 @@ int main(void)
     tcase_add_test(tc, range_end_is_past_the_prefix);
     tcase_add_test(tc, parses_what_etcd_answers);
     tcase_add_test(tc, create_txn_compares_the_create_revision);
+    tcase_add_test(tc, create_txn_reads_the_prefix_also_read);
     tcase_add_test(tc, rendezvous_spread_and_minimal_moves);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
