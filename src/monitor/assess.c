@@ -545,6 +545,6 @@ void assess_publish_early(struct engine *e)
     /* the snapshot belongs to the round under way (its replica's data
      * is of it), so it counts that round, as the round's end will */
     e->view.rounds = e->rounds + 1;
-    snapbox_publish(e->box, snapshot_new_hist(&e->view, &e->hist_doc));
+    snapbox_publish_view(e->box, &e->view, &e->hist_doc);
     e->view.rounds = e->rounds;
 }

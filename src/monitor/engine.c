@@ -1,11 +1,10 @@
 /* engine.c: the engine thread's loop, poll rounds and reloads.
  *
  * A round starts every poll interval: a heartbeat POST to each cluster's
- * primary and a GET /metrics to every node, all at once on one curl
- * multi handle. Each answer is parsed as it arrives; when the last one is
- * in (the per-request timeout is shorter than the interval, so a round
- * always ends before the next is due) the round is assessed and a new
- * snapshot published (a replica leaving read rotation: at once). Rounds
+ * primary and a GET /metrics to every node, all at once on the poller.
+ * Each answer is parsed as it arrives; when the last one is in (the
+ * per-request timeout is shorter than the interval) the round is assessed
+ * and a snapshot published (a replica leaving read rotation: at once). Rounds
  * never overlap: one still running when the next is due delays it. The
  * executor (src/act) reads the engine only through the struct act_env of
  * engine_attach(): the view, clock, TILT, callbacks into the runtime. */
@@ -433,7 +432,7 @@ static void finish_round(struct engine *e, double now)
         e->hist_doc_slots = e->hist.slots;
         e->hist_doc_ok = true;
     }
-    snapbox_publish(e->box, snapshot_new_hist(&e->view, &e->hist_doc));
+    snapbox_publish_view(e->box, &e->view, &e->hist_doc);
 }
 
 /* --- the loop ------------------------------------------------------------- */

@@ -204,8 +204,8 @@ static char *map_file(int fd, size_t len)
     void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
-    if (len && mmap(m, len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) ==
-                   MAP_FAILED) {
+    if (len &&
+        mmap(m, len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
         munmap(m, size);
         return NULL;
     }
@@ -220,7 +220,8 @@ static char *map_file(int fd, size_t len)
 static void keep_metrics(struct snapshot *s, struct buf *b)
 {
     s->metrics_len = b->len;
-    s->metrics_fd = b->data ? metrics_file("replguard-metrics", b->data, b->len) : -1;
+    s->metrics_fd =
+        b->data ? metrics_file("replguard-metrics", b->data, b->len) : -1;
     char *m = s->metrics_fd >= 0 ? map_file(s->metrics_fd, b->len) : NULL;
     if (!m) {
         s->metrics = buf_detach(b);
@@ -234,7 +235,7 @@ static void keep_metrics(struct snapshot *s, struct buf *b)
 /* build: the snapshot of v, its history copied from hist, or rendered
  * from v when hist is NULL. */
 static struct snapshot *build(const struct agent_view *v,
-                              const struct histjson *hist)
+                              const struct histjson *hist, bool gz)
 {
     struct snapshot *s = xcalloc(1, sizeof(*s));
     struct buf b;
@@ -246,10 +247,10 @@ static struct snapshot *build(const struct agent_view *v,
      * scrape of this snapshot shares it, and both bodies are always of
      * the same round; from the rendered bytes, before keep_metrics()
      * trades them for the file's mapping */
-    s->gz = b.data ? gzip_compress(b.data, b.len, GZIP_LEVEL, &s->gz_len)
-                   : NULL;
-    s->gz_fd = s->gz ? metrics_file("replguard-metrics-gz", s->gz, s->gz_len)
-                     : -1;
+    s->gz = gz && b.data ? gzip_compress(b.data, b.len, GZIP_LEVEL, &s->gz_len)
+                         : NULL;
+    s->gz_fd =
+        s->gz ? metrics_file("replguard-metrics-gz", s->gz, s->gz_len) : -1;
     keep_metrics(s, &b);
     statejson_render(v, &b);
     s->state_len = b.len;
@@ -272,13 +273,19 @@ static struct snapshot *build(const struct agent_view *v,
 
 struct snapshot *snapshot_new(const struct agent_view *v)
 {
-    return build(v, NULL);
+    return build(v, NULL, true);
 }
 
 struct snapshot *snapshot_new_hist(const struct agent_view *v,
                                    const struct histjson *hist)
 {
-    return build(v, hist);
+    return build(v, hist, true);
+}
+
+void snapbox_publish_view(struct snapbox *box, const struct agent_view *v,
+                          const struct histjson *hist)
+{
+    snapbox_publish(box, build(v, hist, snapbox_gzip_wanted(box)));
 }
 
 /* --- references -------------------------------------------------------- */
@@ -409,6 +416,7 @@ void snapbox_init(struct snapbox *box)
     box->gen = 0;
     box->cur = NULL;
     box->kick = NULL;
+    atomic_init(&box->gzip_at_ms, 0);
     box->kick_ctx = NULL;
 }
 
@@ -470,4 +478,22 @@ void snapbox_destroy(struct snapbox *box)
     box->cur = NULL;
     pthread_cond_destroy(&box->published);
     pthread_mutex_destroy(&box->mu);
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void snapbox_want_gzip(struct snapbox *box)
+{
+    atomic_store_explicit(&box->gzip_at_ms, mono_ms(), memory_order_relaxed);
+}
+
+bool snapbox_gzip_wanted(struct snapbox *box)
+{
+    long long at = atomic_load_explicit(&box->gzip_at_ms, memory_order_relaxed);
+    return at > 0 && mono_ms() - at <= SNAPBOX_GZIP_WANTED * 1000LL;
 }

@@ -22,6 +22,7 @@
 #define REPLGUARD_SNAPSHOT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +107,14 @@ struct histjson;
 struct snapshot *snapshot_new_hist(const struct agent_view *v,
                                    const struct histjson *hist);
 
+/* snapbox_publish_view: the engine's publish: snapshot_new_hist() into
+ * box, with the gzip body only when snapbox_gzip_wanted(box):
+ * compressing costs about as much as rendering, and most deployments'
+ * rounds go unscraped by a client that wants it. */
+struct snapbox;
+void snapbox_publish_view(struct snapbox *box, const struct agent_view *v,
+                          const struct histjson *hist);
+
 /* snapshot_ref: takes one more reference to s (which must not be NULL)
  * and returns s. Safe from any thread. */
 struct snapshot *snapshot_ref(struct snapshot *s);
@@ -177,6 +186,7 @@ struct snapbox {
     struct snapshot *cur;     /* NULL until the first publish */
     void (*kick)(void *ctx);  /* asks the engine for a round now */
     void *kick_ctx;
+    atomic_llong gzip_at_ms; /* monotonic ms of the last gzip request */
 };
 
 /* snapbox_init: an empty box. */
@@ -204,6 +214,16 @@ uint64_t snapbox_wait(struct snapbox *box, uint64_t seen, double timeout);
  * positions come sooner than the next scheduled round. */
 void snapbox_set_kick(struct snapbox *box, void (*fn)(void *ctx), void *ctx);
 void snapbox_kick(struct snapbox *box);
+
+/* snapbox_want_gzip: a client accepted gzip for /metrics just now. Any
+ * thread; one relaxed atomic store. snapbox_gzip_wanted: whether one did
+ * within the last SNAPBOX_GZIP_WANTED seconds: the engine then compresses
+ * every round's body; until the first such request, and again after that
+ * long without one, bodies are rendered plain only and a gzip request is
+ * answered plain (identity is always acceptable unless refused). */
+#define SNAPBOX_GZIP_WANTED 300
+void snapbox_want_gzip(struct snapbox *box);
+bool snapbox_gzip_wanted(struct snapbox *box);
 
 /* snapbox_destroy: drops the current snapshot and the mutex. No thread
  * may use the box afterwards; snapshots readers still hold stay

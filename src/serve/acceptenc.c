@@ -95,12 +95,17 @@ void acceptenc_feed(struct acceptenc_q *acc, const char *s)
     }
 }
 
+static int identity_q(const struct acceptenc_q *acc)
+{
+    return acc->identity >= 0 ? acc->identity
+           : acc->star >= 0   ? acc->star
+                              : 1000;
+}
+
 enum acceptenc acceptenc_pick(const struct acceptenc_q *acc)
 {
     int gz = acc->gzip >= 0 ? acc->gzip : acc->star >= 0 ? acc->star : 0;
-    int id = acc->identity >= 0 ? acc->identity
-             : acc->star >= 0   ? acc->star
-                                : 1000;
+    int id = identity_q(acc);
     if (gz > 0 && gz >= id)
         return ACCEPTENC_GZIP;
     return id > 0 ? ACCEPTENC_IDENTITY : ACCEPTENC_NONE;
@@ -130,4 +135,12 @@ enum acceptenc acceptenc_of(struct MHD_Connection *conn)
     acceptenc_init(&q);
     MHD_get_connection_values(conn, MHD_HEADER_KIND, each_field, &q);
     return acceptenc_pick(&q);
+}
+
+bool acceptenc_identity_ok(struct MHD_Connection *conn)
+{
+    struct acceptenc_q q;
+    acceptenc_init(&q);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, each_field, &q);
+    return identity_q(&q) > 0;
 }

@@ -47,4 +47,8 @@ enum acceptenc acceptenc_parse(const char *value);
  * conn's request. Any handler thread. */
 enum acceptenc acceptenc_of(struct MHD_Connection *conn);
 
+/* acceptenc_identity_ok: whether conn's request accepts the plain body
+ * (for a gzip request when there is no gzip body to send). */
+bool acceptenc_identity_ok(struct MHD_Connection *conn);
+
 #endif

@@ -204,8 +204,16 @@ static void h_metrics(const struct request *r, struct reply *rep)
                     "neither identity nor gzip is acceptable");
         return;
     }
+    if (enc == ACCEPTENC_GZIP) /* the engine compresses from now on */
+        snapbox_want_gzip(r->rs->box);
     const char *p = snapshot_metrics_gz(r->snap, &len);
-    bool gz = enc == ACCEPTENC_GZIP && p; /* NULL: compressing failed */
+    bool gz = enc == ACCEPTENC_GZIP && p; /* NULL: not compressed (no
+                                             gzip client lately) or failed */
+    if (enc == ACCEPTENC_GZIP && !p && !acceptenc_identity_ok(r->conn)) {
+        reply_error(rep, MHD_HTTP_NOT_ACCEPTABLE,
+                    "no gzip body in this round and identity is refused");
+        return;
+    }
     if (metricsresp_queue(r->rs->mresp, r->conn, r->snap, gz, CT_METRICS,
                           &rep->rc)) {
         rep->status = MHD_HTTP_OK;
