@@ -1,4 +1,5 @@
-/* httpget.c: keep-alive GETs on the set's epoll (httpget.h). */
+/* httpget.c: keep-alive GETs and JSON POSTs on the set's epoll
+ * (httpget.h). */
 #include "lib/httpget.h"
 
 #include "lib/httpresp.h"
@@ -19,6 +20,12 @@
 
 #define READ_BUFFER 65536
 #define MAX_EVENTS  64
+/* A POST reuses a kept connection only when it was idle less than this
+ * (s): a server closes idle connections after its own timeout (5 s in
+ * Apache, 30 s in the simulator), and a POST written as it does so is
+ * lost (it is never repeated, see stale()). Heartbeats, every round at
+ * the usual intervals, stay within it; rarer POSTs connect anew. */
+#define POST_REUSE_IDLE 4.0
 
 enum conn_state { C_IDLE, C_CONNECTING, C_SENDING, C_RECEIVING };
 
@@ -43,6 +50,8 @@ struct hget {
     socklen_t peer_len, to_len;
     char *url, *extra; /* what req was built from */
     struct buf req;    /* the request's bytes, kept while url is */
+    bool get_ready;    /* req is a GET of url with extra, to reuse */
+    bool post;         /* the running request is a POST */
     size_t sent, got;  /* request bytes written, answer bytes read */
     struct buf in;     /* a partial line carried to the next read */
     struct buf body;
@@ -51,6 +60,7 @@ struct hget {
     long connects;
     enum poll_outcome outcome; /* once on the done list */
     double start, deadline;
+    double idle_since;  /* when the kept connection's last answer ended */
     struct hlist *list; /* running, done or NULL */
     struct hget *prev, *next;
     poll_done_fn fn;
@@ -204,30 +214,47 @@ bool hget_url_ok(const char *url)
     return parse_url(url, &to, &len, &path);
 }
 
-/* prepare: the request's bytes for url and extra, built only when
- * either changed since the slot's last request. */
-static bool prepare(struct hget *h, const char *url, const char *extra)
+/* prepare: the request's bytes for url, extra and json (NULL: a GET).
+ * A GET's are kept and rebuilt only when url or extra changed; a POST's
+ * body differs each time, so its bytes are built for each request. */
+static bool prepare(struct hget *h, const char *url, const char *extra,
+                    const char *json)
 {
     const char *ex = extra ? extra : "";
-    if (h->url && strcmp(h->url, url) == 0 && strcmp(h->extra, ex) == 0)
+    if (!json && h->get_ready && strcmp(h->url, url) == 0 &&
+        strcmp(h->extra, ex) == 0)
         return true;
     const char *path;
-    if (!parse_url(url, &h->to, &h->to_len, &path))
+    struct sockaddr_storage to;
+    socklen_t to_len;
+    if (!parse_url(url, &to, &to_len, &path))
         return false;
+    h->to = to;
+    h->to_len = to_len;
     free(h->url);
     free(h->extra);
     h->url = xstrdup(url);
     h->extra = xstrdup(ex);
+    h->get_ready = !json;
     const char *host = url + 7;
     buf_reset(&h->req);
     buf_printf(&h->req,
-               "GET %s HTTP/1.1\r\nHost: %.*s\r\n"
+               "%s %s HTTP/1.1\r\nHost: %.*s\r\n"
                "User-Agent: replguard/" PACKAGE_VERSION "\r\n"
                "Accept: */*\r\n",
-               *path ? path : "/", (int)(path - host), host);
+               json ? "POST" : "GET", *path ? path : "/", (int)(path - host),
+               host);
+    size_t len = json ? strlen(json) : 0;
+    if (json)
+        buf_printf(&h->req,
+                   "Content-Type: application/json\r\n"
+                   "Content-Length: %zu\r\n",
+                   len);
     if (*ex)
         buf_printf(&h->req, "%s\r\n", ex);
     buf_puts(&h->req, "\r\n");
+    if (json)
+        buf_append(&h->req, json, len);
     return true;
 }
 
@@ -320,15 +347,33 @@ static void open_conn(struct hget *h)
         connect_failed(h, errno);
 }
 
-/* stale: a kept connection that turned out closed before any byte of
- * the answer: retry once on a new one (true), else false. */
+/* stale: a kept connection that turned out closed: retry once on a new
+ * one (true), else false. A GET is safe to repeat as long as no byte of
+ * the answer came. A POST is not (an action or a fenced write must not
+ * run twice): once any byte of it was written it may have reached the
+ * server, so it is retried only when the very first write failed. */
 static bool stale(struct hget *h)
 {
-    if (!h->reused || h->got > 0)
+    if (!h->reused || h->got > 0 || (h->post && h->sent > 0))
         return false;
     h->sent = 0;
     open_conn(h);
     return true;
+}
+
+/* post_may_reuse: whether a POST may go on the idle kept connection: it
+ * was idle less than POST_REUSE_IDLE and still looks open (no end of
+ * stream, error or unasked bytes waiting). A POST is not retried once
+ * written (stale()), so the server must not be about to close it; it
+ * may still do so between this look and the write, and that POST then
+ * fails. */
+static bool post_may_reuse(struct hget *h, double now)
+{
+    if (now - h->idle_since >= POST_REUSE_IDLE)
+        return false;
+    char c;
+    ssize_t n = recv(h->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 static void send_some(struct hget *h)
@@ -367,6 +412,7 @@ static void answered(struct hget *h, enum httpresp_rc rc, bool surplus)
             drop_conn(h);
         else {
             h->st = C_IDLE;
+            h->idle_since = mono_s();
             watch(h, EPOLLIN); /* readable while idle: the server closed */
         }
         complete(h, ok ? POLL_OK : POLL_HTTP_STATUS, NULL, NULL);
@@ -500,10 +546,11 @@ bool hget_busy(const struct hget *h)
 }
 
 int hget_start(struct hget *h, const char *url, const char *extra,
-               double timeout, poll_done_fn fn, void *ctx)
+               const char *json, double timeout, poll_done_fn fn, void *ctx)
 {
-    if (h->busy || !prepare(h, url, extra))
+    if (h->busy || !prepare(h, url, extra, json))
         return -1;
+    h->post = json != NULL;
     h->busy = true;
     h->s->busy++;
     h->fn = fn;
@@ -517,7 +564,8 @@ int hget_start(struct hget *h, const char *url, const char *extra,
     httpresp_init(&h->resp, &h->body, h->cap);
     insert_by_deadline(&h->s->running, h);
     bool same = h->fd >= 0 && h->peer_len == h->to_len &&
-                memcmp(&h->peer, &h->to, h->to_len) == 0;
+                memcmp(&h->peer, &h->to, h->to_len) == 0 &&
+                (!h->post || post_may_reuse(h, h->start));
     if (!same)
         open_conn(h);
     else {

@@ -1,6 +1,7 @@
-/* httpget.h: the poller's own HTTP/1.1 GET client, for scrapes (poller.c
- * hands plain GETs to http:// URLs with a numeric host here when no
- * proxy is set; use it through poller_get(), not directly).
+/* httpget.h: the poller's own HTTP/1.1 client, for scrapes, heartbeats
+ * and compares (poller.c hands plain GETs and JSON POSTs to http:// URLs
+ * with a numeric host here when no proxy is set; use it through
+ * poller_get() and poller_post_json(), not directly).
  *
  * Why not libcurl for these: a scrape is the same small GET to the same
  * node every round, and libcurl spends about 100,000 instructions per
@@ -12,7 +13,12 @@
  * request to request while the server allows (a different address
  * closes it first). A kept connection the server closed meanwhile is
  * noticed when it polls readable while idle, or when the next request
- * gets no byte back: that request then retries once on a new one.
+ * gets no byte back: a GET then retries once on a new one. A POST is
+ * never repeated once any byte of it was written (it may have reached
+ * the server, and actions are not idempotent): it takes a kept
+ * connection only when that was idle under 4 s and still looks open
+ * (else it opens a new one), and retries on a new one only when its
+ * first write fails; otherwise a dropped connection is its failure.
  * Outcomes are poller.h's: POLL_OK, POLL_HTTP_STATUS (with the body),
  * POLL_TIMEOUT (the whole request, connect included, within the
  * timeout), POLL_CONNECT (refused, reset, closed early, or an answer
@@ -59,11 +65,12 @@ void hget_free(struct hget *h);
 void hget_cancel(struct hget *h);
 bool hget_busy(const struct hget *h);
 
-/* hget_start: GETs url (hget_url_ok() must hold) with extra ("Name:
- * value" or NULL) as one more header line; fn is called once from a
- * later hget_set_run(). Returns 0, or -1 when h is busy or url is not
- * one it takes. */
+/* hget_start: GETs url (hget_url_ok() must hold), or POSTs json to it
+ * (Content-Type: application/json) when json is not NULL, with extra
+ * ("Name: value" or NULL) as one more header line; fn is called once
+ * from a later hget_set_run(). Returns 0, or -1 when h is busy or url
+ * is not one it takes. */
 int hget_start(struct hget *h, const char *url, const char *extra,
-               double timeout, poll_done_fn fn, void *ctx);
+               const char *json, double timeout, poll_done_fn fn, void *ctx);
 
 #endif

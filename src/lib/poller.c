@@ -32,6 +32,7 @@ struct poller {
     double timer_due; /* libcurl's next timeout, monotonic s; < 0: none */
     int running;
     bool own_gets;         /* plain GETs through httpget.h, not libcurl */
+    bool own_posts;        /* and JSON POSTs */
     long slots, max_slots; /* request slots alive, and the most ever */
     char *proxy;           /* NULL: none (the environment's is ignored) */
     unsigned proxy_gen;    /* bumped by each poller_set_proxy() */
@@ -123,9 +124,12 @@ struct poller *poller_new(void)
     p->timer_due = -1;
     watch(p, p->wakefd, EPOLLIN);
     p->hg = hget_set_new();
-    /* REPLGUARD_CURL_GETS=1: every GET through libcurl, to compare */
+    /* REPLGUARD_CURL_GETS=1: every request through libcurl, and
+     * REPLGUARD_CURL_POSTS=1: every POST, to compare */
     const char *env = getenv("REPLGUARD_CURL_GETS");
     p->own_gets = !(env && strcmp(env, "1") == 0);
+    env = getenv("REPLGUARD_CURL_POSTS");
+    p->own_posts = p->own_gets && !(env && strcmp(env, "1") == 0);
     watch(p, hget_set_fd(p->hg), EPOLLIN);
     curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
@@ -342,6 +346,19 @@ static int sql_request(struct poll_req *r, const char *conninfo,
     return pgreq_start(r->sql, conninfo, sql, timeout, fn, ctx);
 }
 
+/* own_client: whether a request of method (with json or not) goes
+ * through httpget.h when its URL is one it takes: a plain GET, or a
+ * POST with a JSON body, without a proxy. */
+static bool own_client(const struct poller *p, const char *method,
+                       const char *json)
+{
+    if (p->proxy)
+        return false;
+    if (!json)
+        return p->own_gets && strcmp(method, "GET") == 0;
+    return p->own_posts && strcmp(method, "POST") == 0;
+}
+
 int poller_request(struct poll_req *r, const char *method, const char *url,
                    const char *json, double timeout, poll_done_fn fn, void *ctx)
 {
@@ -349,11 +366,10 @@ int poller_request(struct poll_req *r, const char *method, const char *url,
         return -1;
     if (strcmp(method, "SQL") == 0)
         return sql_request(r, url, json, timeout, fn, ctx);
-    if (!json && strcmp(method, "GET") == 0 && !r->p->proxy && r->p->own_gets &&
-        hget_url_ok(url)) {
+    if (own_client(r->p, method, json) && hget_url_ok(url)) {
         if (!r->get)
             r->get = hget_new(r->p->hg, r->cap);
-        return hget_start(r->get, url, r->extra, timeout, fn, ctx);
+        return hget_start(r->get, url, r->extra, json, timeout, fn, ctx);
     }
     CURL *e = easy_of(r);
     if (json) {

@@ -4,9 +4,11 @@
  * A struct poll_req is a reusable request slot: it keeps its easy handle
  * (made on its first libcurl request) and a body buffer of fixed
  * capacity between requests, and the multi handle keeps connections
- * alive across them. Plain GETs to http:// URLs with an IP address and
- * no proxy go through the slot's own keep-alive client instead
- * (httpget.h), with the same results. Completions are delivered
+ * alive across them. Plain GETs and JSON POSTs to http:// URLs with an
+ * IP address and no proxy go through the slot's own keep-alive client
+ * instead (httpget.h), with the same results, except that such a POST
+ * is never repeated once it may have reached the server (libcurl
+ * retries a request whose reused connection turns out dropped). Completions are delivered
  * by poller_run(), on the thread that calls it; nothing here is
  * thread-safe except poller_wakeup(). */
 #ifndef REPLGUARD_POLLER_H

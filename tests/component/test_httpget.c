@@ -1,8 +1,9 @@
-/* test_httpget.c: the poller's own GET client (httpget.h) through
- * poller_get(), against a scripted server on loopback: keep-alive,
- * answers in pieces, chunked, over the cap, garbage, early closes, a
- * server that stalls (slowloris) against the timeout, a kept
- * connection the server dropped, and the extra header line. */
+/* test_httpget.c: the poller's own client (httpget.h) through
+ * poller_get() and poller_post_json(), against a scripted server on
+ * loopback: keep-alive, answers in pieces, chunked, over the cap,
+ * garbage, early closes, a server that stalls (slowloris) against the
+ * timeout, a kept connection the server dropped, the extra header line,
+ * POST bodies, and a POST never repeated once it may have arrived. */
 #include "lib/poller.h"
 #include "lib/util.h"
 
@@ -31,6 +32,8 @@ enum mode {
     M_DROP_AFTER,   /* 200 OK, then closes without saying so */
     M_CLOSE_HEADER, /* 200 OK with Connection: close, then closes */
     M_NOT_FOUND,    /* 404 with a body */
+    M_SILENT_CLOSE, /* reads the request, closes without a byte */
+    M_HALF_CLOSE,   /* reads the request, half a head, closes */
 };
 
 static int listen_fd;
@@ -38,7 +41,8 @@ static char base[64];
 static pthread_t server;
 static _Atomic int mode;
 static _Atomic int accepted;
-static char last_request[4096];
+static _Atomic int requests; /* requests read, body included */
+static char last_request[32768];
 static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char ok_body[] = "stemedb_assertions_indexed_total 42\n";
@@ -64,21 +68,31 @@ static void put_ok(int fd, const char *extra)
     put(fd, ok_body, sizeof(ok_body) - 1);
 }
 
-/* read_request: one request head; false when the client went away. */
+/* read_request: one request, its head and the Content-Length bytes of
+ * body after it; false when the client went away. */
 static bool read_request(int fd)
 {
-    char buf[4096];
-    size_t len = 0;
+    static char buf[sizeof(last_request)];
+    size_t len = 0, want = 0;
     while (len < sizeof(buf) - 1) {
         ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
         if (n <= 0)
             return false;
         len += (size_t)n;
         buf[len] = '\0';
-        if (strstr(buf, "\r\n\r\n")) {
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end)
+            continue;
+        if (!want) {
+            const char *cl = strstr(buf, "\r\nContent-Length: ");
+            want = (size_t)(end + 4 - buf) +
+                   (cl && cl < end ? strtoul(cl + 18, NULL, 10) : 0);
+        }
+        if (len >= want) {
             pthread_mutex_lock(&req_lock);
             memcpy(last_request, buf, len + 1);
             pthread_mutex_unlock(&req_lock);
+            requests++;
             return true;
         }
     }
@@ -139,6 +153,11 @@ static bool answer(int fd, enum mode m)
     case M_NOT_FOUND:
         put(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope", 50);
         return true;
+    case M_SILENT_CLOSE:
+        return false;
+    case M_HALF_CLOSE:
+        put(fd, "HTTP/1.1 200 OK\r\nContent-", 26);
+        return false;
     default:
         put_ok(fd, "");
         return true;
@@ -172,6 +191,7 @@ static void setup(void)
     snprintf(base, sizeof(base), "http://127.0.0.1:%d", ntohs(a.sin_port));
     mode = M_OK;
     accepted = 0;
+    requests = 0;
     pthread_create(&server, NULL, serve, NULL);
 }
 
@@ -206,6 +226,21 @@ static struct got get(struct poller *p, struct poll_req *r, const char *path,
     snprintf(url, sizeof(url), "%s%s", base, path);
     ck_assert_int_eq(poller_get(r, url, timeout, on_done, &g), 0);
     ck_assert(poller_req_busy(r));
+    for (int i = 0; i < 1000 && !g.done; i++)
+        poller_run(p, 20);
+    ck_assert(g.done);
+    ck_assert(!poller_req_busy(r));
+    return g;
+}
+
+/* post: one POST of json to path on r, waited for; the outcome. */
+static struct got post(struct poller *p, struct poll_req *r, const char *path,
+                       const char *json)
+{
+    struct got g = {0};
+    char url[128];
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    ck_assert_int_eq(poller_post_json(r, url, json, 2, on_done, &g), 0);
     for (int i = 0; i < 1000 && !g.done; i++)
         poller_run(p, 20);
     ck_assert(g.done);
@@ -379,6 +414,105 @@ START_TEST(refused_and_cancelled)
 }
 END_TEST
 
+/* A POST's body arrives whole after its head (Content-Type, the
+ * Content-Length, the extra line), on the slot's kept connection, which
+ * GETs and POSTs share. */
+START_TEST(posts_a_json_body)
+{
+    struct poller *p = poller_new();
+    struct poll_req *r = poller_req_new(p, 1 << 16);
+    poller_req_set_header(r, "X-Replguard-Fence: 7");
+    static char json[20001];
+    memset(json, 'x', sizeof(json) - 1);
+    memcpy(json, "{\"pad\":\"", 8);
+    memcpy(json + sizeof(json) - 3, "\"}", 2);
+    json[sizeof(json) - 1] = '\0';
+    for (int i = 0; i < 3; i++) {
+        const char *body = i == 1 ? json : "{\"epoch\":3}";
+        struct got g = post(p, r, "/v1/heartbeat", body);
+        ck_assert_msg(g.r.outcome == POLL_OK, "%d: %s", i, g.r.error);
+        ck_assert_str_eq(g.body, ok_body);
+        ck_assert_int_eq(g.r.connects, i == 0 ? 1 : 0);
+        pthread_mutex_lock(&req_lock);
+        char cl[64];
+        snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n", strlen(body));
+        ck_assert_msg(
+            strncmp(last_request, "POST /v1/heartbeat HTTP/1.1\r\n", 29) == 0,
+            "%.200s", last_request);
+        ck_assert(strstr(last_request, cl) != NULL);
+        ck_assert(
+            strstr(last_request, "\r\nContent-Type: application/json\r\n"));
+        ck_assert(strstr(last_request, "\r\nX-Replguard-Fence: 7\r\n"));
+        const char *at = strstr(last_request, "\r\n\r\n");
+        ck_assert(at && strcmp(at + 4, body) == 0);
+        pthread_mutex_unlock(&req_lock);
+    }
+    struct got g = get(p, r, "/metrics", 2);
+    ck_assert_int_eq(g.r.outcome, POLL_OK);
+    ck_assert_int_eq(g.r.connects, 0);
+    ck_assert_int_eq(accepted, 1);
+    ck_assert_int_eq(requests, 4);
+    poller_req_free(r);
+    poller_free(p);
+}
+END_TEST
+
+/* A POST is never repeated once it may have reached the server: on a
+ * kept connection the server drops after reading it (with nothing, or
+ * half a head, sent back) it fails, and the server saw it once. A GET
+ * in the same spot is retried on a new connection. A kept connection
+ * the server closed while idle is looked at before the POST is written:
+ * that one goes on a new connection and succeeds; so does one idle too
+ * long to trust. */
+START_TEST(post_not_repeated)
+{
+    static const enum mode drops[] = {M_SILENT_CLOSE, M_HALF_CLOSE};
+    struct poller *p = poller_new();
+    struct poll_req *r = poller_req_new(p, 1 << 16);
+    for (int i = 0; i < 2; i++) {
+        mode = M_OK;
+        ck_assert_int_eq(post(p, r, "/v1/write", "{}").r.outcome, POLL_OK);
+        int before = requests;
+        mode = drops[i];
+        struct got g = post(p, r, "/v1/write", "{\"count\":1}");
+        ck_assert_int_eq(g.r.outcome, POLL_CONNECT);
+        ck_assert_int_eq(g.r.connects, 0);
+        ck_assert_int_eq(requests - before, 1);
+    }
+    /* a GET in the silent case: retried once on a new connection */
+    mode = M_OK;
+    ck_assert_int_eq(get(p, r, "/", 2).r.outcome, POLL_OK);
+    int before = requests;
+    mode = M_SILENT_CLOSE;
+    struct got g = get(p, r, "/", 2);
+    ck_assert_int_eq(g.r.outcome, POLL_CONNECT);
+    ck_assert_int_eq(g.r.connects, 1);
+    ck_assert_int_eq(requests - before, 2);
+    /* closed while idle, noticed before the POST is written */
+    mode = M_DROP_AFTER;
+    ck_assert_int_eq(post(p, r, "/v1/write", "{}").r.outcome, POLL_OK);
+    nanosleep(&(struct timespec){0, 50000000}, NULL); /* no poller_run */
+    mode = M_OK;
+    before = requests;
+    g = post(p, r, "/v1/write", "{}");
+    ck_assert_msg(g.r.outcome == POLL_OK, "%s", g.r.error);
+    ck_assert_int_eq(g.r.connects, 1);
+    ck_assert_int_eq(requests - before, 1);
+    /* idle over 4 s, open for all the client can see: a POST still takes
+     * a new one (the server may be closing it that moment), a GET not */
+    nanosleep(&(struct timespec){4, 200000000}, NULL);
+    g = post(p, r, "/v1/write", "{}");
+    ck_assert_int_eq(g.r.outcome, POLL_OK);
+    ck_assert_int_eq(g.r.connects, 1);
+    nanosleep(&(struct timespec){4, 200000000}, NULL);
+    g = get(p, r, "/", 2);
+    ck_assert_int_eq(g.r.outcome, POLL_OK);
+    ck_assert_int_eq(g.r.connects, 0);
+    poller_req_free(r);
+    poller_free(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("httpget");
@@ -391,6 +525,8 @@ int main(void)
     tcase_add_test(tc, stall_times_out);
     tcase_add_test(tc, reconnects_after_close);
     tcase_add_test(tc, refused_and_cancelled);
+    tcase_add_test(tc, posts_a_json_body);
+    tcase_add_test(tc, post_not_repeated);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
