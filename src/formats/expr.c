@@ -644,8 +644,13 @@ static char *format_one(const struct code *c, char **st, size_t sp)
     struct buf b;
 
     buf_init(&b, 0);
-    if (c->op == OP_NUM)
-        buf_printf(&b, "%.15g", c->num);
+    if (c->op == OP_NUM) { /* the shortest text that reads back the same */
+        char t[40];
+        snprintf(t, sizeof(t), "%.15g", c->num);
+        if (strtod(t, NULL) != c->num)
+            snprintf(t, sizeof(t), "%.17g", c->num);
+        buf_puts(&b, t);
+    }
     else if (c->op == OP_BOOL)
         buf_puts(&b, c->num != 0 ? "true" : "false");
     else if (c->op == OP_VAR)
