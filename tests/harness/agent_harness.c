@@ -173,6 +173,17 @@ void agent_finish(struct agent *ag, struct simnode *sn)
 {
     if (ag->pid > 0) {
         int st = agent_stop(ag);
+        /* said on stderr too: in an unchecked teardown a failed
+         * ck_assert ends a forked suite with _exit(1) and no message */
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            char *log = file_text(ag->log);
+            size_t n = log ? strlen(log) : 0;
+            fprintf(stderr,
+                    "agent_finish: replguard exit status %d; its log "
+                    "ends:\n%s\n",
+                    st, log ? log + (n > 4000 ? n - 4000 : 0) : "");
+            free(log);
+        }
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
                       "replguard exit status %d (see %s)", st, ag->log);
     }
