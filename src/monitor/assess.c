@@ -478,9 +478,8 @@ void assess_round(struct engine *e)
 
 /* view_entry: n's entry in e->view as the last assessment left it, or
  * NULL (a cluster another HA member owns shows no nodes). */
-static struct node_view *view_entry(struct engine *e,
-                                    const struct cluster_rt *c,
-                                    const struct node_rt *n)
+struct node_view *view_entry(struct engine *e, const struct cluster_rt *c,
+                              const struct node_rt *n)
 {
     size_t ci = (size_t)(c - e->clusters), ni = (size_t)(n - c->nodes);
     if (ci >= e->view.n_clusters || ni >= e->view.clusters[ci].n_nodes)

@@ -133,6 +133,9 @@ static void publish(struct engine *e, struct node_rt *n,
                              ranges, sizeof(ranges));
     free(m->ranges);
     m->ranges = xstrdup(ranges);
+    struct node_view *v = view_entry(e, n->c, n); /* it pointed at the old */
+    if (v)
+        v->merkle_ranges = m->ranges;
     m->duration = clock_mono(&e->clock) - m->started;
     m->last_wall = clock_wall(&e->clock);
 }

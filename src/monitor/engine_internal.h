@@ -213,6 +213,12 @@ void assess_round(struct engine *e);
 bool assess_early_out(struct engine *e, struct cluster_rt *c,
                       struct node_rt *n);
 
+/* view_entry: n's entry in e->view as the last assessment left it, or
+ * NULL (a cluster another HA member owns shows no nodes). A string the
+ * entry points to that changes between assessments must be set there
+ * too: an early publish renders the view mid-round. */
+struct node_view *view_entry(struct engine *e, const struct cluster_rt *c,
+                             const struct node_rt *n);
 /* assess_publish_early: publishes e->view when assess_early_out() changed
  * it since the last publish, at most once every interval / 10 (at least
  * 5 ms: a mass exit, say a dead primary's replicas, costs a few
