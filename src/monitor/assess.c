@@ -544,6 +544,12 @@ void assess_publish_early(struct engine *e)
     /* the snapshot belongs to the round under way (its replica's data
      * is of it), so it counts that round, as the round's end will */
     e->view.rounds = e->rounds + 1;
+    /* the parts of the view that other owners' state backs (the
+     * executor's samples, the HA members) may have been reallocated
+     * since the last assessment: taken again, as at a round's end */
+    if (e->exec)
+        executor_fill_view(e->exec, &e->view);
+    engine_ha_view(e);
     snapbox_publish_view(e->box, &e->view, &e->hist_doc);
     e->view.rounds = e->rounds;
 }
