@@ -4,27 +4,21 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "lib/gzip.h"
 #include "monitor/exporter.h"
 #include "monitor/histjson.h"
-#include "lib/fileio.h"
 #include "monitor/statejson.h"
 #include "lib/util.h"
 
 struct snapshot {
     atomic_size_t refs;
     bool ready;
-    char *metrics; /* metrics_fd mapped read-only, else on the heap */
+    char *metrics; /* NUL-terminated */
     size_t metrics_len;
-    int metrics_fd;      /* the same bytes in an anonymous file, or -1 */
-    bool metrics_mapped; /* metrics is map_file()'s mapping */
-    char *gz;            /* the body gzip-compressed (RFC 1952), or NULL */
+    char *gz; /* the body gzip-compressed (RFC 1952), or NULL */
     size_t gz_len;
-    int gz_fd; /* the same bytes in an anonymous file, or -1 */
     char *state;
     size_t state_len;
     struct histjson history; /* /api/v1/history and its clusters' parts */
@@ -173,65 +167,6 @@ static int cmp_node(const void *a, const void *b)
     return c ? c : strcmp(x->node, y->node);
 }
 
-/* metrics_file: the body in an anonymous file, which responses send
- * with sendfile() (no copy per scrape); -1 when that fails. */
-static int metrics_file(const char *name, const char *p, size_t len)
-{
-    int fd = memfd_create(name, MFD_CLOEXEC);
-    if (fd >= 0 && fileio_write_all(NULL, fd, p, len) < 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
-
-/* map_size: the bytes of the mapping of a len-byte body (keep_metrics):
- * whole pages, with room for the NUL after the body. */
-static size_t map_size(size_t len)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    return (len + 1 + page - 1) / page * page;
-}
-
-/* map_file: fd's len bytes mapped read-only and NUL-terminated, or NULL.
- * Zeroed anonymous pages are reserved first and the file mapped over
- * their start: past the file's end its last page reads as zeros, and
- * when len is a multiple of the page size the reserved page after it
- * holds the NUL. */
-static char *map_file(int fd, size_t len)
-{
-    size_t size = map_size(len);
-    void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    if (len &&
-        mmap(m, len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
-        munmap(m, size);
-        return NULL;
-    }
-    return m;
-}
-
-/* keep_metrics: sets s's body from the rendered b. The body is served
- * from the file; the snapshot's bytes are that file mapped read-only,
- * so they take no memory unless read (10,000 nodes render 17 MB a
- * round, and the heap copy stayed resident next to the file's pages).
- * Without a file or mapping, the heap copy is kept. Empties b. */
-static void keep_metrics(struct snapshot *s, struct buf *b)
-{
-    s->metrics_len = b->len;
-    s->metrics_fd =
-        b->data ? metrics_file("replguard-metrics", b->data, b->len) : -1;
-    char *m = s->metrics_fd >= 0 ? map_file(s->metrics_fd, b->len) : NULL;
-    if (!m) {
-        s->metrics = buf_detach(b);
-        return;
-    }
-    s->metrics = m;
-    s->metrics_mapped = true;
-    buf_free(b);
-}
-
 /* build: the snapshot of v, its history copied from hist, or rendered
  * from v when hist is NULL. */
 static struct snapshot *build(const struct agent_view *v,
@@ -245,13 +180,11 @@ static struct snapshot *build(const struct agent_view *v,
     exporter_render(v, &b);
     /* compressed here, with the round, not per scrape: every gzip
      * scrape of this snapshot shares it, and both bodies are always of
-     * the same round; from the rendered bytes, before keep_metrics()
-     * trades them for the file's mapping */
+     * the same round */
     s->gz = gz && b.data ? gzip_compress(b.data, b.len, GZIP_LEVEL, &s->gz_len)
                          : NULL;
-    s->gz_fd =
-        s->gz ? metrics_file("replguard-metrics-gz", s->gz, s->gz_len) : -1;
-    keep_metrics(s, &b);
+    s->metrics_len = b.len;
+    s->metrics = buf_detach(&b);
     statejson_render(v, &b);
     s->state_len = b.len;
     s->state = buf_detach(&b);
@@ -302,15 +235,8 @@ void snapshot_unref(struct snapshot *s)
         return;
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (s->metrics_mapped)
-        munmap(s->metrics, map_size(s->metrics_len));
-    else
-        free(s->metrics);
-    if (s->metrics_fd >= 0)
-        close(s->metrics_fd);
+    free(s->metrics);
     free(s->gz);
-    if (s->gz_fd >= 0)
-        close(s->gz_fd);
     free(s->state);
     histjson_free(&s->history);
     free(s->nodes);
@@ -326,20 +252,10 @@ const char *snapshot_metrics(const struct snapshot *s, size_t *len)
     return s->metrics;
 }
 
-int snapshot_metrics_fd(const struct snapshot *s)
-{
-    return s->metrics_fd;
-}
-
 const char *snapshot_metrics_gz(const struct snapshot *s, size_t *len)
 {
     *len = s->gz_len;
     return s->gz;
-}
-
-int snapshot_metrics_gz_fd(const struct snapshot *s)
-{
-    return s->gz_fd;
 }
 
 const char *snapshot_state(const struct snapshot *s, size_t *len)

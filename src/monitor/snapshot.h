@@ -128,22 +128,12 @@ void snapshot_unref(struct snapshot *s);
  * reference. */
 const char *snapshot_metrics(const struct snapshot *s, size_t *len);
 
-/* snapshot_metrics_fd: a file holding the same /metrics body from offset
- * 0, never written again (read it with pread() or sendfile(), which do
- * not move its offset; dup() it to keep it past the reference), or -1
- * when there is none. Owned by s. */
-int snapshot_metrics_fd(const struct snapshot *s);
-
 /* snapshot_metrics_gz: the same /metrics body compressed as one gzip
  * member (RFC 1952, lib/gzip.h's level), compressed when s was built,
  * so it is always of the same round as snapshot_metrics(); its length
  * in *len. NULL (with *len 0) when compressing failed: serve the plain
  * body. Owned by s, as snapshot_metrics(). */
 const char *snapshot_metrics_gz(const struct snapshot *s, size_t *len);
-
-/* snapshot_metrics_gz_fd: a file holding snapshot_metrics_gz()'s bytes,
- * as snapshot_metrics_fd(); -1 when there is none. */
-int snapshot_metrics_gz_fd(const struct snapshot *s);
 
 /* snapshot_state: the rendered /api/v1/state body, as
  * snapshot_metrics(). */

@@ -1,10 +1,8 @@
 /* metricsresp.c: one shared response per body of the current snapshot. */
 #include "serve/metricsresp.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "lib/util.h"
 #include "monitor/snapshot.h"
@@ -14,7 +12,7 @@ struct metricsresp {
     /* a reference: while held, no other snapshot can take its address,
      * so comparing pointers tells a new snapshot */
     struct snapshot *snap;
-    struct MHD_Response *resp[2]; /* plain, gzip; NULL: no file */
+    struct MHD_Response *resp[2]; /* plain, gzip; NULL: no such body */
 };
 
 struct metricsresp *metricsresp_new(void)
@@ -44,22 +42,32 @@ void metricsresp_free(struct metricsresp *m)
     free(m);
 }
 
-/* build: the response for one of s's files (a dup, which the response
- * owns and closes), or NULL. */
+/* release: a response's free callback; its snapshot reference goes. */
+static void release(void *cls)
+{
+    snapshot_unref(cls);
+}
+
+/* build: the response for one of s's bodies, or NULL. It sends straight
+ * from the snapshot's memory (the read-only mapping of its file) and holds
+ * its own reference to s, so a connection still sending it keeps the body
+ * alive after a newer snapshot replaced it here. A buffer response needs
+ * no lock of libmicrohttpd's while sending (a file response is sent under
+ * the response's mutex, which serialised the worker threads) and goes out
+ * with its header in one sendmsg. */
 static struct MHD_Response *build(struct snapshot *s, bool gz,
                                   const char *ctype)
 {
     size_t len;
-    int fd = gz ? snapshot_metrics_gz_fd(s) : snapshot_metrics_fd(s);
-    if (gz ? !snapshot_metrics_gz(s, &len) : !snapshot_metrics(s, &len))
-        return NULL;
-    fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (fd < 0)
+    const char *body =
+        gz ? snapshot_metrics_gz(s, &len) : snapshot_metrics(s, &len);
+    if (!body)
         return NULL;
     struct MHD_Response *r =
-        MHD_create_response_from_fd_at_offset64(len, fd, 0);
+        MHD_create_response_from_buffer_with_free_callback_cls(
+            len, (void *)body, release, snapshot_ref(s));
     if (!r) {
-        close(fd);
+        snapshot_unref(s);
         return NULL;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);

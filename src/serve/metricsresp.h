@@ -4,10 +4,16 @@
  * libmicrohttpd lets one response be queued on any number of
  * connections (it counts them): a scrape then costs no file
  * descriptor, no allocation and no header building of its own, only
- * the queueing; the kernel sends the snapshot's file with sendfile().
- * The first scrape of a new snapshot builds its two responses (a dup()
- * of each file and the headers) and drops the previous ones, which the
- * connections still sending them keep until done. */
+ * the queueing. Each response sends the snapshot's own bytes, with the
+ * header in the same sendmsg(), and holds a reference to the snapshot.
+ * The first scrape of a new snapshot builds its two responses (the
+ * headers) and drops the previous ones, which the connections still
+ * sending them keep, with their snapshot, until done.
+ *
+ * Why not sendfile() from a file: libmicrohttpd 0.9.75 sends a file
+ * response under the response's mutex, 128 KiB a call, so a response
+ * shared by the worker threads serialised them (4.8 futex calls a
+ * scrape; bench/RESULTS.md, "Issue 20: /metrics from memory"). */
 #ifndef REPLGUARD_METRICSRESP_H
 #define REPLGUARD_METRICSRESP_H
 
@@ -27,7 +33,7 @@ void metricsresp_free(struct metricsresp *m);
  * on conn, with Content-Type ctype, Cache-Control: no-store, Vary:
  * Accept-Encoding and, for gzip, Content-Encoding: gzip. *rc gets
  * MHD_queue_response()'s result. Returns false, queueing nothing, when
- * s has no file for that body (the caller answers another way). Any
+ * s has no such body (the caller answers another way). Any
  * handler thread. */
 bool metricsresp_queue(struct metricsresp *m, struct MHD_Connection *conn,
                        struct snapshot *s, bool gz, const char *ctype,

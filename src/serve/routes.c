@@ -1,8 +1,8 @@
 /* routes.c: the endpoints, answered from the current snapshot.
  *
  * A handler fills a struct reply: an owned body, or a span of the
- * snapshot held by a reference the response drops once sent, or a file
- * libmicrohttpd sends with sendfile(). */
+ * snapshot held by a reference the response drops once sent, or one of
+ * the snapshot's shared /metrics responses (metricsresp.h). */
 #include "serve/routes.h"
 
 #include <pthread.h>
@@ -193,7 +193,7 @@ static void h_ready(const struct request *r, struct reply *rep)
 
 /* h_metrics: the body the request accepts (acceptenc.h), gzip or plain,
  * both rendered with the round: the snapshot's shared response for it
- * (metricsresp.h: sendfile, nothing built per scrape), else its bytes. */
+ * (metricsresp.h: nothing built per scrape), else its bytes. */
 static void h_metrics(const struct request *r, struct reply *rep)
 {
     size_t len;

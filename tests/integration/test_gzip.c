@@ -2,7 +2,8 @@
  * replguard (replguard-simnode, one cluster of three nodes): the gzip
  * and plain bodies decode to the same bytes, Accept-Encoding's q=0,
  * identity and * are honoured, HEAD, Vary on every answer, both bodies
- * always of the same round, and a real Prometheus (Debian's, which asks
+ * always of the same round, a slow scrape gets its round's body whole
+ * while newer rounds replace it, and a real Prometheus (Debian's, which asks
  * for gzip; that part is skipped without it) gets every sample. */
 #include <check.h>
 #include <curl/curl.h>
@@ -11,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -138,6 +143,23 @@ static void write_config(const char *poll)
 static void setup(void)
 {
     static const char *const args[] = {"--nodes", "3", NULL};
+    agent_setup(&ag, &sn, args);
+}
+
+/* setup_large: 64 nodes, and freed memory overwritten in replguard
+ * (0xA5 bytes, by glibc's malloc or ASan's), so a body sent after its
+ * snapshot was freed reads as garbage instead of its old bytes. */
+static void setup_large(void)
+{
+    static char asan[512];
+    const char *old = getenv("ASAN_OPTIONS");
+    snprintf(asan, sizeof(asan),
+             "%s%smax_free_fill_size=16777216:"
+             "free_fill_byte=165",
+             old ? old : "", old && *old ? ":" : "");
+    setenv("ASAN_OPTIONS", asan, 1);
+    setenv("MALLOC_PERTURB_", "165", 1);
+    static const char *const args[] = {"--nodes", "64", NULL};
     agent_setup(&ag, &sn, args);
 }
 
@@ -326,6 +348,119 @@ START_TEST(both_codings_show_the_same_round)
 }
 END_TEST
 
+static double rounds_of(const struct buf *body);
+
+/* rounds_now: the round of the plain body served now. */
+static double rounds_now(void)
+{
+    struct got g;
+    fetch("GET", NULL, false, &g);
+    double r = rounds_of(&g.body);
+    buf_free(&g.body);
+    return r;
+}
+
+/* slow_fetch: GET /metrics (gzip when gz) on a socket with a 4 KiB
+ * receive buffer, set before connecting so the server cannot push a
+ * large body into the kernel's buffers at once. After the first 4 KiB
+ * it reads nothing until the round served to other requests has passed
+ * until_round, then reads the rest. g gets the status, Content-Encoding
+ * and -Length, and the body as sent. */
+static void slow_fetch(bool gz, double until_round, struct got *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->length = -1;
+    buf_init(&g->body, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n = 4096;
+    ck_assert_int_ge(fd, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof(n));
+    /* small segments too: the server sizes its send buffer from the
+     * segment size (loopback's 64 KiB would buffer some megabytes) */
+    n = 536;
+    setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &n, sizeof(n));
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET,
+        .sin_port = htons((uint16_t)atoi(strrchr(ag.base, ':') + 1)),
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char req[128];
+    int len = snprintf(req, sizeof(req),
+                       "GET /metrics HTTP/1.1\r\nHost: x\r\n%s"
+                       "Connection: close\r\n\r\n",
+                       gz ? "Accept-Encoding: gzip\r\n" : "");
+    ck_assert_int_eq(write(fd, req, (size_t)len), len);
+    struct buf all;
+    buf_init(&all, 0);
+    char chunk[4096];
+    ssize_t got;
+    bool held = false;
+    while ((got = read(fd, chunk, sizeof(chunk))) > 0) {
+        buf_append(&all, chunk, (size_t)got);
+        for (int i = 0; !held && rounds_now() < until_round; i++) {
+            ck_assert_msg(i < 1500 * wait_scale(), "rounds stopped");
+            sleep_ms(20);
+        }
+        held = true;
+    }
+    ck_assert_int_eq(got, 0);
+    close(fd);
+    buf_append(&all, "", 1); /* a NUL for the header search */
+    all.len--;
+    const char *end = strstr(all.data, "\r\n\r\n");
+    ck_assert_ptr_nonnull(end);
+    g->status = strtol(all.data + strlen("HTTP/1.1 "), NULL, 10);
+    for (const char *p = all.data; p < end;) {
+        const char *nl = strstr(p, "\r\n");
+        on_header((char *)p, 1, (size_t)(nl + 2 - p), g);
+        p = nl + 2;
+    }
+    end += 4;
+    buf_append(&g->body, end, all.len - (size_t)(end - all.data));
+    buf_free(&all);
+}
+
+/* A scrape read slowly, while newer rounds are published, gets its own
+ * round's body whole: each response holds the snapshot whose bytes it
+ * sends, and the snapshots published meanwhile do not free them (under
+ * ASan, reading a freed body aborts replguard; without it, the
+ * Content-Length, the round counter and gzip's CRC catch changed or cut
+ * bytes). The plain body of 64 nodes is many times what the kernel
+ * buffers for a 4 KiB window, so replguard is still sending it while
+ * the rounds pass; the gzip one is smaller (it may be buffered whole)
+ * and is read the same way for its CRC. */
+START_TEST(a_slow_scrape_keeps_its_round)
+{
+    write_config("interval: 100ms, timeout: 80ms");
+    start();
+    for (int gz = 0; gz < 2; gz++) {
+        struct got g;
+        struct buf unz;
+        double before = rounds_now();
+        slow_fetch(gz, before + 3, &g);
+        ck_assert_int_eq(g.status, 200);
+        ck_assert_str_eq(g.encoding, gz ? "gzip" : "");
+        ck_assert_int_eq(g.length, (long)g.body.len);
+        if (!gz) {
+            ck_assert_uint_gt(g.body.len, 16 * 4096);
+            for (size_t i = 0; i < g.body.len; i++) {
+                unsigned char c = (unsigned char)g.body.data[i];
+                ck_assert_msg((c >= ' ' && c < 0x7f) || c == '\n',
+                              "byte %zu of %zu is 0x%02x", i, g.body.len, c);
+            }
+        }
+        if (gz)
+            gunzip(&g, &unz);
+        double r = rounds_of(gz ? &unz : &g.body);
+        ck_assert_msg(r >= before && r < before + 3,
+                      "%s: round %.0f, asked in round %.0f",
+                      gz ? "gzip" : "plain", r, before);
+        buf_free(&g.body);
+        if (gz)
+            buf_free(&unz);
+    }
+}
+END_TEST
+
 /* samples: the sample lines of a /metrics body. */
 static int samples(const struct buf *b)
 {
@@ -424,6 +559,11 @@ int main(void)
     tcase_add_test(tc, scrapes_keep_their_connection);
     tcase_add_test(tc, both_codings_show_the_same_round);
     tcase_add_test(tc, prometheus_gets_every_sample);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("large");
+    tcase_add_checked_fixture(tc, setup_large, teardown);
+    tcase_set_timeout(tc, 60 * wait_scale());
+    tcase_add_test(tc, a_slow_scrape_keeps_its_round);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
