@@ -44,7 +44,8 @@ struct hget_set {
 struct hget {
     struct hget_set *s;
     size_t cap;
-    int fd; /* -1: no connection */
+    int fd;            /* -1: no connection */
+    uint32_t watching; /* fd's events in the epoll set (0: none) */
     enum conn_state st;
     struct sockaddr_storage peer, to; /* the connection's; the URL's */
     socklen_t peer_len, to_len;
@@ -260,10 +261,17 @@ static bool prepare(struct hget *h, const char *url, const char *extra,
 
 /* --- connections ------------------------------------------------------- */
 
+/* watch: waits for events on the connection; no call when they are
+ * those already watched (a kept connection waits for EPOLLIN while idle,
+ * after its request is sent and after its answer: one epoll_ctl() less
+ * each time, two a scrape). */
 static void watch(struct hget *h, uint32_t events)
 {
+    if (h->watching == events)
+        return;
     struct epoll_event ev = {.events = events, .data.ptr = h};
     epoll_ctl(h->s->epfd, EPOLL_CTL_MOD, h->fd, &ev);
+    h->watching = events;
 }
 
 static void drop_conn(struct hget *h)
@@ -273,6 +281,7 @@ static void drop_conn(struct hget *h)
     epoll_ctl(h->s->epfd, EPOLL_CTL_DEL, h->fd, NULL);
     close(h->fd);
     h->fd = -1;
+    h->watching = 0;
     h->st = C_IDLE;
 }
 
@@ -338,6 +347,7 @@ static void open_conn(struct hget *h)
     h->peer_len = h->to_len;
     struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = h};
     epoll_ctl(h->s->epfd, EPOLL_CTL_ADD, h->fd, &ev);
+    h->watching = EPOLLOUT;
     if (connect(h->fd, (struct sockaddr *)&h->to, h->to_len) == 0) {
         h->st = C_SENDING;
         send_some(h);

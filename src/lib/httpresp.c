@@ -4,6 +4,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* PRESIZE_MAX: the most body buffer reserved ahead of the bytes on the
+ * strength of a Content-Length alone. */
+#define PRESIZE_MAX (1024 * 1024)
+
 enum state {
     S_STATUS,
     S_HEADER,
@@ -239,6 +243,12 @@ static enum httpresp_rc line(struct httpresp *h, const char *p, size_t n)
 static size_t body_bytes(struct httpresp *h, const char *p, size_t n)
 {
     size_t take = n;
+    /* a Content-Length body gets its whole buffer at once: no regrowing
+     * (and copying) it by doubling, scrape after scrape; up to
+     * PRESIZE_MAX, so a length announced but never sent costs no more */
+    if (h->state == S_BODY_LEN && h->body->len == 0)
+        buf_reserve(h->body,
+                    h->left < PRESIZE_MAX ? (size_t)h->left : PRESIZE_MAX);
     if (h->state != S_BODY_EOF && take > h->left)
         take = (size_t)h->left;
     if (h->body->len + take > h->cap || buf_append(h->body, p, take) < 0) {

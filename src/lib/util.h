@@ -39,6 +39,10 @@ void buf_reset(struct buf *b);
 /* buf_free: releases the allocation; the buffer may be reused after
  * buf_init(). */
 void buf_free(struct buf *b);
+/* buf_reserve: makes room for n more bytes (and the NUL) in one
+ * allocation, so appending them does not grow the buffer step by step.
+ * Returns 0, or -1 when the limit would be exceeded. */
+int buf_reserve(struct buf *b, size_t n);
 /* buf_append: appends n bytes. Returns 0, or -1 (and appends nothing)
  * when the limit would be exceeded. */
 int buf_append(struct buf *b, const void *p, size_t n);
