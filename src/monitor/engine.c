@@ -437,17 +437,24 @@ static void finish_round(struct engine *e, double now)
 
 /* --- the loop ------------------------------------------------------------- */
 
+/* schedule_next: the next round, one interval after this one started
+ * (now), not on a fixed grid. A round started late (the thread woke
+ * late, the machine is busy) would otherwise be followed by one started
+ * on time, less than an interval later: a stalled replica's heartbeat
+ * lag (the age of the oldest heartbeat it lacks, written as the late
+ * round started) would then read a little under one interval at the next
+ * round's scrape, and a read_max_lag of one interval would see the
+ * crossing a round late. Rounds drift by how late each starts (under a
+ * millisecond on an idle machine). */
 static void schedule_next(struct engine *e, double now)
 {
     double interval = e->cfg->poll.interval;
-    e->next_round += interval;
-    if (e->next_round <= now) {
-        /* the loop fell behind (a stall, a suspended process): skip the
-         * missed rounds instead of running them back to back */
-        log_msg(LOG_WARN, "msg=\"poll rounds skipped\" behind=%.3f",
-                now - e->next_round);
-        e->next_round = now + interval;
-    }
+    double behind = now - (e->next_round + interval);
+    if (behind >= 0)
+        /* the loop fell behind (a stall, a suspended process): the
+         * missed rounds are skipped, not run back to back */
+        log_msg(LOG_WARN, "msg=\"poll rounds skipped\" behind=%.3f", behind);
+    e->next_round = now + interval;
 }
 
 static void take_reload(struct engine *e)
