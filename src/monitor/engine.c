@@ -374,14 +374,21 @@ static void on_heartbeat(void *arg, const struct poll_result *r)
     start_scrape(e, p, left > 0.001 ? left : 0.001);
 }
 
-/* send_heartbeat: POSTs replguard's clock to the primary; returns 0, or
- * -1 when it could not be started. */
-static int send_heartbeat(struct engine *e, struct cluster_rt *c)
+/* send_heartbeat: POSTs wall, replguard's clock as the round started,
+ * to the primary; returns 0, or -1 when it could not be started. Every
+ * cluster's heartbeat of a round carries the same value: the round's
+ * start, which the next round follows by at least one interval
+ * (schedule_next()), so a replica stalled since before a heartbeat reads
+ * more than one interval of lag at the next round's scrape, however long
+ * sending this round's requests took before its cluster's turn. (It may
+ * read up to that sending time more than the age of the write it lacks:
+ * an error on the side of pulling it out of rotation.) */
+static int send_heartbeat(struct engine *e, struct cluster_rt *c, double wall)
 {
     struct node_rt *p = &c->nodes[c->primary];
     char url[1024], ts[32];
     struct profile_request rq;
-    snprintf(ts, sizeof(ts), "%.6f", clock_wall(&e->clock));
+    snprintf(ts, sizeof(ts), "%.6f", wall);
     /* remember the value exactly as the node will store and report it,
      * so comparing it with what a replica applied is exact */
     c->hb_value = strtod(ts, NULL);
@@ -401,13 +408,14 @@ static void start_round(struct engine *e, double now)
     e->round_active = true;
     e->round_start = now;
     e->pending = e->n_nodes;
+    double wall = clock_wall(&e->clock);
     for (size_t ci = 0; ci < e->n_clusters; ci++) {
         struct cluster_rt *c = &e->clusters[ci];
         if (!engine_ha_polls(e, c)) { /* ha.poll: owned, not ours */
             e->pending -= c->n;
             continue;
         }
-        bool hb = send_heartbeat(e, c) == 0;
+        bool hb = send_heartbeat(e, c, wall) == 0;
         for (size_t ni = 0; ni < c->n; ni++)
             if (!hb || ni != c->primary)
                 start_scrape(e, &c->nodes[ni], e->cfg->poll.timeout);
