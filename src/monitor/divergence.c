@@ -270,20 +270,28 @@ static void on_answer(void *arg, const struct poll_result *r)
 /* --- starting compares
  * -------------------------------------------------------- */
 
+/* take_slot: a free slot for n's compare, preferably one whose last
+ * compare was in n's cluster: every compare asks the primary, and a
+ * cluster's replicas come due one after another (divergence_schedule()), so
+ * that slot's connection to the primary is kept instead of replaced. */
 static struct merkle_slot *take_slot(struct engine *e, struct node_rt *n)
 {
+    size_t cluster = (size_t)(n->c - e->clusters) + 1;
+    struct merkle_slot *s = NULL;
     for (int i = 0; i < MERKLE_SLOTS; i++) {
-        struct merkle_slot *s = &e->mk_slots[i];
-        if (s->owner)
-            continue;
-        s->owner = n;
-        for (int side = 0; side < 2; side++) {
-            s->ctx[side].n = n;
-            s->ctx[side].side = side;
-        }
-        return s;
+        struct merkle_slot *t = &e->mk_slots[i];
+        if (!t->owner && (!s || t->last_cluster == cluster))
+            s = t;
     }
-    return NULL;
+    if (!s)
+        return NULL;
+    s->owner = n;
+    s->last_cluster = cluster;
+    for (int side = 0; side < 2; side++) {
+        s->ctx[side].n = n;
+        s->ctx[side].side = side;
+    }
+    return s;
 }
 
 static void start(struct engine *e, struct node_rt *n, bool recheck)
