@@ -65,6 +65,23 @@ int agent_log_has(const struct agent *ag, const char *text)
 }
 
 /* listening: reads the port replguard logged; 1 found, 0 not yet. */
+/* dump_stacks: every thread's backtrace of a replguard that does not
+ * answer, on stderr (the test's log), when gdb is installed: what it
+ * waits for is the first thing to know, and it is gone once killed. */
+static void dump_stacks(pid_t pid)
+{
+    if (access("/usr/bin/gdb", X_OK) != 0)
+        return;
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd),
+             "/usr/bin/gdb -batch -nx -p %d -ex 'thread apply all bt' "
+             "</dev/null >&2 2>/dev/null",
+             (int)pid);
+    fprintf(stderr, "replguard %d: its threads' stacks:\n", (int)pid);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(gdb could not attach)\n");
+}
+
 static int listening(struct agent *ag)
 {
     FILE *f = fopen(ag->log, "r");
@@ -120,6 +137,7 @@ int agent_start_only(struct agent *ag)
         }
         sleep_ms(20);
     }
+    dump_stacks(ag->pid);
     ck_abort_msg("replguard did not start (see %s)", ag->log);
     return -1;
 }
