@@ -43,8 +43,8 @@ void agent_write(const char *path, const char *text)
     close(fd);
 }
 
-void agent_yaml_head(const struct agent *ag, struct buf *b, const char *rules,
-                     const char *poll)
+void agent_yaml_top(const struct agent *ag, struct buf *b, const char *rules,
+                    const char *poll)
 {
     const char *top = getenv("top_srcdir");
     buf_printf(b,
@@ -56,7 +56,14 @@ void agent_yaml_head(const struct agent *ag, struct buf *b, const char *rules,
         buf_printf(b, "rules: %s\n", rules);
     else
         buf_printf(b, "rules: %s/rules\n", top ? top : ".");
-    buf_printf(b, "poll: {%s}\nclusters:\n", poll);
+    buf_printf(b, "poll: {%s}\n", poll);
+}
+
+void agent_yaml_head(const struct agent *ag, struct buf *b, const char *rules,
+                     const char *poll)
+{
+    agent_yaml_top(ag, b, rules, poll);
+    buf_puts(b, "clusters:\n");
 }
 
 int agent_log_has(const struct agent *ag, const char *text)
@@ -64,7 +71,6 @@ int agent_log_has(const struct agent *ag, const char *text)
     return file_has(ag->log, text);
 }
 
-/* listening: reads the port replguard logged; 1 found, 0 not yet. */
 /* dump_stacks: every thread's backtrace of a replguard that does not
  * answer, on stderr (the test's log), when gdb is installed: what it
  * waits for is the first thing to know, and it is gone once killed. */
@@ -82,6 +88,7 @@ static void dump_stacks(pid_t pid)
         fprintf(stderr, "(gdb could not attach)\n");
 }
 
+/* listening: reads the port replguard logged; 1 found, 0 not yet. */
 static int listening(struct agent *ag)
 {
     FILE *f = fopen(ag->log, "r");
@@ -183,7 +190,12 @@ void agent_kill(struct agent *ag)
 void agent_cleanup(struct agent *ag)
 {
     agent_kill(ag);
-    if (ag->dir[0])
+    /* RG_TEST_KEEP=1: the dir (config, log, audit, state) stays, to read
+     * after a failure */
+    const char *keep = getenv("RG_TEST_KEEP");
+    if (keep && strcmp(keep, "1") == 0 && ag->dir[0])
+        fprintf(stderr, "agent_cleanup: kept %s\n", ag->dir);
+    else if (ag->dir[0])
         rm_tree(ag->dir);
 }
 

@@ -18,7 +18,8 @@ struct agent {
     const char *log_level; /* set: --log-level log_level */
 };
 
-/* agent_init: makes the temp dir and the paths. */
+/* agent_init: makes the temp dir and the paths (removed by
+ * agent_cleanup(), unless RG_TEST_KEEP=1 is in the environment). */
 void agent_init(struct agent *ag);
 /* agent_write: writes text to path (mode 0600). */
 void agent_write(const char *path, const char *text);
@@ -30,6 +31,10 @@ struct buf;
  * then "clusters:\n"; the caller appends the clusters. */
 void agent_yaml_head(const struct agent *ag, struct buf *b, const char *rules,
                      const char *poll);
+/* agent_yaml_top: the same without "clusters:\n", for a caller that
+ * adds other top-level keys first. */
+void agent_yaml_top(const struct agent *ag, struct buf *b, const char *rules,
+                    const char *poll);
 /* agent_start: runs replguard -c ag->cfg (stderr into ag->log) and waits
  * for it to listen and be ready. */
 void agent_start(struct agent *ag);

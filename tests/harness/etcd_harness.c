@@ -1,6 +1,8 @@
 /* etcd_harness.c: a loopback etcd cluster for tests (etcd_harness.h). */
 #include "etcd_harness.h"
 
+#include "agent_harness.h"
+
 #include "ha/etcdjson.h"
 #include "lib/util.h"
 #include "simnode_harness.h"
@@ -155,6 +157,24 @@ void etcd_yaml_endpoints(const struct etcd_cluster *ec, struct buf *b)
     for (size_t i = 0; i < ec->n; i++)
         buf_printf(b, "%s\"%s\"", i ? ", " : "", ec->client[i]);
     buf_puts(b, "]");
+}
+
+void etcd_yaml_agent_head(const struct etcd_cluster *ec, const struct agent *ag,
+                          struct buf *b, const char *rules, const char *poll,
+                          const char *prefix, const char *member, double ttl_s,
+                          const char *ha_poll)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "%s/rules.yml", ag->dir);
+    agent_write(path, rules);
+    agent_yaml_top(ag, b, path, poll);
+    buf_puts(b, "ha:\n  etcd: ");
+    etcd_yaml_endpoints(ec, b);
+    buf_printf(b, "\n  prefix: %s\n  member: %s\n  ttl: %.0fs\n", prefix,
+               member, ttl_s);
+    if (ha_poll)
+        buf_printf(b, "  poll: %s\n", ha_poll);
+    buf_puts(b, "clusters:\n");
 }
 
 void etcd_pause(struct etcd_cluster *ec)

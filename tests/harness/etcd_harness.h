@@ -29,6 +29,15 @@ void etcd_start(struct etcd_cluster *ec, size_t n);
 /* etcd_yaml_endpoints: appends the client URLs as a YAML flow list. */
 struct buf;
 void etcd_yaml_endpoints(const struct etcd_cluster *ec, struct buf *b);
+/* etcd_yaml_agent_head: writes rules (runbooks' text) to ag's dir
+ * as rules.yml and appends to b the start of ag's config (agent_yaml_top,
+ * poll as there) with an ha: block on ec: prefix, member, ttl_s seconds
+ * and ha_poll ("all", "owned"; NULL: the default), then "clusters:\n". */
+struct agent;
+void etcd_yaml_agent_head(const struct etcd_cluster *ec, const struct agent *ag,
+                          struct buf *b, const char *rules, const char *poll,
+                          const char *prefix, const char *member, double ttl_s,
+                          const char *ha_poll);
 /* etcd_pause, etcd_resume: SIGSTOP, SIGCONT every member (etcd stops
  * answering but keeps its data and connections). */
 void etcd_pause(struct etcd_cluster *ec);

@@ -168,6 +168,17 @@ const char *simnode_url(const struct simnode *s, const char *name)
     return NULL;
 }
 
+const char *simnode_url_in(const struct simnode *s, const char *cluster,
+                           const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->cluster[i], cluster) == 0 &&
+            strcmp(s->name[i], name) == 0)
+            return s->url[i];
+    ck_abort_msg("no node %s/%s", cluster, name);
+    return NULL;
+}
+
 void simnode_yaml_nodes(const struct simnode *s, struct buf *b)
 {
     for (size_t i = 0; i < s->n; i++)

@@ -48,6 +48,10 @@ extern const char *const SIMNODE_FOUR_NODES[];
 /* simnode_url: the base URL of the node called name (aborts the test
  * when there is none). */
 const char *simnode_url(const struct simnode *s, const char *name);
+/* simnode_url_in: the same for the node called name in cluster (of a
+ * simulator started with --clusters). */
+const char *simnode_url_in(const struct simnode *s, const char *cluster,
+                           const char *name);
 /* simnode_yaml_nodes: appends the nodes as the items of a replguard
  * config's `nodes:` list ("      - {name: .., url: .., role: ..}"). */
 void simnode_yaml_nodes(const struct simnode *s, struct buf *b);

@@ -43,16 +43,6 @@ static const char RULES[] = "runbook: overload\n"
                             "  - action: throttle\n"
                             "cooldown: 1s\n";
 
-static const char *node_of(const char *cluster, const char *node)
-{
-    for (size_t i = 0; i < sn.n; i++)
-        if (strcmp(sn.cluster[i], cluster) == 0 &&
-            strcmp(sn.name[i], node) == 0)
-            return sn.url[i];
-    ck_abort_msg("no node %s/%s", cluster, node);
-    return NULL;
-}
-
 static void cluster_name(int i, char *out, size_t n)
 {
     snprintf(out, n, "c%d", i + 1);
@@ -61,25 +51,13 @@ static void cluster_name(int i, char *out, size_t n)
 /* write_config: poll: all, but the fourth member polls what it owns */
 static void write_config(struct agent *ag, const char *member)
 {
-    char rules[160];
+    char poll[64];
     struct buf b;
-    snprintf(rules, sizeof(rules), "%s/rules.yml", ag->dir);
-    agent_write(rules, RULES);
+    snprintf(poll, sizeof(poll), "interval: %dms, timeout: %dms", POLL_MS,
+             POLL_MS * 3 / 4);
     buf_init(&b, 0);
-    buf_printf(&b,
-               "listen: \"127.0.0.1:0\"\n"
-               "state_dir: %s/state\n"
-               "audit_log: %s/audit.jsonl\n"
-               "rules: %s\n"
-               "poll: {interval: %dms, timeout: %dms}\n"
-               "ha:\n  etcd: ",
-               ag->dir, ag->dir, rules, POLL_MS, POLL_MS * 3 / 4);
-    etcd_yaml_endpoints(&ec, &b);
-    buf_printf(&b,
-               "\n  prefix: /rg/test\n  member: %s\n  ttl: %.0fs\n"
-               "  poll: %s\n"
-               "clusters:\n",
-               member, TTL_S, strcmp(member, "d") == 0 ? "owned" : "all");
+    etcd_yaml_agent_head(&ec, ag, &b, RULES, poll, "/rg/test", member, TTL_S,
+                         strcmp(member, "d") == 0 ? "owned" : "all");
     for (int c = 0; c < CLUSTERS; c++) {
         char cl[16];
         cluster_name(c, cl, sizeof(cl));
@@ -90,7 +68,8 @@ static void write_config(struct agent *ag, const char *member)
                    "    nodes:\n"
                    "      - {name: node1, url: \"%s\", role: primary}\n"
                    "      - {name: node2, url: \"%s\", role: replica}\n",
-                   cl, node_of(cl, "node1"), node_of(cl, "node2"));
+                   cl, simnode_url_in(&sn, cl, "node1"),
+                   simnode_url_in(&sn, cl, "node2"));
     }
     agent_write(ag->cfg, b.data);
     buf_free(&b);
@@ -271,7 +250,7 @@ START_TEST(only_the_owner_acts_and_its_token_fences)
     int c = owned_by(1);
     char cl[16], labels[128], fp[32], line[64];
     cluster_name(c, cl, sizeof(cl));
-    const char *primary = node_of(cl, "node1");
+    const char *primary = simnode_url_in(&sn, cl, "node1");
     double before = admin_requests(primary, "rate-limit");
     snprintf(labels, sizeof(labels), "\"cluster\":\"%s\",\"replica\":\"node2\"",
              cl);
@@ -386,7 +365,7 @@ START_TEST(a_stopped_owner_loses_its_clusters_and_does_not_act)
     ck_assert_int_gt(fresh, old);
     while (now_s() < t0 + TTL_S + 1)
         sleep_ms(50);
-    const char *primary = node_of(cl, "node1");
+    const char *primary = simnode_url_in(&sn, cl, "node1");
     double calls = admin_requests(primary, "rate-limit");
     double refused = metric(primary, "stemedb_fence_refused_total", NULL);
     kill(ags[0].pid, SIGCONT);
@@ -429,7 +408,7 @@ START_TEST(etcd_away_fails_static_and_resumes)
     int c = owned_by(2);
     char cl[16], labels[128], fp[32];
     cluster_name(c, cl, sizeof(cl));
-    const char *primary = node_of(cl, "node1");
+    const char *primary = simnode_url_in(&sn, cl, "node1");
     double calls = admin_requests(primary, "rate-limit");
     double t0 = now_s();
     etcd_pause(&ec);
@@ -522,7 +501,7 @@ START_TEST(a_killed_member_is_replaced_under_a_webhook_storm)
             char cl[16];
             cluster_name(c, cl, sizeof(cl));
             before[n_share] =
-                admin_requests(node_of(cl, "node1"), "rate-limit");
+                admin_requests(simnode_url_in(&sn, cl, "node1"), "rate-limit");
             dead_token[n_share] = token_of(c);
             share[n_share++] = c;
         }
@@ -531,8 +510,9 @@ START_TEST(a_killed_member_is_replaced_under_a_webhook_storm)
     for (int s = 0; s < n_share; s++) {
         char cl[16];
         cluster_name(share[s], cl, sizeof(cl));
-        assert_wait(node_of(cl, "node1"), "stemedb_admin_requests_total",
-                    "endpoint=\"rate-limit\"", EQ, before[s] + 1);
+        assert_wait(simnode_url_in(&sn, cl, "node1"),
+                    "stemedb_admin_requests_total", "endpoint=\"rate-limit\"",
+                    EQ, before[s] + 1);
     }
     double t0 = now_s();
     kill(ags[3].pid, SIGKILL);
@@ -551,8 +531,9 @@ START_TEST(a_killed_member_is_replaced_under_a_webhook_storm)
     for (int s = 0; s < n_share; s++) { /* exactly one throttle each */
         char cl[16];
         cluster_name(share[s], cl, sizeof(cl));
-        ck_assert_double_eq(admin_requests(node_of(cl, "node1"), "rate-limit"),
-                            before[s] + 1);
+        ck_assert_double_eq(
+            admin_requests(simnode_url_in(&sn, cl, "node1"), "rate-limit"),
+            before[s] + 1);
         ck_assert_int_gt(token_of(share[s]), dead_token[s]);
     }
     replay_refused(share[0], dead_token[0]);
@@ -565,7 +546,7 @@ static void replay_refused(int c, int64_t dead_token)
 {
     char cl[16], labels[128], hdr[64], url[128];
     cluster_name(c, cl, sizeof(cl));
-    const char *primary = node_of(cl, "node1");
+    const char *primary = simnode_url_in(&sn, cl, "node1");
     snprintf(labels, sizeof(labels), "\"cluster\":\"%s\",\"replica\":\"node2\"",
              cl);
     for (int i = 0; i < AGENTS; i++)
@@ -602,7 +583,8 @@ START_TEST(a_failover_in_flight_is_resumed_by_the_next_owner)
         c++;
     cluster_name(c, cl, sizeof(cl));
     snprintf(journal, sizeof(journal), "%s/state/journal.jsonl", ags[3].dir);
-    ck_assert_int_eq(call(node_of(cl, "node1"), "POST", "/v1/sim/fault",
+    ck_assert_int_eq(call(simnode_url_in(&sn, cl, "node1"), "POST",
+                          "/v1/sim/fault",
                           "{\"node\":\"node1\",\"kind\":\"crash\"}"),
                      200);
     /* killed the moment its journal has the promote phase: a phase acts
@@ -637,10 +619,11 @@ START_TEST(a_failover_in_flight_is_resumed_by_the_next_owner)
     snprintf(njournal, sizeof(njournal), "%s/state/journal.jsonl", next->dir);
     snprintf(line, sizeof(line), "\"fence\":%lld", (long long)token_of(c));
     ck_assert(file_has(njournal, line)); /* its phases name its token */
-    ck_assert_double_eq(admin_requests(node_of(cl, "node2"), "promote"), 1);
     ck_assert_double_eq(
-        metric(node_of(cl, "node2"), "stemedb_node_role", "role=\"primary\""),
-        1);
+        admin_requests(simnode_url_in(&sn, cl, "node2"), "promote"), 1);
+    ck_assert_double_eq(metric(simnode_url_in(&sn, cl, "node2"),
+                               "stemedb_node_role", "role=\"primary\""),
+                        1);
     for (int i = 0; i < AGENTS; i++) /* the others never started one */
         if (i != want3[c])
             ck_assert_int_eq(

@@ -58,36 +58,15 @@ static const char RULES[] = "runbook: overload\n"
 static const int STEPS[] = {60, 70, 80, 90};
 #define N_STEPS 4
 
-static const char *node_of(const char *cluster, const char *node)
-{
-    for (size_t i = 0; i < sn.n; i++)
-        if (strcmp(sn.cluster[i], cluster) == 0 &&
-            strcmp(sn.name[i], node) == 0)
-            return sn.url[i];
-    ck_abort_msg("no node %s/%s", cluster, node);
-    return NULL;
-}
-
 static void write_config(struct agent *ag, const char *member)
 {
-    char rules[160];
+    char poll[64];
     struct buf b;
-    snprintf(rules, sizeof(rules), "%s/rules.yml", ag->dir);
-    agent_write(rules, RULES);
+    snprintf(poll, sizeof(poll), "interval: %dms, timeout: %dms", POLL_MS,
+             POLL_MS * 3 / 4);
     buf_init(&b, 0);
-    buf_printf(&b,
-               "listen: \"127.0.0.1:0\"\n"
-               "state_dir: %s/state\n"
-               "audit_log: %s/audit.jsonl\n"
-               "rules: %s\n"
-               "poll: {interval: %dms, timeout: %dms}\n"
-               "ha:\n  etcd: ",
-               ag->dir, ag->dir, rules, POLL_MS, POLL_MS * 3 / 4);
-    etcd_yaml_endpoints(&ec, &b);
-    buf_printf(&b,
-               "\n  prefix: /rg/ho\n  member: %s\n  ttl: %.0fs\n"
-               "clusters:\n",
-               member, TTL_S);
+    etcd_yaml_agent_head(&ec, ag, &b, RULES, poll, "/rg/ho", member, TTL_S,
+                         NULL);
     for (int c = 1; c <= CLUSTERS; c++) {
         char cl[16];
         snprintf(cl, sizeof(cl), "c%d", c);
@@ -99,7 +78,8 @@ static void write_config(struct agent *ag, const char *member)
                    "      - {name: node1, url: \"%s\", role: primary}\n"
                    "      - {name: node2, url: \"%s\", role: replica}\n",
                    cl, STEPS[0], STEPS[1], STEPS[2], STEPS[3],
-                   node_of(cl, "node1"), node_of(cl, "node2"));
+                   simnode_url_in(&sn, cl, "node1"),
+                   simnode_url_in(&sn, cl, "node2"));
     }
     agent_write(ag->cfg, b.data);
     buf_free(&b);
@@ -189,7 +169,7 @@ START_TEST(a_restore_ramp_is_finished_by_the_next_owner)
     char cl[16], done[64];
     start_both();
     a_cluster(0, cl, sizeof(cl));
-    const char *primary = node_of(cl, "node1");
+    const char *primary = simnode_url_in(&sn, cl, "node1");
     double before = admin_requests(primary, "rate-limit");
     alert_both("PrimaryOverload", "firing", cl, "00000000000ab001");
     assert_wait(primary, "stemedb_admin_requests_total",
@@ -237,7 +217,7 @@ START_TEST(queued_steps_are_dropped_and_escalated_by_the_next_owner)
     char cl[16], journal[160];
     start_both();
     a_cluster(1, cl, sizeof(cl));
-    const char *primary = node_of(cl, "node1");
+    const char *primary = simnode_url_in(&sn, cl, "node1");
     double before = admin_requests(primary, "rate-limit");
     alert_both("SlowFix", "firing", cl, "00000000000ab002");
     double t0 = now_s();
