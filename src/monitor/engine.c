@@ -374,15 +374,8 @@ static void on_heartbeat(void *arg, const struct poll_result *r)
     start_scrape(e, p, left > 0.001 ? left : 0.001);
 }
 
-/* send_heartbeat: POSTs wall, replguard's clock as the round started,
- * to the primary; returns 0, or -1 when it could not be started. Every
- * cluster's heartbeat of a round carries the same value: the round's
- * start, which the next round follows by at least one interval
- * (schedule_next()), so a replica stalled since before a heartbeat reads
- * more than one interval of lag at the next round's scrape, however long
- * sending this round's requests took before its cluster's turn. (It may
- * read up to that sending time more than the age of the write it lacks:
- * an error on the side of pulling it out of rotation.) */
+/* send_heartbeat: POSTs wall, the round's start, to the primary (one
+ * value a round: docs/reference.md, "How soon"); 0, or -1 if not sent. */
 static int send_heartbeat(struct engine *e, struct cluster_rt *c, double wall)
 {
     struct node_rt *p = &c->nodes[c->primary];
@@ -445,15 +438,9 @@ static void finish_round(struct engine *e, double now)
 
 /* --- the loop ------------------------------------------------------------- */
 
-/* schedule_next: the next round, one interval after this one started
- * (now), not on a fixed grid. A round started late (the thread woke
- * late, the machine is busy) would otherwise be followed by one started
- * on time, less than an interval later: a stalled replica's heartbeat
- * lag (the age of the oldest heartbeat it lacks, written as the late
- * round started) would then read a little under one interval at the next
- * round's scrape, and a read_max_lag of one interval would see the
- * crossing a round late. Rounds drift by how late each starts (under a
- * millisecond on an idle machine). */
+/* schedule_next: one interval after this round started (now), not on a
+ * fixed grid, so a stalled replica's heartbeat lag passes one interval
+ * at the next round's scrape (docs/reference.md, "How soon"). */
 static void schedule_next(struct engine *e, double now)
 {
     double interval = e->cfg->poll.interval;
