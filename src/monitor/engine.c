@@ -445,9 +445,7 @@ static void schedule_next(struct engine *e, double now)
 {
     double interval = e->cfg->poll.interval;
     double behind = now - (e->next_round + interval);
-    if (behind >= 0)
-        /* the loop fell behind (a stall, a suspended process): the
-         * missed rounds are skipped, not run back to back */
+    if (behind >= 0) /* a stall: missed rounds are skipped, not run */
         log_msg(LOG_WARN, "msg=\"poll rounds skipped\" behind=%.3f", behind);
     e->next_round = now + interval;
 }
