@@ -40,7 +40,11 @@
 #define DOWN_GRACE   0.2  /* a node going down may finish answers this long */
 #define SLOW_GAP     0.1  /* slow_body: seconds per byte */
 #define CONN_TIMEOUT 30u  /* idle connection timeout, seconds */
-#define CONN_MEMORY  ((size_t)64 * 1024)
+/* A connection's memory pool (headers, read buffer; bodies are ours).
+ * libmicrohttpd 0.9.75 zeroes the pool after every request, so its size
+ * is a memset per request: 64 KiB was 9 % of a simulator's CPU at 2,000
+ * scrapes a second (bench/RESULTS.md). */
+#define CONN_MEMORY ((size_t)16 * 1024)
 #define CONN_LIMIT   256u /* connections per node */
 #define BACKLOG      128
 #define DISCARD_MAX  ((size_t)16 * 1024 * 1024) /* oversized chunked body */
