@@ -555,6 +555,35 @@ bool hget_busy(const struct hget *h)
     return h->busy;
 }
 
+/* conn_to: whether h holds a connection to addr. */
+static bool conn_to(const struct hget *h, const struct sockaddr_storage *addr,
+                    socklen_t len)
+{
+    return h->fd >= 0 && h->peer_len == len && memcmp(&h->peer, addr, len) == 0;
+}
+
+bool hget_lend(struct hget *from, struct hget *to)
+{
+    if (from == to || from->busy || to->busy || from->s != to->s ||
+        from->fd < 0)
+        return false;
+    if (conn_to(to, &from->peer, from->peer_len))
+        return false; /* it has its own */
+    drop_conn(to);
+    to->fd = from->fd;
+    to->watching = from->watching;
+    to->st = C_IDLE;
+    to->peer = from->peer;
+    to->peer_len = from->peer_len;
+    to->idle_since = from->idle_since;
+    from->fd = -1;
+    from->watching = 0;
+    /* its events now go to `to` */
+    struct epoll_event ev = {.events = to->watching, .data.ptr = to};
+    epoll_ctl(to->s->epfd, EPOLL_CTL_MOD, to->fd, &ev);
+    return true;
+}
+
 int hget_start(struct hget *h, const char *url, const char *extra,
                const char *json, double timeout, poll_done_fn fn, void *ctx)
 {
@@ -573,8 +602,7 @@ int hget_start(struct hget *h, const char *url, const char *extra,
     buf_reset(&h->in);
     httpresp_init(&h->resp, &h->body, h->cap);
     insert_by_deadline(&h->s->running, h);
-    bool same = h->fd >= 0 && h->peer_len == h->to_len &&
-                memcmp(&h->peer, &h->to, h->to_len) == 0 &&
+    bool same = conn_to(h, &h->to, h->to_len) &&
                 (!h->post || post_may_reuse(h, h->start));
     if (!same)
         open_conn(h);

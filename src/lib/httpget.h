@@ -65,6 +65,14 @@ void hget_free(struct hget *h);
 void hget_cancel(struct hget *h);
 bool hget_busy(const struct hget *h);
 
+/* hget_lend: moves from's kept connection to `to` when both are idle
+ * slots of one set and `to` holds none to the same server (its own, to
+ * another, is closed), so that a slot that asks a server now and then
+ * can borrow the connection of one that asks it every round, and give
+ * it back, instead of connecting anew each time. Returns whether it
+ * moved one. */
+bool hget_lend(struct hget *from, struct hget *to);
+
 /* hget_start: GETs url (hget_url_ok() must hold), or POSTs json to it
  * (Content-Type: application/json) when json is not NULL, with extra
  * ("Name: value" or NULL) as one more header line; fn is called once

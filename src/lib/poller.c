@@ -292,6 +292,16 @@ bool poller_req_busy(const struct poll_req *r)
            (r->get && hget_busy(r->get));
 }
 
+bool poller_req_lend(struct poll_req *from, struct poll_req *to)
+{
+    if (from->p != to->p || !from->get || poller_req_busy(from) ||
+        poller_req_busy(to))
+        return false;
+    if (!to->get)
+        to->get = hget_new(to->p->hg, to->cap);
+    return hget_lend(from->get, to->get);
+}
+
 /* set_changed: the options that may differ from the slot's previous
  * request (URL, timeout, proxy), set only when they do. */
 static void set_changed(struct poll_req *r, const char *url, long ms)

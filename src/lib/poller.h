@@ -71,6 +71,13 @@ void poller_req_cancel(struct poll_req *r);
  * sent with r's requests from the next one on; NULL or "" removes it.
  * A no-op while r is busy (libcurl reads the running one's headers). */
 void poller_req_set_header(struct poll_req *r, const char *line);
+/* poller_req_lend: moves from's kept connection to `to` when both are
+ * idle slots of one poller whose requests go through httpget.h and `to`
+ * holds none to the same server (hget_lend()); returns whether it did.
+ * A slot that asks a node now and then (a Merkle compare) borrows the
+ * connection of the slot that scrapes it every round, and lends it back
+ * when done. */
+bool poller_req_lend(struct poll_req *from, struct poll_req *to);
 /* poller_req_busy: whether r has a request running. */
 bool poller_req_busy(const struct poll_req *r);
 

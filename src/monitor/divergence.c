@@ -2,7 +2,8 @@
  * on the engine thread, in the same curl multi loop as the lag polls.
  *
  * Every replica gets one compare per merkle_interval, the replicas' turns
- * spread evenly over the interval, at most MERKLE_SLOTS at once. A
+ * spread evenly over the interval, at most MERKLE_SLOTS at once and one
+ * a cluster, each on the connections the two nodes' scrapes keep. A
  * compare is a merklewalk: the roots, then the children of the
  * differing nodes level by level.
  *
@@ -58,12 +59,27 @@ void divergence_init(struct engine *e)
     }
 }
 
-static void release(struct merkle_rt *m)
+/* ends: the compare's two nodes, side 0 the primary, side 1 the replica. */
+static void ends(const struct node_rt *n, const struct node_rt *out[2])
+{
+    out[0] = &n->c->nodes[n->c->primary];
+    out[1] = n;
+}
+
+/* release: frees m's slot; with give_back, lending the lenders' scrape
+ * slots back the connections start() borrowed (a scrape that ran
+ * meanwhile opened its own: the compare slot then keeps this one, for a
+ * later compare). Without (the nodes are being freed), the slot keeps
+ * them until its next request elsewhere closes them. */
+static void release(struct merkle_rt *m, bool give_back)
 {
     if (!m->slot)
         return;
-    for (int side = 0; side < 2; side++)
+    for (int side = 0; side < 2; side++) {
         poller_req_cancel(m->slot->req[side]);
+        if (give_back)
+            poller_req_lend(m->slot->req[side], m->slot->lender[side]->req);
+    }
     m->slot->owner = NULL;
     m->slot = NULL;
 }
@@ -72,7 +88,7 @@ void divergence_node_free(struct engine *e, struct node_rt *n)
 {
     (void)e;
     struct merkle_rt *m = &n->mk;
-    release(m);
+    release(m, false); /* its cluster's nodes are being freed */
     merklewalk_free(m->w);
     m->w = NULL;
     free(m->cand);
@@ -143,7 +159,7 @@ static void publish(struct engine *e, struct node_rt *n,
 static void end_compare(struct engine *e, struct node_rt *n)
 {
     struct merkle_rt *m = &n->mk;
-    release(m);
+    release(m, true);
     merklewalk_free(m->w);
     m->w = NULL;
     m->phase = MK_IDLE;
@@ -201,7 +217,7 @@ static void walk_done(struct engine *e, struct node_rt *n)
         memcpy(m->cand, r.diff, r.listed * sizeof(*m->cand));
     merklewalk_free(m->w);
     m->w = NULL;
-    release(m);
+    release(m, true);
     m->phase = MK_WAIT;
     m->wait_start = clock_mono(&e->clock);
 }
@@ -225,10 +241,11 @@ static void issue(struct engine *e, struct node_rt *n)
         failed(e, n, merklewalk_error_message(m->w));
         return;
     }
-    const struct node_rt *ends[2] = {&n->c->nodes[n->c->primary], n};
+    const struct node_rt *end[2];
+    ends(n, end);
     for (int side = 0; side < 2; side++) {
         char url[1024];
-        snprintf(url, sizeof(url), "%s%s", ends[side]->conf->url, rq.path);
+        snprintf(url, sizeof(url), "%s%s", end[side]->conf->url, rq.path);
         struct poll_req *req = m->slot->req[side];
         void *ctx = &m->slot->ctx[side];
         double t = e->cfg->poll.timeout > MIN_TIMEOUT ? e->cfg->poll.timeout
@@ -270,23 +287,24 @@ static void on_answer(void *arg, const struct poll_result *r)
 /* --- starting compares
  * -------------------------------------------------------- */
 
-/* take_slot: a free slot for n's compare, preferably one whose last
- * compare was in n's cluster: every compare asks the primary, and a
- * cluster's replicas come due one after another (divergence_schedule()), so
- * that slot's connection to the primary is kept instead of replaced. */
+/* take_slot: a free slot for n's compare, or NULL when none is free or
+ * another compare in n's cluster holds one: one compare a cluster at a
+ * time, so the one borrows the primary's connection (start()) and
+ * needs no other (a cluster's replicas come due one after another, and
+ * their rechecks start after the same scrape). */
 static struct merkle_slot *take_slot(struct engine *e, struct node_rt *n)
 {
-    size_t cluster = (size_t)(n->c - e->clusters) + 1;
     struct merkle_slot *s = NULL;
     for (int i = 0; i < MERKLE_SLOTS; i++) {
         struct merkle_slot *t = &e->mk_slots[i];
-        if (!t->owner && (!s || t->last_cluster == cluster))
+        if (t->owner && t->owner->c == n->c)
+            return NULL;
+        if (!t->owner && !s)
             s = t;
     }
     if (!s)
         return NULL;
     s->owner = n;
-    s->last_cluster = cluster;
     for (int side = 0; side < 2; side++) {
         s->ctx[side].n = n;
         s->ctx[side].side = side;
@@ -299,8 +317,13 @@ static void start(struct engine *e, struct node_rt *n, bool recheck)
     struct merkle_rt *m = &n->mk;
     struct merkle_slot *s = take_slot(e, n);
     if (!s)
-        return; /* every slot busy: try on a later tick */
+        return; /* none free for it now: try on a later tick */
     m->slot = s;
+    /* each side asks on the connection its node's scrapes keep open,
+     * unless a scrape is running or the slot has one to that node */
+    ends(n, s->lender);
+    for (int side = 0; side < 2; side++)
+        poller_req_lend(s->lender[side]->req, s->req[side]);
     m->target = n->c->nodes[n->c->primary].position;
     if (recheck && m->rewalk) {
         m->w = merklewalk_new(NULL);

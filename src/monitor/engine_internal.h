@@ -54,11 +54,10 @@ struct merkle_ctx {
 struct merkle_slot {
     struct poll_req *req[2];
     struct node_rt *owner; /* NULL: free */
+    /* the nodes whose scrape slots lent their connections (start()),
+     * side 0 the primary when the compare started */
+    const struct node_rt *lender[2];
     struct merkle_ctx ctx[2];
-    /* the index + 1 of the cluster of its last compare (0: none), a hint
-     * only: its side-0 request may still hold a connection to that
-     * cluster's primary */
-    size_t last_cluster;
 };
 
 /* A replica's Merkle compares and their last result. */

@@ -610,6 +610,11 @@ void sim_count_admin(struct sim *s, unsigned ci, unsigned ni,
         s->clusters[ci].nodes[ni].admin[ep]++;
 }
 
+void sim_count_connection(struct sim *s, unsigned ci, unsigned ni)
+{
+    s->clusters[ci].nodes[ni].http_conns++;
+}
+
 void sim_count_bytes(struct sim *s, unsigned ci, unsigned ni, uint64_t n)
 {
     s->clusters[ci].nodes[ni].bytes_sent += n;

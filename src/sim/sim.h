@@ -207,6 +207,10 @@ int sim_fence_token(struct sim *s, unsigned ci, uint64_t token);
 /* sim_count_admin: counts one admin call to the node. */
 void sim_count_admin(struct sim *s, unsigned ci, unsigned ni,
                      enum sim_endpoint ep);
+/* sim_count_connection: counts one HTTP connection the node accepted
+ * (stemedb_http_connections_total, the simulator's own: how well a
+ * client keeps its connections). */
+void sim_count_connection(struct sim *s, unsigned ci, unsigned ni);
 /* sim_count_bytes: adds n to the node's stemedb_network_bytes_sent_total
  * (the HTTP layer reports what it sent). */
 void sim_count_bytes(struct sim *s, unsigned ci, unsigned ni, uint64_t n);

@@ -57,6 +57,7 @@ struct node {
     size_t nbreakers;
     uint64_t admin[SIM_EP_COUNT];
     uint64_t bytes_sent;
+    uint64_t http_conns; /* HTTP connections accepted */
     /* forced Merkle sync */
     bool syncing;
     double sync_start, sync_end;

@@ -45,12 +45,12 @@
  * is a memset per request: 64 KiB was 9 % of a simulator's CPU at 2,000
  * scrapes a second (bench/RESULTS.md). */
 #define CONN_MEMORY ((size_t)16 * 1024)
-#define CONN_LIMIT   256u /* connections per node */
-#define BACKLOG      128
-#define DISCARD_MAX  ((size_t)16 * 1024 * 1024) /* oversized chunked body */
-#define SLOW_BLOCK   4096
-#define MAX_EVENTS   64
-#define WAKE_TAG     UINT64_MAX
+#define CONN_LIMIT  256u /* connections per node */
+#define BACKLOG     128
+#define DISCARD_MAX ((size_t)16 * 1024 * 1024) /* oversized chunked body */
+#define SLOW_BLOCK  4096
+#define MAX_EVENTS  64
+#define WAKE_TAG    UINT64_MAX
 
 enum node_state { NODE_UP, NODE_QUIESCED, NODE_DOWN };
 
@@ -433,6 +433,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct node *n = cls;
+    (void)conn;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        sim_count_connection(n->h->s, n->ci, n->ni);
+}
+
 __attribute__((format(printf, 2, 0))) static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -481,7 +492,8 @@ static struct MHD_Daemon *start_daemon(struct node *n, int fd)
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_TIMEOUT,
         CONN_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY,
         MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, n, MHD_OPTION_END);
+        on_completed, n, MHD_OPTION_NOTIFY_CONNECTION, on_connection, n,
+        MHD_OPTION_END);
 }
 
 /* node_start: binds the node's port and starts its daemon. */

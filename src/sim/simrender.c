@@ -93,6 +93,10 @@ static void render_counters(const struct node *n, uint64_t fence,
          "Bytes this node sent: replication, sync and HTTP answers.");
     buf_printf(out, "stemedb_network_bytes_sent_total %" PRIu64 "\n",
                n->bytes_sent);
+    head(out, "stemedb_http_connections_total", "counter",
+         "HTTP connections this node accepted (the simulator's own).");
+    buf_printf(out, "stemedb_http_connections_total %" PRIu64 "\n",
+               n->http_conns);
     head(out, "stemedb_admin_requests_total", "counter",
          "Admin API calls this node received, by endpoint.");
     for (int ep = 0; ep < SIM_EP_COUNT; ep++)

@@ -302,6 +302,31 @@ START_TEST(lag_is_not_divergence)
 }
 END_TEST
 
+/* The compares ask on the connections the scrapes keep (divergence.c
+ * borrows them): over three Merkle intervals, some six compares and
+ * their rechecks, no node accepts a connection but the test's own read
+ * (and one spare, for a compare that began while its scrape ran). */
+START_TEST(merkle_compares_keep_connections)
+{
+    static const char *const nodes[] = {"node1", "node2", "node3"};
+    const char *conns = "stemedb_http_connections_total";
+    double before[3];
+    assert_wait(ag.base, "replguard_merkle_diff_buckets", DIFF2, EQ, 0);
+    assert_wait(ag.base, "replguard_merkle_diff_buckets", DIFF3, EQ, 0);
+    double bytes =
+        metric(ag.base, "replguard_merkle_compare_bytes_total", DIFF3);
+    for (int i = 0; i < 3; i++)
+        before[i] = metric(node_url(nodes[i]), conns, NULL);
+    sleep_ms((int)(15 * INTERVAL * 1000)); /* three merkle_intervals */
+    ck_assert(metric(ag.base, "replguard_merkle_compare_bytes_total", DIFF3) >
+              bytes);
+    for (int i = 0; i < 3; i++) {
+        double d = metric(node_url(nodes[i]), conns, NULL) - before[i];
+        ck_assert_msg(d <= 2, "%s accepted %g connections", nodes[i], d);
+    }
+}
+END_TEST
+
 /* run: runs replguard with args, stdout and stderr into out. */
 static int run(const char *const *args, struct buf *out)
 {
@@ -443,6 +468,7 @@ int main(void)
     tcase_add_test(tc, check_config);
     tcase_add_test(tc, merkle_divergence_is_exact);
     tcase_add_test(tc, lag_is_not_divergence);
+    tcase_add_test(tc, merkle_compares_keep_connections);
     tcase_add_test(tc, poller_outcomes);
     tcase_add_test(tc, poller_keeps_connections);
     suite_add_tcase(s, tc);
