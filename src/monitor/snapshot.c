@@ -167,16 +167,26 @@ static int cmp_node(const void *a, const void *b)
     return c ? c : strcmp(x->node, y->node);
 }
 
+/* presize: room for a body like the last one (0: none yet), and a
+ * sixteenth more for growth. */
+static void presize(struct buf *b, size_t last)
+{
+    if (last)
+        buf_reserve(b, last + last / 16);
+}
+
 /* build: the snapshot of v, its history copied from hist, or rendered
- * from v when hist is NULL. */
+ * from v when hist is NULL; box (or NULL) keeps the bodies' sizes. */
 static struct snapshot *build(const struct agent_view *v,
-                              const struct histjson *hist, bool gz)
+                              const struct histjson *hist, bool gz,
+                              struct snapbox *box)
 {
     struct snapshot *s = xcalloc(1, sizeof(*s));
     struct buf b;
     atomic_init(&s->refs, 1);
     s->ready = v->ready;
     buf_init(&b, 0);
+    presize(&b, box ? box->last_metrics : 0);
     exporter_render(v, &b);
     /* compressed here, with the round, not per scrape: every gzip
      * scrape of this snapshot shares it, and both bodies are always of
@@ -185,6 +195,7 @@ static struct snapshot *build(const struct agent_view *v,
                          : NULL;
     s->metrics_len = b.len;
     s->metrics = buf_detach(&b);
+    presize(&b, box ? box->last_state : 0);
     statejson_render(v, &b);
     s->state_len = b.len;
     s->state = buf_detach(&b);
@@ -201,24 +212,28 @@ static struct snapshot *build(const struct agent_view *v,
     for (size_t i = 0; i < v->n_clusters; i++)
         fill_cluster(s, v, &v->clusters[i], &cursor);
     qsort(s->nodes, s->n_nodes, sizeof(*s->nodes), cmp_node);
+    if (box) {
+        box->last_metrics = s->metrics_len;
+        box->last_state = s->state_len;
+    }
     return s;
 }
 
 struct snapshot *snapshot_new(const struct agent_view *v)
 {
-    return build(v, NULL, true);
+    return build(v, NULL, true, NULL);
 }
 
 struct snapshot *snapshot_new_hist(const struct agent_view *v,
                                    const struct histjson *hist)
 {
-    return build(v, hist, true);
+    return build(v, hist, true, NULL);
 }
 
 void snapbox_publish_view(struct snapbox *box, const struct agent_view *v,
                           const struct histjson *hist)
 {
-    snapbox_publish(box, build(v, hist, snapbox_gzip_wanted(box)));
+    snapbox_publish(box, build(v, hist, snapbox_gzip_wanted(box), box));
 }
 
 /* --- references -------------------------------------------------------- */
@@ -330,6 +345,7 @@ void snapbox_init(struct snapbox *box)
     pthread_cond_init(&box->published, &ca);
     pthread_condattr_destroy(&ca);
     box->gen = 0;
+    box->last_metrics = box->last_state = 0;
     box->cur = NULL;
     box->kick = NULL;
     atomic_init(&box->gzip_at_ms, 0);
