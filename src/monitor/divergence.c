@@ -356,17 +356,19 @@ static void tick_node(struct engine *e, struct node_rt *n, double now)
             start(e, n, false);
         else /* stale data: no compare, and no verdict */
             m->due = now + e->cfg->poll.interval;
-    } else if (m->phase == MK_WAIT && ok && n->position >= m->target) {
-        start(e, n, true);
     } else if (m->phase == MK_WAIT &&
                now - m->wait_start > e->cfg->poll.merkle_interval) {
-        /* a replica that keeps falling behind never passes the position:
-         * no verdict this time (its lag is what the lag alerts are for) */
+        /* a replica that keeps falling behind never passes the position
+         * (its lag is what the lag alerts are for), or its recheck found
+         * no slot all along: no verdict this time */
         log_msg(LOG_DEBUG,
-                "msg=\"merkle compare inconclusive: replica did not catch "
-                "up\" cluster=%s replica=%s",
-                n->c->conf->name, n->conf->name);
+                "msg=\"merkle compare inconclusive: no recheck within "
+                "merkle_interval\" cluster=%s replica=%s caught_up=%s",
+                n->c->conf->name, n->conf->name,
+                n->position >= m->target ? "yes" : "no");
         end_compare(e, n);
+    } else if (m->phase == MK_WAIT && ok && n->position >= m->target) {
+        start(e, n, true);
     }
 }
 
