@@ -130,9 +130,10 @@ int main(int argc, char **argv)
         printf("runs=0 missed=%d\n", lost);
     for (int b = 0; b <= 30; b++)
         if (hist[b])
-            printf("hist %3d%s ms %3d %.*s\n", b * 10, b == 30 ? "+" : " ",
-                   hist[b], hist[b] > 60 ? 60 : hist[b],
-                   "############################################################");
+            printf(
+                "hist %3d%s ms %3d %.*s\n", b * 10, b == 30 ? "+" : " ",
+                hist[b], hist[b] > 60 ? 60 : hist[b],
+                "############################################################");
     free(t);
     curl_easy_cleanup(c);
     curl_global_cleanup();

@@ -114,8 +114,8 @@ static void gzip_levels(const char *path, double *t)
         char what[32];
         snprintf(what, sizeof(what), "gzip level %d", level);
         report(what, t, n);
-        printf("   %-16s %.1f %% of %zu bytes\n", "", 100.0 * (double)n / (double)len,
-               len);
+        printf("   %-16s %.1f %% of %zu bytes\n", "",
+               100.0 * (double)n / (double)len, len);
     }
     free(in);
 }

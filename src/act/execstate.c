@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- counters and records ------------------------------------------------- */
+/* --- counters and records ----------------------------------------------- */
 
 /* find_series: the counter of family with these values, or NULL; *after
  * is where a new one goes, *n how many the family has. */
@@ -152,7 +152,8 @@ int exec_journal_flush(struct executor *x)
 static void recent_after(struct executor *x, const struct job *j, double lag)
 {
     for (size_t i = 0; i < x->n_recent; i++) {
-        struct recent *r = &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
+        struct recent *r =
+            &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
         if (strcmp(r->cluster, j->cluster) == 0 &&
             strcmp(r->target, j->target) == 0 &&
             strcmp(r->runbook, runbook_name(j->rb)) == 0) {
@@ -211,14 +212,14 @@ void exec_remember(struct executor *x, const struct job *j, const char *action,
     r->lag_after = -1;
 }
 
-/* --- the engine's answers (x->env) --------------------------------------- */
+/* --- the engine's answers (x->env) -------------------------------------- */
 
 bool exec_dry_run(const struct executor *x)
 {
     return x->env.dry_run(x->env.ctx);
 }
 
-/* --- jobs ----------------------------------------------------------------- */
+/* --- jobs --------------------------------------------------------------- */
 
 struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
                          const struct queued_alert *a)
@@ -242,7 +243,7 @@ struct job *exec_new_job(struct executor *x, const struct plan_decision *d,
     return j;
 }
 
-/* --- the view ------------------------------------------------------------- */
+/* --- the view ----------------------------------------------------------- */
 
 /* fill_app_throttles: the app throttles not expired, for the state. */
 static void fill_app_throttles(struct executor *x, struct appthrottle *apps,
@@ -296,7 +297,8 @@ static const char *last_target(const struct executor *x, const char *runbook,
     for (size_t i = 0; i < x->n_recent; i++) {
         const struct recent *r =
             &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
-        if (strcmp(r->runbook, runbook) == 0 && strcmp(r->cluster, cluster) == 0)
+        if (strcmp(r->runbook, runbook) == 0 &&
+            strcmp(r->cluster, cluster) == 0)
             return r->target;
     }
     return NULL;
@@ -324,10 +326,13 @@ static void fill_runbooks(struct executor *x, struct agent_view *v)
         snprintf(names[2], PLANNER_NAME_MAX, "%s", t ? t : "");
         double until =
             t ? planner_cooldown_until(x->planner, names[0], names[1], t) : 0;
-        x->vrunbooks[k++] = (struct view_runbook){
-            names[0], names[1], (unsigned)used,
-            runbook_max_actions_per_hour(rb), t ? names[2] : NULL,
-            until > now ? until : 0};
+        x->vrunbooks[k++] =
+            (struct view_runbook){names[0],
+                                  names[1],
+                                  (unsigned)used,
+                                  runbook_max_actions_per_hour(rb),
+                                  t ? names[2] : NULL,
+                                  until > now ? until : 0};
     }
     v->runbooks = x->vrunbooks;
     v->n_runbooks = k;
@@ -350,10 +355,9 @@ static void fill_clusters(struct executor *x, struct agent_view *v)
     for (size_t i = 0; i < x->n_recent; i++) {
         const struct recent *r =
             &x->recent[(x->recent_head + RECENT - 1 - i) % RECENT];
-        x->vrecent[i] =
-            (struct view_action){r->time,   r->cluster, r->runbook, r->action,
-                                 r->target, r->outcome, r->detail,  r->dry_run,
-                                 r->lag_before, r->lag_after};
+        x->vrecent[i] = (struct view_action){
+            r->time,    r->cluster, r->runbook, r->action,     r->target,
+            r->outcome, r->detail,  r->dry_run, r->lag_before, r->lag_after};
     }
     v->recent = x->vrecent;
     v->n_recent = x->n_recent;

@@ -168,7 +168,7 @@ struct executor {
     size_t rb_cap;
 };
 
-/* --- execstate.c: counters, records, the journal queue, jobs -------------- */
+/* --- execstate.c: counters, records, the journal queue, jobs ------------ */
 
 /* exec_count: adds add to the counter of family with labels = values
  * (NULL-terminated, at most 4), creating it at 0 first. The counters are
@@ -204,7 +204,7 @@ bool exec_dry_run(const struct executor *x);
  */
 void exec_fill_view(struct executor *x, struct agent_view *v);
 
-/* --- appramp.c: throttle_app and its restore ramp ------------------------- */
+/* --- appramp.c: throttle_app and its restore ramp ----------------------- */
 
 struct runbook_step;
 /* appramp_set: runs j's throttle_app step st: throttles st->app on j's
@@ -223,7 +223,7 @@ struct poll_result;
  * or "" (an HTTP node says it in its body, which details leave out). */
 const char *exec_status_reason(const struct poll_result *r);
 
-/* --- ramp.c: the restore ramp, its records and its handover --------------- */
+/* --- ramp.c: the restore ramp, its records and its handover ------------- */
 
 /* ramp_throttle_of: cluster's throttle, created inactive. */
 struct throttle *ramp_throttle_of(struct executor *x, const char *cluster);
@@ -237,7 +237,7 @@ void ramp_tick(struct executor *x, double now);
 /* ramp_adopt: executor_adopt_job()'s "throttle". */
 int ramp_adopt(struct executor *x, const char *cluster, const char *json);
 
-/* --- handover.c: runbook steps in flight, for a new owner (ha) ------------- */
+/* --- handover.c: runbook steps in flight, for a new owner (ha) ---------- */
 
 /* ho_steps_ready: records the runbook steps not done on cluster (its
  * jobs' from their current one) when they changed since the last
@@ -254,7 +254,7 @@ int ho_steps_adopt(struct executor *x, const char *cluster, const char *json);
 /* ho_free: frees the records' cache. */
 void ho_free(struct executor *x);
 
-/* --- escalation.c: escalations as Alertmanager alerts (escalation.h) ----- */
+/* --- escalation.c: escalations as Alertmanager alerts (escalation.h) ---- */
 
 /* esc_init: x's escalation state (x->env set); esc_free: releases it,
  * aborting a post in flight. */

@@ -80,10 +80,10 @@ struct fo_cluster {
     /* the run */
     bool active;
     enum fo_phase phase;
-    bool begun;   /* the current phase's record is journaled, calls sent */
+    bool begun;    /* the current phase's record is journaled, calls sent */
     bool recorded; /* journaled, waiting for env.job_synced (ha) */
-    bool resumed; /* restored from the journal after a restart */
-    bool planned; /* the switchover sequence */
+    bool resumed;  /* restored from the journal after a restart */
+    bool planned;  /* the switchover sequence */
     bool dry_run;
     enum fo_kind kind;
     char id[96];
@@ -134,7 +134,7 @@ struct fo_state {
                           full detect_after from here */
 };
 
-/* --- failover_run.c ------------------------------------------------------ */
+/* --- failover_run.c ----------------------------------------------------- */
 
 /* fo_new, fo_free: the state; free cancels the calls in flight. */
 struct fo_state *fo_new(double start_mono);
@@ -160,7 +160,7 @@ const char *fo_start_runbook(struct executor *x, const char *cluster,
  * by x, valid until the next tick). */
 void fo_fill_view(struct executor *x, struct agent_view *v);
 
-/* --- failover_phase.c ---------------------------------------------------- */
+/* --- failover_phase.c --------------------------------------------------- */
 
 extern const char *const fo_phase_names[PH_COUNT];
 extern const char *const fo_kind_names[FO_KINDS];
@@ -201,7 +201,7 @@ void fo_set_last(struct fo_cluster *fc, const char *kind, const char *outcome,
                  uint64_t epoch, uint64_t lost, double started_wall,
                  double duration);
 
-/* --- failover_replay.c --------------------------------------------------- */
+/* --- failover_replay.c -------------------------------------------------- */
 
 /* fo_replay_record: one failover record of the journal at start (type
  * "failover", "failover_ack", "failover_rejoin"). */

@@ -18,7 +18,7 @@ const char *skip_reason_name(enum skip_reason r)
     return (unsigned)r < SKIP_REASONS ? names[r] : "unknown";
 }
 
-/* --- a small hash table: 64-bit key hash -> time ------------------------- */
+/* --- a small hash table: 64-bit key hash -> time ------------------------ */
 
 struct slot {
     uint64_t h; /* 0: empty */
@@ -137,8 +137,7 @@ static void budget_charge(struct budget *b, double now)
     b->t[b->n++] = now;
 }
 
-/* --- life cycle, pause, latches, replay ------------------------------------
- */
+/* --- life cycle, pause, latches, replay --------------------------------- */
 
 struct planner *planner_new(void)
 {
@@ -224,8 +223,7 @@ void planner_dedupe_key(const struct plan_alert *a, const char *runbook,
              a->resolved ? "resolved" : "firing", runbook);
 }
 
-/* --- planning --------------------------------------------------------------
- */
+/* --- planning ----------------------------------------------------------- */
 
 void plan_list_reset(struct plan_list *l)
 {
@@ -504,7 +502,7 @@ void planner_plan(struct planner *p, const struct runbook_set *rs,
     }
 }
 
-/* --- for the status page -------------------------------------------------- */
+/* --- for the status page ------------------------------------------------ */
 
 size_t planner_budget_count(const struct planner *p)
 {

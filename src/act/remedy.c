@@ -44,8 +44,7 @@ struct remedy {
     void *wake_ctx;
 };
 
-/* --- queued alerts -----------------------------------------------------------
- */
+/* --- queued alerts ------------------------------------------------------ */
 
 void queued_alert_free(struct queued_alert *a)
 {
@@ -157,8 +156,7 @@ size_t remedy_parse_record(const char *text, uint64_t seq,
     return n;
 }
 
-/* --- life cycle --------------------------------------------------------------
- */
+/* --- life cycle --------------------------------------------------------- */
 
 struct remedy *remedy_open(const char *state_dir, const struct fileio_ops *ops,
                            char *err, size_t errlen)
@@ -223,8 +221,7 @@ const struct fileio_ops *remedy_fileio(const struct remedy *r)
     return r->ops;
 }
 
-/* --- submitting
- * ------------------------------------------------------------------ */
+/* --- submitting --------------------------------------------------------- */
 
 static void wake(struct remedy *r)
 {
@@ -440,8 +437,7 @@ void remedy_requeue(struct remedy *r, struct queued_alert *a)
         queued_alert_free(a);
 }
 
-/* --- pause, acks, stop
- * ------------------------------------------------------------ */
+/* --- pause, acks, stop -------------------------------------------------- */
 
 int remedy_set_paused(struct remedy *r, bool paused)
 {

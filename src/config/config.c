@@ -23,14 +23,14 @@ static const char *const role_names[] = {
     [NODE_ROLE_PRIMARY] = "primary",
     [NODE_ROLE_REPLICA] = "replica",
 };
-static const char *const profile_names[] = {[PROFILE_STEMEDB] = "stemedb",
-                                           [PROFILE_POSTGRES] = "postgres"};
+static const char *const profile_names[] = {
+    [PROFILE_STEMEDB] = "stemedb", [PROFILE_POSTGRES] = "postgres"};
 static const char *const repl_mode_names[] = {[REPL_ASYNC] = "async",
                                               [REPL_SEMI_SYNC] = "semi-sync",
                                               [REPL_SYNC] = "sync"};
 static const uint64_t default_steps[] = {100, 500, 1000, 2000};
 
-/* --- enums ------------------------------------------------------------ */
+/* --- enums -------------------------------------------------------------- */
 
 static bool read_role(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
@@ -59,7 +59,7 @@ static bool read_profile(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return true;
 }
 
-/* --- durations -------------------------------------------------------- */
+/* --- durations ---------------------------------------------------------- */
 
 /* The range of each duration key: a poll interval past an hour, or a
  * threshold past a week, is a typo that would freeze polling or never
@@ -101,7 +101,7 @@ static bool read_polls(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return true;
 }
 
-/* --- poll, auth, tls -------------------------------------------------- */
+/* --- poll, auth, tls ---------------------------------------------------- */
 
 enum { P_INTERVAL, P_TIMEOUT, P_MERKLE };
 static const struct yr_field poll_fields[] = {
@@ -147,7 +147,7 @@ static bool read_tls(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return yr_read_map(c, v, tls_fields, ARRAY_LEN(tls_fields), dst);
 }
 
-/* --- thresholds and throttle ------------------------------------------ */
+/* --- thresholds and throttle -------------------------------------------- */
 
 enum { T_WARNING, T_CRITICAL, T_ESCALATE, T_READ, T_RISE, T_FALL };
 static const struct yr_field threshold_fields[] = {
@@ -257,7 +257,7 @@ static bool read_throttle(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return false;
 }
 
-/* --- nodes ------------------------------------------------------------ */
+/* --- nodes -------------------------------------------------------------- */
 
 enum { N_NAME, N_URL, N_DSN, N_ROLE, N_PRIORITY, N_ZONE };
 /* url or dsn, by the cluster's profile: cfg_check_endpoints() */
@@ -265,8 +265,7 @@ static const struct yr_field node_fields[] = {
     [N_NAME] = {"name", cfg_read_name, offsetof(struct config_node, name),
                 true},
     [N_URL] = {"url", cfg_read_url, offsetof(struct config_node, url), false},
-    [N_DSN] = {"dsn", yr_read_string, offsetof(struct config_node, dsn),
-               false},
+    [N_DSN] = {"dsn", yr_read_string, offsetof(struct config_node, dsn), false},
     [N_ROLE] = {"role", read_role, offsetof(struct config_node, role), true},
     [N_PRIORITY] = {"priority", cfg_read_priority,
                     offsetof(struct config_node, priority), false},
@@ -342,7 +341,7 @@ static bool read_nodes(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return c->count == before;
 }
 
-/* --- clusters --------------------------------------------------------- */
+/* --- clusters ----------------------------------------------------------- */
 
 enum {
     C_NAME,
@@ -450,7 +449,7 @@ static bool read_clusters(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return c->count == before;
 }
 
-/* --- the document ----------------------------------------------------- */
+/* --- the document ------------------------------------------------------- */
 
 enum {
     F_LISTEN,
@@ -619,7 +618,7 @@ int config_load(const char *path, struct config **out, struct errlist *errs)
     return yr_load_file(path, load_text, out, errs);
 }
 
-/* --- the loaded config ------------------------------------------------ */
+/* --- the loaded config -------------------------------------------------- */
 
 /* free_secret: wipes s (a conninfo holding a password) and frees it. */
 static void free_secret(char *s)

@@ -111,7 +111,7 @@
  * past the bounds the file is refused at the clusters: key's
  * line:column. */
 #define CONFIG_MAX_CLUSTERS      20000
-#define CONFIG_MAX_NODES         256 /* per cluster */
+#define CONFIG_MAX_NODES         256   /* per cluster */
 #define CONFIG_MAX_TOTAL_NODES   50000 /* over all clusters */
 #define CONFIG_MAX_RESTORE_STEPS 64
 #define CONFIG_MAX_ERRORS        ERRLIST_MAX /* then one "too many errors" line */
@@ -133,20 +133,20 @@ enum repl_mode { REPL_ASYNC, REPL_SEMI_SYNC, REPL_SYNC };
 struct config_replication {
     enum repl_mode mode;
     unsigned min_sync_replicas; /* semi-sync: replicas that ack a write */
-    double sync_max_lag; /* seconds: a replica further behind is not
-                            counted as a sync replica */
+    double sync_max_lag;        /* seconds: a replica further behind is not
+                                   counted as a sync replica */
 };
 
 /* failover.quorum: how many replicas must report their stream down. */
 enum failover_quorum { QUORUM_MAJORITY, QUORUM_ALL, QUORUM_COUNT };
 
 struct config_failover {
-    bool enabled;          /* automatic failover */
-    double detect_after;   /* seconds the primary must be unreachable */
+    bool enabled;        /* automatic failover */
+    double detect_after; /* seconds the primary must be unreachable */
     enum failover_quorum quorum;
-    unsigned quorum_count; /* QUORUM_COUNT: this many replicas */
-    uint64_t max_data_loss; /* positions a promotion may lose */
-    double block_period;   /* seconds; 0: no block */
+    unsigned quorum_count;     /* QUORUM_COUNT: this many replicas */
+    uint64_t max_data_loss;    /* positions a promotion may lose */
+    double block_period;       /* seconds; 0: no block */
     char replication_user[64]; /* postgres: the role a repointed standby
                                   streams as; "": libpq's default (the
                                   server's OS user) */
@@ -154,9 +154,9 @@ struct config_failover {
 
 struct config_node {
     char *name;
-    char *url; /* "http(s)://host[:port][/path]", no trailing slash; a
-                  postgres node's: its dsn, what replguard shows */
-    char *dsn; /* postgres: the libpq connection string as written */
+    char *url;      /* "http(s)://host[:port][/path]", no trailing slash; a
+                       postgres node's: its dsn, what replguard shows */
+    char *dsn;      /* postgres: the libpq connection string as written */
     char *conninfo; /* postgres: dsn plus the password_file's password;
                        what is sent to libpq, never shown or logged */
     enum node_role role;
@@ -234,8 +234,8 @@ struct config_label {
 
 /* escalation: where an escalation goes as an Alertmanager alert. */
 struct config_escalation {
-    char *alertmanager_url; /* NULL: no escalation: section (the alert is
-                               not sent); without a trailing slash */
+    char *alertmanager_url;      /* NULL: no escalation: section (the alert is
+                                    not sent); without a trailing slash */
     struct config_label *labels; /* extra labels, never one replguard sets */
     size_t n_labels;
     double repost_interval; /* seconds, 1s-4m, default 1m */

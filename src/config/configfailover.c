@@ -26,7 +26,7 @@ static const struct yr_range block_range = {1e-9, 7 * 86400, "0s", "168h"};
  * writes may be; an hour behind is no longer in sync by any reading. */
 static const struct yr_range sync_lag_range = {0.001, 3600, "1ms", "1h"};
 
-/* --- replication ------------------------------------------------------ */
+/* --- replication -------------------------------------------------------- */
 
 static bool read_mode(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
@@ -64,7 +64,7 @@ bool cfg_read_replication(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return yr_read_map(c, v, repl_fields, ARRAY_LEN(repl_fields), dst);
 }
 
-/* --- failover --------------------------------------------------------- */
+/* --- failover ----------------------------------------------------------- */
 
 static bool read_detect_after(struct yr_ctx *c, yaml_node_t *v, void *dst)
 {
@@ -154,7 +154,7 @@ bool cfg_read_failover(struct yr_ctx *c, yaml_node_t *v, void *dst)
     return yr_read_map(c, v, failover_fields, ARRAY_LEN(failover_fields), dst);
 }
 
-/* --- checks against the rest of the config ----------------------------- */
+/* --- checks against the rest of the config ------------------------------ */
 
 /* err_in: an error at the value of section.key in the cluster mapping
  * cmap (at cmap itself when it was not written), with that key on the
@@ -178,7 +178,7 @@ void cfg_check_failover(struct yr_ctx *c, const struct config_cluster *cl,
     if (cl->primary == SIZE_MAX) /* nodes were bad: reported already */
         return;
     bool written = yr_map_value(c, yr_map_value(c, cmap, "replication"),
-                             "min_sync_replicas") != NULL;
+                                "min_sync_replicas") != NULL;
     if ((cl->replication.mode == REPL_SEMI_SYNC || written) &&
         cl->replication.min_sync_replicas > replicas) {
         snprintf(msg, sizeof(msg),

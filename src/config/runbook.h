@@ -122,16 +122,16 @@ struct runbook_step {
     char *body;                 /* http: a template, or NULL */
     char **argv;                /* exec: argc strings, then NULL */
     size_t argc;
-    double timeout;   /* escalate, http, exec: seconds; else 0 */
-    char *app;        /* throttle_app: 1-64 of [A-Za-z0-9._-] */
-    double ratio;     /* throttle_app: share of checks refused, default 1 */
-    double expires;   /* throttle_app: seconds from the step, default 1h */
-    bool reversible;  /* runs while an escalation latches the cluster:
-                         the step's `reversible`, else
-                         runbook_action_reversible(action) */
+    double timeout;    /* escalate, http, exec: seconds; else 0 */
+    char *app;         /* throttle_app: 1-64 of [A-Za-z0-9._-] */
+    double ratio;      /* throttle_app: share of checks refused, default 1 */
+    double expires;    /* throttle_app: seconds from the step, default 1h */
+    bool reversible;   /* runs while an escalation latches the cluster:
+                          the step's `reversible`, else
+                          runbook_action_reversible(action) */
     double older_than; /* cancel_blocking_queries: the youngest query it
                           cancels, seconds; default 30 */
-    int line, column; /* where the step is written, 1-based */
+    int line, column;  /* where the step is written, 1-based */
 };
 
 /* runbook_action_reversible: the default of a step's `reversible`:
@@ -226,7 +226,7 @@ const struct runbook_step *runbook_on_resolved(const struct runbook *rb,
 const char *runbook_action_name(enum runbook_action a);
 const char *runbook_method_name(enum runbook_method m);
 
-/* --- templates -------------------------------------------------------- */
+/* --- templates ---------------------------------------------------------- */
 
 /* A lookup for runbook_render_template(): the value of placeholder name
  * ("cluster", "target", "alertname" or "label.NAME", without braces or

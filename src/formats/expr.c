@@ -66,7 +66,7 @@ static const char *const op_names[] = {
     [OP_NE] = "!=",   [OP_NUM] = "",    [OP_BOOL] = "", [OP_VAR] = "",
 };
 
-/* --- lexer ------------------------------------------------------------ */
+/* --- lexer -------------------------------------------------------------- */
 
 enum tok_kind {
     T_END,
@@ -275,7 +275,7 @@ static void next(struct parser *p)
     p->pos = t->start + t->len;
 }
 
-/* --- parser ----------------------------------------------------------- */
+/* --- parser ------------------------------------------------------------- */
 
 static void emit(struct parser *p, enum op op, enum expr_var var, double num)
 {
@@ -548,7 +548,7 @@ void expr_free(struct expr *e)
     free(e);
 }
 
-/* --- evaluation ------------------------------------------------------- */
+/* --- evaluation --------------------------------------------------------- */
 
 /* A value on the evaluation stack; booleans are 0 or 1. */
 struct val {
@@ -626,7 +626,7 @@ int expr_eval(const struct expr *e, const struct expr_env *env, bool *out)
     return st[0].known ? 0 : EXPR_UNKNOWN;
 }
 
-/* --- the rest of the API ---------------------------------------------- */
+/* --- the rest of the API ------------------------------------------------ */
 
 const char *expr_text(const struct expr *e)
 {
@@ -650,8 +650,7 @@ static char *format_one(const struct code *c, char **st, size_t sp)
         if (strtod(t, NULL) != c->num)
             snprintf(t, sizeof(t), "%.17g", c->num);
         buf_puts(&b, t);
-    }
-    else if (c->op == OP_BOOL)
+    } else if (c->op == OP_BOOL)
         buf_puts(&b, c->num != 0 ? "true" : "false");
     else if (c->op == OP_VAR)
         buf_puts(&b, var_names[c->var]);

@@ -51,13 +51,13 @@ static const char *const op_names[] = {
 
 struct ha_cluster {
     char *name;
-    bool held;      /* its key is ours, as etcd last said */
-    bool polled;    /* held when etcd last answered: kept while etcd is
-                       away, so poll: owned goes on polling it */
-    int64_t token;  /* the key's create revision, when held */
-    bool keyed;     /* some member holds its key */
-    bool want;      /* it hashes to this member */
-    bool stale;     /* its key has our name under an old lease of ours */
+    bool held;     /* its key is ours, as etcd last said */
+    bool polled;   /* held when etcd last answered: kept while etcd is
+                      away, so poll: owned goes on polling it */
+    int64_t token; /* the key's create revision, when held */
+    bool keyed;    /* some member holds its key */
+    bool want;     /* it hashes to this member */
+    bool stale;    /* its key has our name under an old lease of ours */
     /* the in-flight jobs' records, one per kind (ha_job_kinds; NULL:
      * none), and whether each is to be written (or deleted) */
     char *job[HA_JOB_KINDS];
@@ -104,8 +104,7 @@ static int kind_index(const char *kind)
     return -1;
 }
 
-/* --- the rendezvous hash ---------------------------------------------------
- */
+/* --- the rendezvous hash ------------------------------------------------ */
 
 static uint64_t ha_mix(uint64_t z)
 {
@@ -140,8 +139,7 @@ int ha_rendezvous(const char *cluster, const char *const *members, size_t n)
     return best;
 }
 
-/* --- keys --------------------------------------------------------------------
- */
+/* --- keys --------------------------------------------------------------- */
 
 /* key_of: PREFIX/KIND/NAME (name NULL: PREFIX/KIND/), a heap string. */
 static char *key_of(const struct ha *h, const char *kind, const char *name)
@@ -162,8 +160,7 @@ static char *job_key(const struct ha *h, const char *name, const char *kind)
     return buf_detach(&b);
 }
 
-/* --- requests ----------------------------------------------------------------
- */
+/* --- requests ----------------------------------------------------------- */
 
 static void on_answer(void *arg, const struct poll_result *r);
 
@@ -308,8 +305,7 @@ static void step(struct ha *h, double now)
     }
 }
 
-/* --- answers -----------------------------------------------------------------
- */
+/* --- answers ------------------------------------------------------------ */
 
 /* drop_job: forgets c's jobs: they belong to whoever owns c now. */
 static void drop_job(struct ha_cluster *c)
@@ -520,8 +516,7 @@ static void on_answer(void *arg, const struct poll_result *r)
     h->op = OP_NONE;
 }
 
-/* --- the API -----------------------------------------------------------------
- */
+/* --- the API ------------------------------------------------------------ */
 
 static void set_conf(struct ha *h, const struct config_ha *conf)
 {

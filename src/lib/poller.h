@@ -8,8 +8,8 @@
  * IP address and no proxy go through the slot's own keep-alive client
  * instead (httpget.h), with the same results, except that such a POST
  * is never repeated once it may have reached the server (libcurl
- * retries a request whose reused connection turns out dropped). Completions are delivered
- * by poller_run(), on the thread that calls it; nothing here is
+ * retries a request whose reused connection turns out dropped). Completions are
+ * delivered by poller_run(), on the thread that calls it; nothing here is
  * thread-safe except poller_wakeup(). */
 #ifndef REPLGUARD_POLLER_H
 #define REPLGUARD_POLLER_H

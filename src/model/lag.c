@@ -17,8 +17,7 @@ uint64_t counter_track_update(struct counter_track *c, uint64_t raw,
     return c->offset + raw;
 }
 
-/* --- position history ------------------------------------------------------
- */
+/* --- position history --------------------------------------------------- */
 
 #define AT(h, i) ((h)->s[(i)])
 
@@ -109,8 +108,7 @@ int poshist_lag(const struct poshist *h, uint64_t pos, double now, double *lag)
     return 0;
 }
 
-/* --- heartbeat history ------------------------------------------------------
- */
+/* --- heartbeat history -------------------------------------------------- */
 
 #define HB(h, i) ((h)->v[((h)->head + (i)) % HBHIST_CAP])
 
@@ -153,8 +151,7 @@ int hbhist_lag(const struct hbhist *h, double applied, double now, double *lag)
     return 0;
 }
 
-/* --- health ------------------------------------------------------------------
- */
+/* --- health ------------------------------------------------------------- */
 
 const char *health_name(enum health h)
 {
@@ -202,7 +199,7 @@ bool read_rotation_ok(const struct replica_view *v, double max_lag,
     return r == NULL;
 }
 
-/* --- flap-free read rotation ---------------------------------------------- */
+/* --- flap-free read rotation -------------------------------------------- */
 
 bool rotation_gate_step(struct rotation_gate *g, const struct replica_view *v,
                         double max_lag, unsigned rise, unsigned fall,
@@ -246,7 +243,7 @@ bool rotation_gate_hold(const struct rotation_gate *g,
     return g->in;
 }
 
-/* --- sync health ---------------------------------------------------------- */
+/* --- sync health -------------------------------------------------------- */
 
 bool sync_replica_ok(const struct replica_view *v, bool have_connected,
                      bool role_ok, double max_lag)
@@ -256,7 +253,7 @@ bool sync_replica_ok(const struct replica_view *v, bool have_connected,
            v->lag <= max_lag;
 }
 
-/* --- replica states ------------------------------------------------------ */
+/* --- replica states ----------------------------------------------------- */
 
 const char *replica_state_name(enum replica_state s)
 {

@@ -174,8 +174,8 @@ struct view_action {
 struct view_runbook {
     const char *runbook, *cluster;
     unsigned used, max_per_hour; /* actions in the last hour, the budget */
-    const char *target;   /* its last action's target, NULL: none kept */
-    double cooldown_until; /* wall seconds, on target; 0: none */
+    const char *target;          /* its last action's target, NULL: none kept */
+    double cooldown_until;       /* wall seconds, on target; 0: none */
 };
 
 /* One app throttle of the writers' check, for /api/v1/state. */
@@ -225,8 +225,8 @@ struct agent_view {
 
     /* HA (the config's ha:, ha.h); the rest is unset while ha is false */
     bool ha;
-    bool ha_etcd_up;     /* etcd answered the last request */
-    uint64_t ha_owned;   /* clusters owned now */
+    bool ha_etcd_up;               /* etcd answered the last request */
+    uint64_t ha_owned;             /* clusters owned now */
     const char *const *ha_members; /* the live members etcd listed last */
     size_t n_ha_members;
 };

@@ -131,8 +131,7 @@ static void replica_lags(struct engine *e, struct cluster_rt *c,
         v->have_lag_positions = true;
         v->lag_positions =
             p->position > n->position ? p->position - n->position : 0;
-        v->have_lag_bytes =
-            profile_of(c->conf->profile)->positions_are_bytes;
+        v->have_lag_bytes = profile_of(c->conf->profile)->positions_are_bytes;
     }
     const struct reported_lag *r =
         pfresh ? find_reported(p, n->conf->name) : NULL;
@@ -479,7 +478,7 @@ void assess_round(struct engine *e)
 /* view_entry: n's entry in e->view as the last assessment left it, or
  * NULL (a cluster another HA member owns shows no nodes). */
 struct node_view *view_entry(struct engine *e, const struct cluster_rt *c,
-                              const struct node_rt *n)
+                             const struct node_rt *n)
 {
     size_t ci = (size_t)(c - e->clusters), ni = (size_t)(n - c->nodes);
     if (ci >= e->view.n_clusters || ni >= e->view.clusters[ci].n_nodes)
@@ -488,8 +487,7 @@ struct node_view *view_entry(struct engine *e, const struct cluster_rt *c,
     return strcmp(v->name, n->conf->name) == 0 ? v : NULL;
 }
 
-bool assess_early_out(struct engine *e, struct cluster_rt *c,
-                      struct node_rt *n)
+bool assess_early_out(struct engine *e, struct cluster_rt *c, struct node_rt *n)
 {
     struct node_view *v = view_entry(e, c, n);
     if (!v || v->is_primary || !n->in_rotation || !e->ready)
@@ -524,11 +522,11 @@ bool assess_early_out(struct engine *e, struct cluster_rt *c,
     t.in_rotation = false;
     t.rotation_why = why;
     t.rotation_changes = g.changes;
-    t.health = health_classify(&t.rv, &(struct thresholds){
-                                          c->conf->thresholds.warning,
-                                          c->conf->thresholds.critical,
-                                          c->conf->thresholds.escalate,
-                                          c->conf->thresholds.read_max_lag});
+    t.health = health_classify(
+        &t.rv, &(struct thresholds){c->conf->thresholds.warning,
+                                    c->conf->thresholds.critical,
+                                    c->conf->thresholds.escalate,
+                                    c->conf->thresholds.read_max_lag});
     *v = t;
     return true;
 }

@@ -121,8 +121,7 @@ void divergence_schedule(struct engine *e, double now)
     }
 }
 
-/* --- finishing a compare ---------------------------------------------------
- */
+/* --- finishing a compare ------------------------------------------------ */
 
 static void publish(struct engine *e, struct node_rt *n,
                     const struct merklewalk_result *r)
@@ -222,8 +221,7 @@ static void walk_done(struct engine *e, struct node_rt *n)
     m->wait_start = clock_mono(&e->clock);
 }
 
-/* --- requests ----------------------------------------------------------------
- */
+/* --- requests ----------------------------------------------------------- */
 
 static void on_answer(void *arg, const struct poll_result *r);
 
@@ -284,8 +282,7 @@ static void on_answer(void *arg, const struct poll_result *r)
         failed(e, n, merklewalk_error_message(m->w));
 }
 
-/* --- starting compares
- * -------------------------------------------------------- */
+/* --- starting compares -------------------------------------------------- */
 
 /* take_slot: a free slot for n's compare, or NULL when none is free or
  * another compare in n's cluster holds one: one compare a cluster at a

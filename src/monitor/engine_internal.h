@@ -166,13 +166,13 @@ struct engine {
     bool early_publish;  /* a replica left read rotation mid-round
                             (assess_early_out): publish before the end */
     double last_publish; /* monotonic: the last assessment or early one */
-    size_t pending; /* nodes of the running round not answered yet */
+    size_t pending;      /* nodes of the running round not answered yet */
     uint64_t rounds;
     double round_duration;
     bool ready;
 
-    struct agent_view view; /* arrays sized for n_nodes, refilled */
-    struct laghist hist;    /* view.history: sized with the view */
+    struct agent_view view;   /* arrays sized for n_nodes, refilled */
+    struct laghist hist;      /* view.history: sized with the view */
     struct histjson hist_doc; /* /api/v1/history, rendered once a slot */
     uint64_t hist_doc_slots;  /* hist.slots when it was rendered */
     bool hist_doc_ok;         /* hist_doc holds a document */

@@ -103,7 +103,7 @@ struct profile_request {
 #define PROFILE_ACTION(a) (1u << (a))
 
 struct profile_ops {
-    const char *name; /* as in the config's profile: */
+    const char *name;         /* as in the config's profile: */
     const char *metrics_path; /* GET, when scrape is NULL */
     /* scrape: the request whose answer parse_sample reads, when it is
      * not a GET of metrics_path (NULL: that GET). */

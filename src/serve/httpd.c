@@ -44,10 +44,10 @@
 struct conn_clock {
     struct conn_clock *prev, *next;
     int fd;
-    double since;    /* when its current request began */
-    bool in_headers; /* the request's headers are not complete yet */
-    bool nul;        /* its path or query decoded to a NUL byte */
-    bool cut;        /* shut down by the reaper, not closed yet */
+    double since;           /* when its current request began */
+    bool in_headers;        /* the request's headers are not complete yet */
+    bool nul;               /* its path or query decoded to a NUL byte */
+    bool cut;               /* shut down by the reaper, not closed yet */
     unsigned char addr[16]; /* the client's address (IPv4 in 4 bytes) */
 };
 
@@ -80,7 +80,7 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* --- the header deadline ------------------------------------------------- */
+/* --- the header deadline ------------------------------------------------ */
 
 static struct conn_clock *clock_of(struct MHD_Connection *conn)
 {
@@ -302,7 +302,7 @@ static void reaper_stop(struct httpd *h)
     }
 }
 
-/* --- request framing ----------------------------------------------------- */
+/* --- request framing ---------------------------------------------------- */
 
 /* unescape: decodes %XX in place as libmicrohttpd does (path, query
  * names and values); a %00 marks the request, which would otherwise be
@@ -384,7 +384,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     routes_completed(con_cls);
 }
 
-/* --- the daemon ---------------------------------------------------------- */
+/* --- the daemon --------------------------------------------------------- */
 
 __attribute__((format(printf, 2, 0))) static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)

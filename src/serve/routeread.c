@@ -251,7 +251,7 @@ static void answer_error(unsigned *status, struct buf *body, unsigned code,
     answer(status, body, code, o);
 }
 
-/* --- waiting for a position (wait=) -------------------------------------- */
+/* --- waiting for a position (wait=) ------------------------------------- */
 
 /* A suspended request's test, on the waiter thread. */
 struct wait_arg {
@@ -321,8 +321,7 @@ static bool maybe_wait(struct routewait *rw, struct MHD_Connection *conn,
     return routewait_suspend(rw, conn, q->wait, wait_ready, a, wait_free);
 }
 
-/* --- the handlers ----------------------------------------------------------
- */
+/* --- the handlers ------------------------------------------------------- */
 
 static cJSON *route_json(const char *cluster, const struct rquery *q,
                          const struct cand *c, size_t count)

@@ -38,7 +38,7 @@ struct routes {
     struct snapbox *box;
     struct remedy *rem;
     struct httpauth *auth;
-    struct routewait *wait; /* read-your-writes waits (wait=) */
+    struct routewait *wait;    /* read-your-writes waits (wait=) */
     struct metricsresp *mresp; /* /metrics' shared responses */
     /* Webhooks waiting for the journal hold their connection suspended;
      * routes_drain() lets them finish first and refuses new ones. */
@@ -48,7 +48,7 @@ struct routes {
     bool stopping;
 };
 
-/* --- replies ------------------------------------------------------------- */
+/* --- replies ------------------------------------------------------------ */
 
 struct reply {
     unsigned status;
@@ -154,7 +154,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
     return rc;
 }
 
-/* --- handlers ------------------------------------------------------------ */
+/* --- handlers ----------------------------------------------------------- */
 
 /* A POST being received: its body, up to the limit; for a webhook, its
  * answer once the journal has it. */
@@ -283,7 +283,7 @@ static void h_throttle_app(const struct request *r, struct reply *rep)
                             &rep->body);
 }
 
-/* --- POST endpoints ------------------------------------------------------ */
+/* --- POST endpoints ----------------------------------------------------- */
 
 /* webhook_answer: the answer of a webhook whose submission is done. */
 static void webhook_answer(const struct upload *u, struct reply *rep)
@@ -459,7 +459,7 @@ static void h_failover(const struct request *r, struct reply *rep)
     reply_json(rep, st, o);
 }
 
-/* --- routing ------------------------------------------------------------- */
+/* --- routing ------------------------------------------------------------ */
 
 enum { M_GET = 1u << 0, M_HEAD = 1u << 1, M_POST = 1u << 2 };
 
@@ -530,8 +530,9 @@ static void dispatch(struct routes *rs, struct MHD_Connection *conn,
                      const struct route *rt, const char *tail,
                      struct upload *up, struct reply *rep)
 {
-    struct request r = {conn, tail, snapbox_get(rs->box), rs,
-                        up ? &up->body : NULL, up, rt->path};
+    struct request r = {
+        conn, tail,    snapbox_get(rs->box), rs, up ? &up->body : NULL,
+        up,   rt->path};
     if (rt->needs_snapshot && !r.snap)
         reply_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready");
     else
@@ -679,7 +680,7 @@ void routes_completed(void **con_cls)
     *con_cls = NULL;
 }
 
-/* --- lifetime ------------------------------------------------------------ */
+/* --- lifetime ----------------------------------------------------------- */
 
 struct routes *routes_new(struct snapbox *box, struct remedy *rem,
                           const char *token)

@@ -16,8 +16,8 @@
  * submit to remedy, never doing network I/O of their own. A webhook's
  * journal callback runs on the journal's writer thread and resumes the
  * connection; a read-your-writes wait (wait=) is resumed by the waiter
- * thread of routewait.h. routes_drain() and routes_free() run on the thread that
- * stops the server. */
+ * thread of routewait.h. routes_drain() and routes_free() run on the thread
+ * that stops the server. */
 #ifndef REPLGUARD_ROUTES_H
 #define REPLGUARD_ROUTES_H
 

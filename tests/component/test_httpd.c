@@ -79,7 +79,7 @@ static void fixture_init(struct fixture *fx, bool ready)
                                 .n_nodes = 4};
 }
 
-/* --- the server under test --------------------------------------------- */
+/* --- the server under test ---------------------------------------------- */
 
 struct server {
     struct snapbox box;
@@ -123,7 +123,7 @@ static void publish(struct server *s, struct agent_view *v)
     snapbox_publish(&s->box, snapshot_new(v));
 }
 
-/* --- the client ---------------------------------------------------------- */
+/* --- the client --------------------------------------------------------- */
 
 struct resp {
     long status;
@@ -230,7 +230,7 @@ static bool null_field(const cJSON *j, const char *key)
     return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, key));
 }
 
-/* --- tests --------------------------------------------------------------- */
+/* --- tests -------------------------------------------------------------- */
 
 START_TEST(not_ready_before_the_first_snapshot)
 {
@@ -485,9 +485,8 @@ START_TEST(wrong_paths_and_methods)
     fixture_init(&fx, true);
     publish(&s, &fx.v);
     /* "/" is the status page (issue 18); a path under it is not */
-    const char *missing[] = {
-        "/index.html", "/nope", "/metrics/", "/api/v1/state/x",
-        "/health/replica", "/health"};
+    const char *missing[] = {"/index.html",     "/nope",           "/metrics/",
+                             "/api/v1/state/x", "/health/replica", "/health"};
     for (size_t i = 0; i < ARRAY_LEN(missing); i++)
         get_expect_error(&s, "GET", missing[i], 404, "not found");
     http(&s, "GET", "/", &r);

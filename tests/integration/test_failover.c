@@ -69,8 +69,7 @@ static const char *const ASYNC[] = {
     "--nodes", "4",      "--ingest-rate", "1000", "--apply-rate",
     "5000",    "--mode", "async",         NULL};
 
-/* --- fixture ---------------------------------------------------------------
- */
+/* --- fixture ------------------------------------------------------------ */
 
 /* rules: the runbooks directory of the next begin() (NULL: the shipped
  * rules/; "": no rules key, so the default, which is not installed). */
@@ -97,8 +96,8 @@ static void write_config(const char *mode, bool dry_run)
                "    failover: {enabled: true, detect_after: 1s}\n"
                "    nodes:\n",
                dry_run ? "true" : "false", ag.dir, ag.audit,
-               rules && !*rules ? "" : "rules: ",
-               rules ? rules : shipped, rules && !*rules ? "" : "\n", mode);
+               rules && !*rules ? "" : "rules: ", rules ? rules : shipped,
+               rules && !*rules ? "" : "\n", mode);
     for (size_t i = 0; i < sn.n; i++)
         buf_printf(&b,
                    "      - {name: %s, url: \"%s\", role: %s, priority: %d}\n",
@@ -131,8 +130,7 @@ static void teardown(void)
         agent_teardown(&ag, &sn);
 }
 
-/* --- the nodes -------------------------------------------------------------
- */
+/* --- the nodes ---------------------------------------------------------- */
 
 static long fault(const char *node, const char *kind)
 {
@@ -216,8 +214,7 @@ static int top_primaries(void)
     return n;
 }
 
-/* --- replguard's side ------------------------------------------------------
- */
+/* --- replguard's side --------------------------------------------------- */
 
 static int audits(const char *event)
 {
@@ -298,8 +295,7 @@ static void crash_and_fail_over(int done_before)
     free(acked);
 }
 
-/* --- the cases -------------------------------------------------------------
- */
+/* --- the cases ---------------------------------------------------------- */
 
 START_TEST(crash_fails_over)
 {
@@ -506,8 +502,7 @@ START_TEST(kill9_primary_back)
 }
 END_TEST
 
-/* --- switchover ------------------------------------------------------------
- */
+/* --- switchover --------------------------------------------------------- */
 
 /* A writer on node1 until told to stop: the positions acknowledged. */
 struct writer {

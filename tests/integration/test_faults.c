@@ -78,7 +78,7 @@ static const char *node_url(const char *name)
     return simnode_url(&sn, name);
 }
 
-/* --- what replguard says ------------------------------------------------- */
+/* --- what replguard says ------------------------------------------------ */
 
 /* labels: "cluster=\"c1\",KEY=\"node\"" plus ",extra" when extra is set. */
 static const char *labels(char *out, size_t n, const char *key,
@@ -143,8 +143,7 @@ static void all_in(void)
     others_in("");
 }
 
-/* --- faults and alerts -----------------------------------------------------
- */
+/* --- faults and alerts -------------------------------------------------- */
 
 static void fault(const char *json)
 {
@@ -190,8 +189,7 @@ static void acted(const char *runbook, const char *action)
                     DEADLINE);
 }
 
-/* --- the schedule ------------------------------------------------------------
- */
+/* --- the schedule ------------------------------------------------------- */
 
 /* One node's scrape times as seen in replguard's /metrics. */
 struct track {
@@ -271,7 +269,7 @@ static void watch_schedule(const char *faulty, double secs)
     }
 }
 
-/* --- HTTP-level faults: each costs its own node's scrape ------------------ */
+/* --- HTTP-level faults: each costs its own node's scrape ---------------- */
 
 static const struct {
     const char *kind;
@@ -336,7 +334,7 @@ START_TEST(http_fault_costs_only_its_node)
 }
 END_TEST
 
-/* --- HTTP-level faults on the primary ------------------------------------ */
+/* --- HTTP-level faults on the primary ----------------------------------- */
 
 static const struct {
     const char *kind;
@@ -393,8 +391,7 @@ START_TEST(primary_fault_leaves_replica_lag_unknown)
 }
 END_TEST
 
-/* --- lag faults -------------------------------------------------------------
- */
+/* --- lag faults --------------------------------------------------------- */
 
 /* lagging: node's lag has passed critical (or only warning): every lag
  * figure shows it, it is unhealthy (no longer healthy) and out of
@@ -513,7 +510,7 @@ START_TEST(ingest_burst_lags_every_replica)
 }
 END_TEST
 
-/* --- the replication stream and the data --------------------------------- */
+/* --- the replication stream and the data -------------------------------- */
 
 /* A disconnected replica is unhealthy whatever its lag; replica-down
  * demotes it (two healthy replicas are left) and it stays out of

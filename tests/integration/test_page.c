@@ -41,7 +41,7 @@ static char driver[64];     /* http://127.0.0.1:PORT */
 static char sid[128];       /* the WebDriver session */
 static char chromium[256], chromedriver[256];
 
-/* --- WebDriver over libcurl ---------------------------------------------- */
+/* --- WebDriver over libcurl --------------------------------------------- */
 
 static size_t collect(char *p, size_t size, size_t n, void *ctx)
 {
@@ -206,7 +206,7 @@ static void screenshot(const char *name)
     fprintf(stderr, "test_page: screenshot %s\n", path);
 }
 
-/* --- the browser --------------------------------------------------------- */
+/* --- the browser -------------------------------------------------------- */
 
 /* find_exe: name on $PATH into out; false when it is not there. */
 static bool find_exe(const char *name, char *out, size_t n)
@@ -295,8 +295,7 @@ static void stop_browser(void)
     driver_out = -1;
 }
 
-/* --- the fixture -----------------------------------------------------------
- */
+/* --- the fixture -------------------------------------------------------- */
 
 static const char RULES[] = "runbook: page-test\n"
                             "match: {alertname: PageTest}\n"
@@ -348,8 +347,7 @@ static void teardown(void)
     agent_teardown(&ag, &sn);
 }
 
-/* --- the tests -------------------------------------------------------------
- */
+/* --- the tests ---------------------------------------------------------- */
 
 static size_t keep_header(char *p, size_t size, size_t n, void *ctx)
 {
@@ -628,8 +626,7 @@ START_TEST(test_render_1000)
 }
 END_TEST
 
-/* --- behind a reverse proxy under a path prefix ---------------------------
- */
+/* --- behind a reverse proxy under a path prefix ------------------------- */
 
 /* start_proxy: HAProxy on a free port serving replguard under /rg/ (the
  * prefix stripped, as a reverse proxy does); its pid, the proxy's base

@@ -45,7 +45,7 @@ static struct pgc pg;
 static struct agent ag;
 static struct simnode none; /* agent_finish() stops a simulator: none */
 
-/* --- fixture -------------------------------------------------------------- */
+/* --- fixture ------------------------------------------------------------ */
 
 /* write_config: replguard on pg's three servers; rules the runbooks
  * directory; failover on or off; sync: replication mode sync. */
@@ -152,7 +152,7 @@ static void teardown(void)
     curl_global_cleanup();
 }
 
-/* --- helpers -------------------------------------------------------------- */
+/* --- helpers ------------------------------------------------------------ */
 
 /* lag: replguard's lag of replica (NaN when it has none). */
 static double lag(const char *replica)
@@ -225,7 +225,7 @@ static long primary_health(const char *node)
     return status;
 }
 
-/* --- cancel_blocking_queries ---------------------------------------------- */
+/* --- cancel_blocking_queries -------------------------------------------- */
 
 /* rules/postgres's lag runbook with older_than 1s (30s there) */
 #define CANCEL_RULE                                                            \
@@ -282,7 +282,7 @@ START_TEST(cancel_frees_replay)
 }
 END_TEST
 
-/* --- demote --------------------------------------------------------------- */
+/* --- demote ------------------------------------------------------------- */
 
 #define DEMOTE_RULE                                                            \
     "runbook: demote-it\nmatch: {alertname: DemoteIt}\n"                       \
@@ -323,7 +323,7 @@ START_TEST(demote_leaves_rotation)
 }
 END_TEST
 
-/* --- failover ------------------------------------------------------------- */
+/* --- failover ----------------------------------------------------------- */
 
 /* The writer: rows 1, 2, ... committed one by one on node1 until a
  * commit fails; committed is the last one node1 acknowledged. */
@@ -496,8 +496,7 @@ START_TEST(failover_keeps_commits)
 }
 END_TEST
 
-/* --- switchover ------------------------------------------------------------
- */
+/* --- switchover --------------------------------------------------------- */
 
 START_TEST(switchover_to_node3)
 {

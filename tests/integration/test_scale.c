@@ -23,8 +23,9 @@ static struct agent ag;
 static void setup(void)
 {
     static const char *const args[] = {
-        "--clusters", "300", "--nodes", "2", "--ingest-rate", "10",
-        "--keys", "256", "--merkle-depth", "2", NULL};
+        "--clusters",     "300", "--nodes", "2",
+        "--ingest-rate",  "10",  "--keys",  "256",
+        "--merkle-depth", "2",   NULL};
     agent_setup(&ag, &sn, args);
 }
 
@@ -56,7 +57,8 @@ static double sum_of(const char *text, const char *name, size_t *count)
     double sum = 0;
     size_t len = strlen(name);
     *count = 0;
-    for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l) {
+    for (const char *l = text; l && *l;
+         l = strchr(l, '\n'), l = l ? l + 1 : l) {
         if (strncmp(l, name, len) != 0 || (l[len] != '{' && l[len] != ' '))
             continue;
         const char *v = strchr(l, ' ');

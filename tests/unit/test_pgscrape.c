@@ -14,7 +14,7 @@
 #include "lib/pgreq.h"
 #include "profiles/postgres/postgres.h"
 
-/* --- COPY text ------------------------------------------------------------ */
+/* --- COPY text ---------------------------------------------------------- */
 
 START_TEST(copytext_rows_fields_nulls_escapes)
 {
@@ -90,8 +90,7 @@ START_TEST(copy_value_escapes_round_trip)
 }
 END_TEST
 
-/* --- the scrape ------------------------------------------------------------
- */
+/* --- the scrape --------------------------------------------------------- */
 
 static const char primary_answer[] = "recovery\tfalse\t\\N\n"
                                      "position\t67110104\t\\N\n"
@@ -224,8 +223,7 @@ START_TEST(requests_are_sql)
 }
 END_TEST
 
-/* --- the config ------------------------------------------------------------
- */
+/* --- the config --------------------------------------------------------- */
 
 static char pwfile[64];
 

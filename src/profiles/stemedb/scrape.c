@@ -22,7 +22,10 @@ enum series {
 };
 
 /* the names with their lengths, so a lookup compares lengths first */
-#define SERIES(n) {n, sizeof(n) - 1}
+#define SERIES(n)                                                              \
+    {                                                                          \
+        n, sizeof(n) - 1                                                       \
+    }
 static const struct {
     const char *name;
     size_t len;
@@ -83,9 +86,10 @@ static void on_role(struct node_sample *o, const struct promtext_sample *s)
 
 static void on_sync_mode(struct node_sample *o, const struct promtext_sample *s)
 {
-    static const char *const modes[] = {
-        [SYNC_SEEN_ASYNC] = "async", [SYNC_SEEN_SEMI_SYNC] = "semi-sync",
-        [SYNC_SEEN_SYNC] = "sync", [SYNC_SEEN_BLOCKED] = "blocked"};
+    static const char *const modes[] = {[SYNC_SEEN_ASYNC] = "async",
+                                        [SYNC_SEEN_SEMI_SYNC] = "semi-sync",
+                                        [SYNC_SEEN_SYNC] = "sync",
+                                        [SYNC_SEEN_BLOCKED] = "blocked"};
     const struct promtext_label *l =
         promtext_label_find(s->labels, s->nlabels, "mode");
     if (!l || s->value != 1)
