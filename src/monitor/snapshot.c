@@ -238,6 +238,11 @@ void snapbox_publish_view(struct snapbox *box, const struct agent_view *v,
 
 /* --- references -------------------------------------------------------- */
 
+void snapshot_release(void *s)
+{
+    snapshot_unref(s);
+}
+
 struct snapshot *snapshot_ref(struct snapshot *s)
 {
     atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);

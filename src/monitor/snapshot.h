@@ -122,6 +122,9 @@ struct snapshot *snapshot_ref(struct snapshot *s);
 /* snapshot_unref: drops one reference; the last one frees s. NULL is a
  * no-op. Safe from any thread. */
 void snapshot_unref(struct snapshot *s);
+/* snapshot_release: snapshot_unref() for a free callback's void pointer
+ * (a libmicrohttpd response sending a snapshot's bytes holds one). */
+void snapshot_release(void *s);
 
 /* snapshot_metrics: the rendered /metrics body (NUL-terminated, its
  * length in *len), owned by s and valid while the caller holds a

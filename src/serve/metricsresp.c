@@ -42,14 +42,8 @@ void metricsresp_free(struct metricsresp *m)
     free(m);
 }
 
-/* release: a response's free callback; its snapshot reference goes. */
-static void release(void *cls)
-{
-    snapshot_unref(cls);
-}
-
 /* build: the response for one of s's bodies, or NULL. It sends straight
- * from the snapshot's memory (the read-only mapping of its file) and holds
+ * from the snapshot's memory (its heap buffers) and holds
  * its own reference to s, so a connection still sending it keeps the body
  * alive after a newer snapshot replaced it here. A buffer response needs
  * no lock of libmicrohttpd's while sending (a file response is sent under
@@ -65,7 +59,7 @@ static struct MHD_Response *build(struct snapshot *s, bool gz,
         return NULL;
     struct MHD_Response *r =
         MHD_create_response_from_buffer_with_free_callback_cls(
-            len, (void *)body, release, snapshot_ref(s));
+            len, (void *)body, snapshot_release, snapshot_ref(s));
     if (!r) {
         snapshot_unref(s);
         return NULL;

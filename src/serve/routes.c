@@ -106,17 +106,12 @@ static void reply_snapshot(struct reply *rep, struct snapshot *s,
     rep->len = len;
 }
 
-static void release_snapshot(void *cls)
-{
-    snapshot_unref(cls);
-}
-
 static struct MHD_Response *make_response(struct reply *rep)
 {
     struct MHD_Response *resp;
     if (rep->hold) {
         resp = MHD_create_response_from_buffer_with_free_callback_cls(
-            rep->len, (void *)rep->bytes, release_snapshot, rep->hold);
+            rep->len, (void *)rep->bytes, snapshot_release, rep->hold);
         if (!resp)
             snapshot_unref(rep->hold);
         rep->hold = NULL;
