@@ -242,6 +242,21 @@ static long fetch(CURL *h, const char *url, const char *body,
 /* What the clients count. */
 static atomic_uint ops, misses, errors, by_node[4], via_route_primary;
 static atomic_bool faults_stop;
+/* errors by step (the write, the route, the read), and the first one's
+ * answer, for the report */
+static atomic_uint err_at[3];
+static atomic_flag first_noted = ATOMIC_FLAG_INIT;
+static char first_error[200];
+
+/* step_failed: counts a failed step of an operation; returns false. */
+static bool step_failed(int step, long status, const struct buf *b)
+{
+    err_at[step]++;
+    if (!atomic_flag_test_and_set(&first_noted))
+        snprintf(first_error, sizeof(first_error), "step %d: HTTP %ld %.120s",
+                 step, status, b->data ? b->data : "");
+    return false;
+}
 
 /* json_u64, json_str: a member of the JSON text t. */
 static bool json_u64(const char *t, const char *key, uint64_t *out)
@@ -260,14 +275,14 @@ static bool one_op(CURL *h[3], struct buf *b, const char *write_url)
 {
     char url[256], hdr[64] = "X-Read-Node: none";
     uint64_t p;
-    if (fetch(h[0], write_url, "{\"count\":1}", NULL, b) != 200 ||
-        !json_u64(b->data, "position", &p))
-        return false;
+    long st = fetch(h[0], write_url, "{\"count\":1}", NULL, b);
+    if (st != 200 || !json_u64(b->data, "position", &p))
+        return step_failed(0, st, b);
     snprintf(url, sizeof(url),
              "%s/route/c1?preference=any&min_position=%llu&wait=200ms", ag.base,
              (unsigned long long)p);
-    if (fetch(h[1], url, NULL, NULL, b) != 200)
-        return false;
+    if ((st = fetch(h[1], url, NULL, NULL, b)) != 200)
+        return step_failed(1, st, b);
     cJSON *o = cJSON_Parse(b->data);
     const char *first = cJSON_GetStringValue(cJSON_GetObjectItem(
         cJSON_GetArrayItem(cJSON_GetObjectItem(o, "nodes"), 0), "name"));
@@ -278,8 +293,8 @@ static bool one_op(CURL *h[3], struct buf *b, const char *write_url)
     cJSON_Delete(o);
     snprintf(url, sizeof(url), "%s/v1/read?position=%llu", haproxy_url,
              (unsigned long long)p);
-    if (fetch(h[2], url, NULL, hdr, b) != 200)
-        return false;
+    if ((st = fetch(h[2], url, NULL, hdr, b)) != 200)
+        return step_failed(2, st, b);
     o = cJSON_Parse(b->data);
     const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(o, "node"));
     bool has = cJSON_IsTrue(cJSON_GetObjectItem(o, "has"));
@@ -370,6 +385,10 @@ START_TEST(ten_thousand_reads_never_miss_a_write)
            atomic_load(&misses), atomic_load(&errors), atomic_load(&by_node[1]),
            atomic_load(&by_node[2]), atomic_load(&by_node[3]),
            atomic_load(&via_route_primary));
+    if (n_err)
+        printf("errors by step: write %u, route %u, read %u; the first: %s\n",
+               atomic_load(&err_at[0]), atomic_load(&err_at[1]),
+               atomic_load(&err_at[2]), first_error);
     fflush(stdout);
     ck_assert_uint_eq(n_ops, OPS);
     ck_assert_uint_eq(n_err, 0);
