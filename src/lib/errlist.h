@@ -6,9 +6,8 @@
 #include <stddef.h>
 
 #define ERRLIST_MAX 200 /* messages; then one "too many errors" line */
-#define LOAD_MAX_FILE_SIZE                                                     \
-    (16 * 1024 * 1024) /* bytes of a config or runbook:                        \
-                           10,000 nodes take ~0.8 MB */
+/* bytes of a config or runbook: 10,000 nodes take ~0.8 MB */
+#define LOAD_MAX_FILE_SIZE (16 * 1024 * 1024)
 
 struct errlist {
     char **msg;

@@ -571,16 +571,14 @@ bool hget_lend(struct hget *from, struct hget *to)
         return false; /* it has its own */
     drop_conn(to);
     to->fd = from->fd;
-    to->watching = from->watching;
+    to->watching = 0; /* so watch() points the registration at `to` */
     to->st = C_IDLE;
     to->peer = from->peer;
     to->peer_len = from->peer_len;
     to->idle_since = from->idle_since;
+    watch(to, from->watching);
     from->fd = -1;
     from->watching = 0;
-    /* its events now go to `to` */
-    struct epoll_event ev = {.events = to->watching, .data.ptr = to};
-    epoll_ctl(to->s->epfd, EPOLL_CTL_MOD, to->fd, &ev);
     return true;
 }
 

@@ -292,14 +292,20 @@ bool poller_req_busy(const struct poll_req *r)
            (r->get && hget_busy(r->get));
 }
 
+/* get_of: r's own-client slot (httpget.h), made on first use. */
+static struct hget *get_of(struct poll_req *r)
+{
+    if (!r->get)
+        r->get = hget_new(r->p->hg, r->cap);
+    return r->get;
+}
+
 bool poller_req_lend(struct poll_req *from, struct poll_req *to)
 {
     if (from->p != to->p || !from->get || poller_req_busy(from) ||
         poller_req_busy(to))
         return false;
-    if (!to->get)
-        to->get = hget_new(to->p->hg, to->cap);
-    return hget_lend(from->get, to->get);
+    return hget_lend(from->get, get_of(to));
 }
 
 /* set_changed: the options that may differ from the slot's previous
@@ -376,11 +382,8 @@ int poller_request(struct poll_req *r, const char *method, const char *url,
         return -1;
     if (strcmp(method, "SQL") == 0)
         return sql_request(r, url, json, timeout, fn, ctx);
-    if (own_client(r->p, method, json) && hget_url_ok(url)) {
-        if (!r->get)
-            r->get = hget_new(r->p->hg, r->cap);
-        return hget_start(r->get, url, r->extra, json, timeout, fn, ctx);
-    }
+    if (own_client(r->p, method, json) && hget_url_ok(url))
+        return hget_start(get_of(r), url, r->extra, json, timeout, fn, ctx);
     CURL *e = easy_of(r);
     if (json) {
         free(r->json);
